@@ -1,0 +1,48 @@
+using System.Text.RegularExpressions;
+using Sessions.Runtime.Inputs;
+using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Templates;
+
+namespace Sessions.Nodes;
+
+/// <summary>`ask`: waits for the user, checks the reply against its input kind, and stores it typed in a variable.</summary>
+public sealed partial class AskHandler : INodeHandler, IReplyHandler
+{
+    public string NodeType => "ask";
+
+    public bool WaitsForPeople => true;
+
+    public object? Compile(NodeSpec spec)
+    {
+        var prompt = spec.Template("prompt", required: true);
+        var variable = spec.String("variable", required: true);
+        if (variable is not null && !VariableName().IsMatch(variable))
+        {
+            spec.Error("variable", "invalid_variable", "\"variable\" is a name of letters, digits and '_', not starting with a digit.");
+        }
+
+        var input = InputSpec.Parse(spec.Json["input"], spec.FieldPath("input"), spec.Problems);
+        return new AskConfig(prompt!, variable!, input);
+    }
+
+    public ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
+    {
+        var config = context.Config<AskConfig>();
+        var hint = new InputHint(context.Node.Id, config.Prompt.Render(context.Variables), config.Input);
+        return ValueTask.FromResult(NodeResult.AwaitInput(hint));
+    }
+
+    public NodeResult AcceptReply(NodeContext context, string reply)
+    {
+        var config = context.Config<AskConfig>();
+        var check = config.Input.Check(reply);
+        return check.Accepted
+            ? NodeResult.Next(context.Node.Next!).Assign(new Dictionary<string, System.Text.Json.Nodes.JsonNode?> { [config.Variable] = check.Value })
+            : NodeResult.RejectReply(check.Expected!);
+    }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    internal static partial Regex VariableName();
+
+    private sealed record AskConfig(Template Prompt, string Variable, InputSpec Input);
+}

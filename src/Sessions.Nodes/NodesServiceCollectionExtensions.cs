@@ -1,0 +1,15 @@
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Runtime.Nodes;
+
+namespace Sessions.Nodes;
+
+public static class NodesServiceCollectionExtensions
+{
+    /// <summary>Registers every node handler of this assembly: adding a node type is adding one class.</summary>
+    public static IServiceCollection AddSessionsNodes(this IServiceCollection services) =>
+        services.Scan(scan => scan
+            .FromAssemblyOf<SayHandler>()
+            .AddClasses(classes => classes.AssignableTo<INodeHandler>())
+            .As<INodeHandler>()
+            .WithSingletonLifetime());
+}

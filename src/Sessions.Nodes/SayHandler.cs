@@ -1,0 +1,19 @@
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Templates;
+
+namespace Sessions.Nodes;
+
+/// <summary>`say`: speaks a templated message to the user and moves on.</summary>
+public sealed class SayHandler : INodeHandler
+{
+    public string NodeType => "say";
+
+    public object? Compile(NodeSpec spec) => spec.Template("text", required: true);
+
+    public ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
+    {
+        var text = context.Config<Template>().Render(context.Variables);
+        return ValueTask.FromResult(NodeResult.Next(context.Node.Next!).Emit("say_static", new JsonObject { ["text"] = text }));
+    }
+}

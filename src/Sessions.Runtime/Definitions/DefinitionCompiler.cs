@@ -1,0 +1,312 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Templates;
+
+namespace Sessions.Runtime.Definitions;
+
+public sealed record DefinitionCompilation(WorkflowDefinition? Definition, IReadOnlyList<DefinitionProblem> Errors, IReadOnlyList<DefinitionProblem> Warnings);
+
+/// <summary>
+/// Validates an uploaded definition and compiles it for the runtime, reporting every problem with its JSON path.
+/// </summary>
+public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, TemplateEngine templates)
+{
+    private const int MaxLimit = 100_000;
+
+    public DefinitionCompilation Compile(JsonNode? json)
+    {
+        var problems = new ProblemCollector();
+        if (json is not JsonObject root)
+        {
+            problems.Error("$", "invalid_definition", "A workflow definition is a JSON object.");
+            return new(null, problems.Errors, problems.Warnings);
+        }
+
+        var name = RequiredString(root, "name", problems);
+        var description = root["description"] is JsonValue d && d.GetValueKind() == JsonValueKind.String ? d.GetValue<string>() : null;
+        var start = RequiredString(root, "start", problems);
+        var variables = ReadVariables(root, problems);
+        var limits = ReadLimits(root, problems);
+        var specs = ReadNodes(root, problems);
+
+        var edges = specs.ToDictionary(s => s.Node.Id, s => s.Spec.Edges.Select(e => e.Target).Distinct().ToList());
+        foreach (var spec in specs.Select(s => s.Spec))
+        {
+            foreach (var (target, path) in spec.Edges.Where(e => !edges.ContainsKey(e.Target)))
+            {
+                problems.Error(path, "dangling_next", $"No node has the id \"{target}\".");
+            }
+        }
+
+        if (start is not null && !edges.ContainsKey(start))
+        {
+            problems.Error("$.start", "unknown_start", $"No node has the id \"{start}\".");
+        }
+        else if (start is not null)
+        {
+            WarnUnreachable(start, specs, edges, problems);
+        }
+
+        CheckLoops(specs, edges, problems);
+
+        if (problems.HasErrors)
+        {
+            return new(null, problems.Errors, problems.Warnings);
+        }
+
+        var nodes = specs.ToDictionary(s => s.Node.Id, s => s.Node with { Successors = edges[s.Node.Id] }, StringComparer.Ordinal);
+        return new(new WorkflowDefinition(name!, description, start!, variables, limits, nodes), problems.Errors, problems.Warnings);
+    }
+
+    private static string? RequiredString(JsonObject root, string field, ProblemCollector problems)
+    {
+        if (root[field] is JsonValue v && v.GetValueKind() == JsonValueKind.String && !string.IsNullOrWhiteSpace(v.GetValue<string>()))
+        {
+            return v.GetValue<string>();
+        }
+
+        problems.Error($"$.{field}", root.ContainsKey(field) ? "invalid_type" : "missing_field", $"\"{field}\" is a required, non-empty string.");
+        return null;
+    }
+
+    private static JsonObject ReadVariables(JsonObject root, ProblemCollector problems)
+    {
+        switch (root["variables"])
+        {
+            case null:
+                return new JsonObject();
+            case JsonObject variables:
+                return (JsonObject)variables.DeepClone();
+            default:
+                problems.Error("$.variables", "invalid_type", "\"variables\" is an object of initial values.");
+                return new JsonObject();
+        }
+    }
+
+    private static WorkflowLimits ReadLimits(JsonObject root, ProblemCollector problems)
+    {
+        if (root["limits"] is null)
+        {
+            return WorkflowLimits.Default;
+        }
+
+        if (root["limits"] is not JsonObject limits)
+        {
+            problems.Error("$.limits", "invalid_type", "\"limits\" is an object.");
+            return WorkflowLimits.Default;
+        }
+
+        return new WorkflowLimits(
+            ReadLimit(limits, "max_node_executions_per_turn", WorkflowLimits.Default.MaxNodeExecutionsPerTurn, problems),
+            ReadLimit(limits, "max_visits_per_node_per_turn", WorkflowLimits.Default.MaxVisitsPerNodePerTurn, problems));
+    }
+
+    private static int ReadLimit(JsonObject limits, string field, int fallback, ProblemCollector problems)
+    {
+        if (!limits.TryGetPropertyValue(field, out var node))
+        {
+            return fallback;
+        }
+
+        if (node is JsonValue v && v.TryGetValue<int>(out var value) && value is >= 1 and <= MaxLimit)
+        {
+            return value;
+        }
+
+        problems.Error($"$.limits.{field}", "missing_loop_bound", $"\"{field}\" is a whole number from 1 to {MaxLimit}; the loop guard needs a bound.");
+        return fallback;
+    }
+
+    private List<(CompiledNode Node, NodeSpec Spec, int Index)> ReadNodes(JsonObject root, ProblemCollector problems)
+    {
+        var result = new List<(CompiledNode, NodeSpec, int)>();
+        if (root["nodes"] is not JsonArray nodes || nodes.Count == 0)
+        {
+            problems.Error("$.nodes", root.ContainsKey("nodes") ? "invalid_type" : "missing_field", "\"nodes\" is a non-empty array of nodes.");
+            return result;
+        }
+
+        var firstIndexById = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            var path = $"$.nodes[{i}]";
+            if (nodes[i] is not JsonObject json)
+            {
+                problems.Error(path, "invalid_type", "A node is an object with \"id\" and \"type\".");
+                continue;
+            }
+
+            var id = json["id"] is JsonValue idValue && idValue.GetValueKind() == JsonValueKind.String ? idValue.GetValue<string>() : null;
+            if (id is null || !NodeIdPattern().IsMatch(id))
+            {
+                problems.Error($"{path}.id", id is null ? "missing_field" : "invalid_node_id", "\"id\" is a string of letters, digits, '_' or '-' (at most 100).");
+                continue;
+            }
+
+            if (!firstIndexById.TryAdd(id, i))
+            {
+                problems.Error($"{path}.id", "duplicate_node_id", $"The id \"{id}\" is already used by $.nodes[{firstIndexById[id]}].");
+                continue;
+            }
+
+            var type = json["type"] is JsonValue typeValue && typeValue.GetValueKind() == JsonValueKind.String ? typeValue.GetValue<string>() : null;
+            if (type is null || !handlers.TryGet(type, out var handler))
+            {
+                problems.Error($"{path}.type", type is null ? "missing_field" : "unknown_node_type",
+                    $"\"type\" is one of: {string.Join(", ", handlers.NodeTypes.Order())}.");
+                continue;
+            }
+
+            var spec = new NodeSpec(json, path, problems, templates);
+            var next = ReadNext(json, spec, handler, problems);
+            var config = handler.Compile(spec);
+            result.Add((new CompiledNode(id, type, next, config, handler, []), spec, i));
+        }
+
+        return result;
+    }
+
+    private static string? ReadNext(JsonObject json, NodeSpec spec, INodeHandler handler, ProblemCollector problems)
+    {
+        if (!handler.UsesNext)
+        {
+            if (json.ContainsKey("next"))
+            {
+                problems.Warn(spec.FieldPath("next"), "ignored_field", $"A \"{handler.NodeType}\" node does not continue through \"next\"; it is ignored.");
+            }
+
+            return null;
+        }
+
+        var next = spec.String("next", required: true);
+        if (next is not null)
+        {
+            spec.Edge(next, spec.FieldPath("next"));
+        }
+
+        return next;
+    }
+
+    private static void WarnUnreachable(string start, List<(CompiledNode Node, NodeSpec Spec, int Index)> specs, Dictionary<string, List<string>> edges, ProblemCollector problems)
+    {
+        var reached = new HashSet<string>(StringComparer.Ordinal) { start };
+        var queue = new Queue<string>([start]);
+        while (queue.TryDequeue(out var id))
+        {
+            foreach (var target in edges.GetValueOrDefault(id, []).Where(t => edges.ContainsKey(t) && reached.Add(t)))
+            {
+                queue.Enqueue(target);
+            }
+        }
+
+        foreach (var (node, spec, _) in specs.Where(s => !reached.Contains(s.Node.Id)))
+        {
+            problems.Warn(spec.Path, "unreachable_node", $"No path from \"{start}\" leads to \"{node.Id}\".");
+        }
+    }
+
+    /// <summary>
+    /// A cycle that never waits for a person runs until the loop guard stops it. With a way out, that may be a
+    /// bounded retry loop (a warning); with no way out at all, it can only ever trip the guard (an error).
+    /// </summary>
+    private static void CheckLoops(List<(CompiledNode Node, NodeSpec Spec, int Index)> specs, Dictionary<string, List<string>> edges, ProblemCollector problems)
+    {
+        var byId = specs.ToDictionary(s => s.Node.Id);
+        foreach (var component in StronglyConnected(edges))
+        {
+            var members = component.ToHashSet(StringComparer.Ordinal);
+            var isCycle = members.Count > 1 || edges[component[0]].Contains(component[0]);
+            if (!isCycle || component.Any(id => byId[id].Node.Handler.WaitsForPeople))
+            {
+                continue;
+            }
+
+            var ordered = component.OrderBy(id => byId[id].Index).ToList();
+            var path = byId[ordered[0]].Spec.Path;
+            var names = string.Join(" -> ", ordered);
+            if (ordered.Any(id => edges[id].Any(t => !members.Contains(t))))
+            {
+                problems.Warn(path, "loop_without_input", $"The loop {names} never waits for input; only the loop guard bounds it.");
+            }
+            else
+            {
+                problems.Error(path, "unbounded_loop", $"The loop {names} has no way out and never waits for input.");
+            }
+        }
+    }
+
+    /// <summary>Tarjan's algorithm, iterative so that a long chain of nodes cannot overflow the stack.</summary>
+    private static List<List<string>> StronglyConnected(Dictionary<string, List<string>> edges)
+    {
+        var index = new Dictionary<string, int>();
+        var low = new Dictionary<string, int>();
+        var onStack = new HashSet<string>();
+        var stack = new Stack<string>();
+        var components = new List<List<string>>();
+        var counter = 0;
+
+        foreach (var root in edges.Keys)
+        {
+            if (index.ContainsKey(root))
+            {
+                continue;
+            }
+
+            var work = new Stack<(string Node, int NextEdge)>();
+            work.Push((root, 0));
+            index[root] = low[root] = counter++;
+            stack.Push(root);
+            onStack.Add(root);
+            while (work.Count > 0)
+            {
+                var (node, nextEdge) = work.Pop();
+                var targets = edges[node].Where(edges.ContainsKey).ToList();
+                if (nextEdge < targets.Count)
+                {
+                    work.Push((node, nextEdge + 1));
+                    var target = targets[nextEdge];
+                    if (!index.ContainsKey(target))
+                    {
+                        index[target] = low[target] = counter++;
+                        stack.Push(target);
+                        onStack.Add(target);
+                        work.Push((target, 0));
+                    }
+                    else if (onStack.Contains(target))
+                    {
+                        low[node] = Math.Min(low[node], index[target]);
+                    }
+
+                    continue;
+                }
+
+                if (work.Count > 0)
+                {
+                    var parent = work.Peek().Node;
+                    low[parent] = Math.Min(low[parent], low[node]);
+                }
+
+                if (low[node] == index[node])
+                {
+                    var component = new List<string>();
+                    string member;
+                    do
+                    {
+                        member = stack.Pop();
+                        onStack.Remove(member);
+                        component.Add(member);
+                    }
+                    while (member != node);
+                    components.Add(component);
+                }
+            }
+        }
+
+        return components;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,100}$")]
+    private static partial Regex NodeIdPattern();
+}

@@ -1,0 +1,32 @@
+using System.Text.Json.Nodes;
+
+namespace Sessions.Runtime.Definitions;
+
+/// <summary>The loop guard's bounds, per turn.</summary>
+public sealed record WorkflowLimits(int MaxNodeExecutionsPerTurn, int MaxVisitsPerNodePerTurn)
+{
+    public static readonly WorkflowLimits Default = new(100, 10);
+}
+
+/// <summary>A validated, compiled workflow version. Immutable, so one instance serves every turn of every run.</summary>
+public sealed class WorkflowDefinition(
+    string name,
+    string? description,
+    string start,
+    JsonObject initialVariables,
+    WorkflowLimits limits,
+    IReadOnlyDictionary<string, CompiledNode> nodes)
+{
+    public string Name { get; } = name;
+
+    public string? Description { get; } = description;
+
+    public string Start { get; } = start;
+
+    public WorkflowLimits Limits { get; } = limits;
+
+    public IReadOnlyDictionary<string, CompiledNode> Nodes { get; } = nodes;
+
+    /// <summary>A fresh copy of the declared variables for a new run.</summary>
+    public JsonObject NewVariables() => (JsonObject)initialVariables.DeepClone();
+}

@@ -1,0 +1,27 @@
+namespace Sessions.Runtime.Errors;
+
+/// <summary>Every problem code the server answers with. They are public API: never rename one.</summary>
+public static class ProblemCodes
+{
+    public const string MalformedId = "malformed_id";
+    public const string MalformedJson = "malformed_json";
+    public const string InvalidRequest = "invalid_request";
+    public const string UnknownCommand = "unknown_command";
+    public const string InvalidVersionNumber = "invalid_version_number";
+    public const string InvalidPaging = "invalid_paging";
+    public const string RunIdRequired = "run_id_required";
+    public const string WorkflowNotFound = "workflow_not_found";
+    public const string VersionNotFound = "version_not_found";
+    public const string RunNotFound = "run_not_found";
+    public const string RunTerminal = "run_terminal";
+    public const string RunNotResumable = "run_not_resumable";
+    public const string TransitionNotPermitted = "transition_not_permitted";
+    public const string TurnConflict = "turn_conflict";
+    public const string PayloadTooLarge = "payload_too_large";
+    public const string InvalidReply = "invalid_reply";
+    public const string ReplyRequired = "reply_required";
+    public const string InvalidDefinition = "invalid_definition";
+
+    public static DomainException NotFound(string code, string what) =>
+        new(ErrorKind.NotFound, code, $"{what} not found", $"No {what.ToLowerInvariant()} with that id exists for this tenant.");
+}

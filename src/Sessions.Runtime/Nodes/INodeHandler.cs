@@ -1,0 +1,29 @@
+namespace Sessions.Runtime.Nodes;
+
+/// <summary>
+/// One node type. A handler reads its node's compiled config and the run's variables from the context and returns
+/// what happened; it never touches the store or HTTP, and never changes the run's status itself.
+/// </summary>
+public interface INodeHandler
+{
+    /// <summary>The `type` of the nodes this handler runs, unique across handlers.</summary>
+    string NodeType { get; }
+
+    /// <summary>Whether nodes of this type continue through a `next` field.</summary>
+    bool UsesNext => true;
+
+    /// <summary>Whether this node can end a turn to wait for a person, which is what makes a loop through it bounded.</summary>
+    bool WaitsForPeople => false;
+
+    /// <summary>Reads and validates the node's own fields once, at upload; the result is kept as the node's config.</summary>
+    object? Compile(NodeSpec spec);
+
+    ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>A handler whose nodes wait for the user and then take the reply.</summary>
+public interface IReplyHandler
+{
+    /// <summary>Checks the reply; returns <see cref="NodeResult.RejectReply"/> when it does not fit, without side effects.</summary>
+    NodeResult AcceptReply(NodeContext context, string reply);
+}

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Templates;
+
+namespace Sessions.Runtime.Nodes;
+
+/// <summary>
+/// A node's JSON as a handler reads it at upload: typed getters that report problems at their JSON paths,
+/// template compilation, and edges that the compiler checks against the other nodes once all are read.
+/// </summary>
+public sealed class NodeSpec(JsonObject json, string path, ProblemCollector problems, TemplateEngine templates)
+{
+    private readonly List<(string Target, string Path)> edges = [];
+
+    public JsonObject Json { get; } = json;
+
+    public string Path { get; } = path;
+
+    public ProblemCollector Problems { get; } = problems;
+
+    public string Id => Json["id"]?.GetValue<string>() ?? string.Empty;
+
+    internal IReadOnlyList<(string Target, string Path)> Edges => edges;
+
+    public string FieldPath(string field) => $"{Path}.{field}";
+
+    public void Error(string field, string code, string message) => Problems.Error(FieldPath(field), code, message);
+
+    public string? String(string field, bool required)
+    {
+        var node = Json[field];
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.String)
+        {
+            return v.GetValue<string>();
+        }
+
+        if (node is not null || required)
+        {
+            Error(field, node is null ? "missing_field" : "invalid_type", $"\"{field}\" is {(required ? "a required" : "a")} string.");
+        }
+
+        return null;
+    }
+
+    public Template? Template(string field, bool required) =>
+        String(field, required) is { } source ? CompileTemplate(source, FieldPath(field)) : null;
+
+    public Template? CompileTemplate(string source, string path)
+    {
+        var template = templates.TryCompile(source, out var error);
+        if (template is null)
+        {
+            Problems.Error(path, "invalid_template", $"The template does not parse: {error}");
+        }
+
+        return template;
+    }
+
+    /// <summary>Declares that this node can lead to <paramref name="target"/>, named at <paramref name="path"/>.</summary>
+    public void Edge(string target, string path) => edges.Add((target, path));
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Templates;
+using Sessions.Runtime.Turns;
+using Sessions.Runtime.Workflows;
+
+namespace Sessions.Runtime;
+
+public static class RuntimeServiceCollectionExtensions
+{
+    /// <summary>The engine. Node handlers and a store provider are registered by their own projects.</summary>
+    public static IServiceCollection AddSessionsRuntime(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TemplateEngine>();
+        services.AddSingleton<NodeHandlerRegistry>();
+        services.AddSingleton<DefinitionCompiler>();
+        services.AddSingleton<DefinitionCache>();
+        services.AddSingleton<WorkflowService>();
+        services.AddSingleton<TurnEngine>();
+        return services;
+    }
+}

@@ -1,0 +1,94 @@
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Runs;
+
+namespace Sessions.Runtime.Storage;
+
+/// <summary>A workflow: its name and which of its immutable versions new runs use.</summary>
+public sealed record WorkflowDocument(
+    string Id,
+    string TenantId,
+    string Name,
+    string? Description,
+    int ActiveVersion,
+    int LatestVersion,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+/// <summary>One immutable version of a workflow, kept as the JSON that was uploaded.</summary>
+public sealed record WorkflowVersionDocument(
+    string WorkflowId,
+    string TenantId,
+    int VersionNumber,
+    string Name,
+    string DefinitionJson,
+    DateTimeOffset CreatedAt);
+
+/// <summary>
+/// A run between turns: everything needed to take the next turn. <see cref="Version"/> is the optimistic
+/// concurrency token: every committed turn writes version + 1 only if the stored version is still the one it read.
+/// </summary>
+public sealed record RunDocument
+{
+    public required string Id { get; init; }
+
+    public required string TenantId { get; init; }
+
+    public required string WorkflowId { get; init; }
+
+    /// <summary>The workflow version pinned by the first turn.</summary>
+    public required int VersionNumber { get; init; }
+
+    public required RunStatus Status { get; init; }
+
+    public required long Version { get; init; }
+
+    public required int TurnNumber { get; init; }
+
+    /// <summary>The seq of the run's last event; the next event gets LastSeq + 1.</summary>
+    public required long LastSeq { get; init; }
+
+    public required JsonObject Variables { get; init; }
+
+    /// <summary>The node the next turn executes first, when the run is not waiting on an ask node.</summary>
+    public string? CursorNodeId { get; init; }
+
+    /// <summary>The ask node that the user's next reply answers.</summary>
+    public string? WaitingNodeId { get; init; }
+
+    /// <summary>What the waiting node expects, as last sent in `next_input_hint`.</summary>
+    public JsonObject? WaitingHint { get; init; }
+
+    public string? Error { get; init; }
+
+    public JsonNode? Output { get; init; }
+
+    public string? RunBy { get; init; }
+
+    /// <summary>What ended the run: `workflow`, `user_stop`, `loop_guard`.</summary>
+    public string? TerminationSource { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    public DateTimeOffset? CompletedAt { get; init; }
+}
+
+/// <summary>One event of a run, keyed (run_id, seq). Its type-specific fields are flat on the wire, beside the common ones.</summary>
+public sealed record RunEvent(string RunId, long Seq, int TurnNumber, string Type, string? NodeId, DateTimeOffset Timestamp, JsonObject Fields);
+
+/// <summary>One accepted turn as an input/output pair: what the client sent, and the outcome with the seq range of its events.</summary>
+public sealed record TurnDocument(
+    string RunId,
+    int TurnNumber,
+    JsonObject Input,
+    JsonObject Output,
+    long FirstSeq,
+    long LastSeq,
+    DateTimeOffset StartedAt,
+    DateTimeOffset CompletedAt);
+
+/// <summary>Everything one turn writes, in one transaction. <see cref="ExpectedVersion"/> 0 means the run is new.</summary>
+public sealed record TurnCommit(RunDocument Run, long ExpectedVersion, IReadOnlyList<RunEvent> Events, TurnDocument Turn);
+
+public sealed record Page<T>(IReadOnlyList<T> Items, long Total);

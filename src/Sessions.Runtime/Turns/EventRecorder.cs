@@ -1,0 +1,17 @@
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Runtime.Turns;
+
+/// <summary>Stamps the events of one turn with the run-wide seq, the turn number and the time.</summary>
+internal sealed class EventRecorder(string runId, int turnNumber, long lastSeq, TimeProvider clock)
+{
+    private readonly List<RunEvent> events = [];
+
+    public IReadOnlyList<RunEvent> Events => events;
+
+    public long LastSeq { get; private set; } = lastSeq;
+
+    public void Record(string type, string? nodeId = null, JsonObject? fields = null) =>
+        events.Add(new RunEvent(runId, ++LastSeq, turnNumber, type, nodeId, clock.GetUtcNow(), fields ?? new JsonObject()));
+}

@@ -1,0 +1,100 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Sessions.Runtime.Errors;
+using Sessions.Runtime.Ids;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+using Sessions.Runtime.Workflows;
+
+namespace Sessions.Runtime.Turns;
+
+/// <summary>
+/// Takes one turn of a run: loads it, steps its nodes in memory, and commits the run, the turn's events and the turn
+/// record in one version-checked write. A turn that is refused, or loses a race, writes nothing.
+/// </summary>
+public sealed class TurnEngine(
+    IWorkflowStore workflows,
+    IRunStore runs,
+    DefinitionCache definitions,
+    TimeProvider clock,
+    ILogger<TurnEngine> logger)
+{
+    public async Task<TurnOutcome> ExecuteAsync(TurnRequest request, CancellationToken cancellationToken)
+    {
+        var workflow = await workflows.GetAsync(request.TenantId, request.WorkflowId, cancellationToken)
+            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+        var run = request.RunId is null
+            ? NewRun(request, request.VersionNumber ?? workflow.ActiveVersion)
+            : await LoadRunAsync(request, cancellationToken);
+        var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
+
+        var startedAt = clock.GetUtcNow();
+        var turn = new TurnExecution(run, definition, request, clock, logger);
+        await turn.RunAsync(cancellationToken);
+        var (updated, events) = turn.Result();
+
+        var output = new JsonObject
+        {
+            ["status"] = updated.Status.ToWire(),
+            ["error"] = updated.Error,
+            ["next_input_hint"] = updated.Status == RunStatus.WaitingForUserInput ? updated.WaitingHint?.DeepClone() : null,
+        };
+        var record = new TurnDocument(run.Id, updated.TurnNumber, (JsonObject)request.RecordedInput.DeepClone(), output, run.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow());
+        try
+        {
+            await runs.CommitTurnAsync(new TurnCommit(updated, run.Version, events, record), cancellationToken);
+        }
+        catch (StoreConflictException)
+        {
+            throw new DomainException(
+                ErrorKind.Conflict,
+                ProblemCodes.TurnConflict,
+                "Turn lost a race",
+                "Another turn of this run was committed while this one ran; this turn was not applied. Read the run and retry.");
+        }
+
+        return new TurnOutcome(updated, events, updated.Status == RunStatus.WaitingForUserInput ? updated.WaitingHint : null);
+    }
+
+    private RunDocument NewRun(TurnRequest request, int versionNumber)
+    {
+        if (request.Command is TurnCommand.Pause or TurnCommand.Stop or TurnCommand.Resume)
+        {
+            throw new DomainException(
+                ErrorKind.BadRequest,
+                ProblemCodes.RunIdRequired,
+                "run_id required",
+                $"The command '{request.Command.ToString().ToLowerInvariant()}' acts on an existing run; send its run_id.");
+        }
+
+        var now = clock.GetUtcNow();
+        return new RunDocument
+        {
+            Id = ObjectId.NewId(now).ToString(),
+            TenantId = request.TenantId,
+            WorkflowId = request.WorkflowId,
+            VersionNumber = versionNumber,
+            Status = RunStatus.NotStarted,
+            Version = 0,
+            TurnNumber = 0,
+            LastSeq = 0,
+            Variables = new JsonObject(),
+            RunBy = request.RunBy,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+    }
+
+    private async Task<RunDocument> LoadRunAsync(TurnRequest request, CancellationToken cancellationToken)
+    {
+        var run = await runs.GetAsync(request.TenantId, request.RunId!, cancellationToken);
+
+        // A run of another workflow is reported exactly like a missing one: ids are not secrets, but lookups are scoped.
+        if (run is null || run.WorkflowId != request.WorkflowId)
+        {
+            throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+        }
+
+        return run;
+    }
+}

@@ -1,0 +1,336 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Errors;
+using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Runtime.Turns;
+
+/// <summary>
+/// The in-memory state of one turn. Every status change goes through <see cref="RunStateMachine"/>; nothing here
+/// touches the store, so throwing at any point leaves the stored run exactly as it was.
+/// </summary>
+internal sealed class TurnExecution
+{
+    /// <summary>The variable that always holds the user's latest message, for templates such as `{{last_user_message}}`.</summary>
+    public const string LastUserMessageVariable = "last_user_message";
+
+    private readonly RunDocument run;
+    private readonly WorkflowDefinition definition;
+    private readonly TurnRequest request;
+    private readonly TimeProvider clock;
+    private readonly ILogger logger;
+    private readonly EventRecorder events;
+    private readonly LoopGuard guard;
+    private readonly JsonObject variables;
+
+    private RunStatus status;
+    private string? cursor;
+    private string? waitingNodeId;
+    private JsonObject? waitingHint;
+    private string? error;
+    private JsonNode? output;
+    private string? terminationSource;
+
+    public TurnExecution(RunDocument run, WorkflowDefinition definition, TurnRequest request, TimeProvider clock, ILogger logger)
+    {
+        this.run = run;
+        this.definition = definition;
+        this.request = request;
+        this.clock = clock;
+        this.logger = logger;
+        events = new EventRecorder(run.Id, run.TurnNumber + 1, run.LastSeq, clock);
+        guard = new LoopGuard(definition.Limits);
+        variables = run.Status == RunStatus.NotStarted ? definition.NewVariables() : (JsonObject)run.Variables.DeepClone();
+        status = run.Status;
+        cursor = run.CursorNodeId;
+        waitingNodeId = run.WaitingNodeId;
+        waitingHint = run.WaitingHint;
+        error = run.Error;
+        output = run.Output;
+        terminationSource = run.TerminationSource;
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        RunStateMachine.EnsureNotTerminal(status);
+
+        switch (request.Command)
+        {
+            case TurnCommand.Stop:
+                Fire(RunTrigger.Cancel);
+                events.Record("cancelled", waitingNodeId ?? cursor, new JsonObject { ["reason"] = "stop command" });
+                Finish("user_stop");
+                return;
+
+            case TurnCommand.Pause:
+                Fire(RunTrigger.Park);
+                events.Record("pause_event", waitingNodeId, new JsonObject { ["reason"] = "pause command" });
+                return;
+
+            case TurnCommand.Resume when status is not (RunStatus.Paused or RunStatus.WaitingForUserInput):
+                throw new DomainException(
+                        ErrorKind.Conflict,
+                        ProblemCodes.RunNotResumable,
+                        "Run is not resumable",
+                        $"'resume' continues a paused or waiting run; this run is '{status.ToWire()}'.")
+                    .With("status", status.ToWire());
+        }
+
+        MergeRequestVariables();
+        if (status == RunStatus.NotStarted)
+        {
+            Fire(RunTrigger.Start);
+            events.Record("start_workflow", fields: new JsonObject { ["workflow_id"] = run.WorkflowId, ["version_number"] = run.VersionNumber });
+            RecordUserMessage(null);
+            Fire(RunTrigger.Step);
+            await StepFromAsync(definition.Start, cancellationToken);
+        }
+        else if (waitingNodeId is not null)
+        {
+            await AnswerWaitingNodeAsync(definition.Nodes[waitingNodeId], cancellationToken);
+        }
+        else
+        {
+            Fire(RunTrigger.Resume);
+            RecordUserMessage(null);
+            await StepFromAsync(cursor!, cancellationToken);
+        }
+    }
+
+    public (RunDocument Run, IReadOnlyList<RunEvent> Events) Result()
+    {
+        var now = clock.GetUtcNow();
+        var updated = run with
+        {
+            Status = status,
+            Version = run.Version + 1,
+            TurnNumber = run.TurnNumber + 1,
+            LastSeq = events.LastSeq,
+            Variables = variables,
+            CursorNodeId = cursor,
+            WaitingNodeId = waitingNodeId,
+            WaitingHint = waitingHint,
+            Error = error,
+            Output = output,
+            TerminationSource = terminationSource,
+            UpdatedAt = now,
+            CompletedAt = RunStateMachine.IsTerminal(status) ? now : null,
+        };
+        return (updated, events.Events);
+    }
+
+    private async Task AnswerWaitingNodeAsync(CompiledNode node, CancellationToken cancellationToken)
+    {
+        if (request.UserMessage is null)
+        {
+            if (status == RunStatus.WaitingForUserInput)
+            {
+                throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.ReplyRequired, "Reply required", "The run is waiting for input; send it as run_input.user_message.")
+                    .With("next_input_hint", waitingHint?.DeepClone());
+            }
+
+            // A run parked by the `pause` command and resumed without a reply asks its question again.
+            Fire(RunTrigger.Resume);
+            await StepFromAsync(node.Id, cancellationToken);
+            return;
+        }
+
+        var replies = node.Handler as IReplyHandler
+            ?? throw new InvalidOperationException($"Node '{node.Id}' of type '{node.Type}' waited for input but takes no reply.");
+        var result = replies.AcceptReply(Context(node), request.UserMessage);
+        if (result.Outcome == NodeOutcome.RejectReply)
+        {
+            throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.InvalidReply, "Reply does not match the expected input", $"Expected {result.Expected}.")
+                .With("expected", result.Expected)
+                .With("next_input_hint", waitingHint?.DeepClone());
+        }
+
+        Fire(status == RunStatus.WaitingForUserInput ? RunTrigger.Reply : RunTrigger.Resume);
+        RecordUserMessage(node.Id);
+        waitingNodeId = null;
+        waitingHint = null;
+        await ContinueAfterAsync(node, result, cancellationToken);
+    }
+
+    private async Task StepFromAsync(string nodeId, CancellationToken cancellationToken)
+    {
+        var node = definition.Nodes[nodeId];
+        while (true)
+        {
+            if (guard.Visit(node.Id) is { } cycle)
+            {
+                TripLoopGuard(node, cycle);
+                return;
+            }
+
+            events.Record("start_node_run", node.Id);
+            var result = await ExecuteNodeAsync(node, cancellationToken);
+            var next = Apply(node, result);
+            if (next is null)
+            {
+                return;
+            }
+
+            node = next;
+        }
+    }
+
+    private async Task ContinueAfterAsync(CompiledNode node, NodeResult result, CancellationToken cancellationToken)
+    {
+        if (Apply(node, result) is { } next)
+        {
+            await StepFromAsync(next.Id, cancellationToken);
+        }
+    }
+
+    /// <summary>Applies what a node returned; returns the node to run next, or null when the turn ends here.</summary>
+    private CompiledNode? Apply(CompiledNode node, NodeResult result)
+    {
+        foreach (var (name, value) in result.Assignments)
+        {
+            variables[name] = value?.DeepClone();
+        }
+
+        foreach (var nodeEvent in result.Events)
+        {
+            events.Record(nodeEvent.Type, node.Id, nodeEvent.Fields);
+        }
+
+        switch (result.Outcome)
+        {
+            case NodeOutcome.Continue:
+                events.Record("end_node_run", node.Id);
+                RecordEdge(node.Id, result.NextNodeId!, result.MatchedCase);
+                return definition.Nodes[result.NextNodeId!];
+
+            case NodeOutcome.AwaitInput:
+                waitingNodeId = node.Id;
+                waitingHint = result.Hint!.ToJson();
+                cursor = null;
+                events.Record("busy_wait_for_user_message", node.Id, new JsonObject
+                {
+                    ["prompt"] = result.Hint.Prompt,
+                    ["input"] = result.Hint.Input.Json.DeepClone(),
+                });
+                Fire(RunTrigger.AwaitInput);
+                break;
+
+            case NodeOutcome.Pause:
+                events.Record("pause_event", node.Id, new JsonObject { ["reason"] = "pause node" });
+                events.Record("end_node_run", node.Id);
+                RecordEdge(node.Id, result.NextNodeId!, null);
+                cursor = result.NextNodeId;
+                Fire(RunTrigger.Pause);
+                break;
+
+            case NodeOutcome.End:
+                events.Record("end_node_run", node.Id);
+                output = result.Output?.DeepClone();
+                cursor = null;
+                Fire(RunTrigger.Complete);
+                Finish("workflow");
+                break;
+
+            case NodeOutcome.Fail:
+                events.Record("error", node.Id, new JsonObject { ["error"] = result.Error });
+                events.Record("end_node_run", node.Id);
+                error = result.Error;
+                cursor = node.Id;
+                Fire(RunTrigger.Fail);
+                Finish("workflow");
+                break;
+
+            default:
+                throw new InvalidOperationException($"Node '{node.Id}' returned {result.Outcome} from ExecuteAsync.");
+        }
+
+        return null;
+    }
+
+    private async ValueTask<NodeResult> ExecuteNodeAsync(CompiledNode node, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await node.Handler.ExecuteAsync(Context(node), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A node that throws fails the run with a message the author can act on, instead of failing the request.
+            logger.LogWarning(ex, "Node {NodeId} ({NodeType}) of run {RunId} threw", node.Id, node.Type, run.Id);
+            return NodeResult.Fail($"Node '{node.Id}' ({node.Type}) failed: {ex.Message}");
+        }
+    }
+
+    private void TripLoopGuard(CompiledNode node, IReadOnlyList<string> cycle)
+    {
+        error = guard.Describe(cycle);
+        cursor = node.Id;
+        events.Record("aborted_looping_risk", node.Id, new JsonObject
+        {
+            ["cycle"] = new JsonArray(cycle.Select(id => (JsonNode?)JsonValue.Create(id)).ToArray()),
+            ["error"] = error,
+        });
+        Fire(RunTrigger.TripLoopGuard);
+        Finish("loop_guard");
+    }
+
+    private void RecordEdge(string from, string to, JsonObject? matchedCase)
+    {
+        if (matchedCase is null)
+        {
+            events.Record("direct_edge", fields: new JsonObject { ["from"] = from, ["to"] = to });
+        }
+        else
+        {
+            events.Record("conditional_edge", fields: new JsonObject { ["from"] = from, ["to"] = to, ["case"] = matchedCase.DeepClone() });
+        }
+    }
+
+    private void RecordUserMessage(string? nodeId)
+    {
+        if (request.UserMessage is null)
+        {
+            return;
+        }
+
+        variables[LastUserMessageVariable] = request.UserMessage;
+        events.Record("user_messages", nodeId, new JsonObject { ["text"] = request.UserMessage });
+    }
+
+    private void MergeRequestVariables()
+    {
+        foreach (var source in new[] { request.RuntimeVariables, request.DynamicVariables })
+        {
+            foreach (var (name, value) in source ?? [])
+            {
+                variables[name] = value?.DeepClone();
+            }
+        }
+    }
+
+    private void Finish(string source)
+    {
+        terminationSource = source;
+        waitingNodeId = null;
+        waitingHint = null;
+        var fields = new JsonObject { ["status"] = status.ToWire() };
+        if (output is not null)
+        {
+            fields["output"] = output.DeepClone();
+        }
+
+        if (error is not null)
+        {
+            fields["error"] = error;
+        }
+
+        events.Record("end_workflow", fields: fields);
+    }
+
+    private void Fire(RunTrigger trigger) => status = RunStateMachine.Fire(status, trigger);
+
+    private NodeContext Context(CompiledNode node) => new(node, variables, run.TurnNumber + 1, clock.GetUtcNow());
+}

@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Inputs;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Runtime.Turns;
+
+public enum TurnCommand
+{
+    Start,
+    Data,
+    Resume,
+    Pause,
+    Stop,
+}
+
+/// <summary>One turn as the runtime sees it, after the API has checked the request's shape.</summary>
+public sealed record TurnRequest
+{
+    public required string TenantId { get; init; }
+
+    public required string WorkflowId { get; init; }
+
+    /// <summary>Absent on the first turn, which creates the run.</summary>
+    public string? RunId { get; init; }
+
+    public TurnCommand Command { get; init; } = TurnCommand.Start;
+
+    public string? UserMessage { get; init; }
+
+    public JsonObject? DynamicVariables { get; init; }
+
+    public JsonObject? RuntimeVariables { get; init; }
+
+    public string? RunBy { get; init; }
+
+    /// <summary>Used on the first turn only; later turns run the version the first turn pinned.</summary>
+    public int? VersionNumber { get; init; }
+
+    /// <summary>The run input as the client sent it, kept with the turn so the conversation can be read back.</summary>
+    public JsonObject RecordedInput { get; init; } = new();
+}
+
+/// <summary>The run after an accepted turn, and every event the turn produced.</summary>
+public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events, JsonObject? NextInputHint)
+{
+    public bool IsWaitingForInput => Run.Status == Runs.RunStatus.WaitingForUserInput;
+
+    public bool IsCompleted => Runs.RunStateMachine.IsTerminal(Run.Status);
+}
+
+/// <summary>A reply that does not fit the waiting node: the 422 says what was expected, and nothing is written.</summary>
+public sealed record RejectedReply(string Expected, InputSpec Input);

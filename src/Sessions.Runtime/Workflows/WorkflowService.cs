@@ -1,0 +1,78 @@
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Errors;
+using Sessions.Runtime.Ids;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Runtime.Workflows;
+
+public sealed record WorkflowCreated(WorkflowDocument Workflow, IReadOnlyList<DefinitionProblem> Warnings);
+
+public sealed record VersionAdded(WorkflowDocument Workflow, int VersionNumber, IReadOnlyList<DefinitionProblem> Warnings);
+
+/// <summary>Uploads, versions and reads workflow definitions. Nothing invalid is ever stored.</summary>
+public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler compiler, DefinitionCache cache, TimeProvider clock)
+{
+    public Task<WorkflowCreated> CreateAsync(string tenantId, JsonNode? definition, CancellationToken cancellationToken) =>
+        CreateAsync(tenantId, ObjectId.NewId(clock.GetUtcNow()).ToString(), definition, cancellationToken);
+
+    /// <summary>Creates a workflow under a chosen id (the samples have stable ids); a taken id is a conflict.</summary>
+    public async Task<WorkflowCreated> CreateAsync(string tenantId, string workflowId, JsonNode? definition, CancellationToken cancellationToken)
+    {
+        var compiled = CompileOrThrow(definition);
+        var now = clock.GetUtcNow();
+        var workflow = new WorkflowDocument(workflowId, tenantId, compiled.Definition!.Name, compiled.Definition.Description, 0, 0, now, now);
+        var version = new WorkflowVersionDocument(workflowId, tenantId, 0, workflow.Name, definition!.ToJsonString(), now);
+        if (!await store.CreateAsync(workflow, version, cancellationToken))
+        {
+            throw new DomainException(ErrorKind.Conflict, "workflow_exists", "Workflow exists", $"A workflow with id {workflowId} already exists.");
+        }
+
+        cache.Put(workflowId, 0, compiled.Definition);
+        return new WorkflowCreated(workflow, compiled.Warnings);
+    }
+
+    public async Task<VersionAdded> AddVersionAsync(string tenantId, string workflowId, JsonNode? definition, bool activate, CancellationToken cancellationToken)
+    {
+        await GetAsync(tenantId, workflowId, cancellationToken);
+        var compiled = CompileOrThrow(definition);
+        var workflow = await store.AddVersionAsync(tenantId, workflowId, compiled.Definition!.Name, definition!.ToJsonString(), activate, clock.GetUtcNow(), cancellationToken)
+            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+        cache.Put(workflowId, workflow.LatestVersion, compiled.Definition);
+        return new VersionAdded(workflow, workflow.LatestVersion, compiled.Warnings);
+    }
+
+    public async Task<WorkflowDocument> GetAsync(string tenantId, string workflowId, CancellationToken cancellationToken) =>
+        await store.GetAsync(tenantId, workflowId, cancellationToken)
+        ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+
+    public Task<Page<WorkflowDocument>> ListAsync(string tenantId, int page, int limit, CancellationToken cancellationToken) =>
+        store.ListAsync(tenantId, page, limit, cancellationToken);
+
+    public Task<IReadOnlyList<WorkflowVersionDocument>> ListVersionsAsync(string tenantId, string workflowId, CancellationToken cancellationToken) =>
+        store.ListVersionsAsync(tenantId, workflowId, cancellationToken);
+
+    public async Task<WorkflowVersionDocument> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)
+    {
+        await GetAsync(tenantId, workflowId, cancellationToken);
+        return await store.GetVersionAsync(tenantId, workflowId, versionNumber, cancellationToken)
+            ?? throw ProblemCodes.NotFound(ProblemCodes.VersionNotFound, "Workflow version").With("version_number", versionNumber);
+    }
+
+    private DefinitionCompilation CompileOrThrow(JsonNode? definition)
+    {
+        var compiled = compiler.Compile(definition);
+        if (compiled.Definition is null)
+        {
+            throw new DomainException(
+                    ErrorKind.Unprocessable,
+                    ProblemCodes.InvalidDefinition,
+                    "Invalid workflow definition",
+                    $"The definition has {compiled.Errors.Count} problem(s); each is listed in errors with its JSON path.")
+                .With("errors", compiled.Errors)
+                .With("warnings", compiled.Warnings);
+        }
+
+        return compiled;
+    }
+}

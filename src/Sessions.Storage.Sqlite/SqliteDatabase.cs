@@ -1,0 +1,113 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.Sqlite;
+
+/// <summary>
+/// Opens connections to the database file and keeps its schema current. WAL lets readers run beside the one writer;
+/// synchronous stays at SQLite's default FULL, so a committed turn survives a power cut, not just a crash.
+/// </summary>
+public sealed class SqliteDatabase(IOptions<SqliteStoreOptions> options) : IStoreInitializer
+{
+    /// <summary>Ordered, append-only: a released migration is never edited, only followed by a new one.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE workflows (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            doc TEXT NOT NULL);
+        CREATE INDEX ix_workflows_tenant_created ON workflows (tenant_id, created_at DESC, id DESC);
+        CREATE TABLE workflow_versions (
+            workflow_id TEXT NOT NULL,
+            version_number INTEGER NOT NULL,
+            tenant_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (workflow_id, version_number)) WITHOUT ROWID;
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            workflow_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            run_by TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            doc TEXT NOT NULL);
+        CREATE INDEX ix_runs_tenant_created ON runs (tenant_id, created_at DESC);
+        CREATE INDEX ix_runs_tenant_workflow ON runs (tenant_id, workflow_id, created_at DESC);
+        CREATE TABLE run_events (
+            run_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            turn_number INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
+        CREATE TABLE run_turns (
+            run_id TEXT NOT NULL,
+            turn_number INTEGER NOT NULL,
+            input TEXT NOT NULL,
+            output TEXT NOT NULL,
+            first_seq INTEGER NOT NULL,
+            last_seq INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            completed_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, turn_number)) WITHOUT ROWID;
+        """,
+    ];
+
+    private readonly string connectionString = new SqliteConnectionStringBuilder
+    {
+        DataSource = System.IO.Path.GetFullPath(options.Value.Path),
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
+    public string FilePath => System.IO.Path.GetFullPath(options.Value.Path);
+
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(FilePath)!);
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken);
+        await ExecuteAsync(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);", cancellationToken);
+
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var read = connection.CreateCommand();
+        read.Transaction = transaction;
+        read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;";
+        var applied = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken));
+        for (var version = applied + 1; version <= Migrations.Length; version++)
+        {
+            await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken);
+            await using var record = connection.CreateCommand();
+            record.Transaction = transaction;
+            record.CommandText = "INSERT INTO schema_migrations (version, applied_at) VALUES ($version, $at);";
+            record.Parameters.AddWithValue("$version", version);
+            record.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToString("O"));
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

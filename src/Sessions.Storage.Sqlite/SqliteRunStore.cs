@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.Sqlite;
+
+public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
+{
+    private const int SqliteConstraintPrimaryKey = 1555;
+
+    public async Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT doc FROM runs WHERE id = $id AND tenant_id = $tenant;";
+        command.Parameters.AddWithValue("$id", runId);
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        return await command.ExecuteScalarAsync(cancellationToken) is string doc
+            ? JsonSerializer.Deserialize<RunDocument>(doc, DocumentJson.Options)
+            : null;
+    }
+
+    public async Task CommitTurnAsync(TurnCommit commit, CancellationToken cancellationToken)
+    {
+        var run = commit.Run;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+
+        await using (var write = connection.CreateCommand())
+        {
+            write.Transaction = transaction;
+            write.CommandText = commit.ExpectedVersion == 0
+                ? """
+                  INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc)
+                  VALUES ($id, $tenant, $workflow, $status, $version, $run_by, $created, $updated, $doc)
+                  ON CONFLICT (id) DO NOTHING;
+                  """
+                : """
+                  UPDATE runs SET status = $status, version = $version, updated_at = $updated, doc = $doc
+                  WHERE id = $id AND tenant_id = $tenant AND version = $expected;
+                  """;
+            write.Parameters.AddWithValue("$id", run.Id);
+            write.Parameters.AddWithValue("$tenant", run.TenantId);
+            write.Parameters.AddWithValue("$workflow", run.WorkflowId);
+            write.Parameters.AddWithValue("$status", run.Status.ToWire());
+            write.Parameters.AddWithValue("$version", run.Version);
+            write.Parameters.AddWithValue("$expected", commit.ExpectedVersion);
+            write.Parameters.AddWithValue("$run_by", (object?)run.RunBy ?? DBNull.Value);
+            write.Parameters.AddWithValue("$created", run.CreatedAt.ToString("O"));
+            write.Parameters.AddWithValue("$updated", run.UpdatedAt.ToString("O"));
+            write.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(run, DocumentJson.Options));
+            if (await write.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                throw new StoreConflictException($"Run {run.Id} is no longer at version {commit.ExpectedVersion}.");
+            }
+        }
+
+        try
+        {
+            await InsertEventsAsync(connection, transaction, commit.Events, cancellationToken);
+            await InsertTurnAsync(connection, transaction, commit.Turn, cancellationToken);
+        }
+        catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
+        {
+            throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn.TurnNumber} or one of its events.");
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT e.seq, e.turn_number, e.type, e.payload FROM run_events e
+            JOIN runs r ON r.id = e.run_id
+            WHERE r.id = $id AND r.tenant_id = $tenant AND e.seq > $after
+            ORDER BY e.seq LIMIT $limit;
+            """;
+        command.Parameters.AddWithValue("$id", runId);
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        command.Parameters.AddWithValue("$after", afterSeq);
+        command.Parameters.AddWithValue("$limit", limit);
+        var events = new List<RunEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var payload = JsonNode.Parse(reader.GetString(3))!.AsObject();
+            events.Add(new RunEvent(
+                runId,
+                reader.GetInt64(0),
+                reader.GetInt32(1),
+                reader.GetString(2),
+                payload["node_id"]?.GetValue<string>(),
+                DateTimeOffset.Parse(payload["timestamp"]!.GetValue<string>(), CultureInfo.InvariantCulture),
+                payload["fields"]!.AsObject()));
+        }
+
+        return events;
+    }
+
+    public async Task<IReadOnlyList<TurnDocument>> GetTurnsAsync(string tenantId, string runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT t.turn_number, t.input, t.output, t.first_seq, t.last_seq, t.started_at, t.completed_at FROM run_turns t
+            JOIN runs r ON r.id = t.run_id
+            WHERE r.id = $id AND r.tenant_id = $tenant ORDER BY t.turn_number;
+            """;
+        command.Parameters.AddWithValue("$id", runId);
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        var turns = new List<TurnDocument>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            turns.Add(new TurnDocument(
+                runId,
+                reader.GetInt32(0),
+                JsonNode.Parse(reader.GetString(1))!.AsObject(),
+                JsonNode.Parse(reader.GetString(2))!.AsObject(),
+                reader.GetInt64(3),
+                reader.GetInt64(4),
+                DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
+                DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture)));
+        }
+
+        return turns;
+    }
+
+    /// <summary>One prepared statement for all of a turn's events: it is the hot path of every turn.</summary>
+    private static async Task InsertEventsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<RunEvent> events, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO run_events (run_id, seq, turn_number, type, payload) VALUES ($run, $seq, $turn, $type, $payload);";
+        var run = command.Parameters.Add("$run", SqliteType.Text);
+        var seq = command.Parameters.Add("$seq", SqliteType.Integer);
+        var turn = command.Parameters.Add("$turn", SqliteType.Integer);
+        var type = command.Parameters.Add("$type", SqliteType.Text);
+        var payload = command.Parameters.Add("$payload", SqliteType.Text);
+        foreach (var item in events)
+        {
+            run.Value = item.RunId;
+            seq.Value = item.Seq;
+            turn.Value = item.TurnNumber;
+            type.Value = item.Type;
+            payload.Value = new JsonObject
+            {
+                ["node_id"] = item.NodeId,
+                ["timestamp"] = item.Timestamp.ToString("O"),
+                ["fields"] = item.Fields.DeepClone(),
+            }.ToJsonString();
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static async Task InsertTurnAsync(SqliteConnection connection, SqliteTransaction transaction, TurnDocument turn, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO run_turns (run_id, turn_number, input, output, first_seq, last_seq, started_at, completed_at)
+            VALUES ($run, $turn, $input, $output, $first, $last, $started, $completed);
+            """;
+        command.Parameters.AddWithValue("$run", turn.RunId);
+        command.Parameters.AddWithValue("$turn", turn.TurnNumber);
+        command.Parameters.AddWithValue("$input", turn.Input.ToJsonString());
+        command.Parameters.AddWithValue("$output", turn.Output.ToJsonString());
+        command.Parameters.AddWithValue("$first", turn.FirstSeq);
+        command.Parameters.AddWithValue("$last", turn.LastSeq);
+        command.Parameters.AddWithValue("$started", turn.StartedAt.ToString("O"));
+        command.Parameters.AddWithValue("$completed", turn.CompletedAt.ToString("O"));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,17 @@
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.Sqlite;
+
+public static class SqliteServiceCollectionExtensions
+{
+    /// <summary>The embedded store. Bind <see cref="SqliteStoreOptions"/> (section Sessions:Sqlite) in the host.</summary>
+    public static IServiceCollection AddSqliteStore(this IServiceCollection services)
+    {
+        services.AddSingleton<SqliteDatabase>();
+        services.AddSingleton<IStoreInitializer>(sp => sp.GetRequiredService<SqliteDatabase>());
+        services.AddSingleton<IWorkflowStore, SqliteWorkflowStore>();
+        services.AddSingleton<IRunStore, SqliteRunStore>();
+        return services;
+    }
+}

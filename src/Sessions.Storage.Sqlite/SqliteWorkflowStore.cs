@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.Sqlite;
+
+public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStore
+{
+    public async Task<bool> CreateAsync(WorkflowDocument workflow, WorkflowVersionDocument firstVersion, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = "INSERT INTO workflows (id, tenant_id, created_at, doc) VALUES ($id, $tenant, $created, $doc) ON CONFLICT (id) DO NOTHING;";
+        insert.Parameters.AddWithValue("$id", workflow.Id);
+        insert.Parameters.AddWithValue("$tenant", workflow.TenantId);
+        insert.Parameters.AddWithValue("$created", workflow.CreatedAt.ToString("O"));
+        insert.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(workflow, DocumentJson.Options));
+        if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        await InsertVersionAsync(connection, transaction, firstVersion, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task<WorkflowDocument?> GetAsync(string tenantId, string workflowId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await GetAsync(connection, null, tenantId, workflowId, cancellationToken);
+    }
+
+    public async Task<Page<WorkflowDocument>> ListAsync(string tenantId, int page, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM workflows WHERE tenant_id = $tenant;";
+        count.Parameters.AddWithValue("$tenant", tenantId);
+        var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken));
+
+        await using var list = connection.CreateCommand();
+        list.CommandText = "SELECT doc FROM workflows WHERE tenant_id = $tenant ORDER BY created_at DESC, id DESC LIMIT $limit OFFSET $offset;";
+        list.Parameters.AddWithValue("$tenant", tenantId);
+        list.Parameters.AddWithValue("$limit", limit);
+        list.Parameters.AddWithValue("$offset", (long)(page - 1) * limit);
+        var items = new List<WorkflowDocument>();
+        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(JsonSerializer.Deserialize<WorkflowDocument>(reader.GetString(0), DocumentJson.Options)!);
+        }
+
+        return new Page<WorkflowDocument>(items, total);
+    }
+
+    public async Task<WorkflowDocument?> AddVersionAsync(string tenantId, string workflowId, string name, string definitionJson, bool activate, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+
+        // BEGIN IMMEDIATE takes the write lock before the read, so two uploads cannot both claim the same number.
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var workflow = await GetAsync(connection, transaction, tenantId, workflowId, cancellationToken);
+        if (workflow is null)
+        {
+            return null;
+        }
+
+        var number = workflow.LatestVersion + 1;
+        await InsertVersionAsync(connection, transaction, new WorkflowVersionDocument(workflowId, tenantId, number, name, definitionJson, now), cancellationToken);
+        var updated = workflow with
+        {
+            Name = activate ? name : workflow.Name,
+            LatestVersion = number,
+            ActiveVersion = activate ? number : workflow.ActiveVersion,
+            UpdatedAt = now,
+        };
+        await using var update = connection.CreateCommand();
+        update.Transaction = transaction;
+        update.CommandText = "UPDATE workflows SET doc = $doc WHERE id = $id AND tenant_id = $tenant;";
+        update.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(updated, DocumentJson.Options));
+        update.Parameters.AddWithValue("$id", workflowId);
+        update.Parameters.AddWithValue("$tenant", tenantId);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return updated;
+    }
+
+    public async Task<WorkflowVersionDocument?> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT version_number, name, definition, created_at FROM workflow_versions
+            WHERE workflow_id = $id AND tenant_id = $tenant AND version_number = $n;
+            """;
+        command.Parameters.AddWithValue("$id", workflowId);
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        command.Parameters.AddWithValue("$n", versionNumber);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadVersion(reader, workflowId, tenantId) : null;
+    }
+
+    public async Task<IReadOnlyList<WorkflowVersionDocument>> ListVersionsAsync(string tenantId, string workflowId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT version_number, name, '', created_at FROM workflow_versions
+            WHERE workflow_id = $id AND tenant_id = $tenant ORDER BY version_number;
+            """;
+        command.Parameters.AddWithValue("$id", workflowId);
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        var versions = new List<WorkflowVersionDocument>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            versions.Add(ReadVersion(reader, workflowId, tenantId));
+        }
+
+        return versions;
+    }
+
+    private static WorkflowVersionDocument ReadVersion(SqliteDataReader reader, string workflowId, string tenantId) =>
+        new(workflowId, tenantId, reader.GetInt32(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.Parse(reader.GetString(3), System.Globalization.CultureInfo.InvariantCulture));
+
+    private static async Task<WorkflowDocument?> GetAsync(SqliteConnection connection, SqliteTransaction? transaction, string tenantId, string workflowId, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT doc FROM workflows WHERE id = $id AND tenant_id = $tenant;";
+        command.Parameters.AddWithValue("$id", workflowId);
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        return await command.ExecuteScalarAsync(cancellationToken) is string doc
+            ? JsonSerializer.Deserialize<WorkflowDocument>(doc, DocumentJson.Options)
+            : null;
+    }
+
+    private static async Task InsertVersionAsync(SqliteConnection connection, SqliteTransaction transaction, WorkflowVersionDocument version, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO workflow_versions (workflow_id, version_number, tenant_id, name, definition, created_at)
+            VALUES ($id, $n, $tenant, $name, $definition, $created);
+            """;
+        command.Parameters.AddWithValue("$id", version.WorkflowId);
+        command.Parameters.AddWithValue("$n", version.VersionNumber);
+        command.Parameters.AddWithValue("$tenant", version.TenantId);
+        command.Parameters.AddWithValue("$name", version.Name);
+        command.Parameters.AddWithValue("$definition", version.DefinitionJson);
+        command.Parameters.AddWithValue("$created", version.CreatedAt.ToString("O"));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

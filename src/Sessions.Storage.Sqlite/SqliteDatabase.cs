@@ -8,7 +8,7 @@ namespace Sessions.Storage.Sqlite;
 /// Opens connections to the database file and keeps its schema current. WAL lets readers run beside the one writer;
 /// synchronous stays at SQLite's default FULL, so a committed turn survives a power cut, not just a crash.
 /// </summary>
-public sealed class SqliteDatabase(IOptions<SqliteStoreOptions> options) : IStoreInitializer
+public sealed class SqliteDatabase(IOptions<SqliteStoreOptions> options) : IStoreLifecycle
 {
     /// <summary>Ordered, append-only: a released migration is never edited, only followed by a new one.</summary>
     private static readonly string[] Migrations =
@@ -101,6 +101,12 @@ public sealed class SqliteDatabase(IOptions<SqliteStoreOptions> options) : IStor
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null, "SELECT 1 FROM schema_migrations LIMIT 1;", cancellationToken);
     }
 
     private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)

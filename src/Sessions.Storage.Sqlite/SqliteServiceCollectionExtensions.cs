@@ -9,7 +9,7 @@ public static class SqliteServiceCollectionExtensions
     public static IServiceCollection AddSqliteStore(this IServiceCollection services)
     {
         services.AddSingleton<SqliteDatabase>();
-        services.AddSingleton<IStoreInitializer>(sp => sp.GetRequiredService<SqliteDatabase>());
+        services.AddSingleton<IStoreLifecycle>(sp => sp.GetRequiredService<SqliteDatabase>());
         services.AddSingleton<IWorkflowStore, SqliteWorkflowStore>();
         services.AddSingleton<IRunStore, SqliteRunStore>();
         return services;

@@ -46,6 +46,9 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
         await store.GetAsync(tenantId, workflowId, cancellationToken)
         ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
 
+    public async Task<bool> ExistsAsync(string tenantId, string workflowId, CancellationToken cancellationToken) =>
+        await store.GetAsync(tenantId, workflowId, cancellationToken) is not null;
+
     public Task<Page<WorkflowDocument>> ListAsync(string tenantId, int page, int limit, CancellationToken cancellationToken) =>
         store.ListAsync(tenantId, page, limit, cancellationToken);
 

@@ -1,0 +1,25 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Sessions.Api.Configuration;
+
+/// <summary>The server's own settings, bound from the `Sessions` section and checked at startup.</summary>
+public sealed class SessionsOptions
+{
+    public const string Section = "Sessions";
+
+    /// <summary>The tenant every request belongs to until authentication exists.</summary>
+    [Required]
+    [RegularExpression("^[A-Za-z0-9_-]{1,64}$")]
+    public string DefaultTenant { get; set; } = "default";
+
+    /// <summary>Bodies larger than this are refused with 413 before they are parsed.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxRequestBodyBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Whether the sample workflows are created at startup (only those that are absent).</summary>
+    public bool LoadSamples { get; set; } = true;
+
+    /// <summary>Folder of sample definitions; relative paths are resolved against the application's folder.</summary>
+    [Required]
+    public string SamplesPath { get; set; } = "samples/workflows";
+}

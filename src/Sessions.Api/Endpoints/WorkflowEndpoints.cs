@@ -1,0 +1,116 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Sessions.Api.Configuration;
+using Sessions.Api.Contracts;
+using Sessions.Api.Http;
+using Sessions.Runtime.Storage;
+using Sessions.Runtime.Workflows;
+
+namespace Sessions.Api.Endpoints;
+
+public static class WorkflowEndpoints
+{
+    public static RouteGroupBuilder MapWorkflows(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/workflows").WithTags("Workflows");
+
+        group.MapPost("/", CreateWorkflow)
+            .WithName("CreateWorkflow")
+            .WithSummary("Upload a definition as a new workflow (its version 0)")
+            .Accepts<WorkflowDefinitionContract>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        group.MapGet("/", ListWorkflows)
+            .WithName("ListWorkflows")
+            .WithSummary("List the tenant's workflows, newest first")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        group.MapGet("/{workflow_id}", GetWorkflow)
+            .WithName("GetWorkflow")
+            .WithSummary("A workflow with its versions")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapPost("/{workflow_id}/versions", AddVersion)
+            .WithName("AddWorkflowVersion")
+            .WithSummary("Upload version n+1; it becomes active unless activate=false")
+            .Accepts<WorkflowDefinitionContract>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        group.MapGet("/{workflow_id}/versions/{version_number}", GetVersion)
+            .WithName("GetWorkflowVersion")
+            .WithSummary("One version's definition")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return group;
+    }
+
+    private static async Task<Created<WorkflowCreatedResponse>> CreateWorkflow(
+        HttpRequest request, RequestBody body, WorkflowService workflows, ITenantContext tenant, CancellationToken ct)
+    {
+        var definition = await body.ReadJsonAsync(request, ct);
+        var created = await workflows.CreateAsync(tenant.TenantId, definition, ct);
+        var workflow = created.Workflow;
+        return TypedResults.Created(
+            $"/v1/workflows/{workflow.Id}",
+            new WorkflowCreatedResponse(workflow.Id, workflow.Name, 0, workflow.ActiveVersion, created.Warnings));
+    }
+
+    private static async Task<Ok<WorkflowListResponse>> ListWorkflows(
+        WorkflowService workflows, ITenantContext tenant, CancellationToken ct,
+        [FromQuery(Name = "page")] string? page = null, [FromQuery(Name = "limit")] string? limit = null)
+    {
+        var paging = RouteValues.PagingOrThrow(page, limit);
+        var found = await workflows.ListAsync(tenant.TenantId, paging.Page, paging.Limit, ct);
+        var items = found.Items.Select(w => new WorkflowSummary(w.Id, w.Name, w.Description, w.ActiveVersion, w.LatestVersion, w.CreatedAt.UtcDateTime, w.UpdatedAt.UtcDateTime)).ToList();
+        return TypedResults.Ok(new WorkflowListResponse(items, paging.Page, paging.Limit, found.Total));
+    }
+
+    private static async Task<Ok<WorkflowResponse>> GetWorkflow(
+        [FromRoute(Name = "workflow_id")] string workflowId, WorkflowService workflows, ITenantContext tenant, CancellationToken ct)
+    {
+        var workflow = await workflows.GetAsync(tenant.TenantId, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
+        var versions = await workflows.ListVersionsAsync(tenant.TenantId, workflow.Id, ct);
+        return TypedResults.Ok(new WorkflowResponse(
+            workflow.Id,
+            workflow.Name,
+            workflow.Description,
+            workflow.ActiveVersion,
+            workflow.LatestVersion,
+            versions.Select(v => new VersionSummary(v.VersionNumber, v.Name, v.VersionNumber == workflow.ActiveVersion, v.CreatedAt.UtcDateTime)).ToList(),
+            workflow.CreatedAt.UtcDateTime,
+            workflow.UpdatedAt.UtcDateTime));
+    }
+
+    private static async Task<Created<VersionCreatedResponse>> AddVersion(
+        [FromRoute(Name = "workflow_id")] string workflowId, HttpRequest request, RequestBody body, WorkflowService workflows, ITenantContext tenant, CancellationToken ct,
+        [FromQuery(Name = "activate")] string? activate = null)
+    {
+        var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
+        var shouldActivate = RouteValues.BooleanOrThrow(activate, "activate", fallback: true);
+        var definition = await body.ReadJsonAsync(request, ct);
+        var added = await workflows.AddVersionAsync(tenant.TenantId, id, definition, shouldActivate, ct);
+        return TypedResults.Created(
+            $"/v1/workflows/{id}/versions/{added.VersionNumber}",
+            new VersionCreatedResponse(id, added.VersionNumber, added.Workflow.ActiveVersion, added.Warnings));
+    }
+
+    private static async Task<Ok<WorkflowVersionResponse>> GetVersion(
+        [FromRoute(Name = "workflow_id")] string workflowId, [FromRoute(Name = "version_number")] string versionNumber,
+        WorkflowService workflows, ITenantContext tenant, CancellationToken ct)
+    {
+        var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
+        var number = RouteValues.VersionNumberOrThrow(versionNumber)!.Value;
+        var workflow = await workflows.GetAsync(tenant.TenantId, id, ct);
+        WorkflowVersionDocument version = await workflows.GetVersionAsync(tenant.TenantId, id, number, ct);
+        return TypedResults.Ok(new WorkflowVersionResponse(
+            id, version.VersionNumber, version.Name, version.VersionNumber == workflow.ActiveVersion, version.CreatedAt.UtcDateTime, JsonNode.Parse(version.DefinitionJson)!.AsObject()));
+    }
+}

@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Sessions.Runtime.Errors;
+
+namespace Sessions.Api.Http;
+
+/// <summary>
+/// The one place where refusals become RFC 7807 problem details: every problem carries a stable `code`, and its `type`
+/// is derived from it. Unexpected exceptions become a 500 problem without internals.
+/// </summary>
+public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> logger) : IExceptionHandler
+{
+    public static string TypeOf(string code) => $"urn:sessions:problem:{code}";
+
+    public static int StatusOf(ErrorKind kind) => kind switch
+    {
+        ErrorKind.BadRequest => StatusCodes.Status400BadRequest,
+        ErrorKind.NotFound => StatusCodes.Status404NotFound,
+        ErrorKind.Conflict => StatusCodes.Status409Conflict,
+        ErrorKind.Unprocessable => StatusCodes.Status422UnprocessableEntity,
+        ErrorKind.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            DomainException domain => FromDomain(domain),
+            BadHttpRequestException bad => Problem(bad.StatusCode, bad.StatusCode == 413 ? ProblemCodes.PayloadTooLarge : ProblemCodes.InvalidRequest, "Bad request", bad.Message),
+            _ => null,
+        };
+        if (problem is null)
+        {
+            logger.LogError(exception, "Unhandled error on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
+            problem = Problem(500, "internal_error", "Internal error", "The server failed to answer; nothing was changed by this request.");
+        }
+
+        problem.Instance = httpContext.Request.Path;
+        httpContext.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static ProblemDetails FromDomain(DomainException domain)
+    {
+        var problem = Problem(StatusOf(domain.Kind), domain.Code, domain.Title, domain.Message);
+        foreach (var (key, value) in domain.Extensions)
+        {
+            problem.Extensions[key] = value;
+        }
+
+        return problem;
+    }
+
+    private static ProblemDetails Problem(int status, string code, string title, string detail) => new()
+    {
+        Type = TypeOf(code),
+        Title = title,
+        Status = status,
+        Detail = detail,
+        Extensions = { ["code"] = code },
+    };
+}

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Sessions.Api.Configuration;
+using Sessions.Runtime.Errors;
+
+namespace Sessions.Api.Http;
+
+/// <summary>
+/// Reads a JSON body under the configured size limit. Reading it here (instead of model binding) is what lets every
+/// malformed or oversized body get its own stable problem code, on Kestrel and in the test server alike.
+/// </summary>
+public sealed class RequestBody(IOptions<SessionsOptions> options)
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+
+    /// <summary>The parsed body, or null when it is empty.</summary>
+    public async Task<JsonNode?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MaxRequestBodyBytes;
+        if (request.ContentLength > limit)
+        {
+            throw TooLarge(limit);
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                throw TooLarge(limit);
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        if (buffer.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: DocumentOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedJson, "Malformed JSON", $"The body is not valid JSON: {ex.Message}");
+        }
+    }
+
+    private static DomainException TooLarge(int limit) =>
+        new DomainException(ErrorKind.PayloadTooLarge, ProblemCodes.PayloadTooLarge, "Body too large", $"The body is larger than the limit of {limit} bytes.")
+            .With("limit_bytes", limit);
+}

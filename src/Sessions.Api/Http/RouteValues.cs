@@ -1,0 +1,42 @@
+using System.Globalization;
+using Sessions.Runtime.Errors;
+using Sessions.Runtime.Ids;
+
+namespace Sessions.Api.Http;
+
+/// <summary>Parses ids and numbers from routes and queries into their stable 400s.</summary>
+public static class RouteValues
+{
+    public static string ObjectIdOrThrow(string? value, string name) =>
+        ObjectId.TryParse(value, out var id)
+            ? id.ToString()
+            : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedId, "Malformed id", $"'{name}' must be 24 lowercase hex characters (an ObjectId).")
+                .With("parameter", name);
+
+    public static int? VersionNumberOrThrow(string? value) =>
+        value is null ? null
+        : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number
+        : throw InvalidVersionNumber();
+
+    public static DomainException InvalidVersionNumber() =>
+        new(ErrorKind.BadRequest, ProblemCodes.InvalidVersionNumber, "Invalid version_number", "'version_number' is a whole number >= 0.");
+
+    public static bool BooleanOrThrow(string? value, string name, bool fallback) =>
+        value is null ? fallback
+        : bool.TryParse(value, out var flag) ? flag
+        : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", $"'{name}' is true or false.")
+            .With("parameter", name);
+
+    /// <summary>Paging as every list endpoint takes it: page from 1, limit from 1 to 100 (default 10).</summary>
+    public static (int Page, int Limit) PagingOrThrow(string? page, string? limit)
+    {
+        var p = page is null ? 1 : int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out var parsedPage) && parsedPage >= 1 ? parsedPage : 0;
+        var l = limit is null ? 10 : int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var parsedLimit) && parsedLimit is >= 1 and <= 100 ? parsedLimit : 0;
+        if (p == 0 || l == 0)
+        {
+            throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidPaging, "Invalid paging", "'page' is a whole number >= 1 and 'limit' one from 1 to 100.");
+        }
+
+        return (p, l);
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+using Sessions.Api.Configuration;
+using Sessions.Runtime.Ids;
+using Sessions.Runtime.Storage;
+using Sessions.Runtime.Workflows;
+
+namespace Sessions.Api.Samples;
+
+/// <summary>
+/// Prepares the store before the server listens (schema, then the sample workflows that are absent), and once it
+/// listens prints each sample's id with a curl line that starts a conversation.
+/// </summary>
+public sealed class SampleWorkflows(
+    IStoreLifecycle store,
+    WorkflowService workflows,
+    IOptions<SessionsOptions> options,
+    IServer server,
+    IHostApplicationLifetime lifetime,
+    ILogger<SampleWorkflows> logger) : IHostedLifecycleService
+{
+    /// <summary>Sample files carry their stable id here; it is not part of the definition and is removed before upload.</summary>
+    public const string IdField = "workflow_id";
+
+    private readonly List<(string Id, string Name)> loaded = [];
+
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        await store.InitializeAsync(cancellationToken);
+        if (!options.Value.LoadSamples)
+        {
+            return;
+        }
+
+        var folder = Path.IsPathRooted(options.Value.SamplesPath) ? options.Value.SamplesPath : Path.Combine(AppContext.BaseDirectory, options.Value.SamplesPath);
+        foreach (var file in Directory.Exists(folder) ? Directory.GetFiles(folder, "*.json").Order().ToArray() : [])
+        {
+            var definition = JsonNode.Parse(await File.ReadAllTextAsync(file, cancellationToken))!.AsObject();
+            if (definition[IdField]?.GetValueKind() != JsonValueKind.String || !ObjectId.TryParse(definition[IdField]!.GetValue<string>(), out var id))
+            {
+                throw new InvalidOperationException($"Sample {file} needs a \"{IdField}\" ObjectId.");
+            }
+
+            definition.Remove(IdField);
+            var tenant = options.Value.DefaultTenant;
+            if (!await workflows.ExistsAsync(tenant, id.ToString(), cancellationToken))
+            {
+                await workflows.CreateAsync(tenant, id.ToString(), definition, cancellationToken);
+            }
+
+            loaded.Add((id.ToString(), definition["name"]!.GetValue<string>()));
+        }
+
+        lifetime.ApplicationStarted.Register(PrintBanner);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void PrintBanner()
+    {
+        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://127.0.0.1:5080";
+        foreach (var (id, name) in loaded)
+        {
+            logger.LogInformation(
+                "Sample workflow {Name}: {Id}\n  curl -s -X POST {Address}/v1/workflows/{Id}/execute -H 'Content-Type: application/json' -d '{{}}'",
+                name, id, address, id);
+        }
+    }
+}

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Sessions.Runtime.Templates;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Conditions;
 
@@ -36,15 +37,15 @@ public sealed record Comparison(string Variable, ComparisonOperator Operator, Js
         var actual = VariablePath.Get(variables, Variable);
         return Operator switch
         {
-            ComparisonOperator.Eq => JsonNode.DeepEquals(actual, Value),
-            ComparisonOperator.Ne => !JsonNode.DeepEquals(actual, Value),
+            ComparisonOperator.Eq => JsonValues.AreEqual(actual, Value),
+            ComparisonOperator.Ne => !JsonValues.AreEqual(actual, Value),
             ComparisonOperator.Gt => Compare(actual, Value) is > 0,
             ComparisonOperator.Gte => Compare(actual, Value) is >= 0,
             ComparisonOperator.Lt => Compare(actual, Value) is < 0,
             ComparisonOperator.Lte => Compare(actual, Value) is <= 0,
             ComparisonOperator.Contains => Contains(actual, Value),
             ComparisonOperator.Matches => actual is JsonValue s && s.GetValueKind() == JsonValueKind.String && Pattern!.IsMatch(s.GetValue<string>()),
-            ComparisonOperator.In => Value is JsonArray options && options.Any(o => JsonNode.DeepEquals(o, actual)),
+            ComparisonOperator.In => Value is JsonArray options && options.Any(o => JsonValues.AreEqual(o, actual)),
             _ => false,
         };
     }
@@ -63,22 +64,19 @@ public sealed record Comparison(string Variable, ComparisonOperator Operator, Js
     /// <summary>Orders numbers with numbers and strings with strings; anything else does not compare (null).</summary>
     private static int? Compare(JsonNode? left, JsonNode? right)
     {
-        if (left is not JsonValue l || right is not JsonValue r)
+        if (JsonValues.TryGetNumber(left, out var l) && JsonValues.TryGetNumber(right, out var r))
         {
-            return null;
+            return l.CompareTo(r);
         }
 
-        return (l.GetValueKind(), r.GetValueKind()) switch
-        {
-            (JsonValueKind.Number, JsonValueKind.Number) => l.GetValue<decimal>().CompareTo(r.GetValue<decimal>()),
-            (JsonValueKind.String, JsonValueKind.String) => string.CompareOrdinal(l.GetValue<string>(), r.GetValue<string>()),
-            _ => null,
-        };
+        return left is JsonValue ls && ls.GetValueKind() == JsonValueKind.String && right is JsonValue rs && rs.GetValueKind() == JsonValueKind.String
+            ? string.CompareOrdinal(ls.GetValue<string>(), rs.GetValue<string>())
+            : null;
     }
 
     private static bool Contains(JsonNode? haystack, JsonNode? needle) => haystack switch
     {
-        JsonArray items => items.Any(i => JsonNode.DeepEquals(i, needle)),
+        JsonArray items => items.Any(i => JsonValues.AreEqual(i, needle)),
         JsonValue s when s.GetValueKind() == JsonValueKind.String && needle is JsonValue n && n.GetValueKind() == JsonValueKind.String =>
             s.GetValue<string>().Contains(n.GetValue<string>(), StringComparison.OrdinalIgnoreCase),
         JsonObject obj when needle is JsonValue key && key.GetValueKind() == JsonValueKind.String => obj.ContainsKey(key.GetValue<string>()),

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Templates;
 
@@ -27,9 +28,13 @@ internal static class TemplateModel
             JsonValueKind.String => value.GetValue<string>(),
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            JsonValueKind.Number => value.TryGetValue<long>(out var whole) ? whole : value.GetValue<double>(),
+            JsonValueKind.Number => value.TryGetValue<long>(out var whole) ? whole : JsonValues.TryGetNumber(value, out var number) ? Simplest(number) : null,
             _ => null,
         },
         _ => null,
     };
+
+    /// <summary>Whole numbers render as `3`, not `3.0` or `3.00`.</summary>
+    private static object Simplest(decimal number) =>
+        number == decimal.Truncate(number) && number is >= long.MinValue and <= long.MaxValue ? (long)number : (double)number;
 }

@@ -1,0 +1,44 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Sessions.Testing;
+
+namespace Sessions.Storage.Sqlite.Tests;
+
+public sealed class SqliteStoreTests : StoreConformanceTests
+{
+    private readonly TempDirectory folder = new();
+    private SqliteDatabase database = null!;
+
+    public override async Task InitializeAsync()
+    {
+        database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { Path = folder.File("nested/dir/sessions.db") }));
+        await database.InitializeAsync(CancellationToken.None);
+        Lifecycle = database;
+        Workflows = new SqliteWorkflowStore(database);
+        Runs = new SqliteRunStore(database);
+    }
+
+    public override Task DisposeAsync()
+    {
+        folder.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task The_file_is_in_wal_mode_with_every_migration_recorded_once()
+    {
+        await database.InitializeAsync(CancellationToken.None);
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        Assert.Equal("wal", await Scalar(connection, "PRAGMA journal_mode;"));
+        Assert.Equal(2L, await Scalar(connection, "PRAGMA synchronous;"));
+        Assert.Equal(1L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
+        Assert.True(File.Exists(folder.File("nested/dir/sessions.db")));
+    }
+
+    private static async Task<object?> Scalar(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
+    }
+}

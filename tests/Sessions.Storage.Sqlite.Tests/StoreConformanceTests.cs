@@ -1,0 +1,205 @@
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Ids;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.Sqlite.Tests;
+
+/// <summary>
+/// What the runtime relies on from a store, written against the ports only. A provider passes by subclassing this
+/// with a way to open a fresh, initialised store.
+/// </summary>
+public abstract class StoreConformanceTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+
+    protected IWorkflowStore Workflows { get; set; } = null!;
+
+    protected IRunStore Runs { get; set; } = null!;
+
+    protected IStoreLifecycle Lifecycle { get; set; } = null!;
+
+    public abstract Task InitializeAsync();
+
+    public abstract Task DisposeAsync();
+
+    [Fact]
+    public async Task Initialising_twice_is_harmless()
+    {
+        await Lifecycle.InitializeAsync(CancellationToken.None);
+        await Lifecycle.CheckAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_workflow_is_created_once_and_read_only_by_its_tenant()
+    {
+        var id = NewId();
+        Assert.True(await Workflows.CreateAsync(Workflow(id, "t1"), Version(id, "t1", 0), default));
+        Assert.False(await Workflows.CreateAsync(Workflow(id, "t1"), Version(id, "t1", 0), default));
+
+        Assert.Equal("Flow", (await Workflows.GetAsync("t1", id, default))!.Name);
+        Assert.Null(await Workflows.GetAsync("t2", id, default));
+        Assert.Null(await Workflows.GetVersionAsync("t2", id, 0, default));
+        Assert.Empty(await Workflows.ListVersionsAsync("t2", id, default));
+        Assert.Null(await Workflows.AddVersionAsync("t2", id, "x", "{}", true, T0, default));
+    }
+
+    [Fact]
+    public async Task Versions_are_numbered_in_order_even_when_added_at_once()
+    {
+        var id = NewId();
+        await Workflows.CreateAsync(Workflow(id, "t1"), Version(id, "t1", 0), default);
+        var added = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
+            Workflows.AddVersionAsync("t1", id, $"v{i}", $$"""{"n":{{i}}}""", activate: i % 2 == 0, T0.AddMinutes(i), default))));
+
+        Assert.Equal(Enumerable.Range(1, 8), added.Select(w => w!.LatestVersion).Order());
+        var versions = await Workflows.ListVersionsAsync("t1", id, default);
+        Assert.Equal(Enumerable.Range(0, 9), versions.Select(v => v.VersionNumber));
+        var workflow = await Workflows.GetAsync("t1", id, default);
+        Assert.Equal(8, workflow!.LatestVersion);
+    }
+
+    [Fact]
+    public async Task Adding_an_inactive_version_keeps_the_active_one()
+    {
+        var id = NewId();
+        await Workflows.CreateAsync(Workflow(id, "t1"), Version(id, "t1", 0), default);
+        var updated = await Workflows.AddVersionAsync("t1", id, "Renamed", """{"name":"Renamed"}""", activate: false, T0, default);
+        Assert.Equal((0, 1, "Flow"), (updated!.ActiveVersion, updated.LatestVersion, updated.Name));
+        Assert.Equal("""{"name":"Renamed"}""", (await Workflows.GetVersionAsync("t1", id, 1, default))!.DefinitionJson);
+    }
+
+    [Fact]
+    public async Task Workflows_list_newest_first_with_paging_and_a_total()
+    {
+        var tenant = $"list-{Guid.NewGuid():n}";
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var id = NewId();
+            ids.Add(id);
+            await Workflows.CreateAsync(Workflow(id, tenant) with { CreatedAt = T0.AddMinutes(i) }, Version(id, tenant, 0), default);
+        }
+
+        var first = await Workflows.ListAsync(tenant, 1, 2, default);
+        var last = await Workflows.ListAsync(tenant, 3, 2, default);
+        var beyond = await Workflows.ListAsync(tenant, 4, 2, default);
+        Assert.Equal(5, first.Total);
+        Assert.Equal([ids[4], ids[3]], first.Items.Select(w => w.Id));
+        Assert.Equal([ids[0]], last.Items.Select(w => w.Id));
+        Assert.Empty(beyond.Items);
+    }
+
+    [Fact]
+    public async Task A_new_run_commits_once_and_round_trips_as_a_document()
+    {
+        var run = Run(NewId(), version: 1);
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 3), default);
+        await Assert.ThrowsAsync<StoreConflictException>(() => Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 3), default));
+
+        var stored = await Runs.GetAsync("t1", run.Id, default);
+        Assert.NotNull(stored);
+        Assert.Equal(
+            System.Text.Json.JsonSerializer.Serialize(run, DocumentJson.Options),
+            System.Text.Json.JsonSerializer.Serialize(stored, DocumentJson.Options));
+        Assert.Null(await Runs.GetAsync("t2", run.Id, default));
+    }
+
+    [Fact]
+    public async Task An_update_from_a_stale_version_is_refused_and_writes_nothing()
+    {
+        var run = Run(NewId(), version: 1);
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 2), default);
+        var winner = run with { Version = 2, TurnNumber = 2, LastSeq = 4, Status = RunStatus.Completed };
+        await Runs.CommitTurnAsync(Commit(winner, expected: 1, firstSeq: 3, count: 2), default);
+
+        var loser = run with { Version = 2, TurnNumber = 2, LastSeq = 5, Status = RunStatus.Failed };
+        await Assert.ThrowsAsync<StoreConflictException>(() => Runs.CommitTurnAsync(Commit(loser, expected: 1, firstSeq: 3, count: 3), default));
+
+        Assert.Equal(RunStatus.Completed, (await Runs.GetAsync("t1", run.Id, default))!.Status);
+        Assert.Equal(4, (await Runs.GetEventsAsync("t1", run.Id, 0, 100, default)).Count);
+        Assert.Equal(2, (await Runs.GetTurnsAsync("t1", run.Id, default)).Count);
+    }
+
+    [Fact]
+    public async Task Concurrent_commits_from_one_version_apply_exactly_one()
+    {
+        var run = Run(NewId(), version: 1);
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1), default);
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            try
+            {
+                await Runs.CommitTurnAsync(Commit(run with { Version = 2, TurnNumber = 2, LastSeq = 3, RunBy = $"writer-{i}" }, expected: 1, firstSeq: 2, count: 2), default);
+                return true;
+            }
+            catch (StoreConflictException)
+            {
+                return false;
+            }
+        })));
+
+        Assert.Equal(1, attempts.Count(applied => applied));
+        Assert.Equal([1L, 2, 3], (await Runs.GetEventsAsync("t1", run.Id, 0, 100, default)).Select(e => e.Seq));
+    }
+
+    [Fact]
+    public async Task Events_page_by_seq_and_keep_their_fields()
+    {
+        var run = Run(NewId(), version: 1);
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 10), default);
+        var page = await Runs.GetEventsAsync("t1", run.Id, afterSeq: 3, limit: 4, default);
+        Assert.Equal([4L, 5, 6, 7], page.Select(e => e.Seq));
+        Assert.Equal("say_static", page[0].Type);
+        Assert.Equal("n4", page[0].NodeId);
+        Assert.Equal("""{"text":"line 4","n":4}""", page[0].Fields.ToJsonString());
+        Assert.Equal(T0.AddSeconds(4), page[0].Timestamp);
+        Assert.Empty(await Runs.GetEventsAsync("t1", run.Id, afterSeq: 10, limit: 4, default));
+        Assert.Empty(await Runs.GetEventsAsync("t2", run.Id, afterSeq: 0, limit: 4, default));
+    }
+
+    [Fact]
+    public async Task Turns_keep_their_input_and_output()
+    {
+        var run = Run(NewId(), version: 1);
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 2), default);
+        var turn = Assert.Single(await Runs.GetTurnsAsync("t1", run.Id, default));
+        Assert.Equal("""{"user_message":"hi"}""", turn.Input.ToJsonString());
+        Assert.Equal("""{"status":"waiting_for_user_input"}""", turn.Output.ToJsonString());
+        Assert.Equal((1L, 2L), (turn.FirstSeq, turn.LastSeq));
+        Assert.Empty(await Runs.GetTurnsAsync("t2", run.Id, default));
+    }
+
+    private static string NewId() => ObjectId.NewId(DateTimeOffset.UtcNow).ToString();
+
+    private static WorkflowDocument Workflow(string id, string tenant) => new(id, tenant, "Flow", "desc", 0, 0, T0, T0);
+
+    private static WorkflowVersionDocument Version(string id, string tenant, int n) => new(id, tenant, n, "Flow", """{"name":"Flow"}""", T0);
+
+    private static RunDocument Run(string id, long version) => new()
+    {
+        Id = id,
+        TenantId = "t1",
+        WorkflowId = "66a1f0000000000000000001",
+        VersionNumber = 0,
+        Status = RunStatus.WaitingForUserInput,
+        Version = version,
+        TurnNumber = 1,
+        LastSeq = 2,
+        Variables = new JsonObject { ["order_id"] = "123456", ["attempts"] = 2, ["nested"] = new JsonObject { ["ok"] = true } },
+        WaitingNodeId = "ask",
+        WaitingHint = new JsonObject { ["node_id"] = "ask", ["prompt"] = "?", ["input"] = new JsonObject { ["kind"] = "text" } },
+        RunBy = "user-42",
+        CreatedAt = T0,
+        UpdatedAt = T0,
+    };
+
+    private static TurnCommit Commit(RunDocument run, long expected, long firstSeq, int count)
+    {
+        var events = Enumerable.Range((int)firstSeq, count)
+            .Select(seq => new RunEvent(run.Id, seq, run.TurnNumber, "say_static", $"n{seq}", T0.AddSeconds(seq), new JsonObject { ["text"] = $"line {seq}", ["n"] = seq }))
+            .ToList();
+        var turn = new TurnDocument(run.Id, run.TurnNumber, new JsonObject { ["user_message"] = "hi" }, new JsonObject { ["status"] = "waiting_for_user_input" }, firstSeq, firstSeq + count - 1, T0, T0);
+        return new TurnCommit(run, expected, events, turn);
+    }
+}

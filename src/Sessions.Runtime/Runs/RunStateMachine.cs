@@ -66,8 +66,10 @@ public static class RunStateMachine
                 ErrorKind.Conflict,
                 code,
                 IsTerminal(from) ? "Run is finished" : "Not permitted in this status",
-                $"A run in status '{from.ToWire()}' does not accept '{trigger}'.")
-            .With("status", from.ToWire());
+                IsTerminal(from)
+                    ? $"The run is '{from.ToWire()}' and takes no more turns."
+                    : $"A run in status '{from.ToWire()}' does not accept '{trigger}'.")
+            .With("run_status", from.ToWire());
     }
 
     public static IReadOnlyList<(RunStatus From, RunTrigger Trigger, RunStatus To)> Transitions => Table.Rows;

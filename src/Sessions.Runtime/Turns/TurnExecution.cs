@@ -76,7 +76,7 @@ internal sealed class TurnExecution
                         ProblemCodes.RunNotResumable,
                         "Run is not resumable",
                         $"'resume' continues a paused or waiting run; this run is '{status.ToWire()}'.")
-                    .With("status", status.ToWire());
+                    .With("run_status", status.ToWire());
         }
 
         MergeRequestVariables();

@@ -1,0 +1,77 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Sessions.Testing;
+
+namespace Sessions.Api.Tests;
+
+/// <summary>The real server, in memory, on a real SQLite file in a temp folder that outlives the host when asked to.</summary>
+public sealed class SessionsFactory : WebApplicationFactory<Program>
+{
+    public const string OrderStatus = "66a1f0000000000000000001";
+    public const string SupportTicket = "66a1f0000000000000000002";
+    public const string AppointmentBooking = "66a1f0000000000000000003";
+
+    private readonly TempDirectory? ownedFolder;
+    private readonly Dictionary<string, string?> settings;
+
+    public SessionsFactory(string? databasePath = null, Dictionary<string, string?>? settings = null)
+    {
+        if (databasePath is null)
+        {
+            ownedFolder = new TempDirectory();
+            databasePath = ownedFolder.File("sessions.db");
+        }
+
+        DatabasePath = databasePath;
+        this.settings = settings ?? [];
+    }
+
+    public string DatabasePath { get; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Sessions:Sqlite:Path", DatabasePath);
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        ownedFolder?.Dispose();
+    }
+}
+
+/// <summary>Small helpers for talking JSON to the server.</summary>
+public static class Http
+{
+    public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    public static Task<HttpResponseMessage> ExecuteAsync(this HttpClient client, string workflowId, object body, string? query = null) =>
+        client.PostAsync($"/v1/workflows/{workflowId}/execute{query}", Json(JsonSerializer.Serialize(body)));
+
+    public static async Task<JsonObject> ReadObjectAsync(this HttpResponseMessage response) =>
+        (await response.Content.ReadFromJsonAsync<JsonNode>())!.AsObject();
+
+    /// <summary>Starts a run and returns its first answer.</summary>
+    public static async Task<JsonObject> StartAsync(this HttpClient client, string workflowId, object? runInput = null)
+    {
+        var response = await client.ExecuteAsync(workflowId, new { run_input = runInput ?? new { } });
+        response.EnsureSuccessStatusCode();
+        return await response.ReadObjectAsync();
+    }
+
+    public static async Task<JsonObject> ReplyAsync(this HttpClient client, string workflowId, string runId, string message)
+    {
+        var response = await client.ExecuteAsync(workflowId, new { run_id = runId, run_input = new { user_message = message } });
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return await response.ReadObjectAsync();
+    }
+}

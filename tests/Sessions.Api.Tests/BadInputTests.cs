@@ -1,0 +1,204 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Api.Configuration;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Api.Tests;
+
+/// <summary>
+/// Runs in every state a client can meet, shared by the table below. Every bad request must leave all of them
+/// exactly as they were, so sharing them across cases is itself part of the check.
+/// </summary>
+public sealed class BadInputFixture : IAsyncLifetime
+{
+    public const string KindsDefinition = """
+        { "name": "Input kinds", "start": "num",
+          "nodes": [
+            { "id": "num", "type": "ask", "prompt": "A number?", "variable": "x", "input": { "kind": "number", "min": 0, "max": 10 }, "next": "int" },
+            { "id": "int", "type": "ask", "prompt": "A whole number?", "variable": "i", "input": { "kind": "integer", "min": 1 }, "next": "done" },
+            { "id": "done", "type": "end" } ] }
+        """;
+
+    public SessionsFactory Factory { get; } = new();
+
+    public HttpClient Client { get; private set; } = null!;
+
+    public string KindsWorkflow { get; private set; } = null!;
+
+    public Dictionary<string, string> Runs { get; } = [];
+
+    public async Task InitializeAsync()
+    {
+        Client = Factory.CreateClient();
+        var created = await Client.PostAsync("/v1/workflows", Http.Json(KindsDefinition));
+        KindsWorkflow = (await created.ReadObjectAsync())["workflow_id"]!.GetValue<string>();
+
+        Runs["order_waiting"] = await StartAsync(SessionsFactory.OrderStatus);
+        Runs["support_name"] = await StartAsync(SessionsFactory.SupportTicket);
+        Runs["support_category"] = await StartAsync(SessionsFactory.SupportTicket, "Ada Lovelace", "ada@example.com");
+        Runs["support_urgent"] = await StartAsync(SessionsFactory.SupportTicket, "Ada Lovelace", "ada@example.com", "billing");
+        Runs["kinds_number"] = await StartAsync(KindsWorkflow);
+        Runs["kinds_integer"] = await StartAsync(KindsWorkflow, "2.5");
+        Runs["order_completed"] = await StartAsync(SessionsFactory.OrderStatus, "123456");
+        Runs["order_cancelled"] = await StartAsync(SessionsFactory.OrderStatus);
+        (await Client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = Runs["order_cancelled"], run_input = new { command = "stop" } })).EnsureSuccessStatusCode();
+        Runs["booking_paused"] = await StartAsync(SessionsFactory.AppointmentBooking);
+        (await Client.ExecuteAsync(SessionsFactory.AppointmentBooking, new { run_id = Runs["booking_paused"], run_input = new { command = "pause" } })).EnsureSuccessStatusCode();
+    }
+
+    public Task DisposeAsync()
+    {
+        Factory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Everything stored about every run: document, events and turns.</summary>
+    public async Task<string> SnapshotAsync()
+    {
+        var store = Factory.Services.GetRequiredService<IRunStore>();
+        var tenant = Factory.Services.GetRequiredService<ITenantContext>().TenantId;
+        var all = new JsonObject();
+        foreach (var (name, id) in Runs)
+        {
+            all[name] = JsonSerializer.SerializeToNode(new
+            {
+                run = await store.GetAsync(tenant, id, default),
+                events = await store.GetEventsAsync(tenant, id, 0, 10_000, default),
+                turns = await store.GetTurnsAsync(tenant, id, default),
+            }, DocumentJson.Options);
+        }
+
+        return all.ToJsonString();
+    }
+
+    private async Task<string> StartAsync(string workflowId, params string[] replies)
+    {
+        var runId = (await Client.StartAsync(workflowId))["run_id"]!.GetValue<string>();
+        foreach (var reply in replies)
+        {
+            await Client.ReplyAsync(workflowId, runId, reply);
+        }
+
+        return runId;
+    }
+}
+
+public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadInputFixture>
+{
+    private const string UnknownId = "66a1f00000000000000000ff";
+
+    /// <summary>Each case: the request (built from the fixture's runs), then the status and problem code it must get.</summary>
+    private static readonly Dictionary<string, (Func<BadInputFixture, HttpRequestMessage> Request, HttpStatusCode Status, string Code)> Cases = new()
+    {
+        ["malformed workflow id"] = (f => Post("/v1/workflows/not-an-id/execute", "{}"), HttpStatusCode.BadRequest, "malformed_id"),
+        ["uppercase workflow id"] = (f => Post("/v1/workflows/66A1F0000000000000000001/execute", "{}"), HttpStatusCode.BadRequest, "malformed_id"),
+        ["malformed run id"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_id":"665f1c2a","run_input":{"user_message":"123456"}}"""), HttpStatusCode.BadRequest, "malformed_id"),
+        ["malformed json"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], """{"user_message":"123456"}""")[..^1]), HttpStatusCode.BadRequest, "malformed_json"),
+        ["json that is not an object"] = (f => Execute(SessionsFactory.OrderStatus, "[1,2]"), HttpStatusCode.BadRequest, "invalid_request"),
+        ["run_id of the wrong type"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_id":12345}"""), HttpStatusCode.BadRequest, "invalid_request"),
+        ["run_input of the wrong type"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], "\"123456\"")), HttpStatusCode.BadRequest, "invalid_request"),
+        ["user_message of the wrong type"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], """{"user_message":123456}""")), HttpStatusCode.BadRequest, "invalid_request"),
+        ["dynamic_variables of the wrong type"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], """{"user_message":"123456","dynamic_variables":[1]}""")), HttpStatusCode.BadRequest, "invalid_request"),
+        ["command of the wrong type"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], """{"command":true}""")), HttpStatusCode.BadRequest, "invalid_request"),
+        ["unknown command"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], """{"command":"rewind"}""")), HttpStatusCode.BadRequest, "unknown_command"),
+        ["negative version_number in the query"] = (f => Execute(SessionsFactory.OrderStatus, "{}", "?version_number=-1"), HttpStatusCode.BadRequest, "invalid_version_number"),
+        ["non-numeric version_number in the query"] = (f => Execute(SessionsFactory.OrderStatus, "{}", "?version_number=latest"), HttpStatusCode.BadRequest, "invalid_version_number"),
+        ["negative version_number in the body"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"version_number":-3}}"""), HttpStatusCode.BadRequest, "invalid_version_number"),
+        ["unknown version_number"] = (f => Execute(SessionsFactory.OrderStatus, "{}", "?version_number=7"), HttpStatusCode.NotFound, "version_not_found"),
+        ["unknown workflow"] = (f => Execute(UnknownId, "{}"), HttpStatusCode.NotFound, "workflow_not_found"),
+        ["unknown run"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(UnknownId, """{"user_message":"123456"}""")), HttpStatusCode.NotFound, "run_not_found"),
+        ["run of another workflow"] = (f => Execute(SessionsFactory.SupportTicket, WithRun(f.Runs["order_waiting"], """{"user_message":"123456"}""")), HttpStatusCode.NotFound, "run_not_found"),
+        ["turn on a completed run"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_completed"], """{"user_message":"123456"}""")), HttpStatusCode.Conflict, "run_terminal"),
+        ["stop on a completed run"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_completed"], """{"command":"stop"}""")), HttpStatusCode.Conflict, "run_terminal"),
+        ["turn on a cancelled run"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_cancelled"], """{"command":"resume","user_message":"123456"}""")), HttpStatusCode.Conflict, "run_terminal"),
+        ["resume on a waiting run without a message"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], """{"command":"resume"}""")), HttpStatusCode.UnprocessableEntity, "reply_required"),
+        ["pause on a paused run"] = (f => Execute(SessionsFactory.AppointmentBooking, WithRun(f.Runs["booking_paused"], """{"command":"pause"}""")), HttpStatusCode.Conflict, "transition_not_permitted"),
+        ["stop without a run_id"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"command":"stop"}}"""), HttpStatusCode.BadRequest, "run_id_required"),
+        ["text reply not matching the pattern"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, "12345a"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
+        ["text reply too long"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, "1234567"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
+        ["text reply too short"] = (f => Reply(f, "support_name", SessionsFactory.SupportTicket, "A"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
+        ["choice reply not among the options"] = (f => Reply(f, "support_category", SessionsFactory.SupportTicket, "refunds"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
+        ["boolean reply that is not yes or no"] = (f => Reply(f, "support_urgent", SessionsFactory.SupportTicket, "perhaps"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
+        ["number reply that is not a number"] = (f => Reply(f, "kinds_number", f.KindsWorkflow, "ten"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
+        ["number reply out of range"] = (f => Reply(f, "kinds_number", f.KindsWorkflow, "10.5"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
+        ["integer reply with a fraction"] = (f => Reply(f, "kinds_integer", f.KindsWorkflow, "2.5"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
+        ["integer reply below the minimum"] = (f => Reply(f, "kinds_integer", f.KindsWorkflow, "0"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
+        ["body over the limit"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, new string('9', 300 * 1024)), HttpStatusCode.RequestEntityTooLarge, "payload_too_large"),
+    };
+
+    public static TheoryData<string> CaseNames() => new(Cases.Keys);
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public async Task Bad_input_gets_its_documented_problem_and_changes_no_run(string caseName)
+    {
+        var (request, status, code) = Cases[caseName];
+        var before = await fixture.SnapshotAsync();
+        Assert.All(fixture.Runs.Values, runId => Assert.Contains($"\"id\":\"{runId}\"", before));
+
+        var response = await fixture.Client.SendAsync(request(fixture));
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"{caseName}: expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonNode.Parse(body)!.AsObject();
+        Assert.Equal(code, problem["code"]!.GetValue<string>());
+        Assert.Equal($"urn:sessions:problem:{code}", problem["type"]!.GetValue<string>());
+        Assert.Equal((int)status, problem["status"]!.GetValue<int>());
+        Assert.False(string.IsNullOrWhiteSpace(problem["detail"]?.GetValue<string>()));
+        Assert.Equal(before, await fixture.SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task An_invalid_reply_says_what_was_expected_and_repeats_the_hint()
+    {
+        var response = await fixture.Client.SendAsync(Reply(fixture, "support_category", SessionsFactory.SupportTicket, "refunds"));
+        var problem = await response.ReadObjectAsync();
+        Assert.Equal("one of: billing, technical, account", problem["expected"]!.GetValue<string>());
+        Assert.Equal("ask_category", problem["next_input_hint"]!["node_id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Wrong_types_are_all_named_with_their_json_paths()
+    {
+        var response = await fixture.Client.SendAsync(Execute(SessionsFactory.OrderStatus, """{"run_input":{"user_message":1,"dynamic_variables":"x","run_by":[]}}"""));
+        var problem = await response.ReadObjectAsync();
+        var paths = problem["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>()).ToList();
+        Assert.Equal(["$.run_input.user_message", "$.run_input.dynamic_variables", "$.run_input.run_by"], paths);
+    }
+
+    [Fact]
+    public async Task The_body_limit_is_configurable()
+    {
+        using var small = new SessionsFactory(settings: new() { ["Sessions:MaxRequestBodyBytes"] = "2048" });
+        var client = small.CreateClient();
+        var padding = new string(' ', 1500);
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Execute(SessionsFactory.OrderStatus, $"{{{padding}}}"))).StatusCode);
+        var tooLarge = await client.SendAsync(Execute(SessionsFactory.OrderStatus, $"{{{padding}{padding}}}"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
+        Assert.Equal(2048, (await tooLarge.ReadObjectAsync())["limit_bytes"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Unknown_fields_of_the_published_protocol_are_ignored()
+    {
+        var response = await fixture.Client.SendAsync(Execute(SessionsFactory.OrderStatus, """
+            { "thread_to_node_inputs": {}, "welcome_message": "hi",
+              "run_input": { "command": "START", "team_id": "t-1", "miscellaneous": { "channel": "web" }, "dynamic_variables": { "name": "Bo" } } }
+            """));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Hi Bo!", (await response.ReadObjectAsync())["events"]!.AsArray().Single(e => e!["type"]!.GetValue<string>() == "say_static")!["text"]!.GetValue<string>());
+    }
+
+    private static string WithRun(string runId, string runInputJson) => $"{{\"run_id\":\"{runId}\",\"run_input\":{runInputJson}}}";
+
+    private static HttpRequestMessage Post(string path, string body) => new(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+
+    private static HttpRequestMessage Execute(string workflowId, string body, string query = "") => Post($"/v1/workflows/{workflowId}/execute{query}", body);
+
+    private static HttpRequestMessage Reply(BadInputFixture f, string run, string workflowId, string message) =>
+        Execute(workflowId, JsonSerializer.Serialize(new { run_id = f.Runs[run], run_input = new { user_message = message } }));
+}

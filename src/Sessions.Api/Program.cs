@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Sessions.Api.Configuration;
 using Sessions.Api.Endpoints;
 using Sessions.Api.Http;
+using Sessions.Api.OpenApi;
 using Sessions.Api.Samples;
 using Sessions.Nodes;
 using Sessions.Runtime;
@@ -18,10 +19,13 @@ builder.Services.ConfigureHttpJsonOptions(json =>
 {
     json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
     json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+
+    // Bodies are parsed by hand with strict types; the schema must not promise that numbers may come as strings.
+    json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
 });
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer<ParameterSchemas>());
 builder.Services.AddHealthChecks().AddCheck<HealthEndpoints.StoreHealthCheck>("store");
 
 builder.Services.AddSessionsRuntime();

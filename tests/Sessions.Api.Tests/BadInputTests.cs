@@ -173,7 +173,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     [Fact]
     public async Task The_body_limit_is_configurable()
     {
-        using var small = new SessionsFactory(settings: new() { ["Sessions:MaxRequestBodyBytes"] = "2048" });
+        using var small = new SessionsFactory(null, new() { ["Sessions:MaxRequestBodyBytes"] = "2048" });
         var client = small.CreateClient();
         var padding = new string(' ', 1500);
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Execute(SessionsFactory.OrderStatus, $"{{{padding}}}"))).StatusCode);

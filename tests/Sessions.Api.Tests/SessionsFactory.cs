@@ -18,7 +18,12 @@ public sealed class SessionsFactory : WebApplicationFactory<Program>
     private readonly TempDirectory? ownedFolder;
     private readonly Dictionary<string, string?> settings;
 
-    public SessionsFactory(string? databasePath = null, Dictionary<string, string?>? settings = null)
+    public SessionsFactory()
+        : this(null, null)
+    {
+    }
+
+    public SessionsFactory(string? databasePath, Dictionary<string, string?>? settings = null)
     {
         if (databasePath is null)
         {

@@ -108,4 +108,15 @@ public class RunStateMachineTests
             Assert.Equal(status, RunStatusNames.FromWire(status.ToWire()));
         }
     }
+
+    [Fact]
+    public void The_readme_shows_the_diagram_the_table_prints()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md")).ReplaceLineEndings("\n");
+        var diagram = RunStateMachine.ToMermaid();
+        Assert.True(readme.Contains(diagram, StringComparison.Ordinal), $"README.md should contain, in a mermaid block:\n{diagram}");
+    }
+
+    private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", ".."));
 }

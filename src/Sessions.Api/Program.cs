@@ -41,7 +41,7 @@ var app = builder.Build();
 app.Services.GetRequiredService<NodeHandlerRegistry>();
 
 app.UseExceptionHandler();
-app.UseStatusCodePages();
+app.UseStatusCodePages(ProblemMapping.WriteStatusCodeProblem);
 
 app.MapOpenApi();
 app.MapHealth();

@@ -101,6 +101,8 @@ public sealed class WorkflowApiTests : IDisposable
     [InlineData("GET", "/v1/workflows?page=0", 400, "invalid_paging")]
     [InlineData("POST", "/v1/workflows/66a1f00000000000000000ff/versions", 404, "workflow_not_found")]
     [InlineData("POST", "/v1/workflows/66a1f0000000000000000001/versions?activate=maybe", 400, "invalid_request")]
+    [InlineData("GET", "/v1/nothing-here", 404, "route_not_found")]
+    [InlineData("DELETE", "/v1/workflows", 405, "method_not_allowed")]
     public async Task Workflow_lookups_answer_problem_details(string method, string path, int status, string code)
     {
         var request = new HttpRequestMessage(new HttpMethod(method), path);
@@ -111,6 +113,7 @@ public sealed class WorkflowApiTests : IDisposable
 
         var response = await client.SendAsync(request);
         Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(code, (await response.ReadObjectAsync())["code"]!.GetValue<string>());
     }
 

@@ -71,4 +71,12 @@ public class AskInputTests
         InputSpec.Parse(JsonNode.Parse(input), "$.input", problems);
         Assert.Contains(problems.Errors, e => e.Path == path);
     }
+
+    [Fact]
+    public void A_pattern_that_cannot_decide_in_time_refuses_the_reply_instead_of_hanging()
+    {
+        var spec = Spec("""{"kind":"text","pattern":"^(a+)+$"}""");
+        var check = spec.Check(new string('a', 40) + "!");
+        Assert.False(check.Accepted);
+    }
 }

@@ -41,6 +41,26 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
 
+    /// <summary>
+    /// Answers that no endpoint wrote a body for (an unknown route, a wrong method) get a problem with a code too.
+    /// </summary>
+    public static async Task WriteStatusCodeProblem(StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        var status = http.Response.StatusCode;
+        var (code, title) = status switch
+        {
+            404 => ("route_not_found", "No such endpoint"),
+            405 => ("method_not_allowed", "Method not allowed"),
+            415 => ("unsupported_media_type", "Unsupported media type"),
+            _ => ("http_error", "Request failed"),
+        };
+        var problem = Problem(status, code, title, $"{http.Request.Method} {http.Request.Path} answered {status}; see /openapi/v1.json for the endpoints.");
+        problem.Instance = http.Request.Path;
+        var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
+    }
+
     private static ProblemDetails FromDomain(DomainException domain)
     {
         var problem = Problem(StatusOf(domain.Kind), domain.Code, domain.Title, domain.Message);

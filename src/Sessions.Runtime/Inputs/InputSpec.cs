@@ -104,7 +104,7 @@ public sealed class InputSpec
                     return ReplyCheck.Reject($"at most {max} characters");
                 }
 
-                if (Pattern is not null && !Pattern.IsMatch(reply))
+                if (Pattern is not null && !MatchesWithinBudget(Pattern, reply))
                 {
                     return ReplyCheck.Reject($"text matching {Pattern}");
                 }
@@ -140,6 +140,19 @@ public sealed class InputSpec
                 return option is not null
                     ? ReplyCheck.Accept(option.Value.DeepClone())
                     : ReplyCheck.Reject($"one of: {string.Join(", ", Options.Select(o => ValueText(o.Value)))}");
+        }
+    }
+
+    /// <summary>A reply the pattern cannot judge within its time budget is refused rather than allowed to stall the turn.</summary>
+    private static bool MatchesWithinBudget(Regex pattern, string reply)
+    {
+        try
+        {
+            return pattern.IsMatch(reply);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
         }
     }
 

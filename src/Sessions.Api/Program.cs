@@ -33,6 +33,7 @@ builder.Services.AddSessionsNodes();
 builder.Services.AddSqliteStore();
 builder.Services.AddSingleton<ITenantContext, DefaultTenantContext>();
 builder.Services.AddSingleton<RequestBody>();
+builder.Services.AddHostedService<StoreInitialization>();
 builder.Services.AddHostedService<SampleWorkflows>();
 
 var app = builder.Build();

@@ -127,7 +127,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         ["integer reply with a fraction"] = (f => Reply(f, "kinds_integer", f.KindsWorkflow, "2.5"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
         ["integer reply below the minimum"] = (f => Reply(f, "kinds_integer", f.KindsWorkflow, "0"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
         ["body sent as a form"] = (f => new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute")
-            { Content = new StringContent(WithRun(f.Runs["order_waiting"], """{"user_message":"123456"}"""), Encoding.UTF8, "application/x-www-form-urlencoded") }, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type"),
+        { Content = new StringContent(WithRun(f.Runs["order_waiting"], """{"user_message":"123456"}"""), Encoding.UTF8, "application/x-www-form-urlencoded") }, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type"),
         ["body over the limit"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, new string('9', 300 * 1024)), HttpStatusCode.RequestEntityTooLarge, "payload_too_large"),
     };
 

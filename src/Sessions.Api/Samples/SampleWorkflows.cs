@@ -5,17 +5,15 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Sessions.Api.Configuration;
 using Sessions.Runtime.Ids;
-using Sessions.Runtime.Storage;
 using Sessions.Runtime.Workflows;
 
 namespace Sessions.Api.Samples;
 
 /// <summary>
-/// Prepares the store before the server listens (schema, then the sample workflows that are absent), and once it
-/// listens prints each sample's id with a curl line that starts a conversation.
+/// Creates the sample workflows that are absent before the server listens, and once it listens prints each sample's
+/// id with a curl line that starts a conversation. Registered after <see cref="StoreInitialization"/>.
 /// </summary>
 public sealed class SampleWorkflows(
-    IStoreLifecycle store,
     WorkflowService workflows,
     IOptions<SessionsOptions> options,
     IServer server,
@@ -29,7 +27,6 @@ public sealed class SampleWorkflows(
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        await store.InitializeAsync(cancellationToken);
         if (!options.Value.LoadSamples)
         {
             return;

@@ -21,10 +21,8 @@ public sealed class TurnEngine(
 {
     public async Task<TurnOutcome> ExecuteAsync(TurnRequest request, CancellationToken cancellationToken)
     {
-        var workflow = await workflows.GetAsync(request.TenantId, request.WorkflowId, cancellationToken)
-            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
         var run = request.RunId is null
-            ? NewRun(request, request.VersionNumber ?? workflow.ActiveVersion)
+            ? NewRun(request, request.VersionNumber ?? (await GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
             : await LoadRunAsync(request, cancellationToken);
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
 
@@ -88,13 +86,18 @@ public sealed class TurnEngine(
     private async Task<RunDocument> LoadRunAsync(TurnRequest request, CancellationToken cancellationToken)
     {
         var run = await runs.GetAsync(request.TenantId, request.RunId!, cancellationToken);
-
-        // A run of another workflow is reported exactly like a missing one: ids are not secrets, but lookups are scoped.
-        if (run is null || run.WorkflowId != request.WorkflowId)
+        if (run is not null && run.WorkflowId == request.WorkflowId)
         {
-            throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+            // Workflows are never deleted, so the tenant's run proves its workflow exists: no second read on this path.
+            return run;
         }
 
-        return run;
+        // A run of another workflow is reported exactly like a missing one: ids are not secrets, but lookups are scoped.
+        await GetWorkflowAsync(request, cancellationToken);
+        throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
     }
+
+    private async Task<WorkflowDocument> GetWorkflowAsync(TurnRequest request, CancellationToken cancellationToken) =>
+        await workflows.GetAsync(request.TenantId, request.WorkflowId, cancellationToken)
+        ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
 }

@@ -56,7 +56,7 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
         return new Page<WorkflowDocument>(items, total);
     }
 
-    public async Task<WorkflowDocument?> AddVersionAsync(string tenantId, string workflowId, string name, string definitionJson, bool activate, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<WorkflowDocument?> AddVersionAsync(string tenantId, string workflowId, NewWorkflowVersion version, bool activate, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
 
@@ -69,13 +69,14 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
         }
 
         var number = workflow.LatestVersion + 1;
-        await InsertVersionAsync(connection, transaction, new WorkflowVersionDocument(workflowId, tenantId, number, name, definitionJson, now), cancellationToken);
+        await InsertVersionAsync(connection, transaction, new WorkflowVersionDocument(workflowId, tenantId, number, version.Name, version.DefinitionJson, version.CreatedAt), cancellationToken);
         var updated = workflow with
         {
-            Name = activate ? name : workflow.Name,
+            Name = activate ? version.Name : workflow.Name,
+            Description = activate ? version.Description : workflow.Description,
             LatestVersion = number,
             ActiveVersion = activate ? number : workflow.ActiveVersion,
-            UpdatedAt = now,
+            UpdatedAt = version.CreatedAt,
         };
         await using var update = connection.CreateCommand();
         update.Transaction = transaction;

@@ -41,7 +41,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Null(await Workflows.GetAsync("t2", id, default));
         Assert.Null(await Workflows.GetVersionAsync("t2", id, 0, default));
         Assert.Empty(await Workflows.ListVersionsAsync("t2", id, default));
-        Assert.Null(await Workflows.AddVersionAsync("t2", id, "x", "{}", true, T0, default));
+        Assert.Null(await Workflows.AddVersionAsync("t2", id, new NewWorkflowVersion("x", null, "{}", T0), true, default));
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         var id = NewId();
         await Workflows.CreateAsync(Workflow(id, "t1"), Version(id, "t1", 0), default);
         var added = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
-            Workflows.AddVersionAsync("t1", id, $"v{i}", $$"""{"n":{{i}}}""", activate: i % 2 == 0, T0.AddMinutes(i), default))));
+            Workflows.AddVersionAsync("t1", id, new NewWorkflowVersion($"v{i}", null, $$"""{"n":{{i}}}""", T0.AddMinutes(i)), activate: i % 2 == 0, default))));
 
         Assert.Equal(Enumerable.Range(1, 8), added.Select(w => w!.LatestVersion).Order());
         var versions = await Workflows.ListVersionsAsync("t1", id, default);
@@ -60,12 +60,14 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Adding_an_inactive_version_keeps_the_active_one()
+    public async Task Adding_an_inactive_version_keeps_the_active_one_and_its_name()
     {
         var id = NewId();
         await Workflows.CreateAsync(Workflow(id, "t1"), Version(id, "t1", 0), default);
-        var updated = await Workflows.AddVersionAsync("t1", id, "Renamed", """{"name":"Renamed"}""", activate: false, T0, default);
-        Assert.Equal((0, 1, "Flow"), (updated!.ActiveVersion, updated.LatestVersion, updated.Name));
+        var updated = await Workflows.AddVersionAsync("t1", id, new NewWorkflowVersion("Renamed", "new", """{"name":"Renamed"}""", T0), activate: false, default);
+        Assert.Equal((0, 1, "Flow", "desc"), (updated!.ActiveVersion, updated.LatestVersion, updated.Name, updated.Description));
+        var activated = await Workflows.AddVersionAsync("t1", id, new NewWorkflowVersion("Renamed", "new", """{"name":"Renamed"}""", T0), activate: true, default);
+        Assert.Equal((2, 2, "Renamed", "new"), (activated!.ActiveVersion, activated.LatestVersion, activated.Name, activated.Description));
         Assert.Equal("""{"name":"Renamed"}""", (await Workflows.GetVersionAsync("t1", id, 1, default))!.DefinitionJson);
     }
 

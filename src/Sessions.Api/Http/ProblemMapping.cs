@@ -24,6 +24,13 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The client hung up; the turn was not committed and nobody is left to answer.
+            logger.LogDebug("Request {Method} {Path} was aborted by the client", httpContext.Request.Method, httpContext.Request.Path);
+            return true;
+        }
+
         var problem = exception switch
         {
             DomainException domain => FromDomain(domain),

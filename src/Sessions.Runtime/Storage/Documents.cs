@@ -23,6 +23,9 @@ public sealed record WorkflowVersionDocument(
     string DefinitionJson,
     DateTimeOffset CreatedAt);
 
+/// <summary>What a new version brings: its definition, and the name and description the workflow takes when it is activated.</summary>
+public sealed record NewWorkflowVersion(string Name, string? Description, string DefinitionJson, DateTimeOffset CreatedAt);
+
 /// <summary>
 /// A run between turns: everything needed to take the next turn. <see cref="Version"/> is the optimistic
 /// concurrency token: every committed turn writes version + 1 only if the stored version is still the one it read.

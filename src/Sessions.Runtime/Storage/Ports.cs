@@ -15,7 +15,7 @@ public interface IWorkflowStore
     /// Appends version LatestVersion + 1 atomically (two concurrent uploads get two numbers) and activates it if asked.
     /// Returns the updated workflow, or null when it does not exist for this tenant.
     /// </summary>
-    Task<WorkflowDocument?> AddVersionAsync(string tenantId, string workflowId, string name, string definitionJson, bool activate, DateTimeOffset now, CancellationToken cancellationToken);
+    Task<WorkflowDocument?> AddVersionAsync(string tenantId, string workflowId, NewWorkflowVersion version, bool activate, CancellationToken cancellationToken);
 
     Task<WorkflowVersionDocument?> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken);
 

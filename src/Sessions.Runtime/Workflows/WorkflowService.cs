@@ -36,7 +36,8 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
     {
         await GetAsync(tenantId, workflowId, cancellationToken);
         var compiled = CompileOrThrow(definition);
-        var workflow = await store.AddVersionAsync(tenantId, workflowId, compiled.Definition!.Name, definition!.ToJsonString(), activate, clock.GetUtcNow(), cancellationToken)
+        var version = new NewWorkflowVersion(compiled.Definition!.Name, compiled.Definition.Description, definition!.ToJsonString(), clock.GetUtcNow());
+        var workflow = await store.AddVersionAsync(tenantId, workflowId, version, activate, cancellationToken)
             ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
         cache.Put(workflowId, workflow.LatestVersion, compiled.Definition);
         return new VersionAdded(workflow, workflow.LatestVersion, compiled.Warnings);

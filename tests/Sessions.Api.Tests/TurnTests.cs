@@ -31,6 +31,8 @@ public sealed class TurnTests : IDisposable
         var workflow = created["workflow_id"]!.GetValue<string>();
 
         var answer = await client.StartAsync(workflow);
+        var warning = answer["events"]![1]!;
+        Assert.Equal(("workflow_warning", "loop_without_input", "$.nodes[0]"), (warning["type"]!.GetValue<string>(), warning["code"]!.GetValue<string>(), warning["path"]!.GetValue<string>()));
         Assert.Equal("aborted_looping_risk", answer["status"]!.GetValue<string>());
         Assert.True(answer["is_completed"]!.GetValue<bool>());
         var abort = answer["events"]!.AsArray().Single(e => e!["type"]!.GetValue<string>() == "aborted_looping_risk")!;

@@ -57,7 +57,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         }
 
         var nodes = specs.ToDictionary(s => s.Node.Id, s => s.Node with { Successors = edges[s.Node.Id] }, StringComparer.Ordinal);
-        return new(new WorkflowDefinition(name!, description, start!, variables, limits, nodes), problems.Errors, problems.Warnings);
+        return new(new WorkflowDefinition(name!, description, start!, variables, limits, nodes, problems.Warnings), problems.Errors, problems.Warnings);
     }
 
     private static string? RequiredString(JsonObject root, string field, ProblemCollector problems)

@@ -15,7 +15,8 @@ public sealed class WorkflowDefinition(
     string start,
     JsonObject initialVariables,
     WorkflowLimits limits,
-    IReadOnlyDictionary<string, CompiledNode> nodes)
+    IReadOnlyDictionary<string, CompiledNode> nodes,
+    IReadOnlyList<DefinitionProblem> warnings)
 {
     public string Name { get; } = name;
 
@@ -26,6 +27,9 @@ public sealed class WorkflowDefinition(
     public WorkflowLimits Limits { get; } = limits;
 
     public IReadOnlyDictionary<string, CompiledNode> Nodes { get; } = nodes;
+
+    /// <summary>What the upload warned about; each run reports them as `workflow_warning` events on its first turn.</summary>
+    public IReadOnlyList<DefinitionProblem> Warnings { get; } = warnings;
 
     /// <summary>A fresh copy of the declared variables for a new run.</summary>
     public JsonObject NewVariables() => (JsonObject)initialVariables.DeepClone();

@@ -84,6 +84,11 @@ internal sealed class TurnExecution
         {
             Fire(RunTrigger.Start);
             events.Record("start_workflow", fields: new JsonObject { ["workflow_id"] = run.WorkflowId, ["version_number"] = run.VersionNumber });
+            foreach (var warning in definition.Warnings)
+            {
+                events.Record("workflow_warning", fields: new JsonObject { ["code"] = warning.Code, ["path"] = warning.Path, ["message"] = warning.Message });
+            }
+
             RecordUserMessage(null);
             Fire(RunTrigger.Step);
             await StepFromAsync(definition.Start, cancellationToken);

@@ -30,12 +30,13 @@ public sealed class TurnEngine(
         var turn = new TurnExecution(run, definition, request, clock, logger);
         await turn.RunAsync(cancellationToken);
         var (updated, events) = turn.Result();
+        var outcome = new TurnOutcome(updated, events);
 
         var output = new JsonObject
         {
             ["status"] = updated.Status.ToWire(),
             ["error"] = updated.Error,
-            ["next_input_hint"] = updated.Status == RunStatus.WaitingForUserInput ? updated.WaitingHint?.DeepClone() : null,
+            ["next_input_hint"] = outcome.NextInputHint?.DeepClone(),
         };
         var record = new TurnDocument(run.Id, updated.TurnNumber, (JsonObject)request.RecordedInput.DeepClone(), output, run.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow());
         try
@@ -51,7 +52,7 @@ public sealed class TurnEngine(
                 "Another turn of this run was committed while this one ran; this turn was not applied. Read the run and retry.");
         }
 
-        return new TurnOutcome(updated, events, updated.Status == RunStatus.WaitingForUserInput ? updated.WaitingHint : null);
+        return outcome;
     }
 
     private RunDocument NewRun(TurnRequest request, int versionNumber)

@@ -41,9 +41,12 @@ public sealed record TurnRequest
 }
 
 /// <summary>The run after an accepted turn, and every event the turn produced.</summary>
-public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events, JsonObject? NextInputHint)
+public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events)
 {
     public bool IsWaitingForInput => Run.Status == Runs.RunStatus.WaitingForUserInput;
+
+    /// <summary>What the run waits for; a run parked by `pause` keeps its hint but is not waiting, so it shows none.</summary>
+    public JsonObject? NextInputHint => IsWaitingForInput ? Run.WaitingHint : null;
 
     public bool IsCompleted => Runs.RunStateMachine.IsTerminal(Run.Status);
 }

@@ -6,7 +6,7 @@ using Sessions.Runtime.Templates;
 namespace Sessions.Nodes;
 
 /// <summary>`ask`: waits for the user, checks the reply against its input kind, and stores it typed in a variable.</summary>
-public sealed partial class AskHandler : INodeHandler, IReplyHandler
+public sealed partial class AskHandler : INodeHandler
 {
     public string NodeType => "ask";
 

@@ -5,11 +5,16 @@ namespace Sessions.Nodes;
 
 public static class NodesServiceCollectionExtensions
 {
-    /// <summary>Registers every node handler of this assembly: adding a node type is adding one class.</summary>
+    /// <summary>
+    /// Registers every node handler of this assembly (adding a node type is adding one class), each wrapped in the
+    /// decorator that times it.
+    /// </summary>
     public static IServiceCollection AddSessionsNodes(this IServiceCollection services) =>
-        services.Scan(scan => scan
-            .FromAssemblyOf<SayHandler>()
-            .AddClasses(classes => classes.AssignableTo<INodeHandler>())
-            .As<INodeHandler>()
-            .WithSingletonLifetime());
+        services
+            .Scan(scan => scan
+                .FromAssemblyOf<SayHandler>()
+                .AddClasses(classes => classes.AssignableTo<INodeHandler>())
+                .As<INodeHandler>()
+                .WithSingletonLifetime())
+            .Decorate<INodeHandler, InstrumentedNodeHandler>();
 }

@@ -1,5 +1,8 @@
 using System.Text.Json.Nodes;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Templates;
@@ -8,7 +11,10 @@ namespace Sessions.Nodes.Tests;
 
 public class HandlerTests
 {
-    private static readonly NodeHandlerRegistry Registry = new ServiceCollection().AddSessionsNodes().AddSingleton<NodeHandlerRegistry>()
+    private static readonly NodeHandlerRegistry Registry = new ServiceCollection()
+        .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
+        .AddSessionsNodes()
+        .AddSingleton<NodeHandlerRegistry>()
         .BuildServiceProvider().GetRequiredService<NodeHandlerRegistry>();
 
     private static readonly DefinitionCompiler Compiler = new(Registry, new TemplateEngine());
@@ -27,6 +33,43 @@ public class HandlerTests
     public void One_scan_finds_every_core_node_type()
     {
         Assert.Equal(["ask", "branch", "end", "fail", "pause", "say", "set"], Registry.NodeTypes.Order());
+    }
+
+    [Fact]
+    public async Task Every_scanned_handler_is_timed_by_the_decorator()
+    {
+        Assert.True(Registry.TryGet("say", out var say));
+        Assert.IsType<InstrumentedNodeHandler>(say);
+
+        var measured = new List<(double Ms, string Tags)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == InstrumentedNodeHandler.MeterName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, ms, tags, _) =>
+        {
+            lock (measured)
+            {
+                measured.Add((ms, string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}"))));
+            }
+        });
+        listener.Start();
+
+        var node = Node("""[ { "id": "q", "type": "ask", "prompt": "?", "variable": "v", "input": { "kind": "boolean" }, "next": "e" }, { "id": "e", "type": "end" } ]""", "q");
+        await Run(node, "{}");
+        node.Handler.AcceptReply(new NodeContext(node, [], 2, DateTimeOffset.UnixEpoch), "maybe");
+
+        lock (measured)
+        {
+            Assert.Contains(measured, m => m.Tags == "node_type=ask,phase=execute,outcome=AwaitInput" && m.Ms >= 0);
+            Assert.Contains(measured, m => m.Tags == "node_type=ask,phase=reply,outcome=RejectReply");
+        }
     }
 
     [Fact]
@@ -54,7 +97,7 @@ public class HandlerTests
         Assert.Equal(NodeOutcome.AwaitInput, waiting.Outcome);
         Assert.Equal("""{"node_id":"q","prompt":"Age, Ada?","input":{"kind":"integer","min":0}}""", waiting.Hint!.ToJson().ToJsonString());
 
-        var replies = (IReplyHandler)node.Handler;
+        var replies = node.Handler;
         var context = new NodeContext(node, [], 2, DateTimeOffset.UnixEpoch);
         var accepted = replies.AcceptReply(context, "36");
         Assert.Equal("36", accepted.Assignments["age"]!.ToJsonString());

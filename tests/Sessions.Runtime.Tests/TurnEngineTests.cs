@@ -193,6 +193,16 @@ public class TurnEngineTests
         Assert.Empty(await stack.Runs.GetEventsAsync("tenant-b", first.Run.Id, 0, 100, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task The_definition_cache_answers_only_the_owning_tenant()
+    {
+        await using var stack = await TestStack.StartAsync();
+        var workflow = await stack.UploadAsync(Counter);
+        var cache = stack.Get<Workflows.DefinitionCache>();
+        Assert.NotNull(await cache.GetAsync(TestStack.Tenant, workflow, 0, CancellationToken.None));
+        Assert.Null(await cache.GetAsync("tenant-b", workflow, 0, CancellationToken.None));
+    }
+
     private static async Task<string> Snapshot(TestStack stack, string runId)
     {
         var run = await stack.Runs.GetAsync(TestStack.Tenant, runId, CancellationToken.None);

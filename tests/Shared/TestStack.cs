@@ -36,6 +36,9 @@ public sealed class TestStack : IAsyncDisposable
 
     public IWorkflowStore WorkflowStore => services.GetRequiredService<IWorkflowStore>();
 
+    public T Get<T>()
+        where T : notnull => services.GetRequiredService<T>();
+
     public static async Task<TestStack> StartAsync()
     {
         var stack = new TestStack();

@@ -19,11 +19,11 @@ public interface INodeHandler
     object? Compile(NodeSpec spec);
 
     ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken);
-}
 
-/// <summary>A handler whose nodes wait for the user and then take the reply.</summary>
-public interface IReplyHandler
-{
-    /// <summary>Checks the reply; returns <see cref="NodeResult.RejectReply"/> when it does not fit, without side effects.</summary>
-    NodeResult AcceptReply(NodeContext context, string reply);
+    /// <summary>
+    /// Takes the user's reply to a node that returned <see cref="NodeResult.AwaitInput"/>: checks it and says where to go,
+    /// or returns <see cref="NodeResult.RejectReply"/> without side effects. Only nodes that wait for input implement it.
+    /// </summary>
+    NodeResult AcceptReply(NodeContext context, string reply) =>
+        throw new NotSupportedException($"'{NodeType}' nodes do not wait for replies.");
 }

@@ -143,9 +143,7 @@ internal sealed class TurnExecution
             return;
         }
 
-        var replies = node.Handler as IReplyHandler
-            ?? throw new InvalidOperationException($"Node '{node.Id}' of type '{node.Type}' waited for input but takes no reply.");
-        var result = replies.AcceptReply(Context(node), request.UserMessage);
+        var result = node.Handler.AcceptReply(Context(node), request.UserMessage);
         if (result.Outcome == NodeOutcome.RejectReply)
         {
             throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.InvalidReply, "Reply does not match the expected input", $"Expected {result.Expected}.")

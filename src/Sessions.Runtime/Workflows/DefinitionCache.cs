@@ -12,15 +12,16 @@ namespace Sessions.Runtime.Workflows;
 /// </summary>
 public sealed class DefinitionCache(IWorkflowStore workflows, DefinitionCompiler compiler)
 {
-    private readonly ConcurrentDictionary<(string WorkflowId, int Version), WorkflowDefinition> compiled = new();
+    // Keyed by tenant too, so that a hit can never hand one tenant's definition to another.
+    private readonly ConcurrentDictionary<(string TenantId, string WorkflowId, int Version), WorkflowDefinition> compiled = new();
 
-    public void Put(string workflowId, int versionNumber, WorkflowDefinition definition) =>
-        compiled[(workflowId, versionNumber)] = definition;
+    public void Put(string tenantId, string workflowId, int versionNumber, WorkflowDefinition definition) =>
+        compiled[(tenantId, workflowId, versionNumber)] = definition;
 
     /// <summary>The compiled version, or null when the tenant has no such version.</summary>
     public async Task<WorkflowDefinition?> GetAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)
     {
-        if (compiled.TryGetValue((workflowId, versionNumber), out var definition))
+        if (compiled.TryGetValue((tenantId, workflowId, versionNumber), out var definition))
         {
             return definition;
         }
@@ -34,7 +35,7 @@ public sealed class DefinitionCache(IWorkflowStore workflows, DefinitionCompiler
         var compilation = compiler.Compile(JsonNode.Parse(version.DefinitionJson));
         definition = compilation.Definition ?? throw new InvalidOperationException(
             $"Stored version {versionNumber} of workflow {workflowId} no longer compiles: {string.Join("; ", compilation.Errors.Select(e => $"{e.Path}: {e.Message}"))}");
-        return compiled.GetOrAdd((workflowId, versionNumber), definition);
+        return compiled.GetOrAdd((tenantId, workflowId, versionNumber), definition);
     }
 
     public async Task<WorkflowDefinition> GetRequiredAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken) =>

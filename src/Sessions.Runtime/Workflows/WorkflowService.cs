@@ -28,7 +28,7 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
             throw new DomainException(ErrorKind.Conflict, "workflow_exists", "Workflow exists", $"A workflow with id {workflowId} already exists.");
         }
 
-        cache.Put(workflowId, 0, compiled.Definition);
+        cache.Put(tenantId, workflowId, 0, compiled.Definition);
         return new WorkflowCreated(workflow, compiled.Warnings);
     }
 
@@ -39,7 +39,7 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
         var version = new NewWorkflowVersion(compiled.Definition!.Name, compiled.Definition.Description, definition!.ToJsonString(), clock.GetUtcNow());
         var workflow = await store.AddVersionAsync(tenantId, workflowId, version, activate, cancellationToken)
             ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
-        cache.Put(workflowId, workflow.LatestVersion, compiled.Definition);
+        cache.Put(tenantId, workflowId, workflow.LatestVersion, compiled.Definition);
         return new VersionAdded(workflow, workflow.LatestVersion, compiled.Warnings);
     }
 

@@ -58,6 +58,11 @@ public sealed class SqliteDatabase(IOptions<SqliteStoreOptions> options) : IStor
             completed_at TEXT NOT NULL,
             PRIMARY KEY (run_id, turn_number)) WITHOUT ROWID;
         """,
+        """
+        ALTER TABLE run_turns ADD COLUMN state TEXT;
+        CREATE INDEX ix_runs_tenant_status ON runs (tenant_id, status);
+        CREATE INDEX ix_runs_tenant_run_by ON runs (tenant_id, run_by, created_at DESC);
+        """,
     ];
 
     private readonly string connectionString = new SqliteConnectionStringBuilder

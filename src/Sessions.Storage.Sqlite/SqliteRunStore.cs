@@ -108,7 +108,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT t.turn_number, t.input, t.output, t.first_seq, t.last_seq, t.started_at, t.completed_at FROM run_turns t
+            SELECT t.turn_number, t.input, t.output, t.first_seq, t.last_seq, t.started_at, t.completed_at, t.state FROM run_turns t
             JOIN runs r ON r.id = t.run_id
             WHERE r.id = $id AND r.tenant_id = $tenant ORDER BY t.turn_number;
             """;
@@ -126,10 +126,98 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 reader.GetInt64(3),
                 reader.GetInt64(4),
                 DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
-                DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture)));
+                DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture),
+                reader.IsDBNull(7) ? null : JsonSerializer.Deserialize<RunDocument>(reader.GetString(7), DocumentJson.Options)));
         }
 
         return turns;
+    }
+
+    public async Task<Page<RunSummary>> ListAsync(string tenantId, RunQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var where = new List<string> { "r.tenant_id = $tenant" };
+        await using var count = connection.CreateCommand();
+        await using var list = connection.CreateCommand();
+        void Bind(string name, object value)
+        {
+            count.Parameters.AddWithValue(name, value);
+            list.Parameters.AddWithValue(name, value);
+        }
+
+        Bind("$tenant", tenantId);
+        if (query.WorkflowId is not null)
+        {
+            where.Add("r.workflow_id = $workflow");
+            Bind("$workflow", query.WorkflowId);
+        }
+
+        if (query.Statuses.Count > 0)
+        {
+            var names = query.Statuses.Select((s, i) => (Name: $"$status{i}", Value: s.ToWire())).ToList();
+            where.Add($"r.status IN ({string.Join(", ", names.Select(n => n.Name))})");
+            names.ForEach(n => Bind(n.Name, n.Value));
+        }
+
+        if (query.RunBy is not null)
+        {
+            where.Add("r.run_by = $run_by");
+            Bind("$run_by", query.RunBy);
+        }
+
+        if (query.CreatedFrom is { } from)
+        {
+            where.Add("r.created_at >= $from");
+            Bind("$from", from.ToUniversalTime().ToString("O"));
+        }
+
+        if (query.CreatedTo is { } to)
+        {
+            where.Add("r.created_at < $to");
+            Bind("$to", to.ToUniversalTime().ToString("O"));
+        }
+
+        if (!string.IsNullOrEmpty(query.WorkflowNameContains))
+        {
+            where.Add("json_extract(w.doc, '$.name') LIKE $name ESCAPE '\\'");
+            Bind("$name", "%" + query.WorkflowNameContains.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
+        }
+
+        const string From = "FROM runs r JOIN workflows w ON w.id = r.workflow_id AND w.tenant_id = r.tenant_id";
+        var filter = string.Join(" AND ", where);
+        count.CommandText = $"SELECT COUNT(*) {From} WHERE {filter};";
+        list.CommandText = $"SELECT r.doc, json_extract(w.doc, '$.name') {From} WHERE {filter} ORDER BY r.created_at DESC, r.id DESC LIMIT $limit OFFSET $offset;";
+        list.Parameters.AddWithValue("$limit", query.Limit);
+        list.Parameters.AddWithValue("$offset", (long)(query.Page - 1) * query.Limit);
+
+        var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken));
+        var items = new List<RunSummary>();
+        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(new RunSummary(JsonSerializer.Deserialize<RunDocument>(reader.GetString(0), DocumentJson.Options)!, reader.GetString(1)));
+        }
+
+        return new Page<RunSummary>(items, total);
+    }
+
+    public async Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, string? workflowId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = workflowId is null
+            ? "SELECT status, COUNT(*) FROM runs WHERE tenant_id = $tenant GROUP BY status;"
+            : "SELECT status, COUNT(*) FROM runs WHERE tenant_id = $tenant AND workflow_id = $workflow GROUP BY status;";
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        command.Parameters.AddWithValue("$workflow", (object?)workflowId ?? DBNull.Value);
+        var counts = Enum.GetValues<RunStatus>().ToDictionary(s => s, _ => 0L);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[RunStatusNames.FromWire(reader.GetString(0))] = reader.GetInt64(1);
+        }
+
+        return counts;
     }
 
     /// <summary>One prepared statement for all of a turn's events: it is the hot path of every turn.</summary>
@@ -164,8 +252,8 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO run_turns (run_id, turn_number, input, output, first_seq, last_seq, started_at, completed_at)
-            VALUES ($run, $turn, $input, $output, $first, $last, $started, $completed);
+            INSERT INTO run_turns (run_id, turn_number, input, output, first_seq, last_seq, started_at, completed_at, state)
+            VALUES ($run, $turn, $input, $output, $first, $last, $started, $completed, $state);
             """;
         command.Parameters.AddWithValue("$run", turn.RunId);
         command.Parameters.AddWithValue("$turn", turn.TurnNumber);
@@ -175,6 +263,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         command.Parameters.AddWithValue("$last", turn.LastSeq);
         command.Parameters.AddWithValue("$started", turn.StartedAt.ToString("O"));
         command.Parameters.AddWithValue("$completed", turn.CompletedAt.ToString("O"));
+        command.Parameters.AddWithValue("$state", turn.StateAfter is null ? DBNull.Value : JsonSerializer.Serialize(turn.StateAfter, DocumentJson.Options));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -172,6 +172,69 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Empty(await Runs.GetTurnsAsync("t2", run.Id, default));
     }
 
+    [Fact]
+    public async Task A_turn_keeps_the_run_as_it_left_it()
+    {
+        var run = Run(NewId(), version: 1);
+        var commit = Commit(run, expected: 0, firstSeq: 1, count: 1);
+        await Runs.CommitTurnAsync(commit with { Turn = commit.Turn with { StateAfter = run } }, default);
+        var turn = Assert.Single(await Runs.GetTurnsAsync("t1", run.Id, default));
+        Assert.Equal(
+            System.Text.Json.JsonSerializer.Serialize(run, DocumentJson.Options),
+            System.Text.Json.JsonSerializer.Serialize(turn.StateAfter, DocumentJson.Options));
+    }
+
+    [Fact]
+    public async Task Runs_list_newest_first_with_every_filter_paging_and_a_total()
+    {
+        var tenant = $"runs-{Guid.NewGuid():n}";
+        var orders = NewId();
+        var tickets = NewId();
+        await Workflows.CreateAsync(Workflow(orders, tenant) with { Name = "Order status" }, Version(orders, tenant, 0), default);
+        await Workflows.CreateAsync(Workflow(tickets, tenant) with { Name = "Support 100%_done" }, Version(tickets, tenant, 0), default);
+        var runs = new List<RunDocument>();
+        for (var i = 0; i < 6; i++)
+        {
+            var run = Run(NewId(), version: 1) with
+            {
+                TenantId = tenant,
+                WorkflowId = i % 2 == 0 ? orders : tickets,
+                Status = i < 4 ? RunStatus.WaitingForUserInput : RunStatus.Completed,
+                RunBy = i % 3 == 0 ? "ada" : "bob",
+                CreatedAt = T0.AddMinutes(i),
+            };
+            runs.Add(run);
+            await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1), default);
+        }
+
+        async Task<List<string>> Ids(RunQuery query) => (await Runs.ListAsync(tenant, query, default)).Items.Select(r => r.Run.Id).ToList();
+        string[] Pick(params int[] indexes) => indexes.Select(i => runs[i].Id).ToArray();
+
+        var all = await Runs.ListAsync(tenant, new RunQuery { Limit = 100 }, default);
+        Assert.Equal(6, all.Total);
+        Assert.Equal(Pick(5, 4, 3, 2, 1, 0), all.Items.Select(r => r.Run.Id));
+        Assert.Equal("Support 100%_done", all.Items[0].WorkflowName);
+        Assert.Equal(Pick(4, 2, 0), await Ids(new RunQuery { WorkflowId = orders }));
+        Assert.Equal(Pick(5, 4), await Ids(new RunQuery { Statuses = [RunStatus.Completed] }));
+        Assert.Equal(Pick(5, 4, 3, 2, 1, 0), await Ids(new RunQuery { Statuses = [RunStatus.Completed, RunStatus.WaitingForUserInput] }));
+        Assert.Equal(Pick(3, 0), await Ids(new RunQuery { RunBy = "ada" }));
+        Assert.Equal(Pick(3, 2), await Ids(new RunQuery { CreatedFrom = T0.AddMinutes(2), CreatedTo = T0.AddMinutes(4) }));
+        Assert.Equal(Pick(4, 2, 0), await Ids(new RunQuery { WorkflowNameContains = "ORDER" }));
+        Assert.Equal(Pick(5, 3, 1), await Ids(new RunQuery { WorkflowNameContains = "100%_" }));
+        Assert.Empty(await Ids(new RunQuery { WorkflowNameContains = "1000" }));
+        Assert.Equal(Pick(3, 2), await Ids(new RunQuery { Page = 2, Limit = 2 }));
+        var beyond = await Runs.ListAsync(tenant, new RunQuery { Page = 4, Limit = 2 }, default);
+        Assert.Empty(beyond.Items);
+        Assert.Equal(6, beyond.Total);
+        Assert.Equal(0, (await Runs.ListAsync("someone-else", new RunQuery(), default)).Total);
+
+        var counts = await Runs.CountByStatusAsync(tenant, null, default);
+        Assert.Equal((4L, 2L, 0L), (counts[RunStatus.WaitingForUserInput], counts[RunStatus.Completed], counts[RunStatus.Failed]));
+        var ofOrders = await Runs.CountByStatusAsync(tenant, orders, default);
+        Assert.Equal((2L, 1L), (ofOrders[RunStatus.WaitingForUserInput], ofOrders[RunStatus.Completed]));
+        Assert.Equal(Enum.GetValues<RunStatus>().Length, ofOrders.Count);
+    }
+
     private static string NewId() => ObjectId.NewId(DateTimeOffset.UtcNow).ToString();
 
     private static WorkflowDocument Workflow(string id, string tenant) => new(id, tenant, "Flow", "desc", 0, 0, T0, T0);

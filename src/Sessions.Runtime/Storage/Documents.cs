@@ -67,8 +67,17 @@ public sealed record RunDocument
 
     public string? RunBy { get; init; }
 
-    /// <summary>What ended the run: `workflow`, `user_stop`, `loop_guard`.</summary>
+    /// <summary>What ended the run: `workflow`, `user_stop`, `cancel_request`, `loop_guard`.</summary>
     public string? TerminationSource { get; init; }
+
+    /// <summary>How the run began when it was not started by a client: `fork` or `replay`.</summary>
+    public string? Origin { get; init; }
+
+    /// <summary>The run a fork or replay was made from.</summary>
+    public string? SourceRunId { get; init; }
+
+    /// <summary>For a fork: the source turn whose end state the fork started from.</summary>
+    public int? CheckpointSourceTurnIndex { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
 
@@ -81,6 +90,7 @@ public sealed record RunDocument
 public sealed record RunEvent(string RunId, long Seq, int TurnNumber, string Type, string? NodeId, DateTimeOffset Timestamp, JsonObject Fields);
 
 /// <summary>One accepted turn as an input/output pair: what the client sent, and the outcome with the seq range of its events.</summary>
+/// <remarks><see cref="StateAfter"/> is the run as this turn left it: the checkpoint that forks start from.</remarks>
 public sealed record TurnDocument(
     string RunId,
     int TurnNumber,
@@ -89,9 +99,34 @@ public sealed record TurnDocument(
     long FirstSeq,
     long LastSeq,
     DateTimeOffset StartedAt,
-    DateTimeOffset CompletedAt);
+    DateTimeOffset CompletedAt,
+    RunDocument? StateAfter = null);
 
 /// <summary>Everything one turn writes, in one transaction. <see cref="ExpectedVersion"/> 0 means the run is new.</summary>
 public sealed record TurnCommit(RunDocument Run, long ExpectedVersion, IReadOnlyList<RunEvent> Events, TurnDocument Turn);
 
 public sealed record Page<T>(IReadOnlyList<T> Items, long Total);
+
+/// <summary>Which runs to list; every filter is optional and they combine with AND. Newest first.</summary>
+public sealed record RunQuery
+{
+    public string? WorkflowId { get; init; }
+
+    public IReadOnlyList<RunStatus> Statuses { get; init; } = [];
+
+    public string? RunBy { get; init; }
+
+    public DateTimeOffset? CreatedFrom { get; init; }
+
+    public DateTimeOffset? CreatedTo { get; init; }
+
+    /// <summary>Matches runs whose workflow's name contains this text, ignoring case.</summary>
+    public string? WorkflowNameContains { get; init; }
+
+    public int Page { get; init; } = 1;
+
+    public int Limit { get; init; } = 10;
+}
+
+/// <summary>A run as lists show it, with its workflow's name.</summary>
+public sealed record RunSummary(RunDocument Run, string WorkflowName);

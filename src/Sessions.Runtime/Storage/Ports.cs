@@ -1,3 +1,5 @@
+using Sessions.Runtime.Runs;
+
 namespace Sessions.Runtime.Storage;
 
 /// <summary>Workflows and their versions. Every read is scoped by tenant: another tenant's workflow does not exist.</summary>
@@ -39,6 +41,12 @@ public interface IRunStore
     Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<TurnDocument>> GetTurnsAsync(string tenantId, string runId, CancellationToken cancellationToken);
+
+    /// <summary>The tenant's runs matching <paramref name="query"/>, newest first, with the total count of matches.</summary>
+    Task<Page<RunSummary>> ListAsync(string tenantId, RunQuery query, CancellationToken cancellationToken);
+
+    /// <summary>How many of the tenant's runs (of one workflow, when given) are in each status; absent statuses are 0.</summary>
+    Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, string? workflowId, CancellationToken cancellationToken);
 }
 
 /// <summary>Another writer committed first; nothing was written.</summary>

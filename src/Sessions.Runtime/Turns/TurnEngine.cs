@@ -38,7 +38,7 @@ public sealed class TurnEngine(
             ["error"] = updated.Error,
             ["next_input_hint"] = outcome.NextInputHint?.DeepClone(),
         };
-        var record = new TurnDocument(run.Id, updated.TurnNumber, (JsonObject)request.RecordedInput.DeepClone(), output, run.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow());
+        var record = new TurnDocument(run.Id, updated.TurnNumber, (JsonObject)request.RecordedInput.DeepClone(), output, run.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow(), updated);
         try
         {
             await runs.CommitTurnAsync(new TurnCommit(updated, run.Version, events, record), cancellationToken);

@@ -48,6 +48,7 @@ app.MapOpenApi();
 app.MapHealth();
 app.MapWorkflows();
 app.MapExecute();
+app.MapRuns();
 
 app.Run();
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sessions.Runtime.Definitions;
+using Sessions.Runtime.History;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Templates;
 using Sessions.Runtime.Turns;
@@ -20,6 +21,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<DefinitionCache>();
         services.AddSingleton<WorkflowService>();
         services.AddSingleton<TurnEngine>();
+        services.AddSingleton<RunHistory>();
         return services;
     }
 }

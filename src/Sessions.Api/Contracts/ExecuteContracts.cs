@@ -49,7 +49,11 @@ public sealed class EventContract
     };
 }
 
-public sealed record InputHintContract(string NodeId, string Prompt, JsonObject Input);
+public sealed record InputHintContract(string NodeId, string Prompt, JsonObject Input)
+{
+    public static InputHintContract? From(JsonObject? hint) =>
+        hint is null ? null : new(hint["node_id"]!.GetValue<string>(), hint["prompt"]!.GetValue<string>(), hint["input"]!.AsObject().DeepClone().AsObject());
+}
 
 /// <summary>The answer to one turn, field for field as in the published protocol.</summary>
 public sealed record ExecuteResponse(
@@ -70,7 +74,5 @@ public sealed record ExecuteResponse(
         outcome.IsWaitingForInput,
         outcome.IsCompleted,
         outcome.Run.Error,
-        outcome.NextInputHint is { } hint
-            ? new InputHintContract(hint["node_id"]!.GetValue<string>(), hint["prompt"]!.GetValue<string>(), hint["input"]!.AsObject().DeepClone().AsObject())
-            : null);
+        InputHintContract.From(outcome.NextInputHint));
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Ids;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Api.Http;
 
@@ -27,14 +28,44 @@ public static class RouteValues
         : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", $"'{name}' is true or false.")
             .With("parameter", name);
 
+    /// <summary>Statuses by their wire names, comma-separated and/or repeated: `status=paused,failed&amp;status=completed`.</summary>
+    public static IReadOnlyList<RunStatus> StatusesOrThrow(string?[]? values)
+    {
+        var statuses = new List<RunStatus>();
+        foreach (var name in (values ?? []).SelectMany(v => (v ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            if (!RunStatusNames.All.Contains(name))
+            {
+                throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", $"'{name}' is not a run status; use one of: {string.Join(", ", RunStatusNames.All)}.")
+                    .With("parameter", "status");
+            }
+
+            statuses.Add(RunStatusNames.FromWire(name));
+        }
+
+        return statuses.Distinct().ToList();
+    }
+
+    public static DateTimeOffset? TimestampOrThrow(string? value, string name) =>
+        value is null ? null
+        : DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at
+        : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", $"'{name}' is an ISO 8601 date-time, such as 2026-11-22T09:00:00Z.")
+            .With("parameter", name);
+
+    public static long AfterSeqOrThrow(string? value) =>
+        value is null ? 0
+        : long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq
+        : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", "'after_seq' is a whole number >= 0.")
+            .With("parameter", "after_seq");
+
     /// <summary>Paging as every list endpoint takes it: page from 1, limit from 1 to 100 (default 10).</summary>
-    public static (int Page, int Limit) PagingOrThrow(string? page, string? limit)
+    public static (int Page, int Limit) PagingOrThrow(string? page, string? limit, int maxLimit = 100)
     {
         var p = page is null ? 1 : int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out var parsedPage) && parsedPage >= 1 ? parsedPage : 0;
-        var l = limit is null ? 10 : int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var parsedLimit) && parsedLimit is >= 1 and <= 100 ? parsedLimit : 0;
+        var l = limit is null ? 10 : int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var parsedLimit) && parsedLimit >= 1 && parsedLimit <= maxLimit ? parsedLimit : 0;
         if (p == 0 || l == 0)
         {
-            throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidPaging, "Invalid paging", "'page' is a whole number >= 1 and 'limit' one from 1 to 100.");
+            throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidPaging, "Invalid paging", $"'page' is a whole number >= 1 and 'limit' one from 1 to {maxLimit}.");
         }
 
         return (p, l);

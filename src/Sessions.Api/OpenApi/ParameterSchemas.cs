@@ -12,6 +12,12 @@ public sealed class ParameterSchemas : IOpenApiOperationTransformer
     private static readonly Dictionary<string, Func<OpenApiSchema>> Schemas = new()
     {
         ["workflow_id"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^[0-9a-f]{24}$", Description = "An ObjectId: 24 lowercase hex characters." },
+        ["run_id"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^[0-9a-f]{24}$", Description = "An ObjectId: 24 lowercase hex characters." },
+        ["after_seq"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Minimum = "0", Default = 0 },
+        ["created_after"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time", Description = "Runs created at or after this time." },
+        ["created_before"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time", Description = "Runs created before this time." },
+        ["q"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Description = "Text the workflow's name contains, ignoring case." },
+        ["format"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = ["json", "markdown"], Default = "json" },
         ["version_number"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "0" },
         ["page"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Default = 1 },
         ["limit"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "100", Default = 10 },

@@ -61,8 +61,8 @@ internal sealed class TurnExecution
         {
             case TurnCommand.Stop:
                 Fire(RunTrigger.Cancel);
-                events.Record("cancelled", waitingNodeId ?? cursor, new JsonObject { ["reason"] = "stop command" });
-                Finish("user_stop");
+                events.Record("cancelled", waitingNodeId ?? cursor, new JsonObject { ["reason"] = request.CancelReason ?? "stop command" });
+                Finish(request.CancelSource);
                 return;
 
             case TurnCommand.Pause:

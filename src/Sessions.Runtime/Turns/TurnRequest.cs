@@ -36,6 +36,11 @@ public sealed record TurnRequest
     /// <summary>Used on the first turn only; later turns run the version the first turn pinned.</summary>
     public int? VersionNumber { get; init; }
 
+    /// <summary>For `stop`: why, as recorded on the `cancelled` event, and what to record as the termination source.</summary>
+    public string? CancelReason { get; init; }
+
+    public string CancelSource { get; init; } = "user_stop";
+
     /// <summary>The run input as the client sent it, kept with the turn so the conversation can be read back.</summary>
     public JsonObject RecordedInput { get; init; } = new();
 }

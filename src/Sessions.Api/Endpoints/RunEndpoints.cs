@@ -1,0 +1,240 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Sessions.Api.Configuration;
+using Sessions.Api.Contracts;
+using Sessions.Api.Http;
+using Sessions.Runtime.Errors;
+using Sessions.Runtime.History;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Api.Endpoints;
+
+/// <summary>Run history for support staff and dashboards: list, read, page events, count, cancel, transcript.</summary>
+public static class RunEndpoints
+{
+    private const int MaxCancelRunIds = 100;
+
+    public static RouteGroupBuilder MapRuns(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/runs").WithTags("Runs");
+
+        group.MapGet("/", ListRuns)
+            .WithName("ListRuns")
+            .WithSummary("List runs, newest first, with filters")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        group.MapGet("/stats", RunStats)
+            .WithName("RunStats")
+            .WithSummary("Counts of the tenant's runs by status")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        group.MapGet("/{run_id}", GetRun)
+            .WithName("GetRun")
+            .WithSummary("A run with its state, its turns as input/output pairs, and its node executions")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{run_id}/events", GetEvents)
+            .WithName("GetRunEvents")
+            .WithSummary("A page of a run's events after a seq")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{run_id}/transcript", GetTranscript)
+            .WithName("GetRunTranscript")
+            .WithSummary("The conversation as a person reads it, as JSON or Markdown")
+            .Produces<Transcript>(StatusCodes.Status200OK, "application/json")
+            .Produces<string>(StatusCodes.Status200OK, "text/markdown")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapPost("/cancel", CancelRuns)
+            .WithName("CancelRuns")
+            .WithSummary("Cancel runs by id, or every unfinished run of a workflow; reports an outcome per run")
+            .Accepts<CancelRunsRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
+        var byWorkflow = routes.MapGroup("/v1/workflows/{workflow_id}/runs").WithTags("Runs");
+
+        byWorkflow.MapGet("/", ListWorkflowRuns)
+            .WithName("ListWorkflowRuns")
+            .WithSummary("List one workflow's runs, newest first, with filters")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        byWorkflow.MapGet("/stats", WorkflowRunStats)
+            .WithName("WorkflowRunStats")
+            .WithSummary("Counts of one workflow's runs by status")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return group;
+    }
+
+    private static async Task<Ok<RunListResponse>> ListRuns(
+        [AsParameters] RunFilters filters, RunHistory history, ITenantContext tenant, CancellationToken ct,
+        [FromQuery(Name = "workflow_id")] string? workflowId = null)
+    {
+        var query = filters.ToQuery(workflowId is null ? null : RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"));
+        return TypedResults.Ok(await ListAsync(history, tenant.TenantId, query, ct));
+    }
+
+    private static async Task<Ok<RunListResponse>> ListWorkflowRuns(
+        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunHistory history, IWorkflowStore workflows, ITenantContext tenant, CancellationToken ct)
+    {
+        var id = await ExistingWorkflowAsync(workflowId, workflows, tenant, ct);
+        return TypedResults.Ok(await ListAsync(history, tenant.TenantId, filters.ToQuery(id), ct));
+    }
+
+    private static async Task<Ok<RunStatsResponse>> RunStats(
+        RunHistory history, ITenantContext tenant, CancellationToken ct, [FromQuery(Name = "workflow_id")] string? workflowId = null)
+    {
+        var id = workflowId is null ? null : RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
+        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(tenant.TenantId, id, ct)));
+    }
+
+    private static async Task<Ok<RunStatsResponse>> WorkflowRunStats(
+        [FromRoute(Name = "workflow_id")] string workflowId, RunHistory history, IWorkflowStore workflows, ITenantContext tenant, CancellationToken ct)
+    {
+        var id = await ExistingWorkflowAsync(workflowId, workflows, tenant, ct);
+        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(tenant.TenantId, id, ct)));
+    }
+
+    private static async Task<Ok<RunDetailsResponse>> GetRun(
+        [FromRoute(Name = "run_id")] string runId, RunHistory history, ITenantContext tenant, CancellationToken ct) =>
+        TypedResults.Ok(RunDetailsResponse.From(await history.GetDetailsAsync(tenant.TenantId, RouteValues.ObjectIdOrThrow(runId, "run_id"), ct)));
+
+    private static async Task<Ok<EventPageResponse>> GetEvents(
+        [FromRoute(Name = "run_id")] string runId, RunHistory history, ITenantContext tenant, CancellationToken ct,
+        [FromQuery(Name = "after_seq")] string? afterSeq = null, [FromQuery(Name = "limit")] string? limit = null)
+    {
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        var after = RouteValues.AfterSeqOrThrow(afterSeq);
+        var size = limit is null ? 100 : RouteValues.PagingOrThrow(null, limit, maxLimit: 1000).Limit;
+        var events = await history.GetEventsAsync(tenant.TenantId, id, after, size + 1, ct);
+        var page = events.Take(size).ToList();
+        return TypedResults.Ok(new EventPageResponse(id, page.Select(EventContract.From).ToList(), page.Count > 0 ? page[^1].Seq : after, events.Count > size));
+    }
+
+    private static async Task<IResult> GetTranscript(
+        [FromRoute(Name = "run_id")] string runId, RunHistory history, ITenantContext tenant, CancellationToken ct,
+        [FromQuery(Name = "format")] string? format = null)
+    {
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        if (format is not (null or "json" or "markdown"))
+        {
+            throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", "'format' is json or markdown.")
+                .With("parameter", "format");
+        }
+
+        var transcript = Transcript.From(await history.GetDetailsAsync(tenant.TenantId, id, ct));
+        return format == "markdown"
+            ? TypedResults.Text(transcript.ToMarkdown(), "text/markdown", Encoding.UTF8)
+            : TypedResults.Ok(transcript);
+    }
+
+    private static async Task<Ok<CancelRunsResponse>> CancelRuns(
+        HttpRequest request, RequestBody body, RunHistory history, ITenantContext tenant, CancellationToken ct)
+    {
+        var json = await body.ReadJsonAsync(request, ct) as JsonObject
+            ?? throw Invalid("$", "The body is an object with run_ids or workflow_id.");
+        var reason = json["reason"] switch
+        {
+            null => null,
+            JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+            _ => throw Invalid("$.reason", "reason is a string."),
+        };
+        if (reason?.Length > RunHistory.MaxCancelReasonLength)
+        {
+            throw Invalid("$.reason", $"reason is at most {RunHistory.MaxCancelReasonLength} characters.");
+        }
+
+        var hasIds = json["run_ids"] is not null;
+        var hasWorkflow = json["workflow_id"] is not null;
+        if (hasIds == hasWorkflow)
+        {
+            throw Invalid("$", "Send either run_ids or workflow_id, not both and not neither.");
+        }
+
+        // Cancelling is not tied to the caller staying connected: once accepted, every cancel is carried out.
+        if (hasWorkflow)
+        {
+            var workflowId = json["workflow_id"] is JsonValue w && w.GetValueKind() == JsonValueKind.String
+                ? RouteValues.ObjectIdOrThrow(w.GetValue<string>(), "workflow_id")
+                : throw Invalid("$.workflow_id", "workflow_id is a string.");
+            return TypedResults.Ok(CancelRunsResponse.From(await history.CancelWorkflowRunsAsync(tenant.TenantId, workflowId, reason, CancellationToken.None)));
+        }
+
+        if (json["run_ids"] is not JsonArray ids || ids.Count is 0 or > MaxCancelRunIds || ids.Any(i => i is not JsonValue s || s.GetValueKind() != JsonValueKind.String))
+        {
+            throw Invalid("$.run_ids", $"run_ids is an array of 1 to {MaxCancelRunIds} run id strings.");
+        }
+
+        var runIds = ids.Select(i => RouteValues.ObjectIdOrThrow(i!.GetValue<string>(), "run_ids")).ToList();
+        return TypedResults.Ok(CancelRunsResponse.From(await history.CancelAsync(tenant.TenantId, runIds, reason, CancellationToken.None)));
+    }
+
+    private static async Task<RunListResponse> ListAsync(RunHistory history, string tenantId, RunQuery query, CancellationToken ct)
+    {
+        var page = await history.ListAsync(tenantId, query, ct);
+        return new RunListResponse(page.Items.Select(s => RunSummaryContract.From(s.Run, s.WorkflowName)).ToList(), query.Page, query.Limit, page.Total);
+    }
+
+    /// <summary>The list filters, bound as strings so that each bad value gets our own problem code.</summary>
+    private sealed class RunFilters
+    {
+        [FromQuery(Name = "status")]
+        public string?[]? Status { get; init; }
+
+        [FromQuery(Name = "run_by")]
+        public string? RunBy { get; init; }
+
+        [FromQuery(Name = "created_after")]
+        public string? CreatedAfter { get; init; }
+
+        [FromQuery(Name = "created_before")]
+        public string? CreatedBefore { get; init; }
+
+        [FromQuery(Name = "q")]
+        public string? WorkflowName { get; init; }
+
+        [FromQuery(Name = "page")]
+        public string? Page { get; init; }
+
+        [FromQuery(Name = "limit")]
+        public string? Limit { get; init; }
+
+        public RunQuery ToQuery(string? workflowId)
+        {
+            var (page, limit) = RouteValues.PagingOrThrow(Page, Limit);
+            return new RunQuery
+            {
+                WorkflowId = workflowId,
+                Statuses = RouteValues.StatusesOrThrow(Status),
+                RunBy = RunBy,
+                CreatedFrom = RouteValues.TimestampOrThrow(CreatedAfter, "created_after"),
+                CreatedTo = RouteValues.TimestampOrThrow(CreatedBefore, "created_before"),
+                WorkflowNameContains = WorkflowName,
+                Page = page,
+                Limit = limit,
+            };
+        }
+    }
+
+    private static async Task<string> ExistingWorkflowAsync(string workflowId, IWorkflowStore workflows, ITenantContext tenant, CancellationToken ct)
+    {
+        var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
+        return await workflows.GetAsync(tenant.TenantId, id, ct) is null
+            ? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow")
+            : id;
+    }
+
+    private static DomainException Invalid(string path, string message) =>
+        new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid request", message)
+            .With("errors", new[] { new { path, message } });
+}

@@ -1,0 +1,62 @@
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Runtime.History;
+
+/// <summary>
+/// Rebuilds per-node execution records from the event log, so that the log stays the one source of truth:
+/// a start opens a record, an end closes it, and the events in between say how it went.
+/// </summary>
+public static class NodeExecutions
+{
+    public static IReadOnlyList<NodeExecution> From(IReadOnlyList<RunEvent> events, RunStatus runStatus)
+    {
+        var records = new List<NodeExecution>();
+        var open = new Dictionary<string, int>(StringComparer.Ordinal);
+        var attempts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var e in events.Where(e => e.NodeId is not null))
+        {
+            var node = e.NodeId!;
+            switch (e.Type)
+            {
+                case "start_node_run":
+                    attempts[node] = attempts.GetValueOrDefault(node) + 1;
+                    open[node] = records.Count;
+                    records.Add(new NodeExecution(node, attempts[node], e.TurnNumber, "running", e.Timestamp, null));
+                    break;
+                case "busy_wait_for_user_message":
+                    Update(node, r => r with { Status = "waiting_for_user_input" });
+                    break;
+                case "pause_event":
+                    Update(node, r => r with { Status = "paused" });
+                    break;
+                case "error":
+                    Update(node, r => r with { Status = "failed" });
+                    break;
+                case "end_node_run":
+                    Update(node, r => r with { Status = r.Status == "failed" ? "failed" : "completed", CompletedAt = e.Timestamp });
+                    open.Remove(node);
+                    break;
+            }
+        }
+
+        // A node still open when the run finished was cut short by it (a stop while it waited, for example).
+        if (RunStateMachine.IsTerminal(runStatus))
+        {
+            foreach (var index in open.Values)
+            {
+                records[index] = records[index] with { Status = runStatus.ToWire() };
+            }
+        }
+
+        return records;
+
+        void Update(string node, Func<NodeExecution, NodeExecution> change)
+        {
+            if (open.TryGetValue(node, out var index))
+            {
+                records[index] = change(records[index]);
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Runs;
+
+namespace Sessions.Runtime.History;
+
+/// <summary>One line of a conversation as a person reads it: who said it, and what.</summary>
+/// <param name="Role">`user`, `assistant` (said or asked), or `system` (paused, finished, failed...).</param>
+/// <param name="Kind">`message`, `prompt` (a question waiting for an answer), or `status`.</param>
+public sealed record TranscriptLine(string Role, string Kind, string Text);
+
+public sealed record TranscriptTurn(int TurnNumber, DateTimeOffset At, string? Command, IReadOnlyList<TranscriptLine> Lines);
+
+public sealed record Transcript(string RunId, string WorkflowId, string WorkflowName, int VersionNumber, RunStatus Status, IReadOnlyList<TranscriptTurn> Turns)
+{
+    public static Transcript From(RunDetails details)
+    {
+        var run = details.Run;
+        var turns = details.Turns.Select(t => new TranscriptTurn(
+            t.Turn.TurnNumber,
+            t.Turn.StartedAt,
+            t.Turn.Input["command"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>().ToLowerInvariant() : null,
+            t.Events.SelectMany(Lines).ToList())).ToList();
+        return new Transcript(run.Id, run.WorkflowId, details.WorkflowName, run.VersionNumber, run.Status, turns);
+    }
+
+    public string ToMarkdown()
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"# {WorkflowName}: run {RunId}\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"Workflow `{WorkflowId}` version {VersionNumber}, status **{Status.ToWire()}**.\n");
+        foreach (var turn in Turns)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"\n## Turn {turn.TurnNumber} ({turn.At.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
+            text.Append(turn.Command is null or "start" or "data" ? ")\n\n" : $", command `{turn.Command}`)\n\n");
+            foreach (var line in turn.Lines)
+            {
+                text.Append(line switch
+                {
+                    { Role: "system" } => $"_{line.Text}_\n\n",
+                    { Kind: "prompt" } => $"**Assistant asks:** {line.Text}\n\n",
+                    { Role: "user" } => $"**User:** {line.Text}\n\n",
+                    _ => $"**Assistant:** {line.Text}\n\n",
+                });
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static IEnumerable<TranscriptLine> Lines(Storage.RunEvent e)
+    {
+        string Field(string name) => e.Fields[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : e.Fields[name]?.ToJsonString() ?? string.Empty;
+
+        switch (e.Type)
+        {
+            case "user_messages":
+                yield return new("user", "message", Field("text"));
+                break;
+            case "say_static":
+                yield return new("assistant", "message", Field("text"));
+                break;
+            case "busy_wait_for_user_message":
+                yield return new("assistant", "prompt", Field("prompt"));
+                break;
+            case "pause_event":
+                yield return new("system", "status", Field("reason") == "pause command" ? "Paused by the client." : "Paused by the workflow.");
+                break;
+            case "cancelled":
+                yield return new("system", "status", $"Cancelled ({Field("reason")}).");
+                break;
+            case "error":
+                yield return new("system", "status", $"Error: {Field("error")}");
+                break;
+            case "aborted_looping_risk":
+                yield return new("system", "status", Field("error"));
+                break;
+            case "end_workflow" when Field("status") == "completed":
+                yield return new("system", "status", "Run completed.");
+                break;
+        }
+    }
+}

@@ -1,0 +1,260 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace Sessions.Api.Tests;
+
+/// <summary>Runs in known states, made once for the history tests below; none of these tests changes them.</summary>
+public sealed class RunHistoryFixture : IAsyncLifetime
+{
+    public SessionsFactory Factory { get; } = new();
+
+    public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>Order status, completed on turn 3 after one unknown order number; started by ada.</summary>
+    public string Completed { get; private set; } = null!;
+
+    /// <summary>Order status, waiting after turn 1; started by bob.</summary>
+    public string Waiting { get; private set; } = null!;
+
+    /// <summary>Support ticket, waiting after turn 2; started by ada.</summary>
+    public string Ticket { get; private set; } = null!;
+
+    public DateTimeOffset Between { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        Client = Factory.CreateClient();
+        Completed = (await Client.StartAsync(SessionsFactory.OrderStatus, new { run_by = "ada", dynamic_variables = new { name = "Ada" } }))["run_id"]!.GetValue<string>();
+        await Client.ReplyAsync(SessionsFactory.OrderStatus, Completed, "654321");
+        await Client.ReplyAsync(SessionsFactory.OrderStatus, Completed, "123456");
+        await Task.Delay(20);
+        Between = DateTimeOffset.UtcNow;
+        await Task.Delay(20);
+        Waiting = (await Client.StartAsync(SessionsFactory.OrderStatus, new { run_by = "bob" }))["run_id"]!.GetValue<string>();
+        Ticket = (await Client.StartAsync(SessionsFactory.SupportTicket, new { run_by = "ada" }))["run_id"]!.GetValue<string>();
+        await Client.ReplyAsync(SessionsFactory.SupportTicket, Ticket, "Ada Lovelace");
+    }
+
+    public Task DisposeAsync()
+    {
+        Factory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    public async Task<JsonObject> GetAsync(string path)
+    {
+        var response = await Client.GetAsync(path);
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return await response.ReadObjectAsync();
+    }
+
+    public async Task<List<string>> RunIdsAsync(string path) =>
+        (await GetAsync(path))["items"]!.AsArray().Select(i => i!["run_id"]!.GetValue<string>()).ToList();
+}
+
+public sealed class RunHistoryApiTests(RunHistoryFixture f) : IClassFixture<RunHistoryFixture>
+{
+    [Fact]
+    public async Task Runs_list_newest_first_with_filters()
+    {
+        var all = await f.GetAsync("/v1/runs?limit=100");
+        Assert.Equal(3, all["total"]!.GetValue<int>());
+        Assert.Equal([f.Ticket, f.Waiting, f.Completed], all["items"]!.AsArray().Select(i => i!["run_id"]!.GetValue<string>()));
+        var first = all["items"]![0]!;
+        Assert.Equal(("Support ticket intake", "waiting_for_user_input", 2, "ada"),
+            (first["workflow_name"]!.GetValue<string>(), first["status"]!.GetValue<string>(), first["turn_number"]!.GetValue<int>(), first["run_by"]!.GetValue<string>()));
+
+        Assert.Equal([f.Completed], await f.RunIdsAsync("/v1/runs?status=completed"));
+        Assert.Equal([f.Ticket, f.Waiting, f.Completed], await f.RunIdsAsync("/v1/runs?status=completed,waiting_for_user_input"));
+        Assert.Equal([f.Ticket, f.Completed], await f.RunIdsAsync("/v1/runs?run_by=ada"));
+        Assert.Equal([f.Waiting, f.Completed], await f.RunIdsAsync($"/v1/runs?workflow_id={SessionsFactory.OrderStatus}"));
+        Assert.Equal([f.Ticket], await f.RunIdsAsync("/v1/runs?q=TICKET"));
+        Assert.Equal([f.Completed], await f.RunIdsAsync($"/v1/runs?created_before={Uri.EscapeDataString(f.Between.ToString("O"))}"));
+        Assert.Equal([f.Ticket, f.Waiting], await f.RunIdsAsync($"/v1/runs?created_after={Uri.EscapeDataString(f.Between.ToString("O"))}"));
+        Assert.Equal([f.Waiting], await f.RunIdsAsync($"/v1/workflows/{SessionsFactory.OrderStatus}/runs?status=waiting_for_user_input"));
+    }
+
+    [Fact]
+    public async Task Paging_edges()
+    {
+        var second = await f.GetAsync("/v1/runs?page=2&limit=2");
+        Assert.Equal((2, 2, 3), (second["page"]!.GetValue<int>(), second["limit"]!.GetValue<int>(), second["total"]!.GetValue<int>()));
+        Assert.Equal([f.Completed], second["items"]!.AsArray().Select(i => i!["run_id"]!.GetValue<string>()));
+        var beyond = await f.GetAsync("/v1/runs?page=3&limit=2");
+        Assert.Empty(beyond["items"]!.AsArray());
+        Assert.Equal(3, beyond["total"]!.GetValue<int>());
+        Assert.Equal(10, (await f.GetAsync("/v1/runs"))["limit"]!.GetValue<int>());
+        Assert.Equal(100, (await f.GetAsync("/v1/runs?limit=100"))["limit"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData("/v1/runs?limit=0", 400, "invalid_paging")]
+    [InlineData("/v1/runs?limit=101", 400, "invalid_paging")]
+    [InlineData("/v1/runs?page=0", 400, "invalid_paging")]
+    [InlineData("/v1/runs?status=finished", 400, "invalid_request")]
+    [InlineData("/v1/runs?created_after=yesterday", 400, "invalid_request")]
+    [InlineData("/v1/runs?workflow_id=xyz", 400, "malformed_id")]
+    [InlineData("/v1/runs/xyz", 400, "malformed_id")]
+    [InlineData("/v1/runs/66a1f00000000000000000ff", 404, "run_not_found")]
+    [InlineData("/v1/runs/66a1f00000000000000000ff/events", 404, "run_not_found")]
+    [InlineData("/v1/runs/66a1f00000000000000000ff/transcript", 404, "run_not_found")]
+    [InlineData("/v1/workflows/66a1f00000000000000000ff/runs", 404, "workflow_not_found")]
+    [InlineData("/v1/workflows/66a1f00000000000000000ff/runs/stats", 404, "workflow_not_found")]
+    public async Task History_lookups_answer_problem_details(string path, int status, string code)
+    {
+        var response = await f.Client.GetAsync(path);
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(code, (await response.ReadObjectAsync())["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Stats_count_runs_by_status()
+    {
+        var orders = await f.GetAsync($"/v1/workflows/{SessionsFactory.OrderStatus}/runs/stats");
+        Assert.Equal(2, orders["total"]!.GetValue<int>());
+        Assert.Equal((1, 1, 0), (orders["counts"]!["completed"]!.GetValue<int>(), orders["counts"]!["waiting_for_user_input"]!.GetValue<int>(), orders["counts"]!["failed"]!.GetValue<int>()));
+        var all = await f.GetAsync("/v1/runs/stats");
+        Assert.Equal((3, 2), (all["total"]!.GetValue<int>(), all["counts"]!["waiting_for_user_input"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public async Task A_run_reads_back_whole_with_turns_and_node_executions()
+    {
+        var run = await f.GetAsync($"/v1/runs/{f.Completed}");
+        Assert.Equal(("completed", 0, 3, "workflow", "Order status"),
+            (run["status"]!.GetValue<string>(), run["version_number"]!.GetValue<int>(), run["turn_number"]!.GetValue<int>(), run["termination_source"]!.GetValue<string>(), run["workflow_name"]!.GetValue<string>()));
+        Assert.Equal("123456", run["variables"]!["order_id"]!.GetValue<string>());
+        Assert.NotNull(run["completed_at"]?.GetValue<DateTime>());
+
+        var turns = run["turns"]!.AsArray();
+        Assert.Equal([1, 2, 3], turns.Select(t => t!["turn_number"]!.GetValue<int>()));
+        Assert.Equal("654321", turns[1]!["input"]!["user_message"]!.GetValue<string>());
+        Assert.Equal("waiting_for_user_input", turns[1]!["output"]!["status"]!.GetValue<string>());
+        Assert.Equal("completed", turns[2]!["output"]!["status"]!.GetValue<string>());
+        var seqs = turns.SelectMany(t => t!["events"]!.AsArray().Select(e => e!["seq"]!.GetValue<long>())).ToList();
+        Assert.Equal(Enumerable.Range(1, seqs.Count).Select(i => (long)i), seqs);
+
+        var asks = run["node_executions"]!.AsArray().Where(n => n!["node_id"]!.GetValue<string>() == "ask_order").ToList();
+        Assert.Equal([(1, 1, "completed"), (2, 2, "completed")], asks.Select(a => (a!["attempt"]!.GetValue<int>(), a["turn_number"]!.GetValue<int>(), a["status"]!.GetValue<string>())));
+
+        var waiting = await f.GetAsync($"/v1/runs/{f.Waiting}");
+        Assert.Equal("ask_order", waiting["next_input_hint"]!["node_id"]!.GetValue<string>());
+        Assert.Equal("waiting_for_user_input", waiting["node_executions"]!.AsArray()[^1]!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Events_page_after_a_seq()
+    {
+        var first = await f.GetAsync($"/v1/runs/{f.Completed}/events?limit=5");
+        Assert.Equal([1L, 2, 3, 4, 5], first["events"]!.AsArray().Select(e => e!["seq"]!.GetValue<long>()));
+        Assert.True(first["has_more"]!.GetValue<bool>());
+        var next = await f.GetAsync($"/v1/runs/{f.Completed}/events?after_seq={first["next_after_seq"]}&limit=1000");
+        Assert.Equal(6, next["events"]!.AsArray()[0]!["seq"]!.GetValue<long>());
+        Assert.False(next["has_more"]!.GetValue<bool>());
+        var end = await f.GetAsync($"/v1/runs/{f.Completed}/events?after_seq={next["next_after_seq"]}");
+        Assert.Empty(end["events"]!.AsArray());
+        Assert.Equal(next["next_after_seq"]!.GetValue<long>(), end["next_after_seq"]!.GetValue<long>());
+        Assert.Equal(HttpStatusCode.BadRequest, (await f.Client.GetAsync($"/v1/runs/{f.Completed}/events?after_seq=-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await f.Client.GetAsync($"/v1/runs/{f.Completed}/events?limit=1001")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_transcript_reads_as_a_conversation_in_json_and_markdown()
+    {
+        var json = await f.GetAsync($"/v1/runs/{f.Completed}/transcript");
+        var lines = json["turns"]!.AsArray().Select(t => string.Join(" | ", t!["lines"]!.AsArray().Select(l => $"{l!["role"]}:{l["text"]}"))).ToList();
+        Assert.Equal(
+            [
+                "assistant:Hi Ada! | assistant:Your order number?",
+                "user:654321 | assistant:Your order number?",
+                "user:123456 | assistant:Order 123456 has shipped. | system:Run completed.",
+            ],
+            lines);
+
+        var response = await f.Client.GetAsync($"/v1/runs/{f.Completed}/transcript?format=markdown");
+        Assert.Equal("text/markdown", response.Content.Headers.ContentType!.MediaType);
+        var markdown = await response.Content.ReadAsStringAsync();
+        Assert.StartsWith($"# Order status: run {f.Completed}", markdown);
+        Assert.Contains("## Turn 2", markdown);
+        Assert.Contains("**User:** 654321", markdown);
+        Assert.Contains("**Assistant asks:** Your order number?", markdown);
+        Assert.Contains("_Run completed._", markdown);
+        Assert.Equal(HttpStatusCode.BadRequest, (await f.Client.GetAsync($"/v1/runs/{f.Completed}/transcript?format=pdf")).StatusCode);
+    }
+}
+
+public sealed class CancelRunsTests : IDisposable
+{
+    private readonly SessionsFactory factory = new();
+    private readonly HttpClient client;
+
+    public CancelRunsTests() => client = factory.CreateClient();
+
+    public void Dispose() => factory.Dispose();
+
+    [Fact]
+    public async Task Cancel_by_ids_reports_an_outcome_per_run()
+    {
+        var waiting = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var done = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        await client.ReplyAsync(SessionsFactory.OrderStatus, done, "123456");
+        const string unknown = "66a1f00000000000000000ff";
+
+        var response = await client.PostAsync("/v1/runs/cancel", Http.Json($$"""{"run_ids":["{{waiting}}","{{done}}","{{unknown}}"],"reason":"customer left"}"""));
+        var body = await response.ReadObjectAsync();
+        Assert.Equal(
+            [(waiting, "cancelled", "cancelled"), (done, "already_completed", "completed"), (unknown, "not_found", (string?)null)],
+            body["results"]!.AsArray().Select(r => (r!["run_id"]!.GetValue<string>(), r["outcome"]!.GetValue<string>(), r["status"]?.GetValue<string>())));
+        Assert.Equal((1, 1, 1, 0), (body["counts"]!["cancelled"]!.GetValue<int>(), body["counts"]!["already_completed"]!.GetValue<int>(), body["counts"]!["not_found"]!.GetValue<int>(), body["counts"]!["not_eligible"]!.GetValue<int>()));
+
+        var run = await (await client.GetAsync($"/v1/runs/{waiting}")).ReadObjectAsync();
+        Assert.Equal(("cancelled", "cancel_request"), (run["status"]!.GetValue<string>(), run["termination_source"]!.GetValue<string>()));
+        var cancelled = run["turns"]!.AsArray()[^1]!["events"]!.AsArray().Single(e => e!["type"]!.GetValue<string>() == "cancelled")!;
+        Assert.Equal("customer left", cancelled["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Cancel_by_workflow_stops_every_unfinished_run_of_it_only()
+    {
+        var a = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var b = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var done = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        await client.ReplyAsync(SessionsFactory.OrderStatus, done, "123456");
+        var other = (await client.StartAsync(SessionsFactory.SupportTicket))["run_id"]!.GetValue<string>();
+
+        var body = await (await client.PostAsync("/v1/runs/cancel", Http.Json($$"""{"workflow_id":"{{SessionsFactory.OrderStatus}}"}"""))).ReadObjectAsync();
+        Assert.Equal(new[] { a, b }.Order(), body["results"]!.AsArray().Select(r => r!["run_id"]!.GetValue<string>()).Order());
+        Assert.All(body["results"]!.AsArray(), r => Assert.Equal("cancelled", r!["outcome"]!.GetValue<string>()));
+        Assert.Equal("waiting_for_user_input", (await (await client.GetAsync($"/v1/runs/{other}")).ReadObjectAsync())["status"]!.GetValue<string>());
+        var stats = await (await client.GetAsync($"/v1/workflows/{SessionsFactory.OrderStatus}/runs/stats")).ReadObjectAsync();
+        Assert.Equal((2, 1), (stats["counts"]!["cancelled"]!.GetValue<int>(), stats["counts"]!["completed"]!.GetValue<int>()));
+    }
+
+    [Theory]
+    [InlineData("""{}""", 400, "invalid_request")]
+    [InlineData("""{"run_ids":["66a1f0000000000000000001"],"workflow_id":"66a1f0000000000000000001"}""", 400, "invalid_request")]
+    [InlineData("""{"run_ids":[]}""", 400, "invalid_request")]
+    [InlineData("""{"run_ids":[5]}""", 400, "invalid_request")]
+    [InlineData("""{"run_ids":["nope"]}""", 400, "malformed_id")]
+    [InlineData("""{"workflow_id":"66a1f00000000000000000ff"}""", 404, "workflow_not_found")]
+    [InlineData("""{"workflow_id":"66a1f0000000000000000001","reason":7}""", 400, "invalid_request")]
+    [InlineData("""[1]""", 400, "invalid_request")]
+    [InlineData("""{"run_ids":""", 400, "malformed_json")]
+    public async Task Bad_cancel_requests_are_refused(string body, int status, string code)
+    {
+        var response = await client.PostAsync("/v1/runs/cancel", Http.Json(body));
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(code, (await response.ReadObjectAsync())["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_reason_over_500_characters_is_refused_and_cancels_nothing()
+    {
+        var run = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var response = await client.PostAsync("/v1/runs/cancel", Http.Json($$"""{"run_ids":["{{run}}"],"reason":"{{new string('x', 501)}}"}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("waiting_for_user_input", (await (await client.GetAsync($"/v1/runs/{run}")).ReadObjectAsync())["status"]!.GetValue<string>());
+        var ok = await client.PostAsync("/v1/runs/cancel", Http.Json($$"""{"run_ids":["{{run}}"],"reason":"{{new string('x', 500)}}"}"""));
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+    }
+}

@@ -2,6 +2,7 @@ using System.Globalization;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Turns;
 
 namespace Sessions.Api.Http;
 
@@ -19,8 +20,7 @@ public static class RouteValues
         : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number
         : throw InvalidVersionNumber();
 
-    public static DomainException InvalidVersionNumber() =>
-        new(ErrorKind.BadRequest, ProblemCodes.InvalidVersionNumber, "Invalid version_number", "'version_number' is a whole number >= 0.");
+    public static DomainException InvalidVersionNumber() => RunInputReader.InvalidVersionNumber();
 
     public static bool BooleanOrThrow(string? value, string name, bool fallback) =>
         value is null ? fallback

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sessions.Runtime.Branching;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.History;
 using Sessions.Runtime.Nodes;
@@ -22,6 +23,8 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<WorkflowService>();
         services.AddSingleton<TurnEngine>();
         services.AddSingleton<RunHistory>();
+        services.AddSingleton<ForkService>();
+        services.AddSingleton<ReplayService>();
         return services;
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 using Sessions.Api.Configuration;
 using Sessions.Api.Contracts;
 using Sessions.Api.Http;
+using Sessions.Runtime.Branching;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.History;
 using Sessions.Runtime.Storage;
@@ -58,6 +59,25 @@ public static class RunEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
+        group.MapPost("/{run_id}/fork", ForkRun)
+            .WithName("ForkRun")
+            .WithSummary("Start a new run from the state a run had after one of its turns")
+            .Accepts<ForkRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        group.MapPost("/{run_id}/replay", ReplayRun)
+            .WithName("ReplayRun")
+            .WithSummary("Re-send a run's inputs to a new run on a version, and report where it diverges, turn by turn")
+            .Accepts<ReplayRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         var byWorkflow = routes.MapGroup("/v1/workflows/{workflow_id}/runs").WithTags("Runs");
 
@@ -137,6 +157,38 @@ public static class RunEndpoints
             ? TypedResults.Text(transcript.ToMarkdown(), "text/markdown", Encoding.UTF8)
             : TypedResults.Ok(transcript);
     }
+
+    private static async Task<Created<ForkResponse>> ForkRun(
+        [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, ForkService forks, ITenantContext tenant, CancellationToken ct)
+    {
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        var json = await body.ReadJsonAsync(request, ct) as JsonObject ?? throw Invalid("$", "The body is an object with turn_number.");
+        var turn = json["turn_number"] is JsonValue t && t.TryGetValue<int>(out var n) && n >= 0 ? n : throw Invalid("$.turn_number", "turn_number is a whole number >= 0.");
+        var fork = await forks.ForkAsync(tenant.TenantId, id, turn, VersionNumber(json), CancellationToken.None);
+        return TypedResults.Created($"/v1/runs/{fork.Id}", ForkResponse.From(fork));
+    }
+
+    private static async Task<Created<ReplayReport>> ReplayRun(
+        [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, ReplayService replays, ITenantContext tenant, CancellationToken ct)
+    {
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        var json = await body.ReadJsonAsync(request, ct) switch
+        {
+            null => [],
+            JsonObject obj => obj,
+            _ => throw Invalid("$", "The body is an object."),
+        };
+        var report = await replays.ReplayAsync(tenant.TenantId, id, VersionNumber(json), CancellationToken.None);
+        return TypedResults.Created(report.ReplayRunId is null ? null : $"/v1/runs/{report.ReplayRunId}", report);
+    }
+
+    private static int? VersionNumber(JsonObject json) =>
+        json["version_number"] switch
+        {
+            null => null,
+            JsonValue v when v.TryGetValue<int>(out var number) && number >= 0 => number,
+            _ => throw RouteValues.InvalidVersionNumber(),
+        };
 
     private static async Task<Ok<CancelRunsResponse>> CancelRuns(
         HttpRequest request, RequestBody body, RunHistory history, ITenantContext tenant, CancellationToken ct)

@@ -79,6 +79,8 @@ public sealed class TurnEngine(
             LastSeq = 0,
             Variables = new JsonObject(),
             RunBy = request.RunBy,
+            Origin = request.ReplayOf is null ? null : "replay",
+            SourceRunId = request.ReplayOf,
             CreatedAt = now,
             UpdatedAt = now,
         };

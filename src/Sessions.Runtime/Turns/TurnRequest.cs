@@ -36,6 +36,9 @@ public sealed record TurnRequest
     /// <summary>Used on the first turn only; later turns run the version the first turn pinned.</summary>
     public int? VersionNumber { get; init; }
 
+    /// <summary>For a first turn made by a replay: the run it replays.</summary>
+    public string? ReplayOf { get; init; }
+
     /// <summary>For `stop`: why, as recorded on the `cancelled` event, and what to record as the termination source.</summary>
     public string? CancelReason { get; init; }
 

@@ -1,0 +1,89 @@
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Errors;
+using Sessions.Runtime.Ids;
+using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+using Sessions.Runtime.Workflows;
+
+namespace Sessions.Runtime.Branching;
+
+/// <summary>
+/// Starts a new run from the state a run had after one of its turns, on the same or another version of its workflow.
+/// The fork is written as its own turn 0 (no events), so its origin stays in its history and it can be forked in turn.
+/// </summary>
+public sealed class ForkService(IRunStore runs, DefinitionCache definitions, TimeProvider clock)
+{
+    public async Task<RunDocument> ForkAsync(string tenantId, string runId, int turnNumber, int? versionNumber, CancellationToken cancellationToken)
+    {
+        var source = await runs.GetAsync(tenantId, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+        var turn = (await runs.GetTurnsAsync(tenantId, runId, cancellationToken)).FirstOrDefault(t => t.TurnNumber == turnNumber)
+            ?? throw new DomainException(ErrorKind.NotFound, "turn_not_found", "Turn not found", $"The run has no turn {turnNumber}; its turns are 1 to {source.TurnNumber}.")
+                .With("turn_number", turnNumber);
+        var state = turn.StateAfter
+            ?? throw new DomainException(ErrorKind.Conflict, "checkpoint_unavailable", "No checkpoint", $"Turn {turnNumber} was recorded before checkpoints were kept.");
+        if (RunStateMachine.IsTerminal(state.Status))
+        {
+            throw new DomainException(ErrorKind.Conflict, "checkpoint_terminal", "Run had finished", $"After turn {turnNumber} the run was '{state.Status.ToWire()}'; fork an earlier turn.")
+                .With("run_status", state.Status.ToWire());
+        }
+
+        var version = versionNumber ?? state.VersionNumber;
+        var target = await definitions.GetRequiredAsync(tenantId, state.WorkflowId, version, cancellationToken);
+        var sourceDefinition = await definitions.GetRequiredAsync(tenantId, state.WorkflowId, state.VersionNumber, cancellationToken);
+        var hint = await CheckCompatibleAsync(state, sourceDefinition, target, version, cancellationToken);
+
+        var now = clock.GetUtcNow();
+        var fork = state with
+        {
+            Id = ObjectId.NewId(now).ToString(),
+            VersionNumber = version,
+            Version = 1,
+            TurnNumber = 0,
+            LastSeq = 0,
+            Variables = (JsonObject)state.Variables.DeepClone(),
+            WaitingHint = hint,
+            Error = null,
+            Output = null,
+            TerminationSource = null,
+            Origin = "fork",
+            SourceRunId = source.Id,
+            CheckpointSourceTurnIndex = turnNumber,
+            CreatedAt = now,
+            UpdatedAt = now,
+            CompletedAt = null,
+        };
+        var input = new JsonObject { ["command"] = "fork", ["source_run_id"] = source.Id, ["turn_number"] = turnNumber, ["version_number"] = version };
+        var output = new JsonObject { ["status"] = fork.Status.ToWire(), ["error"] = null, ["next_input_hint"] = fork.Status == RunStatus.WaitingForUserInput ? hint?.DeepClone() : null };
+        await runs.CommitTurnAsync(new TurnCommit(fork, 0, [], new TurnDocument(fork.Id, 0, input, output, 1, 0, now, now, fork)), cancellationToken);
+        return fork;
+    }
+
+    /// <summary>
+    /// The fork resumes where the source stopped, so that node must exist in the target version with the same type.
+    /// A waiting node's question is asked as the target version words it.
+    /// </summary>
+    private async Task<JsonObject?> CheckCompatibleAsync(RunDocument state, Definitions.WorkflowDefinition source, Definitions.WorkflowDefinition target, int version, CancellationToken cancellationToken)
+    {
+        var resumeAt = state.WaitingNodeId ?? state.CursorNodeId;
+        if (resumeAt is null)
+        {
+            return null;
+        }
+
+        if (!target.Nodes.TryGetValue(resumeAt, out var node) || node.Type != source.Nodes[resumeAt].Type)
+        {
+            throw new DomainException(ErrorKind.Unprocessable, "checkpoint_incompatible", "Version cannot continue this checkpoint",
+                    $"The run continues at node '{resumeAt}' ({source.Nodes[resumeAt].Type}), which version {version} does not have with that type.")
+                .With("node_id", resumeAt);
+        }
+
+        if (state.WaitingNodeId is null)
+        {
+            return null;
+        }
+
+        var waiting = await node.Handler.ExecuteAsync(new NodeContext(node, state.Variables, state.TurnNumber, clock.GetUtcNow()), cancellationToken);
+        return waiting.Hint?.ToJson() ?? state.WaitingHint;
+    }
+}

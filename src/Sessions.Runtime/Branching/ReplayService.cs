@@ -1,0 +1,140 @@
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Errors;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+using Sessions.Runtime.Turns;
+
+namespace Sessions.Runtime.Branching;
+
+/// <summary>One way a replayed turn differs from the original: the field, and its value before and after.</summary>
+public sealed record Difference(string Field, JsonNode? Before, JsonNode? After);
+
+/// <summary>What a turn looked like: its status (or `rejected` with a problem code), what was said, the hint.</summary>
+public sealed record TurnView(string Status, string? Code, IReadOnlyList<string> Said, JsonObject? NextInputHint);
+
+public sealed record ReplayedTurn(int TurnNumber, JsonObject Input, bool Diverged, IReadOnlyList<Difference> Differences, TurnView Before, TurnView? After);
+
+public sealed record ReplayReport(
+    string SourceRunId,
+    string? ReplayRunId,
+    int SourceVersionNumber,
+    int VersionNumber,
+    bool Diverged,
+    int? FirstDivergentTurn,
+    IReadOnlyList<ReplayedTurn> Turns);
+
+/// <summary>
+/// Sends every recorded input of a run, in order, to a new run on a chosen version, and reports turn by turn where the
+/// new run differs: so a new version can be checked against real conversations before it is activated.
+/// </summary>
+public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, TurnEngine engine)
+{
+    public async Task<ReplayReport> ReplayAsync(string tenantId, string runId, int? versionNumber, CancellationToken cancellationToken)
+    {
+        var source = await runs.GetAsync(tenantId, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+        if (source.Origin == "fork")
+        {
+            throw new DomainException(ErrorKind.Unprocessable, "replay_unsupported", "Forks cannot be replayed",
+                "A fork began from another run's checkpoint, not from the workflow's start; replay the run it was forked from.");
+        }
+
+        var workflow = await workflows.GetAsync(tenantId, source.WorkflowId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+        var version = versionNumber ?? workflow.ActiveVersion;
+        var turns = await runs.GetTurnsAsync(tenantId, runId, cancellationToken);
+        var events = await runs.GetEventsAsync(tenantId, runId, 0, History.RunHistory.MaxEventsPerRead, cancellationToken);
+
+        string? replayId = null;
+        var replayed = new List<ReplayedTurn>();
+        foreach (var turn in turns.Where(t => t.TurnNumber >= 1))
+        {
+            var before = new TurnView(
+                turn.Output["status"]!.GetValue<string>(),
+                null,
+                Said(events.Where(e => e.Seq >= turn.FirstSeq && e.Seq <= turn.LastSeq)),
+                turn.Output["next_input_hint"] as JsonObject);
+            var (after, variables) = await ReplayTurnAsync(tenantId, source, turn, replayId, version, cancellationToken);
+            replayId ??= after is { Code: null } ? variables.RunId : null;
+            var differences = Compare(before, turn.StateAfter?.Variables, after, variables.Values);
+            replayed.Add(new ReplayedTurn(turn.TurnNumber, (JsonObject)turn.Input.DeepClone(), differences.Count > 0, differences, before, after));
+        }
+
+        var first = replayed.FirstOrDefault(t => t.Diverged)?.TurnNumber;
+        return new ReplayReport(source.Id, replayId, source.VersionNumber, version, first is not null, first, replayed);
+    }
+
+    private async Task<(TurnView? View, (string? RunId, JsonObject? Values) Variables)> ReplayTurnAsync(
+        string tenantId, RunDocument source, TurnDocument turn, string? replayId, int version, CancellationToken cancellationToken)
+    {
+        var firstTurn = turn.TurnNumber == 1;
+        if (!firstTurn && replayId is null)
+        {
+            return (null, (null, null));
+        }
+
+        var request = RunInputReader.Read(turn.Input, tenantId, source.WorkflowId, replayId) with
+        {
+            VersionNumber = version,
+            ReplayOf = firstTurn ? source.Id : null,
+        };
+        try
+        {
+            var outcome = await engine.ExecuteAsync(request, cancellationToken);
+            var view = new TurnView(outcome.Run.Status.ToWire(), null, Said(outcome.Events), outcome.NextInputHint);
+            return (view, (outcome.Run.Id, outcome.Run.Variables));
+        }
+        catch (DomainException refused) when (!firstTurn || refused.Kind != ErrorKind.NotFound)
+        {
+            // The new version refused this input (a reply it no longer accepts, a finished run): that is a divergence.
+            var now = replayId is null ? null : await runs.GetAsync(tenantId, replayId, cancellationToken);
+            return (new TurnView("rejected", refused.Code, [], null), (replayId, now?.Variables));
+        }
+    }
+
+    private static List<Difference> Compare(TurnView before, JsonObject? beforeVariables, TurnView? after, JsonObject? afterVariables)
+    {
+        if (after is null)
+        {
+            return [new Difference("status", before.Status, "not_replayed")];
+        }
+
+        // A refused input changed nothing, so its status is the whole difference.
+        if (after.Code is not null)
+        {
+            return [new Difference("status", before.Status, $"rejected: {after.Code}")];
+        }
+
+        var differences = new List<Difference>();
+        if (before.Status != after.Status)
+        {
+            differences.Add(new Difference("status", before.Status, after.Status));
+        }
+
+        if (!before.Said.SequenceEqual(after.Said))
+        {
+            differences.Add(new Difference("said", new JsonArray([.. before.Said.Select(s => JsonValue.Create(s))]), new JsonArray([.. after.Said.Select(s => JsonValue.Create(s))])));
+        }
+
+        if (!JsonNode.DeepEquals(before.NextInputHint, after.NextInputHint))
+        {
+            differences.Add(new Difference("next_input_hint", before.NextInputHint?.DeepClone(), after.NextInputHint?.DeepClone()));
+        }
+
+        if (beforeVariables is not null && afterVariables is not null)
+        {
+            foreach (var name in beforeVariables.Select(p => p.Key).Union(afterVariables.Select(p => p.Key)).Order(StringComparer.Ordinal))
+            {
+                var was = beforeVariables[name];
+                var now = afterVariables[name];
+                if (!Values.JsonValues.AreEqual(was, now) || beforeVariables.ContainsKey(name) != afterVariables.ContainsKey(name))
+                {
+                    differences.Add(new Difference($"variables.{name}", was?.DeepClone(), now?.DeepClone()));
+                }
+            }
+        }
+
+        return differences;
+    }
+
+    private static List<string> Said(IEnumerable<RunEvent> events) =>
+        events.Where(e => e.Type == "say_static").Select(e => e.Fields["text"]?.GetValue<string>() ?? string.Empty).ToList();
+}

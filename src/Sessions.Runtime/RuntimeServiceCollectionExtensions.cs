@@ -21,6 +21,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<DefinitionCompiler>();
         services.AddSingleton<DefinitionCache>();
         services.AddSingleton<WorkflowService>();
+        services.AddSingleton<RunEventFeed>();
         services.AddSingleton<TurnEngine>();
         services.AddSingleton<RunHistory>();
         services.AddSingleton<ForkService>();

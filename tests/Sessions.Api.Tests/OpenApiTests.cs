@@ -38,6 +38,8 @@ public sealed class OpenApiTests(OpenApiDocument openApi) : IClassFixture<OpenAp
     [InlineData("/v1/runs/cancel", "post", "200 400 404 413")]
     [InlineData("/v1/runs/{run_id}/fork", "post", "201 400 404 409 413 422")]
     [InlineData("/v1/runs/{run_id}/replay", "post", "201 400 404 413 422")]
+    [InlineData("/v1/workflows/{workflow_id}/execute/stream", "post", "200 400 404 409 413 422")]
+    [InlineData("/v1/runs/{run_id}/events/stream", "get", "200 400 404")]
     [InlineData("/v1/workflows/{workflow_id}/runs", "get", "200 400 404")]
     [InlineData("/v1/workflows/{workflow_id}/runs/stats", "get", "200 400 404")]
     public void Every_endpoint_is_described_with_its_error_responses(string path, string method, string statuses)

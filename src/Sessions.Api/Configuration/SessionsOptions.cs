@@ -16,6 +16,10 @@ public sealed class SessionsOptions
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxRequestBodyBytes { get; set; } = 256 * 1024;
 
+    /// <summary>How often a stream sends `ping` while nothing else happens, so proxies and clients keep it open.</summary>
+    [Range(0.05, 300)]
+    public double StreamPingSeconds { get; set; } = 9;
+
     /// <summary>Whether the sample workflows are created at startup (only those that are absent).</summary>
     public bool LoadSamples { get; set; } = true;
 

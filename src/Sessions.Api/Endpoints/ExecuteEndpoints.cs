@@ -3,6 +3,9 @@ using Microsoft.AspNetCore.Mvc;
 using Sessions.Api.Configuration;
 using Sessions.Api.Contracts;
 using Sessions.Api.Http;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
 
 namespace Sessions.Api.Endpoints;
@@ -24,7 +27,72 @@ public static class ExecuteEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
+        group.MapPost("/execute/stream", ExecuteStreaming)
+            .WithName("ExecuteStreaming")
+            .WithSummary("Take one turn and stream its events as they happen (text/event-stream)")
+            .WithDescription("Same body as execute. Each event is an SSE message with id = seq; `ping` while a node works; a final `result` whose data is exactly execute's JSON answer, or `error` with a problem if the turn fails after the stream began. A request refused before anything happened answers with its status and problem, as execute does. The turn runs to the end even if the client disconnects; reconnect to /v1/runs/{run_id}/events/stream with Last-Event-ID.")
+            .Accepts<ExecuteRequest>("application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
         return group;
+    }
+
+    private static async Task ExecuteStreaming(
+        [FromRoute(Name = "workflow_id")] string workflowId,
+        HttpContext http,
+        RequestBody body,
+        TurnEngine engine,
+        ITenantContext tenant,
+        IOptions<SessionsOptions> options,
+        IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
+        [FromQuery(Name = "version_number")] string? versionNumber = null)
+    {
+        var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
+        var queryVersion = RouteValues.VersionNumberOrThrow(versionNumber);
+        var turn = ExecuteRequestParser.Parse(await body.ReadJsonAsync(http.Request, http.RequestAborted), tenant.TenantId, id, queryVersion);
+
+        var produced = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
+
+        // Detached from the request: once accepted, a turn runs to its end whether or not the client stays.
+        var running = Task.Run(() => engine.ExecuteAsync(turn, CancellationToken.None, e => produced.Writer.TryWrite(e)));
+        _ = running.ContinueWith(_ => produced.Writer.TryComplete(), TaskScheduler.Default);
+
+        var stream = new ServerSentEvents(http.Response, json);
+        var ping = TimeSpan.FromSeconds(options.Value.StreamPingSeconds);
+        while (true)
+        {
+            var ready = produced.Reader.WaitToReadAsync().AsTask();
+            if (await Task.WhenAny(ready, Task.Delay(ping)) != ready)
+            {
+                await stream.PingAsync();
+                continue;
+            }
+
+            if (!await ready)
+            {
+                break;
+            }
+
+            while (produced.Reader.TryRead(out var e))
+            {
+                await stream.WriteAsync(null, EventContract.From(e), e.Seq);
+            }
+        }
+
+        try
+        {
+            var outcome = await running;
+            await stream.WriteAsync("result", ExecuteResponse.From(outcome));
+        }
+        catch (Exception failure) when (stream.Started && ProblemMapping.ToProblem(failure, http) is { } problem)
+        {
+            await stream.WriteAsync("error", problem);
+        }
     }
 
     private static async Task<Ok<ExecuteResponse>> Execute(
@@ -39,7 +107,8 @@ public static class ExecuteEndpoints
         var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
         var queryVersion = RouteValues.VersionNumberOrThrow(versionNumber);
         var turn = ExecuteRequestParser.Parse(await body.ReadJsonAsync(request, ct), tenant.TenantId, id, queryVersion);
-        var outcome = await engine.ExecuteAsync(turn, ct);
+        // Not the request's token: once accepted, a turn runs to its end even if the client gives up waiting.
+        var outcome = await engine.ExecuteAsync(turn, CancellationToken.None);
         return TypedResults.Ok(ExecuteResponse.From(outcome));
     }
 }

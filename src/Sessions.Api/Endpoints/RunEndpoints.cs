@@ -9,7 +9,10 @@ using Sessions.Api.Http;
 using Sessions.Runtime.Branching;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.History;
+using Microsoft.Extensions.Options;
+using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Turns;
 
 namespace Sessions.Api.Endpoints;
 
@@ -41,6 +44,14 @@ public static class RunEndpoints
         group.MapGet("/{run_id}/events", GetEvents)
             .WithName("GetRunEvents")
             .WithSummary("A page of a run's events after a seq")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{run_id}/events/stream", FollowEvents)
+            .WithName("FollowRunEvents")
+            .WithSummary("Replay a run's events after Last-Event-ID (or after_seq), then follow it live (text/event-stream)")
+            .WithDescription("Each event is an SSE message with id = seq, so a client that reconnects with Last-Event-ID misses nothing and sees nothing twice. `ping` while the run is quiet; `end` once a finished run has sent its last event.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -139,6 +150,69 @@ public static class RunEndpoints
         var events = await history.GetEventsAsync(tenant.TenantId, id, after, size + 1, ct);
         var page = events.Take(size).ToList();
         return TypedResults.Ok(new EventPageResponse(id, page.Select(EventContract.From).ToList(), page.Count > 0 ? page[^1].Seq : after, events.Count > size));
+    }
+
+    private static async Task FollowEvents(
+        [FromRoute(Name = "run_id")] string runId,
+        HttpContext http,
+        IRunStore runs,
+        RunHistory history,
+        RunEventFeed feed,
+        ITenantContext tenant,
+        IOptions<SessionsOptions> options,
+        IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
+        [FromQuery(Name = "after_seq")] string? afterSeq = null)
+    {
+        const int Batch = 500;
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        var lastEventId = http.Request.Headers["Last-Event-ID"].FirstOrDefault();
+        var lastSeq = lastEventId is not null
+            ? long.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq) ? seq
+                : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid Last-Event-ID", "Last-Event-ID is the seq of the last event received.")
+            : RouteValues.AfterSeqOrThrow(afterSeq);
+        await history.GetRunAsync(tenant.TenantId, id, http.RequestAborted);
+
+        var stream = new ServerSentEvents(http.Response, json);
+        var ping = TimeSpan.FromSeconds(options.Value.StreamPingSeconds);
+        var quietFor = TimeSpan.Zero;
+        while (stream.ClientConnected && !http.RequestAborted.IsCancellationRequested)
+        {
+            // Taken before reading, so a commit between the read and the wait still wakes us.
+            var nextCommit = feed.NextCommit(id);
+            var events = await runs.GetEventsAsync(tenant.TenantId, id, lastSeq, Batch, http.RequestAborted);
+            foreach (var e in events)
+            {
+                await stream.WriteAsync(null, EventContract.From(e), e.Seq);
+                lastSeq = e.Seq;
+            }
+
+            if (events.Count == Batch)
+            {
+                continue;
+            }
+
+            var run = await runs.GetAsync(tenant.TenantId, id, http.RequestAborted);
+            if (run is null || (RunStateMachine.IsTerminal(run.Status) && run.LastSeq <= lastSeq))
+            {
+                await stream.WriteAsync("end", new { run_id = id, status = run?.Status.ToWire(), last_seq = lastSeq });
+                return;
+            }
+
+            if (events.Count > 0)
+            {
+                quietFor = TimeSpan.Zero;
+            }
+            else if (quietFor >= ping || !stream.Started)
+            {
+                await stream.PingAsync();
+                quietFor = TimeSpan.Zero;
+            }
+
+            // Another instance's commits do not ring this process's feed, so poll as well, at most a second apart.
+            var wait = TimeSpan.FromSeconds(Math.Min(1, ping.TotalSeconds));
+            await Task.WhenAny(nextCommit, Task.Delay(wait, http.RequestAborted)).ContinueWith(_ => { }, TaskScheduler.Default);
+            quietFor += nextCommit.IsCompleted ? TimeSpan.Zero : wait;
+        }
     }
 
     private static async Task<IResult> GetTranscript(

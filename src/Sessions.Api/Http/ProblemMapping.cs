@@ -22,6 +22,19 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         _ => StatusCodes.Status500InternalServerError,
     };
 
+    /// <summary>The problem a refused request answers, for streams that report it as an `error` event instead.</summary>
+    public static ProblemDetails? ToProblem(Exception exception, HttpContext httpContext)
+    {
+        if (exception is not DomainException domain)
+        {
+            return null;
+        }
+
+        var problem = FromDomain(domain);
+        problem.Instance = httpContext.Request.Path;
+        return problem;
+    }
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)

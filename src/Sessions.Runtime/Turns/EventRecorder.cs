@@ -4,7 +4,7 @@ using Sessions.Runtime.Storage;
 namespace Sessions.Runtime.Turns;
 
 /// <summary>Stamps the events of one turn with the run-wide seq, the turn number and the time.</summary>
-internal sealed class EventRecorder(string runId, int turnNumber, long lastSeq, TimeProvider clock)
+internal sealed class EventRecorder(string runId, int turnNumber, long lastSeq, TimeProvider clock, Action<RunEvent>? onEvent)
 {
     private readonly List<RunEvent> events = [];
 
@@ -12,6 +12,10 @@ internal sealed class EventRecorder(string runId, int turnNumber, long lastSeq, 
 
     public long LastSeq { get; private set; } = lastSeq;
 
-    public void Record(string type, string? nodeId = null, JsonObject? fields = null) =>
-        events.Add(new RunEvent(runId, ++LastSeq, turnNumber, type, nodeId, clock.GetUtcNow(), fields ?? new JsonObject()));
+    public void Record(string type, string? nodeId = null, JsonObject? fields = null)
+    {
+        var recorded = new RunEvent(runId, ++LastSeq, turnNumber, type, nodeId, clock.GetUtcNow(), fields ?? new JsonObject());
+        events.Add(recorded);
+        onEvent?.Invoke(recorded);
+    }
 }

@@ -16,10 +16,15 @@ public sealed class TurnEngine(
     IWorkflowStore workflows,
     IRunStore runs,
     DefinitionCache definitions,
+    RunEventFeed feed,
     TimeProvider clock,
     ILogger<TurnEngine> logger)
 {
-    public async Task<TurnOutcome> ExecuteAsync(TurnRequest request, CancellationToken cancellationToken)
+    /// <param name="onEvent">
+    /// Sees each event as it is recorded, before the turn commits (for streaming). If the commit then fails, the
+    /// events did not happen: the caller must say so.
+    /// </param>
+    public async Task<TurnOutcome> ExecuteAsync(TurnRequest request, CancellationToken cancellationToken, Action<RunEvent>? onEvent = null)
     {
         var run = request.RunId is null
             ? NewRun(request, request.VersionNumber ?? (await GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
@@ -27,7 +32,7 @@ public sealed class TurnEngine(
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
 
         var startedAt = clock.GetUtcNow();
-        var turn = new TurnExecution(run, definition, request, clock, logger);
+        var turn = new TurnExecution(run, definition, request, clock, logger, onEvent);
         await turn.RunAsync(cancellationToken);
         var (updated, events) = turn.Result();
         var outcome = new TurnOutcome(updated, events);
@@ -51,6 +56,8 @@ public sealed class TurnEngine(
                 "Turn lost a race",
                 "Another turn of this run was committed while this one ran; this turn was not applied. Read the run and retry.");
         }
+
+        feed.Committed(run.Id);
 
         return outcome;
     }

@@ -34,14 +34,14 @@ internal sealed class TurnExecution
     private JsonNode? output;
     private string? terminationSource;
 
-    public TurnExecution(RunDocument run, WorkflowDefinition definition, TurnRequest request, TimeProvider clock, ILogger logger)
+    public TurnExecution(RunDocument run, WorkflowDefinition definition, TurnRequest request, TimeProvider clock, ILogger logger, Action<RunEvent>? onEvent)
     {
         this.run = run;
         this.definition = definition;
         this.request = request;
         this.clock = clock;
         this.logger = logger;
-        events = new EventRecorder(run.Id, run.TurnNumber + 1, run.LastSeq, clock);
+        events = new EventRecorder(run.Id, run.TurnNumber + 1, run.LastSeq, clock, onEvent);
         guard = new LoopGuard(definition.Limits);
         variables = run.Status == RunStatus.NotStarted ? definition.NewVariables() : (JsonObject)run.Variables.DeepClone();
         status = run.Status;

@@ -43,6 +43,7 @@ app.Services.GetRequiredService<NodeHandlerRegistry>();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages(ProblemMapping.WriteStatusCodeProblem);
+app.UseConsole();
 
 app.MapOpenApi();
 app.MapHealth();

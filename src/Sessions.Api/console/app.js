@@ -1,0 +1,326 @@
+// Sessions console: runs list, run page (transcript, timeline, fork, replay) and a chat playground.
+// Plain DOM and fetch against the server's own API; no dependencies, so it works without internet access.
+"use strict";
+
+const STATUSES = ["waiting_for_user_input", "paused", "completed", "failed", "cancelled", "aborted_looping_risk", "running", "started", "not_started"];
+const view = document.getElementById("view");
+
+// --- small helpers -------------------------------------------------------------------------------
+
+/** Builds an element: el("td", { class: "x" }, "text", child). Text is always set as text, never as HTML. */
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { headers: { "Content-Type": "application/json" }, ...options });
+  const text = await response.text();
+  const body = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const error = new Error(body?.detail ?? response.statusText);
+    error.problem = body;
+    throw error;
+  }
+  return body;
+}
+
+const statusBadge = (status) => el("span", { class: `status ${status}`, "data-testid": "status" }, status);
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+const show = (...nodes) => view.replaceChildren(...nodes);
+
+function showError(error) {
+  view.append(el("p", { class: "error", role: "alert" }, error.message));
+}
+
+// --- routing -------------------------------------------------------------------------------------
+
+async function route() {
+  const [, page, id] = location.hash.split("/");
+  try {
+    if (page === "runs" && id) await runPage(id);
+    else if (page === "play") await playground();
+    else await runsPage();
+  } catch (error) {
+    showError(error);
+  }
+}
+window.addEventListener("hashchange", route);
+
+// --- runs list -----------------------------------------------------------------------------------
+
+async function runsPage() {
+  const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  const workflows = (await api("/v1/workflows?limit=100")).items;
+  const page = Number(params.get("page") ?? 1);
+
+  const filters = el("form", { class: "card filters", "data-testid": "run-filters" },
+    el("label", {}, "Workflow", el("select", { name: "workflow_id" },
+      el("option", { value: "" }, "All"),
+      workflows.map((w) => el("option", { value: w.workflow_id, selected: params.get("workflow_id") === w.workflow_id }, w.name)))),
+    el("label", {}, "Status", el("select", { name: "status" },
+      el("option", { value: "" }, "Any"),
+      STATUSES.map((s) => el("option", { value: s, selected: params.get("status") === s }, s)))),
+    el("label", {}, "Started by", el("input", { name: "run_by", value: params.get("run_by") ?? "", placeholder: "run_by" })),
+    el("label", {}, "Workflow name", el("input", { name: "q", value: params.get("q") ?? "", placeholder: "contains" })),
+    el("label", {}, "Created after", el("input", { name: "created_after", type: "datetime-local", value: params.get("created_after") ?? "" })),
+    el("label", {}, "Created before", el("input", { name: "created_before", type: "datetime-local", value: params.get("created_before") ?? "" })),
+    el("button", { type: "submit" }, "Filter"));
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = new URLSearchParams();
+    for (const [name, value] of new FormData(filters)) if (value) chosen.set(name, value);
+    location.hash = `#/runs?${chosen}`;
+  });
+
+  const query = new URLSearchParams({ page, limit: 20 });
+  for (const name of ["workflow_id", "status", "run_by", "q"]) if (params.get(name)) query.set(name, params.get(name));
+  for (const name of ["created_after", "created_before"]) if (params.get(name)) query.set(name, new Date(params.get(name)).toISOString());
+  const [runs, stats] = await Promise.all([
+    api(`/v1/runs?${query}`),
+    api(`/v1/runs/stats${params.get("workflow_id") ? `?workflow_id=${params.get("workflow_id")}` : ""}`),
+  ]);
+
+  const counts = el("div", { class: "counts", "data-testid": "status-counts" },
+    el("span", {}, `total ${stats.total}`),
+    Object.entries(stats.counts).filter(([, n]) => n > 0).map(([status, n]) => el("span", {}, statusBadge(status), ` ${n}`)));
+
+  const rows = runs.items.map((run) => el("tr", { "data-testid": "run-row" },
+    el("td", {}, el("a", { href: `#/runs/${run.run_id}`, class: "mono" }, run.run_id)),
+    el("td", {}, run.workflow_name, el("span", { class: "mono" }, ` v${run.version_number}`)),
+    el("td", {}, statusBadge(run.status)),
+    el("td", {}, run.turn_number),
+    el("td", {}, run.run_by ?? ""),
+    el("td", {}, run.origin ? `${run.origin} of ` : "", run.source_run_id ? el("a", { href: `#/runs/${run.source_run_id}`, class: "mono" }, run.source_run_id.slice(-6)) : ""),
+    el("td", {}, when(run.created_at))));
+
+  const pages = Math.max(1, Math.ceil(runs.total / runs.limit));
+  const goto = (n) => { params.set("page", n); location.hash = `#/runs?${params}`; };
+  show(
+    el("h1", {}, "Runs"),
+    filters,
+    counts,
+    el("table", { "data-testid": "runs-table" },
+      el("thead", {}, el("tr", {}, ["Run", "Workflow", "Status", "Turns", "Started by", "Origin", "Created"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 7 }, "No runs match.")))),
+    el("div", { class: "pager" },
+      el("button", { class: "secondary", disabled: page <= 1, onclick: () => goto(page - 1) }, "Previous"),
+      `Page ${page} of ${pages} (${runs.total} runs)`,
+      el("button", { class: "secondary", disabled: page >= pages, onclick: () => goto(page + 1) }, "Next")));
+}
+
+// --- run page ------------------------------------------------------------------------------------
+
+async function runPage(runId) {
+  const [run, transcript] = await Promise.all([api(`/v1/runs/${runId}`), api(`/v1/runs/${runId}/transcript`)]);
+  const workflow = await api(`/v1/workflows/${run.workflow_id}`);
+  const eventsByTurn = new Map(run.turns.map((t) => [t.turn_number, t.events]));
+  const finishedAfter = new Map(run.turns.map((t) => [t.turn_number, ["completed", "failed", "cancelled", "aborted_looping_risk"].includes(t.output.status)]));
+
+  const report = el("div", { "data-testid": "replay-report" });
+  const versionSelect = el("select", { "data-testid": "replay-version" },
+    workflow.versions.map((v) => el("option", { value: v.version_number, selected: v.is_active }, `v${v.version_number}${v.is_active ? " (active)" : ""}`)));
+  const replayButton = el("button", { "data-testid": "replay", onclick: async () => {
+    replayButton.disabled = true;
+    try {
+      const result = await api(`/v1/runs/${runId}/replay`, { method: "POST", body: JSON.stringify({ version_number: Number(versionSelect.value) }) });
+      report.replaceChildren(replayReport(result));
+    } catch (error) {
+      report.replaceChildren(el("p", { class: "error" }, error.message));
+    } finally {
+      replayButton.disabled = false;
+    }
+  } }, "Replay");
+
+  const turns = transcript.turns.map((turn) => el("section", { class: "turn", "data-testid": "transcript-turn" },
+    el("h3", {}, `Turn ${turn.turn_number}`, el("small", { class: "mono" }, when(turn.at)), turn.command && turn.command !== "start" ? el("code", {}, turn.command) : null,
+      finishedAfter.get(turn.turn_number) ? null : el("button", { class: "secondary", "data-testid": "fork", onclick: () => fork(runId, turn.turn_number) }, "Fork here")),
+    turn.lines.map((line) => el("div", { class: `line ${line.role} ${line.kind}` }, line.role === "user" ? `User: ${line.text}` : line.text)),
+    el("div", { class: "timeline", "data-testid": "timeline" },
+      (eventsByTurn.get(turn.turn_number) ?? []).map((e) => el("span", { title: `seq ${e.seq} at ${e.timestamp}` }, `${e.seq} ${e.type}${e.node_id ? ` · ${e.node_id}` : ""}`)))));
+
+  show(
+    el("h1", {}, `${run.workflow_name} `, el("span", { class: "mono" }, run.run_id), " ", statusBadge(run.status)),
+    el("div", { class: "card" },
+      el("div", {}, `Version ${run.version_number} · ${run.turn_number} turns · started ${when(run.created_at)}`, run.run_by ? ` by ${run.run_by}` : ""),
+      run.source_run_id ? el("div", {}, `${run.origin} of `, el("a", { href: `#/runs/${run.source_run_id}`, class: "mono" }, run.source_run_id),
+        run.checkpoint_source_turn_index !== null ? ` at turn ${run.checkpoint_source_turn_index}` : "") : null,
+      run.error ? el("div", { class: "error" }, run.error) : null,
+      el("div", {}, el("a", { href: `/v1/runs/${runId}/transcript?format=markdown`, "data-testid": "markdown" }, "Transcript as Markdown"))),
+    el("div", { class: "card filters" }, el("label", {}, "Replay against", versionSelect), replayButton),
+    report,
+    el("h2", {}, "Transcript"),
+    el("div", { class: "card", "data-testid": "transcript" }, turns),
+    el("h2", {}, "Variables"),
+    el("pre", { class: "card mono" }, JSON.stringify(run.variables, null, 2)));
+}
+
+async function fork(runId, turnNumber) {
+  const result = await api(`/v1/runs/${runId}/fork`, { method: "POST", body: JSON.stringify({ turn_number: turnNumber }) });
+  location.hash = `#/runs/${result.run_id}`;
+}
+
+function replayReport(report) {
+  const summary = report.diverged
+    ? el("p", { class: "diverged" }, `Diverges from turn ${report.first_divergent_turn} on version ${report.version_number}.`)
+    : el("p", { class: "same" }, `No divergence on version ${report.version_number}.`);
+  const rows = report.turns.map((turn) => el("tr", {},
+    el("td", {}, turn.turn_number),
+    el("td", { class: "mono" }, turn.input.user_message ?? turn.input.command ?? ""),
+    el("td", { class: turn.diverged ? "diverged" : "same" }, turn.diverged ? "diverged" : "same"),
+    el("td", {}, turn.differences.map((d) => el("div", {}, el("code", {}, d.field), ": ", JSON.stringify(d.before), " → ", JSON.stringify(d.after))))));
+  return el("div", { class: "card diff" }, summary,
+    report.replay_run_id ? el("p", {}, "Replay run: ", el("a", { href: `#/runs/${report.replay_run_id}`, class: "mono" }, report.replay_run_id)) : null,
+    el("table", {}, el("thead", {}, el("tr", {}, ["Turn", "Input", "Result", "Differences"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
+}
+
+// --- playground ----------------------------------------------------------------------------------
+
+async function playground() {
+  const workflows = (await api("/v1/workflows?limit=100")).items;
+  const picker = el("select", { "data-testid": "play-workflow" }, workflows.map((w) => el("option", { value: w.workflow_id }, w.name)));
+  const chat = el("div", { class: "chat card", "data-testid": "chat" });
+  const answer = el("div", { class: "answer", "data-testid": "answer" });
+  const events = el("ol", { class: "events card mono", "data-testid": "live-events" });
+  const state = el("div", { "data-testid": "play-state" });
+  let session = null;
+
+  const say = (role, text, kind = "") => chat.append(el("div", { class: `bubble ${role} ${kind}`, "data-testid": `bubble-${role}` }, text));
+
+  async function turn(runInput) {
+    answer.replaceChildren(el("em", {}, "…"));
+    const response = await fetch(`/v1/workflows/${session.workflowId}/execute/stream`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ run_id: session.runId, run_input: runInput }),
+    });
+    if (!response.ok) {
+      const problem = await response.json();
+      say("system", problem.detail ?? problem.title);
+      renderAnswer(session.hint);
+      return;
+    }
+    for await (const message of readEvents(response.body)) {
+      if (message.event === "ping") continue;
+      const data = JSON.parse(message.data);
+      if (message.event === "result") finish(data);
+      else if (message.event === "error") say("system", data.detail);
+      else showEvent(data);
+    }
+  }
+
+  function showEvent(e) {
+    events.append(el("li", {}, `${e.seq} ${e.type}${e.node_id ? ` · ${e.node_id}` : ""}`));
+    events.scrollTop = events.scrollHeight;
+    if (e.type === "say_static") say("assistant", e.text);
+    else if (e.type === "user_messages") say("user", e.text);
+    else if (e.type === "busy_wait_for_user_message") say("assistant", e.prompt, "prompt");
+    else if (e.type === "pause_event") say("system", "Paused.");
+    else if (e.type === "error" || e.type === "aborted_looping_risk") say("system", e.error);
+  }
+
+  function finish(result) {
+    session.runId = result.run_id;
+    session.hint = result.next_input_hint;
+    state.replaceChildren("Run ", el("a", { href: `#/runs/${result.run_id}`, class: "mono", "data-testid": "play-run-link" }, result.run_id), " ", statusBadge(result.status), ` turn ${result.turn_number}`);
+    if (result.is_completed) {
+      say("system", `Run ${result.status}.`);
+      answer.replaceChildren();
+    } else if (result.status === "paused") {
+      answer.replaceChildren(el("button", { "data-testid": "resume", onclick: () => turn({ command: "resume" }) }, "Resume"));
+    } else {
+      renderAnswer(result.next_input_hint);
+    }
+  }
+
+  function renderAnswer(hint) {
+    answer.replaceChildren();
+    if (!hint) return;
+    const input = hint.input;
+    const send = (text) => turn({ user_message: text });
+    if (input.kind === "choice") {
+      answer.append(...input.options.map((o) => el("button", { "data-testid": "choice", onclick: () => send(String(o.value)) }, o.label ?? String(o.value))));
+    } else if (input.kind === "boolean") {
+      answer.append(el("button", { "data-testid": "yes", onclick: () => send("yes") }, "Yes"), el("button", { "data-testid": "no", class: "secondary", onclick: () => send("no") }, "No"));
+    } else {
+      const box = el("input", { "data-testid": "reply", placeholder: hint.prompt, inputmode: input.kind === "text" ? "text" : "decimal" });
+      const problem = el("span", { class: "error", "data-testid": "reply-error" });
+      const submit = () => {
+        const why = checkReply(box.value, input);
+        problem.textContent = why ?? "";
+        if (!why) send(box.value);
+      };
+      box.addEventListener("keydown", (event) => { if (event.key === "Enter") submit(); });
+      answer.append(box, el("button", { "data-testid": "send", onclick: submit }, "Send"), problem);
+      box.focus();
+    }
+    answer.append(el("button", { class: "secondary", "data-testid": "stop", onclick: () => turn({ command: "stop" }) }, "Stop"));
+  }
+
+  const start = el("button", { "data-testid": "play-start", onclick: async () => {
+    chat.replaceChildren();
+    events.replaceChildren();
+    session = { workflowId: picker.value, runId: undefined, hint: null };
+    await turn({ run_by: "console" });
+  } }, "Start");
+
+  show(
+    el("h1", {}, "Playground"),
+    el("div", { class: "card filters" }, el("label", {}, "Workflow", picker), start, state),
+    el("div", { class: "grid" },
+      el("div", {}, chat, answer),
+      el("div", {}, el("h2", {}, "Live events"), events)));
+}
+
+/** Checks a reply against the hint before sending it, as the server will; returns what is wrong, or null. */
+function checkReply(text, input) {
+  if (input.kind === "number" || input.kind === "integer") {
+    const value = Number(text.trim());
+    if (text.trim() === "" || Number.isNaN(value)) return "Please enter a number.";
+    if (input.kind === "integer" && !Number.isInteger(value)) return "Please enter a whole number.";
+    if (input.min !== undefined && value < input.min) return `At least ${input.min}.`;
+    if (input.max !== undefined && value > input.max) return `At most ${input.max}.`;
+    return null;
+  }
+  if (input.min_length !== undefined && text.length < input.min_length) return `At least ${input.min_length} characters.`;
+  if (input.max_length !== undefined && text.length > input.max_length) return `At most ${input.max_length} characters.`;
+  if (input.pattern && !new RegExp(input.pattern).test(text)) return `Does not match ${input.pattern}.`;
+  return null;
+}
+
+/** Parses a text/event-stream body into { event, id, data } messages as they arrive. */
+async function* readEvents(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const message = { event: null, id: null, data: "" };
+      for (const line of block.split("\n")) {
+        const colon = line.indexOf(":");
+        const field = line.slice(0, colon);
+        const content = line.slice(colon + 1).replace(/^ /, "");
+        if (field === "data") message.data += content;
+        else if (field === "event") message.event = content;
+        else if (field === "id") message.id = content;
+      }
+      if (message.data) yield message;
+    }
+  }
+}
+
+route();

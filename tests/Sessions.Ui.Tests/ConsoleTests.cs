@@ -23,6 +23,9 @@ public sealed class ConsoleTests : IAsyncLifetime
     {
         Assert.True(File.Exists(ChromiumPath), $"The browser tests need Debian's chromium at {ChromiumPath}: sudo apt-get install chromium");
         server = await ServerProcess.StartAsync(folder.File("sessions.db"));
+
+        // The other test projects run beside this one on a small CI machine; give the page room to answer.
+        SetDefaultExpectTimeout(20_000);
         playwright = await Playwright.CreateAsync();
         browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -44,6 +47,7 @@ public sealed class ConsoleTests : IAsyncLifetime
     public async Task A_conversation_in_the_playground_is_found_in_the_runs_list_and_read_back()
     {
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        page.SetDefaultTimeout(30_000);
         await page.GotoAsync(new Uri(server.Address, "/ui/#/play").ToString());
 
         await page.GetByTestId("play-workflow").SelectOptionAsync(new SelectOptionValue { Label = "Appointment booking" });

@@ -21,11 +21,7 @@ public static class ExecuteEndpoints
             .WithSummary("Take one turn: start a run, answer it, pause it or stop it")
             .WithDescription("Without run_id a new run is created and stepped until it waits, pauses or ends. With run_id the run continues with run_input.user_message. Every rejected request leaves the run exactly as it was.")
             .Accepts<ExecuteRequest>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
 
         group.MapPost("/execute/stream", ExecuteStreaming)
             .WithName("ExecuteStreaming")
@@ -33,11 +29,7 @@ public static class ExecuteEndpoints
             .WithDescription("Same body as execute. Each event is an SSE message with id = seq; `ping` while a node works; a final `result` whose data is exactly execute's JSON answer, or `error` with a problem if the turn fails after the stream began. A request refused before anything happened answers with its status and problem, as execute does. The turn runs to the end even if the client disconnects; reconnect to /v1/runs/{run_id}/events/stream with Last-Event-ID.")
             .Accepts<ExecuteRequest>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
 
         return group;
     }

@@ -28,81 +28,66 @@ public static class RunEndpoints
         group.MapGet("/", ListRuns)
             .WithName("ListRuns")
             .WithSummary("List runs, newest first, with filters")
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblems(StatusCodes.Status400BadRequest);
 
         group.MapGet("/stats", RunStats)
             .WithName("RunStats")
             .WithSummary("Counts of the tenant's runs by status")
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblems(StatusCodes.Status400BadRequest);
 
         group.MapGet("/{run_id}", GetRun)
             .WithName("GetRun")
             .WithSummary("A run with its state, its turns as input/output pairs, and its node executions")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         group.MapGet("/{run_id}/events", GetEvents)
             .WithName("GetRunEvents")
             .WithSummary("A page of a run's events after a seq")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         group.MapGet("/{run_id}/events/stream", FollowEvents)
             .WithName("FollowRunEvents")
             .WithSummary("Replay a run's events after Last-Event-ID (or after_seq), then follow it live (text/event-stream)")
             .WithDescription("Each event is an SSE message with id = seq, so a client that reconnects with Last-Event-ID misses nothing and sees nothing twice. `ping` while the run is quiet; `end` once a finished run has sent its last event.")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         group.MapGet("/{run_id}/transcript", GetTranscript)
             .WithName("GetRunTranscript")
             .WithSummary("The conversation as a person reads it, as JSON or Markdown")
             .Produces<Transcript>(StatusCodes.Status200OK, "application/json")
             .Produces<string>(StatusCodes.Status200OK, "text/markdown")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         group.MapPost("/cancel", CancelRuns)
             .WithName("CancelRuns")
             .WithSummary("Cancel runs by id, or every unfinished run of a workflow; reports an outcome per run")
             .Accepts<CancelRunsRequest>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge);
 
         group.MapPost("/{run_id}/fork", ForkRun)
             .WithName("ForkRun")
             .WithSummary("Start a new run from the state a run had after one of its turns")
             .Accepts<ForkRequest>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
 
         group.MapPost("/{run_id}/replay", ReplayRun)
             .WithName("ReplayRun")
             .WithSummary("Re-send a run's inputs to a new run on a version, and report where it diverges, turn by turn")
             .Accepts<ReplayRequest>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
 
         var byWorkflow = routes.MapGroup("/v1/workflows/{workflow_id}/runs").WithTags("Runs");
 
         byWorkflow.MapGet("/", ListWorkflowRuns)
             .WithName("ListWorkflowRuns")
             .WithSummary("List one workflow's runs, newest first, with filters")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         byWorkflow.MapGet("/stats", WorkflowRunStats)
             .WithName("WorkflowRunStats")
             .WithSummary("Counts of one workflow's runs by status")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         return group;
     }
@@ -360,7 +345,5 @@ public static class RunEndpoints
             : id;
     }
 
-    private static DomainException Invalid(string path, string message) =>
-        new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid request", message)
-            .With("errors", new[] { new { path, message } });
+    private static DomainException Invalid(string path, string message) => RunInputReader.InvalidFields([new(path, message)], message);
 }

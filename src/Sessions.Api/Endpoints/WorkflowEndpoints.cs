@@ -19,35 +19,28 @@ public static class WorkflowEndpoints
             .WithName("CreateWorkflow")
             .WithSummary("Upload a definition as a new workflow (its version 0)")
             .Accepts<WorkflowDefinitionContract>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
 
         group.MapGet("/", ListWorkflows)
             .WithName("ListWorkflows")
             .WithSummary("List the tenant's workflows, newest first")
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblems(StatusCodes.Status400BadRequest);
 
         group.MapGet("/{workflow_id}", GetWorkflow)
             .WithName("GetWorkflow")
             .WithSummary("A workflow with its versions")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         group.MapPost("/{workflow_id}/versions", AddVersion)
             .WithName("AddWorkflowVersion")
             .WithSummary("Upload version n+1; it becomes active unless activate=false")
             .Accepts<WorkflowDefinitionContract>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
 
         group.MapGet("/{workflow_id}/versions/{version_number}", GetVersion)
             .WithName("GetWorkflowVersion")
             .WithSummary("One version's definition")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         return group;
     }

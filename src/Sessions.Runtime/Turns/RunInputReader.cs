@@ -75,8 +75,8 @@ public static class RunInputReader
         };
     }
 
-    public static DomainException InvalidFields(IReadOnlyList<FieldError> errors) =>
-        new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid request", "Some fields have the wrong JSON type; see errors.")
+    public static DomainException InvalidFields(IReadOnlyList<FieldError> errors, string? detail = null) =>
+        new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid request", detail ?? "Some fields have the wrong JSON type; see errors.")
             .With("errors", errors);
 
     public static DomainException InvalidVersionNumber() =>

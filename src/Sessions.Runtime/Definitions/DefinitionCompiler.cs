@@ -161,8 +161,9 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
 
             var spec = new NodeSpec(json, path, problems, templates);
             var next = ReadNext(json, spec, handler, problems);
+            var selfLoop = SelfLoop.Parse(json, path, problems);
             var config = handler.Compile(spec);
-            result.Add((new CompiledNode(id, type, next, config, handler, []), spec, i));
+            result.Add((new CompiledNode(id, type, next, config, handler, [], selfLoop), spec, i));
         }
 
         return result;

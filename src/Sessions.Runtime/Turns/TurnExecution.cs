@@ -170,8 +170,8 @@ internal sealed class TurnExecution
             }
 
             events.Record("start_node_run", node.Id);
-            var result = await ExecuteNodeAsync(node, cancellationToken);
-            var next = Apply(node, result);
+            var result = await ExecuteWithSelfLoopAsync(node, cancellationToken);
+            var next = Follow(node, result);
             if (next is null)
             {
                 return;
@@ -183,14 +183,60 @@ internal sealed class TurnExecution
 
     private async Task ContinueAfterAsync(CompiledNode node, NodeResult result, CancellationToken cancellationToken)
     {
-        if (Apply(node, result) is { } next)
+        ApplyEffects(node, result);
+        if (Follow(node, result) is { } next)
         {
             await StepFromAsync(next.Id, cancellationToken);
         }
     }
 
-    /// <summary>Applies what a node returned; returns the node to run next, or null when the turn ends here.</summary>
-    private CompiledNode? Apply(CompiledNode node, NodeResult result)
+    /// <summary>
+    /// Runs a node, and again while its self_loop says so. Each attempt's assignments and events are applied before the
+    /// next, so the `while` condition sees them. Repeats are not loop-guard visits: their own bound already ends them.
+    /// </summary>
+    private async ValueTask<NodeResult> ExecuteWithSelfLoopAsync(CompiledNode node, CancellationToken cancellationToken)
+    {
+        var result = await ExecuteNodeAsync(node, cancellationToken);
+        ApplyEffects(node, result);
+        if (node.SelfLoop is not { } loop)
+        {
+            return result;
+        }
+
+        var started = clock.GetUtcNow();
+        for (var attempt = 1; ShouldRepeat(loop, result); attempt++)
+        {
+            var exhausted = loop.MaxRetries is { } max && attempt > max ? "max_retries"
+                : loop.Expiry is { } expiry && clock.GetUtcNow() + loop.Between - started >= expiry ? "expired"
+                : null;
+            if (exhausted is not null)
+            {
+                events.Record("self_loop_exhausted", node.Id, new JsonObject { ["attempts"] = attempt, ["reason"] = exhausted });
+                break;
+            }
+
+            events.Record("self_loop_edge", node.Id, new JsonObject
+            {
+                ["attempt"] = attempt + 1,
+                ["reason"] = result.Outcome == NodeOutcome.Fail ? "failed" : "while",
+                ["error"] = result.Error,
+            });
+            if (loop.Between > TimeSpan.Zero)
+            {
+                await Task.Delay(loop.Between, clock, cancellationToken);
+            }
+
+            result = await ExecuteNodeAsync(node, cancellationToken);
+            ApplyEffects(node, result);
+        }
+
+        return result;
+    }
+
+    private bool ShouldRepeat(SelfLoop loop, NodeResult result) =>
+        result.Outcome == NodeOutcome.Fail || (result.Outcome == NodeOutcome.Continue && loop.While?.Evaluate(variables) == true);
+
+    private void ApplyEffects(CompiledNode node, NodeResult result)
     {
         foreach (var (name, value) in result.Assignments)
         {
@@ -201,7 +247,11 @@ internal sealed class TurnExecution
         {
             events.Record(nodeEvent.Type, node.Id, nodeEvent.Fields);
         }
+    }
 
+    /// <summary>Goes where a node's result leads; returns the node to run next, or null when the turn ends here.</summary>
+    private CompiledNode? Follow(CompiledNode node, NodeResult result)
+    {
         switch (result.Outcome)
         {
             case NodeOutcome.Continue:

@@ -29,6 +29,7 @@ builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer<Parameter
 builder.Services.AddHealthChecks().AddCheck<HealthEndpoints.StoreHealthCheck>("store");
 
 builder.Services.AddSessionsRuntime();
+builder.Services.AddSingleton<ISecretStore, ConfiguredSecretStore>();
 builder.Services.AddSessionsNodes();
 builder.Services.AddSqliteStore();
 builder.Services.AddSingleton<ITenantContext, DefaultTenantContext>();

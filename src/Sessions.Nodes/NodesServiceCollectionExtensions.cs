@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sessions.Runtime.Nodes;
 
 namespace Sessions.Nodes;
@@ -11,10 +12,17 @@ public static class NodesServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddSessionsNodes(this IServiceCollection services) =>
         services
+            .TryAddSecretStore()
             .Scan(scan => scan
                 .FromAssemblyOf<SayHandler>()
                 .AddClasses(classes => classes.AssignableTo<INodeHandler>())
                 .As<INodeHandler>()
                 .WithSingletonLifetime())
             .Decorate<INodeHandler, InstrumentedNodeHandler>();
+
+    private static IServiceCollection TryAddSecretStore(this IServiceCollection services)
+    {
+        services.TryAddSingleton<ISecretStore, NoSecrets>();
+        return services;
+    }
 }

@@ -1,9 +1,11 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
 using Sessions.Testing;
 
 namespace Sessions.Api.Tests;
@@ -37,10 +39,16 @@ public sealed class SessionsFactory : WebApplicationFactory<Program>
 
     public string DatabasePath { get; }
 
+    /// <summary>Every log line the server wrote, at every level, for tests that check what logs must not contain.</summary>
+    public ConcurrentQueue<string> Logs { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Sessions:Sqlite:Path", DatabasePath);
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.ConfigureLogging(logging => logging
+            .AddProvider(new CollectingLoggerProvider(Logs))
+            .AddFilter<CollectingLoggerProvider>(null, LogLevel.Trace));
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
@@ -51,6 +59,27 @@ public sealed class SessionsFactory : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         ownedFolder?.Dispose();
+    }
+}
+
+/// <summary>Keeps every log line (with its exception) in memory.</summary>
+public sealed class CollectingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 }
 

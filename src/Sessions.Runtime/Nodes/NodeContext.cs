@@ -4,8 +4,11 @@ using Sessions.Runtime.Definitions;
 namespace Sessions.Runtime.Nodes;
 
 /// <summary>What a handler may read: its node, the run's variables (a snapshot it must not change), the turn.</summary>
-public sealed class NodeContext(CompiledNode node, JsonObject variables, int turnNumber, DateTimeOffset now)
+public sealed class NodeContext(CompiledNode node, JsonObject variables, int turnNumber, DateTimeOffset now, string tenantId = "")
 {
+    /// <summary>Whose run this is: what a node may use of per-tenant settings, such as secrets.</summary>
+    public string TenantId { get; } = tenantId;
+
     public CompiledNode Node { get; } = node;
 
     public JsonObject Variables { get; } = variables;

@@ -29,6 +29,23 @@ public sealed class Template
     public string Render(JsonObject variables) =>
         compiled is null ? Source : compiled(TemplateModel.From(variables));
 
+    /// <summary>Renders with extra top-level names beside the variables (such as `secrets`), which win over variables.</summary>
+    public string Render(JsonObject variables, IReadOnlyDictionary<string, object?> extra)
+    {
+        if (compiled is null)
+        {
+            return Source;
+        }
+
+        var model = TemplateModel.From(variables);
+        foreach (var (name, value) in extra)
+        {
+            model[name] = value;
+        }
+
+        return compiled(model);
+    }
+
     /// <summary>
     /// A typed value for assignments: `{{attempts}}` copies the variable as it is, `{{add attempts 1}}` yields a number,
     /// and any other text yields a string.

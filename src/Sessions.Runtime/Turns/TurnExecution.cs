@@ -385,5 +385,5 @@ internal sealed class TurnExecution
 
     private void Fire(RunTrigger trigger) => status = RunStateMachine.Fire(status, trigger);
 
-    private NodeContext Context(CompiledNode node) => new(node, variables, run.TurnNumber + 1, clock.GetUtcNow());
+    private NodeContext Context(CompiledNode node) => new(node, variables, run.TurnNumber + 1, clock.GetUtcNow(), run.TenantId);
 }

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Templates;
+
+namespace Sessions.Nodes;
+
+/// <summary>
+/// `http_request`: calls an HTTP API with templated method, URL, headers and body; retries transient failures with
+/// Polly; stores the status code and mapped response fields in variables. Secrets (`{{secrets.NAME}}`) may be used in
+/// the URL and headers only, and every place the call is recorded gets a rendering with them masked.
+/// </summary>
+public sealed partial class HttpRequestHandler(ISecretStore secrets) : INodeHandler
+{
+    private const string Mask = "***";
+    private static readonly HashSet<string> Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+
+    // One client for every node: pooled connections, recycled so DNS changes are seen; timeouts come from the pipeline.
+    private static readonly HttpClient Client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    public string NodeType => "http_request";
+
+    public object? Compile(NodeSpec spec)
+    {
+        var method = (spec.String("method", required: false) ?? "GET").ToUpperInvariant();
+        if (!Methods.Contains(method))
+        {
+            spec.Error("method", "invalid_value", $"\"method\" is one of: {string.Join(", ", Methods)}.");
+        }
+
+        var url = spec.Template("url", required: true);
+        var headers = new List<(string Name, Template Value)>();
+        if (spec.Json["headers"] is JsonObject headerObject)
+        {
+            foreach (var (name, value) in headerObject)
+            {
+                if (value is JsonValue v && v.GetValueKind() == JsonValueKind.String && spec.CompileTemplate(v.GetValue<string>(), $"{spec.FieldPath("headers")}.{name}") is { } template)
+                {
+                    headers.Add((name, template));
+                }
+                else
+                {
+                    spec.Problems.Error($"{spec.FieldPath("headers")}.{name}", "invalid_type", "A header value is a string template.");
+                }
+            }
+        }
+        else if (spec.Json["headers"] is not null)
+        {
+            spec.Error("headers", "invalid_type", "\"headers\" is an object of header names and string templates.");
+        }
+
+        if (spec.Json["body"] is { } bodyNode && SecretReference().IsMatch(bodyNode.ToJsonString()))
+        {
+            spec.Error("body", "secret_in_body", "Secrets may be used in the URL and headers only.");
+        }
+
+        var body = spec.Json.TryGetPropertyValue("body", out var bodyValue) && bodyValue is not null ? TemplatedJson.Compile(bodyValue, spec.FieldPath("body"), spec) : null;
+        var response = new List<(string Variable, string Path)>();
+        if (spec.Json["response"] is JsonObject mapping)
+        {
+            foreach (var (variable, path) in mapping)
+            {
+                if (AskHandler.VariableName().IsMatch(variable) && path is JsonValue p && p.GetValueKind() == JsonValueKind.String)
+                {
+                    response.Add((variable, p.GetValue<string>()));
+                }
+                else
+                {
+                    spec.Problems.Error($"{spec.FieldPath("response")}.{variable}", "invalid_mapping", "\"response\" maps variable names to paths in the JSON body, such as \"delivery.eta\" or \"$\".");
+                }
+            }
+        }
+
+        var timeout = Seconds(spec, "timeout_seconds", 10);
+        var retries = (int)Seconds(spec, "retries", 2, whole: true);
+        var retryDelay = Seconds(spec, "retry_delay_seconds", 0.2);
+        var statusVariable = spec.String("status_variable", required: false) ?? "http_status";
+        var referenced = new[] { url?.Source ?? string.Empty }.Concat(headers.Select(h => h.Value.Source))
+            .SelectMany(source => SecretReference().Matches(source).Select(m => m.Groups[1].Value)).Distinct().ToList();
+        return new HttpConfig(method, url!, headers, body, response, statusVariable, referenced, retries, Pipeline(timeout, retries, retryDelay));
+    }
+
+    public async ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
+    {
+        var config = context.Config<HttpConfig>();
+        var values = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var name in config.Secrets)
+        {
+            values[name] = secrets.Get(context.TenantId, name)
+                ?? throw new InvalidOperationException($"The secret '{name}' is not configured for this tenant.");
+        }
+
+        var real = new Dictionary<string, object?> { ["secrets"] = values };
+        var masked = new Dictionary<string, object?> { ["secrets"] = values.ToDictionary(p => p.Key, _ => (object?)Mask) };
+        var url = config.Url.Render(context.Variables, real);
+        var shownUrl = config.Url.Render(context.Variables, masked);
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return NodeResult.Fail($"\"{shownUrl}\" is not an absolute http or https URL.");
+        }
+
+        var body = config.Body?.Evaluate(context.Variables);
+        var attempts = 0;
+        var clock = Stopwatch.StartNew();
+        HttpResponseMessage response;
+        try
+        {
+            response = await config.Pipeline.ExecuteAsync(
+                async token =>
+                {
+                    attempts++;
+                    using var request = new HttpRequestMessage(new HttpMethod(config.Method), uri);
+                    foreach (var (name, value) in config.Headers)
+                    {
+                        request.Headers.TryAddWithoutValidation(name, value.Render(context.Variables, real));
+                    }
+
+                    if (body is not null && config.Method is not ("GET" or "HEAD"))
+                    {
+                        request.Content = body is JsonValue text && text.GetValueKind() == JsonValueKind.String
+                            ? new StringContent(text.GetValue<string>(), Encoding.UTF8, "text/plain")
+                            : new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+                    }
+
+                    return await Client.SendAsync(request, token);
+                },
+                cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            var reason = ex is TimeoutRejectedException ? "timed out" : ex.Message;
+            return NodeResult.Fail(Masked($"{config.Method} {shownUrl} failed after {attempts} attempt(s): {reason}", values));
+        }
+
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            var assignments = new Dictionary<string, JsonNode?>(StringComparer.Ordinal) { [config.StatusVariable] = (int)response.StatusCode };
+            JsonNode? json = null;
+            try
+            {
+                json = text.Length == 0 ? null : JsonNode.Parse(text);
+            }
+            catch (JsonException)
+            {
+            }
+
+            foreach (var (variable, path) in config.Response)
+            {
+                assignments[variable] = Select(json, path)?.DeepClone();
+            }
+
+            return NodeResult.Next(context.Node.Next!).Assign(assignments).Emit("http_request", new JsonObject
+            {
+                ["method"] = config.Method,
+                ["url"] = shownUrl,
+                ["status_code"] = (int)response.StatusCode,
+                ["attempts"] = attempts,
+                ["latency_ms"] = Math.Round(clock.Elapsed.TotalMilliseconds, 1),
+            });
+        }
+    }
+
+    private static JsonNode? Select(JsonNode? json, string path)
+    {
+        if (path is "" or "$")
+        {
+            return json;
+        }
+
+        var current = json;
+        foreach (var segment in path.TrimStart('$', '.').Split('.'))
+        {
+            current = current switch
+            {
+                JsonObject obj => obj[segment],
+                JsonArray array when int.TryParse(segment, out var i) && i >= 0 && i < array.Count => array[i],
+                _ => null,
+            };
+        }
+
+        return current;
+    }
+
+    /// <summary>Errors can quote what they were given; a secret never reaches an event through one.</summary>
+    private static string Masked(string text, Dictionary<string, object?> values) =>
+        values.Values.OfType<string>().Where(v => v.Length > 0).Aggregate(text, (current, secret) => current.Replace(secret, Mask, StringComparison.Ordinal));
+
+    /// <summary>Retries transport errors, timeouts and 408/429/5xx answers; each attempt has its own timeout.</summary>
+    private static ResiliencePipeline<HttpResponseMessage> Pipeline(double timeoutSeconds, int retries, double delaySeconds)
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (retries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = retries,
+                Delay = TimeSpan.FromSeconds(delaySeconds),
+                BackoffType = DelayBackoffType.Exponential,
+                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
+                    .Handle<HttpRequestException>()
+                    .Handle<TimeoutRejectedException>()
+                    .HandleResult(r => r.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500),
+                OnRetry = args =>
+                {
+                    args.Outcome.Result?.Dispose();
+                    return default;
+                },
+            });
+        }
+
+        return builder.AddTimeout(TimeSpan.FromSeconds(timeoutSeconds)).Build();
+    }
+
+    private static double Seconds(NodeSpec spec, string field, double fallback, bool whole = false)
+    {
+        if (spec.Json[field] is not { } node)
+        {
+            return fallback;
+        }
+
+        if (node is JsonValue v && v.TryGetValue<double>(out var value) && value >= 0 && value <= 3600 && (!whole || value == Math.Floor(value)) && (whole || value > 0))
+        {
+            return value;
+        }
+
+        spec.Error(field, "invalid_value", $"\"{field}\" is a {(whole ? "whole number from 0" : "number above 0")} up to 3600.");
+        return fallback;
+    }
+
+    [GeneratedRegex(@"secrets\.([A-Za-z_][A-Za-z0-9_]*)")]
+    private static partial Regex SecretReference();
+
+    private sealed record HttpConfig(
+        string Method,
+        Template Url,
+        IReadOnlyList<(string Name, Template Value)> Headers,
+        TemplatedJson? Body,
+        IReadOnlyList<(string Variable, string Path)> Response,
+        string StatusVariable,
+        IReadOnlyList<string> Secrets,
+        int Retries,
+        ResiliencePipeline<HttpResponseMessage> Pipeline);
+}

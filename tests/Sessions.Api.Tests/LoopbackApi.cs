@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+
+namespace Sessions.Api.Tests;
+
+/// <summary>A small real JSON API on loopback for the http_request node: orders behind a bearer token, a flaky and a slow route.</summary>
+public sealed class LoopbackApi : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly ConcurrentDictionary<string, int> calls = new();
+
+    private LoopbackApi(WebApplication app) => this.app = app;
+
+    public Uri Address { get; private set; } = null!;
+
+    public ConcurrentQueue<string> SeenAuthorization { get; } = new();
+
+    public static async Task<LoopbackApi> StartAsync(string token)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var api = new LoopbackApi(app);
+
+        app.MapGet("/orders/{id}", (string id, HttpRequest request) =>
+        {
+            api.SeenAuthorization.Enqueue(request.Headers.Authorization.ToString());
+            if (request.Headers.Authorization != $"Bearer {token}" || request.Query["key"] != token)
+            {
+                return Results.Json(new { error = "unauthorized" }, statusCode: 401);
+            }
+
+            return id == "123456"
+                ? Results.Json(new { id, status = "shipped", delivery = new { eta = "2026-12-01", carrier = "PostNord" } })
+                : Results.Json(new { error = "no such order" }, statusCode: 404);
+        });
+        app.MapPost("/echo", async (HttpRequest request) => Results.Text(await new StreamReader(request.Body).ReadToEndAsync(), "application/json"));
+        app.MapGet("/flaky/{key}", (string key) =>
+            api.calls.AddOrUpdate(key, 1, (_, n) => n + 1) <= 2 ? Results.StatusCode(503) : Results.Json(new { ok = true }));
+        app.MapGet("/slow", async () =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            return Results.Json(new { ok = true });
+        });
+
+        await app.StartAsync();
+        api.Address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        return api;
+    }
+
+    public int Calls(string key) => calls.GetValueOrDefault(key);
+
+    public async ValueTask DisposeAsync() => await app.DisposeAsync();
+}

@@ -6,6 +6,7 @@ using Sessions.Api.Http;
 using Sessions.Api.OpenApi;
 using Sessions.Api.Samples;
 using Sessions.Nodes;
+using Sessions.Nodes.Llm;
 using Sessions.Runtime;
 using Sessions.Runtime.Nodes;
 using Sessions.Storage.Sqlite;
@@ -14,6 +15,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddOptions<SessionsOptions>().BindConfiguration(SessionsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<SqliteStoreOptions>().BindConfiguration(SqliteStoreOptions.Section).ValidateOnStart();
+builder.Services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.Section);
 
 builder.Services.ConfigureHttpJsonOptions(json =>
 {

@@ -1,12 +1,18 @@
 using System.Text.Json.Nodes;
+using Sessions.Nodes.Llm;
 using Sessions.Runtime.Conditions;
 using Sessions.Runtime.Nodes;
 
 namespace Sessions.Nodes;
 
-/// <summary>`branch`: the first case whose condition holds chooses the next node; otherwise `default`.</summary>
-public sealed class BranchHandler : INodeHandler
+/// <summary>
+/// `branch`: the first case whose condition holds chooses the next node; otherwise `default`. A case's condition is
+/// data (`when`), or a yes/no question over the conversation that a model answers (`llm_condition`).
+/// </summary>
+public sealed class BranchHandler(LlmGateway gateway) : INodeHandler
 {
+    private const string Judge = "You answer a yes/no question about the conversation so far. Reply with exactly one word: yes or no.";
+
     public string NodeType => "branch";
 
     public bool UsesNext => false;
@@ -29,7 +35,8 @@ public sealed class BranchHandler : INodeHandler
                     continue;
                 }
 
-                var when = ConditionParser.Parse(item["when"], $"{path}.when", spec.Problems);
+                var llm = item["llm_condition"] is JsonObject question ? LlmQuestion(spec, question, $"{path}.llm_condition") : null;
+                var when = llm is null ? ConditionParser.Parse(item["when"], $"{path}.when", spec.Problems) : null;
                 var next = item["next"]?.GetValueKind() == System.Text.Json.JsonValueKind.String ? item["next"]!.GetValue<string>() : null;
                 if (next is null)
                 {
@@ -40,9 +47,9 @@ public sealed class BranchHandler : INodeHandler
                     spec.Edge(next, $"{path}.next");
                 }
 
-                if (when is not null && next is not null)
+                if ((when is not null || llm is not null) && next is not null)
                 {
-                    cases.Add(new BranchCase(i, when, next));
+                    cases.Add(new BranchCase(i, when, llm, next));
                 }
             }
         }
@@ -56,17 +63,60 @@ public sealed class BranchHandler : INodeHandler
         return new BranchConfig(cases, fallback!);
     }
 
-    public ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
+    public async ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
     {
         var config = context.Config<BranchConfig>();
-        var match = config.Cases.FirstOrDefault(c => c.When.Evaluate(context.Variables));
-        var result = match is null
-            ? NodeResult.Branch(config.Default, new JsonObject { ["default"] = true })
-            : NodeResult.Branch(match.Next, new JsonObject { ["index"] = match.Index, ["when"] = match.When.ToJson() });
-        return ValueTask.FromResult(result);
+        var asked = new List<JsonObject>();
+        foreach (var branchCase in config.Cases)
+        {
+            var holds = branchCase.When?.Evaluate(context.Variables) ?? await AskAsync(branchCase.Llm!, context, asked, cancellationToken);
+            if (holds)
+            {
+                var matched = new JsonObject { ["index"] = branchCase.Index };
+                matched[branchCase.When is null ? "llm_condition" : "when"] = branchCase.When?.ToJson() ?? JsonValue.Create(branchCase.Llm!.Question);
+                return WithQuestions(NodeResult.Branch(branchCase.Next, matched), asked);
+            }
+        }
+
+        return WithQuestions(NodeResult.Branch(config.Default, new JsonObject { ["default"] = true }), asked);
     }
 
-    private sealed record BranchCase(int Index, Condition When, string Next);
+    private static NodeResult WithQuestions(NodeResult result, List<JsonObject> asked) =>
+        asked.Aggregate(result, (current, fields) => current.Emit("llm_condition", fields));
+
+    private async Task<bool> AskAsync(LlmQuestionConfig question, NodeContext context, List<JsonObject> asked, CancellationToken cancellationToken)
+    {
+        var messages = new List<LlmMessage> { new("system", Judge) };
+        messages.AddRange(LlmSettings.History(context.Conversation));
+        messages.Add(new LlmMessage("user", $"Question: {question.Question}"));
+        var reply = await gateway.CompleteAsync(gateway.Resolve(question.ConfigName, question.Overrides), messages, context.TenantId, json: false, onDelta: null, cancellationToken);
+        var yes = reply.Text.Trim().TrimStart('"', '\'', '*').StartsWith("yes", StringComparison.OrdinalIgnoreCase);
+        var fields = LlmSettings.EventFields(reply, "condition");
+        fields.Remove("text");
+        fields.Remove("mode");
+        fields.Insert(0, "question", question.Question);
+        fields.Insert(1, "answer", yes ? "yes" : "no");
+        fields["reply"] = reply.Text;
+        asked.Add(fields);
+        return yes;
+    }
+
+    private LlmQuestionConfig? LlmQuestion(NodeSpec spec, JsonObject json, string path)
+    {
+        var question = json["question"] is JsonValue q && q.GetValueKind() == System.Text.Json.JsonValueKind.String ? q.GetValue<string>() : null;
+        if (string.IsNullOrWhiteSpace(question))
+        {
+            spec.Problems.Error($"{path}.question", "missing_field", "An llm_condition asks a yes/no \"question\".");
+            return null;
+        }
+
+        var (name, overrides) = LlmSettings.Compile(spec, gateway, json, path);
+        return new LlmQuestionConfig(question, name, overrides);
+    }
+
+    private sealed record LlmQuestionConfig(string Question, string? ConfigName, LlmConfig Overrides);
+
+    private sealed record BranchCase(int Index, Condition? When, LlmQuestionConfig? Llm, string Next);
 
     private sealed record BranchConfig(IReadOnlyList<BranchCase> Cases, string Default);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sessions.Nodes.Llm;
 using Sessions.Runtime.Nodes;
 
 namespace Sessions.Nodes;
@@ -13,12 +14,22 @@ public static class NodesServiceCollectionExtensions
     public static IServiceCollection AddSessionsNodes(this IServiceCollection services) =>
         services
             .TryAddSecretStore()
+            .AddSingleton<LlmGateway>()
+            .AddOptionsFor<LlmOptions>()
             .Scan(scan => scan
                 .FromAssemblyOf<SayHandler>()
                 .AddClasses(classes => classes.AssignableTo<INodeHandler>())
                 .As<INodeHandler>()
                 .WithSingletonLifetime())
             .Decorate<INodeHandler, InstrumentedNodeHandler>();
+
+    /// <summary>The options exist even where the host binds nothing to them (no model configurations).</summary>
+    private static IServiceCollection AddOptionsFor<TOptions>(this IServiceCollection services)
+        where TOptions : class
+    {
+        services.AddOptions<TOptions>();
+        return services;
+    }
 
     private static IServiceCollection TryAddSecretStore(this IServiceCollection services)
     {

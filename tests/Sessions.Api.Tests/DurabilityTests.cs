@@ -45,7 +45,7 @@ public sealed class DurabilityTests
         {
             using var factory = new SessionsFactory(path);
             var list = await (await factory.CreateClient().GetAsync("/v1/workflows?limit=100")).ReadObjectAsync();
-            Assert.Equal(3, list["total"]!.GetValue<int>());
+            Assert.Equal(4, list["total"]!.GetValue<int>());
         }
     }
 }

@@ -39,6 +39,9 @@ public sealed class LoopbackApi : IAsyncDisposable
                 ? Results.Json(new { id, status = "shipped", delivery = new { eta = "2026-12-01", carrier = "PostNord" } })
                 : Results.Json(new { error = "no such order" }, statusCode: 404);
         });
+        app.MapGet("/public/orders/{id}", (string id) => id == "123456"
+            ? Results.Json(new { id, status = "shipped", delivery = new { eta = "2026-12-01" } })
+            : Results.Json(new { error = "no such order" }, statusCode: 404));
         app.MapPost("/echo", async (HttpRequest request) => Results.Text(await new StreamReader(request.Body).ReadToEndAsync(), "application/json"));
         app.MapGet("/flaky/{key}", (string key) =>
             api.calls.AddOrUpdate(key, 1, (_, n) => n + 1) <= 2 ? Results.StatusCode(503) : Results.Json(new { ok = true }));

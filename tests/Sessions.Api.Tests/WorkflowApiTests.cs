@@ -82,12 +82,12 @@ public sealed class WorkflowApiTests : IDisposable
         }
 
         var page = await (await client.GetAsync("/v1/workflows?page=1&limit=2")).ReadObjectAsync();
-        Assert.Equal(6, page["total"]!.GetValue<int>());
+        Assert.Equal(7, page["total"]!.GetValue<int>());
         Assert.Equal((1, 2), (page["page"]!.GetValue<int>(), page["limit"]!.GetValue<int>()));
         Assert.Equal(2, page["items"]!.AsArray().Count);
         var everything = await (await client.GetAsync("/v1/workflows?limit=100")).ReadObjectAsync();
         var names = everything["items"]!.AsArray().Select(w => w!["name"]!.GetValue<string>()).ToList();
-        Assert.Equal(6, names.Count);
+        Assert.Equal(7, names.Count);
         Assert.True(names.IndexOf("Greeter 2") < names.IndexOf("Greeter 0"));
         Assert.Empty((await (await client.GetAsync("/v1/workflows?page=9&limit=100")).ReadObjectAsync())["items"]!.AsArray());
     }

@@ -9,7 +9,10 @@ namespace Sessions.Runtime.Tests;
 public class DefinitionCompilerTests
 {
     private static readonly DefinitionCompiler Compiler = new(
-        new NodeHandlerRegistry([new SayHandler(), new AskHandler(), new SetHandler(), new BranchHandler(), new PauseHandler(), new EndHandler(), new FailHandler()]),
+        new NodeHandlerRegistry([
+            new SayHandler(), new AskHandler(), new SetHandler(),
+            new BranchHandler(new Sessions.Nodes.Llm.LlmGateway(Microsoft.Extensions.Options.Options.Create(new Sessions.Nodes.Llm.LlmOptions()), new NoSecrets())),
+            new PauseHandler(), new EndHandler(), new FailHandler()]),
         new TemplateEngine());
 
     private static DefinitionCompilation Compile(string json) => Compiler.Compile(JsonNode.Parse(json));

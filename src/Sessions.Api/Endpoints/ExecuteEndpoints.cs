@@ -48,10 +48,15 @@ public static class ExecuteEndpoints
         var queryVersion = RouteValues.VersionNumberOrThrow(versionNumber);
         var turn = ExecuteRequestParser.Parse(await body.ReadJsonAsync(http.Request, http.RequestAborted), tenant.TenantId, id, queryVersion);
 
-        var produced = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var produced = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+        var observer = new TurnObserver
+        {
+            OnEvent = e => produced.Writer.TryWrite(e),
+            OnDelta = (nodeId, text) => produced.Writer.TryWrite(new LlmDelta(nodeId, text)),
+        };
 
         // Detached from the request: once accepted, a turn runs to its end whether or not the client stays.
-        var running = Task.Run(() => engine.ExecuteAsync(turn, CancellationToken.None, e => produced.Writer.TryWrite(e)));
+        var running = Task.Run(() => engine.ExecuteAsync(turn, CancellationToken.None, observer));
         _ = running.ContinueWith(_ => produced.Writer.TryComplete(), TaskScheduler.Default);
 
         var stream = new ServerSentEvents(http.Response, json);
@@ -70,9 +75,12 @@ public static class ExecuteEndpoints
                 break;
             }
 
-            while (produced.Reader.TryRead(out var e))
+            while (produced.Reader.TryRead(out var item))
             {
-                await stream.WriteAsync(null, EventContract.From(e), e.Seq);
+                // Deltas carry no id: they are not stored, so Last-Event-ID never points at one.
+                await (item is RunEvent e
+                    ? stream.WriteAsync(null, EventContract.From(e), e.Seq)
+                    : stream.WriteAsync("llm_delta", item));
             }
         }
 
@@ -86,6 +94,9 @@ public static class ExecuteEndpoints
             await stream.WriteAsync("error", problem);
         }
     }
+
+    /// <summary>Partial model text on the stream endpoint; the `llm` event that follows carries the whole reply.</summary>
+    private sealed record LlmDelta(string NodeId, string Text);
 
     private static async Task<Ok<ExecuteResponse>> Execute(
         [FromRoute(Name = "workflow_id")] string workflowId,

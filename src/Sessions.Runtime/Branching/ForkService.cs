@@ -46,6 +46,8 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
             Error = null,
             Output = null,
             TerminationSource = null,
+            LlmTokenUsage = null,
+            LlmLatencyStats = null,
             Origin = "fork",
             SourceRunId = source.Id,
             CheckpointSourceTurnIndex = turnNumber,

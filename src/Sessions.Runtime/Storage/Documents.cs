@@ -70,6 +70,15 @@ public sealed record RunDocument
     /// <summary>What ended the run: `workflow`, `user_stop`, `cancel_request`, `loop_guard`.</summary>
     public string? TerminationSource { get; init; }
 
+    /// <summary>The latest user and assistant messages (`{role, text}`), for model calls that include the conversation.</summary>
+    public JsonArray? Conversation { get; init; }
+
+    /// <summary>Token totals of the run's model calls, with a breakdown by model.</summary>
+    public JsonObject? LlmTokenUsage { get; init; }
+
+    /// <summary>Latency totals of the run's model calls, with a breakdown by model.</summary>
+    public JsonObject? LlmLatencyStats { get; init; }
+
     /// <summary>How the run began when it was not started by a client: `fork` or `replay`.</summary>
     public string? Origin { get; init; }
 

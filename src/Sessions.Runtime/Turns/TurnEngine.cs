@@ -20,11 +20,11 @@ public sealed class TurnEngine(
     TimeProvider clock,
     ILogger<TurnEngine> logger)
 {
-    /// <param name="onEvent">
-    /// Sees each event as it is recorded, before the turn commits (for streaming). If the commit then fails, the
-    /// events did not happen: the caller must say so.
+    /// <param name="observer">
+    /// Sees each event as it is recorded, before the turn commits, and partial model text (for streaming). If the commit
+    /// then fails, the events did not happen: the caller must say so.
     /// </param>
-    public async Task<TurnOutcome> ExecuteAsync(TurnRequest request, CancellationToken cancellationToken, Action<RunEvent>? onEvent = null)
+    public async Task<TurnOutcome> ExecuteAsync(TurnRequest request, CancellationToken cancellationToken, TurnObserver? observer = null)
     {
         var run = request.RunId is null
             ? NewRun(request, request.VersionNumber ?? (await GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
@@ -32,7 +32,7 @@ public sealed class TurnEngine(
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
 
         var startedAt = clock.GetUtcNow();
-        var turn = new TurnExecution(run, definition, request, clock, logger, onEvent);
+        var turn = new TurnExecution(run, definition, request, clock, logger, observer);
         await turn.RunAsync(cancellationToken);
         var (updated, events) = turn.Result();
         var outcome = new TurnOutcome(updated, events);

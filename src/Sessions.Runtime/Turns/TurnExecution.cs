@@ -25,6 +25,10 @@ internal sealed class TurnExecution
     private readonly EventRecorder events;
     private readonly LoopGuard guard;
     private readonly JsonObject variables;
+    private readonly TurnObserver? observer;
+    private readonly JsonArray conversation;
+    private JsonObject? llmTokens;
+    private JsonObject? llmLatency;
 
     private RunStatus status;
     private string? cursor;
@@ -34,14 +38,21 @@ internal sealed class TurnExecution
     private JsonNode? output;
     private string? terminationSource;
 
-    public TurnExecution(RunDocument run, WorkflowDefinition definition, TurnRequest request, TimeProvider clock, ILogger logger, Action<RunEvent>? onEvent)
+    /// <summary>How many messages of the conversation a run keeps for model calls.</summary>
+    public const int ConversationLength = 50;
+
+    public TurnExecution(RunDocument run, WorkflowDefinition definition, TurnRequest request, TimeProvider clock, ILogger logger, TurnObserver? observer)
     {
+        this.observer = observer;
+        conversation = (JsonArray?)run.Conversation?.DeepClone() ?? [];
+        llmTokens = run.LlmTokenUsage;
+        llmLatency = run.LlmLatencyStats;
         this.run = run;
         this.definition = definition;
         this.request = request;
         this.clock = clock;
         this.logger = logger;
-        events = new EventRecorder(run.Id, run.TurnNumber + 1, run.LastSeq, clock, onEvent);
+        events = new EventRecorder(run.Id, run.TurnNumber + 1, run.LastSeq, clock, OnRecorded);
         guard = new LoopGuard(definition.Limits);
         variables = run.Status == RunStatus.NotStarted ? definition.NewVariables() : (JsonObject)run.Variables.DeepClone();
         status = run.Status;
@@ -121,6 +132,9 @@ internal sealed class TurnExecution
             Error = error,
             Output = output,
             TerminationSource = terminationSource,
+            Conversation = conversation,
+            LlmTokenUsage = llmTokens,
+            LlmLatencyStats = llmLatency,
             UpdatedAt = now,
             CompletedAt = RunStateMachine.IsTerminal(status) ? now : null,
         };
@@ -385,5 +399,33 @@ internal sealed class TurnExecution
 
     private void Fire(RunTrigger trigger) => status = RunStateMachine.Fire(status, trigger);
 
-    private NodeContext Context(CompiledNode node) => new(node, variables, run.TurnNumber + 1, clock.GetUtcNow(), run.TenantId);
+    /// <summary>Keeps what the run remembers across turns in step with its events, then shows the event to the observer.</summary>
+    private void OnRecorded(RunEvent recorded)
+    {
+        var role = recorded.Type switch
+        {
+            "user_messages" => "user",
+            "say_static" => "assistant",
+            _ => null,
+        };
+        if (role is not null)
+        {
+            conversation.Add(new JsonObject { ["role"] = role, ["text"] = recorded.Fields["text"]?.DeepClone() });
+            while (conversation.Count > ConversationLength)
+            {
+                conversation.RemoveAt(0);
+            }
+        }
+
+        if (LlmUsage.EventTypes.Contains(recorded.Type))
+        {
+            (llmTokens, llmLatency) = LlmUsage.Add(llmTokens, llmLatency, recorded.Fields);
+        }
+
+        observer?.OnEvent?.Invoke(recorded);
+    }
+
+    private NodeContext Context(CompiledNode node) =>
+        new(node, variables, run.TurnNumber + 1, clock.GetUtcNow(), run.TenantId, conversation,
+            observer?.OnDelta is { } onDelta ? text => onDelta(node.Id, text) : null);
 }

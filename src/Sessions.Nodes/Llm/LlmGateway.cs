@@ -1,0 +1,167 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Options;
+using OpenAI;
+using OpenAI.Chat;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+using Sessions.Runtime.Nodes;
+
+namespace Sessions.Nodes.Llm;
+
+/// <summary>A message for the model.</summary>
+public sealed record LlmMessage(string Role, string Content);
+
+/// <summary>What one call came back with, and what it cost.</summary>
+public sealed record LlmReply(string Text, string Model, string Provider, int InputTokens, int OutputTokens, double LatencyMs, bool FallbackUsed);
+
+/// <summary>
+/// Calls OpenAI-compatible chat endpoints through the official SDK: Polly retries transient failures with a timeout per
+/// attempt (the SDK's own retries are off, so there is one policy), then the fallback configuration, if any.
+/// </summary>
+public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secrets)
+{
+    private const string NoKey = "no-key";
+
+    private readonly ConcurrentDictionary<(string BaseUrl, string Model, string Key), ChatClient> clients = new();
+
+    public IReadOnlyDictionary<string, LlmConfig> Configs => options.Value.Configs;
+
+    /// <summary>The configuration a node names (if any) with the node's own fields over it.</summary>
+    public LlmConfig Resolve(string? configName, LlmConfig overrides) =>
+        (configName is not null && Configs.TryGetValue(configName, out var named) ? named : new LlmConfig()).With(overrides);
+
+    public async Task<LlmReply> CompleteAsync(
+        LlmConfig config, IReadOnlyList<LlmMessage> messages, string tenantId, bool json, Action<string>? onDelta, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CallAsync(config, messages, tenantId, json, onDelta, fallbackUsed: false, cancellationToken);
+        }
+        catch (Exception ex) when (IsTransient(ex) && config.Fallback is { } name && Configs.TryGetValue(name, out var fallback))
+        {
+            return await CallAsync(fallback, messages, tenantId, json, onDelta, fallbackUsed: true, cancellationToken);
+        }
+    }
+
+    private async Task<LlmReply> CallAsync(
+        LlmConfig config, IReadOnlyList<LlmMessage> messages, string tenantId, bool json, Action<string>? onDelta, bool fallbackUsed, CancellationToken cancellationToken)
+    {
+        var baseUrl = config.BaseUrl ?? throw new InvalidOperationException("The model configuration has no base_url.");
+        var model = config.Model ?? throw new InvalidOperationException("The model configuration has no model.");
+        var key = config.ApiKeySecret is { } secret
+            ? secrets.Get(tenantId, secret) ?? throw new InvalidOperationException($"The secret '{secret}' is not configured for this tenant.")
+            : NoKey;
+        var client = clients.GetOrAdd((baseUrl, model, key), k => NewClient(k.BaseUrl, k.Model, k.Key));
+        var chat = messages.Select<LlmMessage, ChatMessage>(m => m.Role switch
+        {
+            "system" => new SystemChatMessage(m.Content),
+            "assistant" => new AssistantChatMessage(m.Content),
+            _ => new UserChatMessage(m.Content),
+        }).ToList();
+        var request = new ChatCompletionOptions { Temperature = config.Temperature, MaxOutputTokenCount = config.MaxTokens };
+        if (json)
+        {
+            request.ResponseFormat = ChatResponseFormat.CreateJsonObjectFormat();
+        }
+
+        var clock = Stopwatch.StartNew();
+        var (text, usedModel, input, output) = await Pipeline(config).ExecuteAsync(
+            async token => onDelta is null ? await CompleteAsync(client, chat, request, token) : await StreamAsync(client, chat, request, onDelta, token),
+            cancellationToken);
+        return new LlmReply(text, usedModel ?? model, config.Provider ?? new Uri(baseUrl).Host, input, output, Math.Round(clock.Elapsed.TotalMilliseconds, 1), fallbackUsed);
+    }
+
+    private static async Task<(string, string?, int, int)> CompleteAsync(ChatClient client, List<ChatMessage> chat, ChatCompletionOptions request, CancellationToken token)
+    {
+        ChatCompletion completion = await client.CompleteChatAsync(chat, request, token);
+        var text = string.Concat(completion.Content.Select(part => part.Text));
+        return (text, completion.Model, completion.Usage?.InputTokenCount ?? 0, completion.Usage?.OutputTokenCount ?? 0);
+    }
+
+    private static async Task<(string, string?, int, int)> StreamAsync(ChatClient client, List<ChatMessage> chat, ChatCompletionOptions request, Action<string> onDelta, CancellationToken token)
+    {
+        var text = new System.Text.StringBuilder();
+        string? model = null;
+        int input = 0, output = 0;
+        await foreach (var update in client.CompleteChatStreamingAsync(chat, request, token))
+        {
+            model ??= update.Model;
+            foreach (var part in update.ContentUpdate)
+            {
+                if (!string.IsNullOrEmpty(part.Text))
+                {
+                    text.Append(part.Text);
+                    onDelta(part.Text);
+                }
+            }
+
+            if (update.Usage is { } usage)
+            {
+                (input, output) = (usage.InputTokenCount, usage.OutputTokenCount);
+            }
+        }
+
+        return (text.ToString(), model, input, output);
+    }
+
+    private static ChatClient NewClient(string baseUrl, string model, string key)
+    {
+        var clientOptions = new OpenAIClientOptions
+        {
+            Endpoint = new Uri(baseUrl),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = TimeSpan.FromMinutes(10),
+        };
+        if (key == NoKey)
+        {
+            clientOptions.AddPolicy(new WithoutAuthorization(), PipelinePosition.BeforeTransport);
+        }
+
+        return new ChatClient(model, new ApiKeyCredential(key), clientOptions);
+    }
+
+    private static ResiliencePipeline Pipeline(LlmConfig config)
+    {
+        var builder = new ResiliencePipelineBuilder();
+        if (config.Retries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = config.Retries,
+                Delay = TimeSpan.FromSeconds(config.RetryDelaySeconds),
+                BackoffType = DelayBackoffType.Exponential,
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
+            });
+        }
+
+        return builder.AddTimeout(TimeSpan.FromSeconds(config.TimeoutSeconds)).Build();
+    }
+
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        ClientResultException result => result.Status is 0 or (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500,
+        TimeoutRejectedException or HttpRequestException or IOException => true,
+        _ => false,
+    };
+
+    /// <summary>Local servers take no key: the SDK insists on a credential, so its header is taken off again.</summary>
+    private sealed class WithoutAuthorization : PipelinePolicy
+    {
+        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            message.Request.Headers.Remove("Authorization");
+            ProcessNext(message, pipeline, currentIndex);
+        }
+
+        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            message.Request.Headers.Remove("Authorization");
+            return ProcessNextAsync(message, pipeline, currentIndex);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sessions.Runtime.Nodes;
+
+namespace Sessions.Nodes.Llm;
+
+/// <summary>What `llm` nodes and `llm_condition`s share: reading the model settings of a node, history, event fields.</summary>
+internal static class LlmSettings
+{
+    /// <summary>
+    /// Reads `llm_config` and the fields that override it (model, base_url, api_key_secret, temperature, max_tokens);
+    /// a node that ends up with no endpoint or no model is refused at upload.
+    /// </summary>
+    public static (string? Name, LlmConfig Overrides) Compile(NodeSpec spec, LlmGateway gateway, JsonObject? json = null, string? path = null)
+    {
+        json ??= spec.Json;
+        path ??= spec.Path;
+        string? Text(string field) => json[field] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+
+        var name = Text("llm_config");
+        if (name is not null && !gateway.Configs.ContainsKey(name))
+        {
+            spec.Problems.Error($"{path}.llm_config", "unknown_llm_config", $"No model configuration is named \"{name}\"; configured: {string.Join(", ", gateway.Configs.Keys)}.");
+        }
+
+        var overrides = new LlmConfig
+        {
+            BaseUrl = Text("base_url"),
+            Model = Text("model"),
+            ApiKeySecret = Text("api_key_secret"),
+            Temperature = json["temperature"] is JsonValue t && t.TryGetValue<float>(out var temperature) ? temperature : null,
+            MaxTokens = json["max_tokens"] is JsonValue m && m.TryGetValue<int>(out var maxTokens) ? maxTokens : null,
+        };
+        var resolved = gateway.Resolve(name, overrides);
+        if (resolved.BaseUrl is null)
+        {
+            spec.Problems.Error(path, "missing_llm_endpoint", "Name an \"llm_config\" or give a \"base_url\": the node needs an endpoint to call.");
+        }
+        else if (!Uri.TryCreate(resolved.BaseUrl, UriKind.Absolute, out _))
+        {
+            spec.Problems.Error($"{path}.base_url", "invalid_value", "\"base_url\" is an absolute URL, such as http://127.0.0.1:8089/v1.");
+        }
+
+        if (resolved.Model is null)
+        {
+            spec.Problems.Error($"{path}.model", "missing_field", "Name a \"model\" here or in the llm_config.");
+        }
+
+        return (name, overrides);
+    }
+
+    public static IEnumerable<LlmMessage> History(JsonArray conversation) =>
+        conversation.OfType<JsonObject>().Select(m => new LlmMessage(m["role"]?.GetValue<string>() ?? "user", m["text"]?.GetValue<string>() ?? string.Empty));
+
+    public static JsonObject EventFields(LlmReply reply, string mode) => new()
+    {
+        ["mode"] = mode,
+        ["model"] = reply.Model,
+        ["provider"] = reply.Provider,
+        ["input_tokens"] = reply.InputTokens,
+        ["output_tokens"] = reply.OutputTokens,
+        ["latency_ms"] = reply.LatencyMs,
+        ["fallback_used"] = reply.FallbackUsed,
+        ["text"] = reply.Text,
+    };
+}

@@ -54,10 +54,10 @@ public sealed class LlmNodeTests : IAsyncLifetime
         var runId = start["run_id"]!.GetValue<string>();
         Assert.Equal("waiting_for_user_input", start["status"]!.GetValue<string>());
         var said = Event(start, "llm");
-        Assert.Equal(("say", "big-model", "127.0.0.1", false, "You said: Hello!"),
+        Assert.Equal(("say", "big-model", "127.0.0.1", false, "Hello! How can I help?"),
             (said["mode"]!.GetValue<string>(), said["model"]!.GetValue<string>(), said["provider"]!.GetValue<string>(), said["fallback_used"]!.GetValue<bool>(), said["text"]!.GetValue<string>()));
-        Assert.True(said["input_tokens"]!.GetValue<int>() > 0 && said["output_tokens"]!.GetValue<int>() == 3);
-        Assert.Equal("You said: Hello!", start["next_input_hint"]!["prompt"]!.GetValue<string>());
+        Assert.True(said["input_tokens"]!.GetValue<int>() > 0 && said["output_tokens"]!.GetValue<int>() == 5);
+        Assert.Equal("Hello! How can I help?", start["next_input_hint"]!["prompt"]!.GetValue<string>());
 
         var done = await client.ReplyAsync(sample, runId, "Where is my order 123456?");
         Assert.Equal("completed", done["status"]!.GetValue<string>());
@@ -77,6 +77,27 @@ public sealed class LlmNodeTests : IAsyncLifetime
         var latency = run["llm_latency_stats"]!;
         Assert.Equal(2, latency["calls"]!.GetValue<int>());
         Assert.True(latency["by_model"]!["big-model"]!["max_ms"]!.GetValue<double>() > 0);
+    }
+
+    [Fact]
+    public async Task A_chat_loop_sends_the_conversation_so_far_and_stores_each_reply()
+    {
+        var workflow = await UploadAsync("""
+            { "name": "Loop chat", "start": "chat", "nodes": [
+              { "id": "chat", "type": "llm", "mode": "say", "llm_config": "default", "messages": [ { "role": "system", "content": "Be brief." } ],
+                "include_history": true, "wait_for_reply": true, "variable": "answer", "next": "chat" } ] }
+            """);
+        var runId = (await client.StartAsync(workflow))["run_id"]!.GetValue<string>();
+        await client.ReplyAsync(workflow, runId, "trains please");
+        var third = await client.ReplyAsync(workflow, runId, "and buses");
+
+        var last = model.Requests.Last().Body["messages"]!.AsArray().Select(m => $"{m!["role"]}: {m["content"]}").ToList();
+        Assert.Equal(
+            ["system: Be brief.", "assistant: Hello! How can I help?", "user: trains please", "assistant: You said: trains please", "user: and buses"],
+            last);
+        Assert.Equal("You said: and buses", third["next_input_hint"]!["prompt"]!.GetValue<string>());
+        var run = await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+        Assert.Equal("and buses", run["variables"]!["answer"]!.GetValue<string>());
     }
 
     [Fact]

@@ -14,7 +14,7 @@ namespace Sessions.Api.Tests;
 /// A real OpenAI-compatible chat endpoint on loopback with scripted behaviour, so the official SDK and our code run
 /// unmodified. The last user message steers it: `[500]` fails, `[429-once]` is rate-limited once, `[slow]` answers after
 /// two seconds. JSON-mode requests get `{"order_id": first six digits}`; yes/no judges say yes when the conversation
-/// mentions a refund; anything else is answered "You said: ...". /broken/v1 always fails, for fallbacks.
+/// mentions a refund; with no user message it greets; anything else is answered "You said: ...". /broken/v1 always fails.
 /// </summary>
 public sealed partial class LoopbackOpenAi : IAsyncDisposable
 {
@@ -75,7 +75,7 @@ public sealed partial class LoopbackOpenAi : IAsyncDisposable
             ? new JsonObject { ["order_id"] = SixDigits().Match(last).Value }.ToJsonString()
             : messages.Any(m => m.Role == "system" && m.Text.Contains("yes/no question"))
                 ? messages.SkipLast(1).Any(m => m.Role != "system" && m.Text.Contains("refund", StringComparison.OrdinalIgnoreCase)) ? "Yes." : "No."
-                : $"You said: {last}";
+                : last.Length == 0 ? "Hello! How can I help?" : $"You said: {last}";
         var input = messages.Sum(m => m.Text.Length) / 4 + 1;
         var output = reply.Split(' ').Length;
         var usage = new JsonObject { ["prompt_tokens"] = input, ["completion_tokens"] = output, ["total_tokens"] = input + output };

@@ -229,12 +229,13 @@ internal sealed class TurnExecution
                 break;
             }
 
-            events.Record("self_loop_edge", node.Id, new JsonObject
+            var edge = new JsonObject { ["attempt"] = attempt + 1, ["reason"] = result.Outcome == NodeOutcome.Fail ? "failed" : "while" };
+            if (result.Error is not null)
             {
-                ["attempt"] = attempt + 1,
-                ["reason"] = result.Outcome == NodeOutcome.Fail ? "failed" : "while",
-                ["error"] = result.Error,
-            });
+                edge["error"] = result.Error;
+            }
+
+            events.Record("self_loop_edge", node.Id, edge);
             if (loop.Between > TimeSpan.Zero)
             {
                 await Task.Delay(loop.Between, clock, cancellationToken);

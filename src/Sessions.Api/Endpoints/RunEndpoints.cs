@@ -223,7 +223,7 @@ public static class RunEndpoints
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var json = await body.ReadJsonAsync(request, ct) as JsonObject ?? throw Invalid("$", "The body is an object with turn_number.");
         var turn = json["turn_number"] is JsonValue t && t.TryGetValue<int>(out var n) && n >= 0 ? n : throw Invalid("$.turn_number", "turn_number is a whole number >= 0.");
-        var fork = await forks.ForkAsync(tenant.TenantId, id, turn, VersionNumber(json), CancellationToken.None);
+        var fork = await forks.ForkAsync(tenant.TenantId, id, turn, RunInputReader.ReadVersionNumber(json["version_number"]), CancellationToken.None);
         return TypedResults.Created($"/v1/runs/{fork.Id}", ForkResponse.From(fork));
     }
 
@@ -237,17 +237,9 @@ public static class RunEndpoints
             JsonObject obj => obj,
             _ => throw Invalid("$", "The body is an object."),
         };
-        var report = await replays.ReplayAsync(tenant.TenantId, id, VersionNumber(json), CancellationToken.None);
+        var report = await replays.ReplayAsync(tenant.TenantId, id, RunInputReader.ReadVersionNumber(json["version_number"]), CancellationToken.None);
         return TypedResults.Created(report.ReplayRunId is null ? null : $"/v1/runs/{report.ReplayRunId}", report);
     }
-
-    private static int? VersionNumber(JsonObject json) =>
-        json["version_number"] switch
-        {
-            null => null,
-            JsonValue v when v.TryGetValue<int>(out var number) && number >= 0 => number,
-            _ => throw RouteValues.InvalidVersionNumber(),
-        };
 
     private static async Task<Ok<CancelRunsResponse>> CancelRuns(
         HttpRequest request, RequestBody body, RunHistory history, ITenantContext tenant, CancellationToken ct)

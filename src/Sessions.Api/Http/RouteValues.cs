@@ -18,9 +18,7 @@ public static class RouteValues
     public static int? VersionNumberOrThrow(string? value) =>
         value is null ? null
         : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number
-        : throw InvalidVersionNumber();
-
-    public static DomainException InvalidVersionNumber() => RunInputReader.InvalidVersionNumber();
+        : throw RunInputReader.InvalidVersionNumber();
 
     public static bool BooleanOrThrow(string? value, string name, bool fallback) =>
         value is null ? fallback

@@ -18,14 +18,14 @@ public sealed class SampleWorkflows(
     IOptions<SessionsOptions> options,
     IServer server,
     IHostApplicationLifetime lifetime,
-    ILogger<SampleWorkflows> logger) : IHostedLifecycleService
+    ILogger<SampleWorkflows> logger) : BeforeListening
 {
     /// <summary>Sample files carry their stable id here; it is not part of the definition and is removed before upload.</summary>
     public const string IdField = "workflow_id";
 
     private readonly List<(string Id, string Name)> loaded = [];
 
-    public async Task StartingAsync(CancellationToken cancellationToken)
+    public override async Task StartingAsync(CancellationToken cancellationToken)
     {
         if (!options.Value.LoadSamples)
         {
@@ -53,16 +53,6 @@ public sealed class SampleWorkflows(
 
         lifetime.ApplicationStarted.Register(PrintBanner);
     }
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private void PrintBanner()
     {

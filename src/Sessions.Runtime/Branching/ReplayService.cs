@@ -52,23 +52,23 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
                 null,
                 Said(events.Where(e => e.Seq >= turn.FirstSeq && e.Seq <= turn.LastSeq)),
                 turn.Output["next_input_hint"] as JsonObject);
-            var (after, variables) = await ReplayTurnAsync(tenantId, source, turn, replayId, version, cancellationToken);
-            replayId ??= after is { Code: null } ? variables.RunId : null;
-            var differences = Compare(before, turn.StateAfter?.Variables, after, variables.Values);
-            replayed.Add(new ReplayedTurn(turn.TurnNumber, (JsonObject)turn.Input.DeepClone(), differences.Count > 0, differences, before, after));
+            var step = await ReplayTurnAsync(tenantId, source, turn, replayId, version, cancellationToken);
+            replayId ??= step.View is { Code: null } ? step.RunId : null;
+            var differences = Compare(before, turn.StateAfter?.Variables, step.View, step.Variables);
+            replayed.Add(new ReplayedTurn(turn.TurnNumber, (JsonObject)turn.Input.DeepClone(), differences.Count > 0, differences, before, step.View));
         }
 
         var first = replayed.FirstOrDefault(t => t.Diverged)?.TurnNumber;
         return new ReplayReport(source.Id, replayId, source.VersionNumber, version, first is not null, first, replayed);
     }
 
-    private async Task<(TurnView? View, (string? RunId, JsonObject? Values) Variables)> ReplayTurnAsync(
+    private async Task<ReplayStep> ReplayTurnAsync(
         string tenantId, RunDocument source, TurnDocument turn, string? replayId, int version, CancellationToken cancellationToken)
     {
         var firstTurn = turn.TurnNumber == 1;
         if (!firstTurn && replayId is null)
         {
-            return (null, (null, null));
+            return new ReplayStep(null, null, null);
         }
 
         var request = RunInputReader.Read(turn.Input, tenantId, source.WorkflowId, replayId) with
@@ -80,13 +80,13 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
         {
             var outcome = await engine.ExecuteAsync(request, cancellationToken);
             var view = new TurnView(outcome.Run.Status.ToWire(), null, Said(outcome.Events), outcome.NextInputHint);
-            return (view, (outcome.Run.Id, outcome.Run.Variables));
+            return new ReplayStep(view, outcome.Run.Id, outcome.Run.Variables);
         }
         catch (DomainException refused) when (!firstTurn || refused.Kind != ErrorKind.NotFound)
         {
             // The new version refused this input (a reply it no longer accepts, a finished run): that is a divergence.
             var now = replayId is null ? null : await runs.GetAsync(tenantId, replayId, cancellationToken);
-            return (new TurnView("rejected", refused.Code, [], null), (replayId, now?.Variables));
+            return new ReplayStep(new TurnView("rejected", refused.Code, [], null), replayId, now?.Variables);
         }
     }
 
@@ -134,6 +134,9 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
 
         return differences;
     }
+
+    /// <summary>One re-sent input: how the turn looked (null when it was never sent), the replay run, its variables after.</summary>
+    private sealed record ReplayStep(TurnView? View, string? RunId, JsonObject? Variables);
 
     private static List<string> Said(IEnumerable<RunEvent> events) =>
         events.Where(e => e.Type == "say_static").Select(e => e.Fields["text"]?.GetValue<string>() ?? string.Empty).ToList();

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json.Serialization;
 
 namespace Sessions.Runtime.Runs;
@@ -19,18 +20,10 @@ public enum RunStatus
 
 public static class RunStatusNames
 {
-    private static readonly Dictionary<RunStatus, string> Names = new()
-    {
-        [RunStatus.NotStarted] = "not_started",
-        [RunStatus.Started] = "started",
-        [RunStatus.Running] = "running",
-        [RunStatus.Failed] = "failed",
-        [RunStatus.Completed] = "completed",
-        [RunStatus.Paused] = "paused",
-        [RunStatus.WaitingForUserInput] = "waiting_for_user_input",
-        [RunStatus.Cancelled] = "cancelled",
-        [RunStatus.AbortedLoopingRisk] = "aborted_looping_risk",
-    };
+    // Read from the enum's JSON names, so the wire names are written in one place only.
+    private static readonly Dictionary<RunStatus, string> Names = Enum.GetValues<RunStatus>().ToDictionary(
+        status => status,
+        status => typeof(RunStatus).GetField(status.ToString())!.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()!.Name);
 
     private static readonly Dictionary<string, RunStatus> ByName = Names.ToDictionary(p => p.Value, p => p.Key);
 

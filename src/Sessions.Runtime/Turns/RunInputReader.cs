@@ -70,7 +70,7 @@ public static class RunInputReader
             DynamicVariables = dynamic,
             RuntimeVariables = runtime,
             RunBy = runBy,
-            VersionNumber = VersionNumber(input["version_number"]),
+            VersionNumber = ReadVersionNumber(input["version_number"]),
             RecordedInput = (JsonObject)input.DeepClone(),
         };
     }
@@ -82,7 +82,8 @@ public static class RunInputReader
     public static DomainException InvalidVersionNumber() =>
         new(ErrorKind.BadRequest, ProblemCodes.InvalidVersionNumber, "Invalid version_number", "'version_number' is a whole number >= 0.");
 
-    private static int? VersionNumber(JsonNode? node) =>
+    /// <summary>An optional `version_number` field: absent or null is none, a whole number >= 0 is it, anything else a 400.</summary>
+    public static int? ReadVersionNumber(JsonNode? node) =>
         node is null ? null
         : node is JsonValue v && v.TryGetValue<int>(out var number) && number >= 0 ? number
         : throw InvalidVersionNumber();

@@ -63,7 +63,26 @@ public sealed class SqliteDatabase(IOptions<SqliteStoreOptions> options) : IStor
         CREATE INDEX ix_runs_tenant_status ON runs (tenant_id, status);
         CREATE INDEX ix_runs_tenant_run_by ON runs (tenant_id, run_by, created_at DESC);
         """,
+        """
+        ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+        ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
+        CREATE INDEX ix_runs_status_updated ON runs (status, updated_at);
+        CREATE TABLE idempotency_keys (
+            tenant_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            lease_expires_at INTEGER,
+            retain_until INTEGER NOT NULL,
+            answer TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (tenant_id, key)) WITHOUT ROWID;
+        CREATE INDEX ix_idempotency_keys_retain ON idempotency_keys (retain_until);
+        """,
     ];
+
+    /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>
+    public static long Millis(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
     private readonly string connectionString = new SqliteConnectionStringBuilder
     {

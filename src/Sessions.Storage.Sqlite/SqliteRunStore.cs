@@ -32,6 +32,8 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using (var write = connection.CreateCommand())
         {
             write.Transaction = transaction;
+
+            // An update needs the run still at the version the turn read, and the turn's lease (or no live lease at all).
             write.CommandText = commit.ExpectedVersion == 0
                 ? """
                   INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc)
@@ -39,8 +41,10 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                   ON CONFLICT (id) DO NOTHING;
                   """
                 : """
-                  UPDATE runs SET status = $status, version = $version, updated_at = $updated, doc = $doc
-                  WHERE id = $id AND tenant_id = $tenant AND version = $expected;
+                  UPDATE runs SET status = $status, version = $version, updated_at = $updated, doc = $doc,
+                      lease_owner = NULL, lease_expires_at = NULL
+                  WHERE id = $id AND tenant_id = $tenant AND version = $expected
+                    AND (lease_owner = $owner OR ($owner IS NULL AND (lease_owner IS NULL OR lease_expires_at <= $now)));
                   """;
             write.Parameters.AddWithValue("$id", run.Id);
             write.Parameters.AddWithValue("$tenant", run.TenantId);
@@ -48,13 +52,15 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             write.Parameters.AddWithValue("$status", run.Status.ToWire());
             write.Parameters.AddWithValue("$version", run.Version);
             write.Parameters.AddWithValue("$expected", commit.ExpectedVersion);
+            write.Parameters.AddWithValue("$owner", (object?)commit.LeaseOwner ?? DBNull.Value);
+            write.Parameters.AddWithValue("$now", SqliteDatabase.Millis(run.UpdatedAt));
             write.Parameters.AddWithValue("$run_by", (object?)run.RunBy ?? DBNull.Value);
             write.Parameters.AddWithValue("$created", run.CreatedAt.ToString("O"));
             write.Parameters.AddWithValue("$updated", run.UpdatedAt.ToString("O"));
             write.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(run, DocumentJson.Options));
             if (await write.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
-                throw new StoreConflictException($"Run {run.Id} is no longer at version {commit.ExpectedVersion}.");
+                throw new StoreConflictException($"Run {run.Id} is no longer at version {commit.ExpectedVersion}, or another turn holds it.");
             }
         }
 
@@ -68,7 +74,87 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn.TurnNumber} or one of its events.");
         }
 
+        if (commit.Answer is { } answer)
+        {
+            await using var store = connection.CreateCommand();
+            store.Transaction = transaction;
+            store.CommandText = """
+                UPDATE idempotency_keys SET answer = $answer, lease_expires_at = NULL
+                WHERE tenant_id = $tenant AND key = $key AND owner = $owner AND answer IS NULL;
+                """;
+            store.Parameters.AddWithValue("$answer", answer.Body);
+            store.Parameters.AddWithValue("$tenant", run.TenantId);
+            store.Parameters.AddWithValue("$key", answer.Key);
+            store.Parameters.AddWithValue("$owner", answer.Owner);
+            if (await store.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                throw new StoreConflictException($"Idempotency key '{answer.Key}' is no longer held by this turn.");
+            }
+        }
+
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<bool> TryAcquireLeaseAsync(string tenantId, string runId, long expectedVersion, TurnLease lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE runs SET lease_owner = $owner, lease_expires_at = $until
+            WHERE id = $id AND tenant_id = $tenant AND version = $expected AND (lease_owner IS NULL OR lease_expires_at <= $now);
+            """;
+        command.Parameters.AddWithValue("$owner", lease.Owner);
+        command.Parameters.AddWithValue("$until", SqliteDatabase.Millis(lease.ExpiresAt));
+        command.Parameters.AddWithValue("$id", runId);
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        command.Parameters.AddWithValue("$expected", expectedVersion);
+        command.Parameters.AddWithValue("$now", SqliteDatabase.Millis(now));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<bool> RenewLeaseAsync(string tenantId, string runId, TurnLease lease, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE runs SET lease_expires_at = $until WHERE id = $id AND tenant_id = $tenant AND lease_owner = $owner;";
+        command.Parameters.AddWithValue("$until", SqliteDatabase.Millis(lease.ExpiresAt));
+        command.Parameters.AddWithValue("$id", runId);
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        command.Parameters.AddWithValue("$owner", lease.Owner);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task ReleaseLeaseAsync(string tenantId, string runId, string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $id AND tenant_id = $tenant AND lease_owner = $owner;";
+        command.Parameters.AddWithValue("$id", runId);
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        command.Parameters.AddWithValue("$owner", owner);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var names = statuses.Select((status, i) => (Name: $"$status{i}", Value: status.ToWire())).ToList();
+        command.CommandText = $"""
+            SELECT doc FROM runs WHERE status IN ({string.Join(", ", names.Select(n => n.Name))}) AND updated_at < $before
+            ORDER BY updated_at LIMIT $limit;
+            """;
+        names.ForEach(n => command.Parameters.AddWithValue(n.Name, n.Value));
+        command.Parameters.AddWithValue("$before", updatedBefore.ToUniversalTime().ToString("O"));
+        command.Parameters.AddWithValue("$limit", limit);
+        var found = new List<RunDocument>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(JsonSerializer.Deserialize<RunDocument>(reader.GetString(0), DocumentJson.Options)!);
+        }
+
+        return found;
     }
 
     public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken)

@@ -12,6 +12,7 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IStoreLifecycle>(sp => sp.GetRequiredService<SqliteDatabase>());
         services.AddSingleton<IWorkflowStore, SqliteWorkflowStore>();
         services.AddSingleton<IRunStore, SqliteRunStore>();
+        services.AddSingleton<IIdempotencyStore, SqliteIdempotencyStore>();
         return services;
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Sessions.Storage.Conformance;
 using Sessions.Testing;
 
 namespace Sessions.Storage.Sqlite.Tests;
@@ -16,6 +17,7 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         Lifecycle = database;
         Workflows = new SqliteWorkflowStore(database);
         Runs = new SqliteRunStore(database);
+        Keys = new SqliteIdempotencyStore(database);
     }
 
     public override Task DisposeAsync()
@@ -31,7 +33,7 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         await using var connection = await database.OpenAsync(CancellationToken.None);
         Assert.Equal("wal", await Scalar(connection, "PRAGMA journal_mode;"));
         Assert.Equal(2L, await Scalar(connection, "PRAGMA synchronous;"));
-        Assert.Equal(2L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
+        Assert.Equal(3L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
         Assert.True(File.Exists(folder.File("nested/dir/sessions.db")));
     }
 

@@ -111,8 +111,18 @@ public sealed record TurnDocument(
     DateTimeOffset CompletedAt,
     RunDocument? StateAfter = null);
 
-/// <summary>Everything one turn writes, in one transaction. <see cref="ExpectedVersion"/> 0 means the run is new.</summary>
-public sealed record TurnCommit(RunDocument Run, long ExpectedVersion, IReadOnlyList<RunEvent> Events, TurnDocument Turn);
+/// <summary>
+/// Everything one turn writes, in one transaction. <see cref="ExpectedVersion"/> 0 means the run is new. With a
+/// <see cref="LeaseOwner"/> the commit also requires that owner to still hold the run's lease, and releases it; with an
+/// <see cref="Answer"/> it stores the answer under its idempotency key, which that owner must still hold.
+/// </summary>
+public sealed record TurnCommit(
+    RunDocument Run,
+    long ExpectedVersion,
+    IReadOnlyList<RunEvent> Events,
+    TurnDocument Turn,
+    string? LeaseOwner = null,
+    IdempotentAnswer? Answer = null);
 
 public sealed record Page<T>(IReadOnlyList<T> Items, long Total);
 

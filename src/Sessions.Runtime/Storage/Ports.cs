@@ -47,7 +47,67 @@ public interface IRunStore
 
     /// <summary>How many of the tenant's runs (of one workflow, when given) are in each status; absent statuses are 0.</summary>
     Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, string? workflowId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes the run's turn lease when the stored run is still at <paramref name="expectedVersion"/> and no other lease is
+    /// live at <paramref name="now"/>. False when the run moved on or another turn holds it.
+    /// </summary>
+    Task<bool> TryAcquireLeaseAsync(string tenantId, string runId, long expectedVersion, TurnLease lease, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Extends a lease this owner still holds; false when it was lost (expired and taken over).</summary>
+    Task<bool> RenewLeaseAsync(string tenantId, string runId, TurnLease lease, CancellationToken cancellationToken);
+
+    /// <summary>Gives the lease back after a turn that wrote nothing; a lease held by another owner is left alone.</summary>
+    Task ReleaseLeaseAsync(string tenantId, string runId, string owner, CancellationToken cancellationToken);
+
+    /// <summary>Runs of any tenant in one of <paramref name="statuses"/> not updated since <paramref name="updatedBefore"/>, oldest first.</summary>
+    Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// Idempotency keys of execute requests, per tenant. A key is claimed before its turn runs; the turn's commit stores the
+/// answer under the key in the same transaction (<see cref="TurnCommit.Answer"/>), so a committed turn always has its answer.
+/// </summary>
+public interface IIdempotencyStore
+{
+    /// <summary>
+    /// Claims the key for this request unless it is held: answered and unexpired, or in flight under a live lease.
+    /// An expired key, or an unanswered claim whose lease ran out (its server died), is claimed afresh.
+    /// </summary>
+    Task<IdempotencyClaimResult> ClaimAsync(IdempotencyClaim claim, DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task<bool> RenewAsync(string tenantId, string key, TurnLease lease, CancellationToken cancellationToken);
+
+    /// <summary>Forgets an unanswered claim of this owner: the request was refused and wrote nothing, so a retry runs afresh.</summary>
+    Task ReleaseAsync(string tenantId, string key, string owner, CancellationToken cancellationToken);
+
+    /// <summary>Deletes keys past their retention; returns how many.</summary>
+    Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+/// <summary>A turn's exclusive hold on its run (or on its idempotency key) until <see cref="ExpiresAt"/>, renewed while the turn works.</summary>
+public sealed record TurnLease(string Owner, DateTimeOffset ExpiresAt);
+
+/// <summary>A request to hold <see cref="Key"/> for the request whose body hashes to <see cref="RequestHash"/>.</summary>
+public sealed record IdempotencyClaim(string TenantId, string Key, string RequestHash, TurnLease Lease, DateTimeOffset RetainUntil);
+
+public enum IdempotencyState
+{
+    /// <summary>This request holds the key now and must run its turn.</summary>
+    Claimed,
+
+    /// <summary>Another request with the key is still running.</summary>
+    InFlight,
+
+    /// <summary>A turn already answered under the key.</summary>
+    Answered,
+}
+
+/// <summary>The key's state after a claim, with the stored request hash, and the answer or the in-flight lease's end.</summary>
+public sealed record IdempotencyClaimResult(IdempotencyState State, string RequestHash, string? Answer, DateTimeOffset? LeaseExpiresAt);
+
+/// <summary>The answer a turn gave under an idempotency key, stored by the turn's commit if the claim is still this owner's.</summary>
+public sealed record IdempotentAnswer(string Key, string Owner, string Body);
 
 /// <summary>Another writer committed first; nothing was written.</summary>
 public sealed class StoreConflictException(string message) : Exception(message);

@@ -3,7 +3,7 @@ using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 
-namespace Sessions.Storage.Sqlite.Tests;
+namespace Sessions.Storage.Conformance;
 
 /// <summary>
 /// What the runtime relies on from a store, written against the ports only. A provider passes by subclassing this
@@ -18,6 +18,8 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     protected IRunStore Runs { get; set; } = null!;
 
     protected IStoreLifecycle Lifecycle { get; set; } = null!;
+
+    protected IIdempotencyStore Keys { get; set; } = null!;
 
     public abstract Task InitializeAsync();
 
@@ -233,6 +235,116 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         var ofOrders = await Runs.CountByStatusAsync(tenant, orders, default);
         Assert.Equal((2L, 1L), (ofOrders[RunStatus.WaitingForUserInput], ofOrders[RunStatus.Completed]));
         Assert.Equal(Enum.GetValues<RunStatus>().Length, ofOrders.Count);
+    }
+
+    [Fact]
+    public async Task A_lease_is_held_by_one_turn_until_it_expires_and_only_its_holder_commits()
+    {
+        var run = Run(NewId(), version: 1);
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 2), default);
+        var first = new TurnLease("owner-a", T0.AddSeconds(30));
+        var second = new TurnLease("owner-b", T0.AddSeconds(90));
+
+        Assert.False(await Runs.TryAcquireLeaseAsync("t1", run.Id, expectedVersion: 2, first, T0, default));
+        Assert.False(await Runs.TryAcquireLeaseAsync("t2", run.Id, expectedVersion: 1, first, T0, default));
+        Assert.True(await Runs.TryAcquireLeaseAsync("t1", run.Id, expectedVersion: 1, first, T0, default));
+        Assert.False(await Runs.TryAcquireLeaseAsync("t1", run.Id, expectedVersion: 1, second, T0.AddSeconds(29), default));
+        Assert.True(await Runs.RenewLeaseAsync("t1", run.Id, first with { ExpiresAt = T0.AddSeconds(60) }, default));
+        Assert.False(await Runs.TryAcquireLeaseAsync("t1", run.Id, expectedVersion: 1, second, T0.AddSeconds(59), default));
+        Assert.False(await Runs.RenewLeaseAsync("t1", run.Id, second, default));
+
+        // Expired: another turn takes the run over, and the first holder can neither renew nor commit.
+        Assert.True(await Runs.TryAcquireLeaseAsync("t1", run.Id, expectedVersion: 1, second, T0.AddSeconds(61), default));
+        Assert.False(await Runs.RenewLeaseAsync("t1", run.Id, first, default));
+        var next = run with { Version = 2, TurnNumber = 2, LastSeq = 3, UpdatedAt = T0.AddSeconds(62) };
+        await Assert.ThrowsAsync<StoreConflictException>(() => Runs.CommitTurnAsync(Commit(next, expected: 1, firstSeq: 3, count: 1) with { LeaseOwner = "owner-a" }, default));
+        await Assert.ThrowsAsync<StoreConflictException>(() => Runs.CommitTurnAsync(Commit(next, expected: 1, firstSeq: 3, count: 1), default));
+        await Runs.ReleaseLeaseAsync("t1", run.Id, "owner-a", default);
+        Assert.Equal(2, (await Runs.GetEventsAsync("t1", run.Id, 0, 100, default)).Count);
+
+        await Runs.CommitTurnAsync(Commit(next, expected: 1, firstSeq: 3, count: 1) with { LeaseOwner = "owner-b" }, default);
+        Assert.Equal(2, (await Runs.GetAsync("t1", run.Id, default))!.Version);
+
+        // The commit released the lease: the next turn takes it at once.
+        Assert.True(await Runs.TryAcquireLeaseAsync("t1", run.Id, expectedVersion: 2, first with { ExpiresAt = T0.AddSeconds(120) }, T0.AddSeconds(63), default));
+        await Runs.ReleaseLeaseAsync("t1", run.Id, "owner-b", default);
+        Assert.False(await Runs.TryAcquireLeaseAsync("t1", run.Id, expectedVersion: 2, second, T0.AddSeconds(64), default));
+        await Runs.ReleaseLeaseAsync("t1", run.Id, "owner-a", default);
+        Assert.True(await Runs.TryAcquireLeaseAsync("t1", run.Id, expectedVersion: 2, second, T0.AddSeconds(64), default));
+    }
+
+    [Fact]
+    public async Task A_commit_without_a_lease_waits_for_a_live_lease_to_expire()
+    {
+        var run = Run(NewId(), version: 1);
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1), default);
+        Assert.True(await Runs.TryAcquireLeaseAsync("t1", run.Id, 1, new TurnLease("crashed", T0.AddSeconds(30)), T0, default));
+        var next = run with { Version = 2, TurnNumber = 2, LastSeq = 2 };
+        await Assert.ThrowsAsync<StoreConflictException>(() => Runs.CommitTurnAsync(Commit(next with { UpdatedAt = T0.AddSeconds(10) }, expected: 1, firstSeq: 2, count: 1), default));
+        await Runs.CommitTurnAsync(Commit(next with { UpdatedAt = T0.AddSeconds(31) }, expected: 1, firstSeq: 2, count: 1), default);
+    }
+
+    [Fact]
+    public async Task An_idempotency_key_is_claimed_once_answered_with_its_turn_and_scoped_by_tenant()
+    {
+        var run = Run(NewId(), version: 1);
+        var key = $"key-{Guid.NewGuid():n}";
+        var claim = new IdempotencyClaim("t1", key, "hash-1", new TurnLease("owner-a", T0.AddSeconds(30)), T0.AddHours(24));
+
+        Assert.Equal(IdempotencyState.Claimed, (await Keys.ClaimAsync(claim, T0, default)).State);
+        var busy = await Keys.ClaimAsync(claim with { Lease = new TurnLease("owner-b", T0.AddSeconds(40)) }, T0.AddSeconds(1), default);
+        Assert.Equal((IdempotencyState.InFlight, "hash-1"), (busy.State, busy.RequestHash));
+        Assert.Equal(T0.AddSeconds(30), busy.LeaseExpiresAt);
+        Assert.Equal(IdempotencyState.Claimed, (await Keys.ClaimAsync(claim with { TenantId = "t2" }, T0, default)).State);
+
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Answer = new IdempotentAnswer(key, "owner-a", """{"run_id":"x"}""") }, default);
+        var answered = await Keys.ClaimAsync(claim with { RequestHash = "hash-2", Lease = new TurnLease("owner-c", T0.AddHours(2)) }, T0.AddHours(1), default);
+        Assert.Equal((IdempotencyState.Answered, "hash-1", """{"run_id":"x"}"""), (answered.State, answered.RequestHash, answered.Answer));
+        Assert.False(await Keys.RenewAsync("t1", key, new TurnLease("owner-a", T0.AddHours(3)), default));
+
+        // Past its retention the key is forgotten: purged, or claimed afresh.
+        Assert.Equal(IdempotencyState.Claimed, (await Keys.ClaimAsync(claim with { Lease = new TurnLease("owner-d", T0.AddHours(25)) }, T0.AddHours(24), default)).State);
+        Assert.Equal(2, await Keys.PurgeExpiredAsync(T0.AddHours(49), default));
+    }
+
+    [Fact]
+    public async Task An_unanswered_claim_is_released_or_taken_over_when_its_lease_expires()
+    {
+        var key = $"key-{Guid.NewGuid():n}";
+        var claim = new IdempotencyClaim("t1", key, "hash-1", new TurnLease("owner-a", T0.AddSeconds(30)), T0.AddHours(24));
+        await Keys.ClaimAsync(claim, T0, default);
+        await Keys.ReleaseAsync("t1", key, "owner-b", default);
+        Assert.Equal(IdempotencyState.InFlight, (await Keys.ClaimAsync(claim with { Lease = new TurnLease("owner-b", T0.AddSeconds(60)) }, T0.AddSeconds(1), default)).State);
+        await Keys.ReleaseAsync("t1", key, "owner-a", default);
+        Assert.Equal(IdempotencyState.Claimed, (await Keys.ClaimAsync(claim with { Lease = new TurnLease("owner-b", T0.AddSeconds(60)) }, T0.AddSeconds(2), default)).State);
+
+        Assert.True(await Keys.RenewAsync("t1", key, new TurnLease("owner-b", T0.AddSeconds(90)), default));
+        Assert.Equal(IdempotencyState.InFlight, (await Keys.ClaimAsync(claim with { Lease = new TurnLease("owner-c", T0.AddSeconds(200)) }, T0.AddSeconds(89), default)).State);
+        Assert.Equal(IdempotencyState.Claimed, (await Keys.ClaimAsync(claim with { RequestHash = "other", Lease = new TurnLease("owner-c", T0.AddSeconds(200)) }, T0.AddSeconds(91), default)).State);
+
+        // The old holder's turn may not store its answer any more: its commit is refused whole.
+        var run = Run(NewId(), version: 1);
+        await Assert.ThrowsAsync<StoreConflictException>(() => Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Answer = new IdempotentAnswer(key, "owner-b", "{}") }, default));
+        Assert.Null(await Runs.GetAsync("t1", run.Id, default));
+        Assert.Empty(await Runs.GetEventsAsync("t1", run.Id, 0, 10, default));
+    }
+
+    [Fact]
+    public async Task Inactive_runs_are_listed_across_tenants_oldest_first_by_status()
+    {
+        var stamp = new DateTimeOffset(2001, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var old = Run(NewId(), version: 1) with { UpdatedAt = stamp, TenantId = "t7" };
+        var older = Run(NewId(), version: 1) with { UpdatedAt = stamp.AddDays(-1) };
+        var paused = Run(NewId(), version: 1) with { UpdatedAt = stamp, Status = RunStatus.Paused };
+        var recent = Run(NewId(), version: 1) with { UpdatedAt = stamp.AddDays(2) };
+        foreach (var run in new[] { old, older, paused, recent })
+        {
+            await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1), default);
+        }
+
+        var found = await Runs.ListInactiveAsync([RunStatus.WaitingForUserInput, RunStatus.Running], stamp.AddDays(1), 10, default);
+        Assert.Equal([older.Id, old.Id], found.Select(r => r.Id));
+        Assert.Single(await Runs.ListInactiveAsync([RunStatus.WaitingForUserInput], stamp.AddDays(1), 1, default));
     }
 
     private static string NewId() => ObjectId.NewId(DateTimeOffset.UtcNow).ToString();

@@ -1,0 +1,128 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.Postgres;
+
+/// <summary>
+/// The pooled data source and the schema. Documents the server reads back exactly as written (runs, events, turns,
+/// answers) are `json`, which keeps their text and key order; the workflow document, which only the server reads, is
+/// `jsonb`. Times that are compared in SQL (leases, retention, listing order) are real `timestamptz` columns.
+/// </summary>
+public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
+{
+    /// <summary>Ordered, append-only: a released migration is never edited, only followed by a new one.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE workflows (
+            id text PRIMARY KEY,
+            tenant_id text NOT NULL,
+            created_at timestamptz NOT NULL,
+            doc jsonb NOT NULL);
+        CREATE INDEX ix_workflows_tenant_created ON workflows (tenant_id, created_at DESC, id DESC);
+        CREATE TABLE workflow_versions (
+            workflow_id text NOT NULL,
+            version_number integer NOT NULL,
+            tenant_id text NOT NULL,
+            name text NOT NULL,
+            definition text NOT NULL,
+            created_at timestamptz NOT NULL,
+            PRIMARY KEY (workflow_id, version_number));
+        CREATE TABLE runs (
+            id text PRIMARY KEY,
+            tenant_id text NOT NULL,
+            workflow_id text NOT NULL,
+            status text NOT NULL,
+            version bigint NOT NULL,
+            run_by text,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            lease_owner text,
+            lease_expires_at timestamptz,
+            doc json NOT NULL);
+        CREATE INDEX ix_runs_tenant_created ON runs (tenant_id, created_at DESC, id DESC);
+        CREATE INDEX ix_runs_tenant_workflow ON runs (tenant_id, workflow_id, created_at DESC);
+        CREATE INDEX ix_runs_tenant_status ON runs (tenant_id, status);
+        CREATE INDEX ix_runs_tenant_run_by ON runs (tenant_id, run_by, created_at DESC);
+        CREATE INDEX ix_runs_status_updated ON runs (status, updated_at);
+        CREATE TABLE run_events (
+            run_id text NOT NULL,
+            seq bigint NOT NULL,
+            turn_number integer NOT NULL,
+            type text NOT NULL,
+            payload json NOT NULL,
+            PRIMARY KEY (run_id, seq));
+        CREATE TABLE run_turns (
+            run_id text NOT NULL,
+            turn_number integer NOT NULL,
+            doc json NOT NULL,
+            PRIMARY KEY (run_id, turn_number));
+        CREATE TABLE idempotency_keys (
+            tenant_id text NOT NULL,
+            key text NOT NULL,
+            request_hash text NOT NULL,
+            owner text NOT NULL,
+            lease_expires_at timestamptz,
+            retain_until timestamptz NOT NULL,
+            answer text,
+            created_at timestamptz NOT NULL,
+            PRIMARY KEY (tenant_id, key));
+        CREATE INDEX ix_idempotency_keys_retain ON idempotency_keys (retain_until);
+        """,
+    ];
+
+    /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>
+    private const long MigrationLock = 0x5E55_1045;
+
+    private readonly NpgsqlDataSource dataSource;
+
+    public PostgresDatabase(IOptions<PostgresStoreOptions> options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Value.ConnectionString))
+        {
+            throw new InvalidOperationException(
+                $"Sessions:Store is 'postgres' but {PostgresStoreOptions.Section}:ConnectionString is empty; set it (for example Sessions__Postgres__ConnectionString).");
+        }
+
+        dataSource = NpgsqlDataSource.Create(options.Value.ConnectionString);
+    }
+
+    public static int MigrationCount => Migrations.Length;
+
+    public ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) => dataSource.OpenConnectionAsync(cancellationToken);
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLock});", cancellationToken);
+        await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL);", cancellationToken);
+
+        await using var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_migrations;", connection, transaction);
+        var applied = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken));
+        for (var version = applied + 1; version <= Migrations.Length; version++)
+        {
+            await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken);
+            await using var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now());", connection, transaction);
+            record.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null, "SELECT 1 FROM schema_migrations LIMIT 1;", cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

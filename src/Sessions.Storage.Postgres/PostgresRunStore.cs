@@ -1,0 +1,306 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+using NpgsqlTypes;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.Postgres;
+
+public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
+{
+    public async Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(connection, "SELECT doc::text FROM runs WHERE id = $1 AND tenant_id = $2;", runId, tenantId);
+        return await command.ExecuteScalarAsync(cancellationToken) is string doc
+            ? JsonSerializer.Deserialize<RunDocument>(doc, DocumentJson.Options)
+            : null;
+    }
+
+    /// <summary>
+    /// One round trip: the run write, every event, the turn record and the answer go as one batch inside the
+    /// transaction. Under read committed, a racing writer blocks on the run's row, then finds the version moved and
+    /// updates nothing, which rolls its whole batch back.
+    /// </summary>
+    public async Task CommitTurnAsync(TurnCommit commit, CancellationToken cancellationToken)
+    {
+        var run = commit.Run;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var doc = Sql.AsJson(JsonSerializer.Serialize(run, DocumentJson.Options));
+        batch.BatchCommands.Add(commit.ExpectedVersion == 0
+            ? Sql.BatchCommand(
+                """
+                INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING;
+                """,
+                run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc)
+            : Sql.BatchCommand(
+                """
+                UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6, lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = $1 AND tenant_id = $2 AND version = $7
+                  AND (lease_owner = $8 OR ($8 IS NULL AND (lease_owner IS NULL OR lease_expires_at <= $5)));
+                """,
+                run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, commit.LeaseOwner));
+
+        var events = new NpgsqlBatchCommand(
+            """
+            INSERT INTO run_events (run_id, seq, turn_number, type, payload)
+            SELECT $1, e.seq, e.turn_number, e.type, e.payload::json FROM unnest($2, $3, $4, $5) AS e(seq, turn_number, type, payload);
+            """);
+        events.Parameters.Add(new NpgsqlParameter<string> { TypedValue = run.Id });
+        events.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = commit.Events.Select(e => e.Seq).ToArray() });
+        events.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = commit.Events.Select(e => e.TurnNumber).ToArray() });
+        events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(e => e.Type).ToArray() });
+        events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(EventPayload).ToArray() });
+        batch.BatchCommands.Add(events);
+
+        var turn = commit.Turn;
+        batch.BatchCommands.Add(Sql.BatchCommand(
+            "INSERT INTO run_turns (run_id, turn_number, doc) VALUES ($1, $2, $3);",
+            turn.RunId,
+            turn.TurnNumber,
+            Sql.AsJson(JsonSerializer.Serialize(turn, DocumentJson.Options))));
+
+        if (commit.Answer is { } answer)
+        {
+            batch.BatchCommands.Add(Sql.BatchCommand(
+                """
+                UPDATE idempotency_keys SET answer = $4, lease_expires_at = NULL
+                WHERE tenant_id = $1 AND key = $2 AND owner = $3 AND answer IS NULL;
+                """,
+                run.TenantId, answer.Key, answer.Owner, answer.Body));
+        }
+
+        try
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState == Sql.UniqueViolation)
+        {
+            throw new StoreConflictException($"Run {run.Id} already has turn {turn.TurnNumber} or one of its events.");
+        }
+
+        if (batch.BatchCommands[0].RecordsAffected == 0)
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+            throw new StoreConflictException($"Run {run.Id} is no longer at version {commit.ExpectedVersion}, or another turn holds it.");
+        }
+
+        if (commit.Answer is not null && batch.BatchCommands[^1].RecordsAffected == 0)
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+            throw new StoreConflictException($"Idempotency key '{commit.Answer.Key}' is no longer held by this turn.");
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            """
+            SELECT e.seq, e.turn_number, e.type, e.payload::text FROM run_events e
+            JOIN runs r ON r.id = e.run_id
+            WHERE r.id = $1 AND r.tenant_id = $2 AND e.seq > $3
+            ORDER BY e.seq LIMIT $4;
+            """,
+            runId,
+            tenantId,
+            afterSeq,
+            limit);
+        var events = new List<RunEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var payload = JsonNode.Parse(reader.GetString(3))!.AsObject();
+            events.Add(new RunEvent(
+                runId,
+                reader.GetInt64(0),
+                reader.GetInt32(1),
+                reader.GetString(2),
+                payload["node_id"]?.GetValue<string>(),
+                DateTimeOffset.Parse(payload["timestamp"]!.GetValue<string>(), CultureInfo.InvariantCulture),
+                payload["fields"]!.AsObject()));
+        }
+
+        return events;
+    }
+
+    public async Task<IReadOnlyList<TurnDocument>> GetTurnsAsync(string tenantId, string runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            """
+            SELECT t.doc::text FROM run_turns t JOIN runs r ON r.id = t.run_id
+            WHERE r.id = $1 AND r.tenant_id = $2 ORDER BY t.turn_number;
+            """,
+            runId,
+            tenantId);
+        var turns = new List<TurnDocument>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            turns.Add(JsonSerializer.Deserialize<TurnDocument>(reader.GetString(0), DocumentJson.Options)!);
+        }
+
+        return turns;
+    }
+
+    public async Task<Page<RunSummary>> ListAsync(string tenantId, RunQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var values = new List<object?> { tenantId };
+        var where = new List<string> { "r.tenant_id = $1" };
+        string Bind(object? value)
+        {
+            values.Add(value);
+            return "$" + values.Count;
+        }
+
+        if (query.WorkflowId is not null)
+        {
+            where.Add($"r.workflow_id = {Bind(query.WorkflowId)}");
+        }
+
+        if (query.Statuses.Count > 0)
+        {
+            where.Add($"r.status = ANY({Bind(query.Statuses.Select(s => s.ToWire()).ToArray())})");
+        }
+
+        if (query.RunBy is not null)
+        {
+            where.Add($"r.run_by = {Bind(query.RunBy)}");
+        }
+
+        if (query.CreatedFrom is { } from)
+        {
+            where.Add($"r.created_at >= {Bind(from)}");
+        }
+
+        if (query.CreatedTo is { } to)
+        {
+            where.Add($"r.created_at < {Bind(to)}");
+        }
+
+        if (!string.IsNullOrEmpty(query.WorkflowNameContains))
+        {
+            // strpos on lower(): a plain substring test, so % and _ in the search text are just characters.
+            where.Add($"strpos(lower(w.doc->>'name'), lower({Bind(query.WorkflowNameContains)})) > 0");
+        }
+
+        const string From = "FROM runs r JOIN workflows w ON w.id = r.workflow_id AND w.tenant_id = r.tenant_id";
+        var filter = string.Join(" AND ", where);
+        await using var count = Sql.Command(connection, $"SELECT COUNT(*) {From} WHERE {filter};", values.ToArray());
+        var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken));
+
+        var limit = Bind(query.Limit);
+        var offset = Bind((long)(query.Page - 1) * query.Limit);
+        await using var list = Sql.Command(
+            connection,
+            $"SELECT r.doc::text, w.doc->>'name' {From} WHERE {filter} ORDER BY r.created_at DESC, r.id DESC LIMIT {limit} OFFSET {offset};",
+            values.ToArray());
+        var items = new List<RunSummary>();
+        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(new RunSummary(JsonSerializer.Deserialize<RunDocument>(reader.GetString(0), DocumentJson.Options)!, reader.GetString(1)));
+        }
+
+        return new Page<RunSummary>(items, total);
+    }
+
+    public async Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, string? workflowId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            "SELECT status, COUNT(*) FROM runs WHERE tenant_id = $1 AND ($2 IS NULL OR workflow_id = $2) GROUP BY status;",
+            tenantId,
+            workflowId);
+        var counts = Enum.GetValues<RunStatus>().ToDictionary(s => s, _ => 0L);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[RunStatusNames.FromWire(reader.GetString(0))] = reader.GetInt64(1);
+        }
+
+        return counts;
+    }
+
+    public async Task<bool> TryAcquireLeaseAsync(string tenantId, string runId, long expectedVersion, TurnLease lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            """
+            UPDATE runs SET lease_owner = $1, lease_expires_at = $2
+            WHERE id = $3 AND tenant_id = $4 AND version = $5 AND (lease_owner IS NULL OR lease_expires_at <= $6);
+            """,
+            lease.Owner,
+            lease.ExpiresAt,
+            runId,
+            tenantId,
+            expectedVersion,
+            now);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<bool> RenewLeaseAsync(string tenantId, string runId, TurnLease lease, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            "UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND tenant_id = $3 AND lease_owner = $4;",
+            lease.ExpiresAt,
+            runId,
+            tenantId,
+            lease.Owner);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task ReleaseLeaseAsync(string tenantId, string runId, string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND tenant_id = $2 AND lease_owner = $3;",
+            runId,
+            tenantId,
+            owner);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            "SELECT doc::text FROM runs WHERE status = ANY($1) AND updated_at < $2 ORDER BY updated_at LIMIT $3;",
+            statuses.Select(s => s.ToWire()).ToArray(),
+            updatedBefore,
+            limit);
+        var found = new List<RunDocument>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(JsonSerializer.Deserialize<RunDocument>(reader.GetString(0), DocumentJson.Options)!);
+        }
+
+        return found;
+    }
+
+    /// <summary>The same payload shape as the SQLite store: node id, exact timestamp and the type's fields, in order.</summary>
+    private static string EventPayload(RunEvent item) => new JsonObject
+    {
+        ["node_id"] = item.NodeId,
+        ["timestamp"] = item.Timestamp.ToString("O"),
+        ["fields"] = item.Fields.DeepClone(),
+    }.ToJsonString();
+}

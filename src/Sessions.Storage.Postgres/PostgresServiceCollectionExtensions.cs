@@ -1,0 +1,18 @@
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.Postgres;
+
+public static class PostgresServiceCollectionExtensions
+{
+    /// <summary>The server store. Bind <see cref="PostgresStoreOptions"/> (section Sessions:Postgres) in the host.</summary>
+    public static IServiceCollection AddPostgresStore(this IServiceCollection services)
+    {
+        services.AddSingleton<PostgresDatabase>();
+        services.AddSingleton<IStoreLifecycle>(sp => sp.GetRequiredService<PostgresDatabase>());
+        services.AddSingleton<IWorkflowStore, PostgresWorkflowStore>();
+        services.AddSingleton<IRunStore, PostgresRunStore>();
+        services.AddSingleton<IIdempotencyStore, PostgresIdempotencyStore>();
+        return services;
+    }
+}

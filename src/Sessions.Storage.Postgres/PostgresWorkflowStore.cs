@@ -1,0 +1,154 @@
+using System.Text.Json;
+using Npgsql;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.Postgres;
+
+public sealed class PostgresWorkflowStore(PostgresDatabase database) : IWorkflowStore
+{
+    public async Task<bool> CreateAsync(WorkflowDocument workflow, WorkflowVersionDocument firstVersion, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var insert = Sql.Command(
+            connection,
+            transaction,
+            "INSERT INTO workflows (id, tenant_id, created_at, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING;",
+            workflow.Id,
+            workflow.TenantId,
+            workflow.CreatedAt,
+            new Sql.Jsonb(JsonSerializer.Serialize(workflow, DocumentJson.Options)));
+        if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        await InsertVersionAsync(connection, transaction, firstVersion, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task<WorkflowDocument?> GetAsync(string tenantId, string workflowId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await GetAsync(connection, null, tenantId, workflowId, lockRow: false, cancellationToken);
+    }
+
+    public async Task<Page<WorkflowDocument>> ListAsync(string tenantId, int page, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var count = Sql.Command(connection, "SELECT COUNT(*) FROM workflows WHERE tenant_id = $1;", tenantId);
+        var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken));
+
+        await using var list = Sql.Command(
+            connection,
+            "SELECT doc::text FROM workflows WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3;",
+            tenantId,
+            limit,
+            (long)(page - 1) * limit);
+        var items = new List<WorkflowDocument>();
+        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(JsonSerializer.Deserialize<WorkflowDocument>(reader.GetString(0), DocumentJson.Options)!);
+        }
+
+        return new Page<WorkflowDocument>(items, total);
+    }
+
+    public async Task<WorkflowDocument?> AddVersionAsync(string tenantId, string workflowId, NewWorkflowVersion version, bool activate, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // FOR UPDATE: a second upload waits here until the first commits, then numbers after it.
+        var workflow = await GetAsync(connection, transaction, tenantId, workflowId, lockRow: true, cancellationToken);
+        if (workflow is null)
+        {
+            return null;
+        }
+
+        var number = workflow.LatestVersion + 1;
+        await InsertVersionAsync(connection, transaction, new WorkflowVersionDocument(workflowId, tenantId, number, version.Name, version.DefinitionJson, version.CreatedAt), cancellationToken);
+        var updated = workflow with
+        {
+            Name = activate ? version.Name : workflow.Name,
+            Description = activate ? version.Description : workflow.Description,
+            LatestVersion = number,
+            ActiveVersion = activate ? number : workflow.ActiveVersion,
+            UpdatedAt = version.CreatedAt,
+        };
+        await using var update = Sql.Command(
+            connection,
+            transaction,
+            "UPDATE workflows SET doc = $1 WHERE id = $2 AND tenant_id = $3;",
+            new Sql.Jsonb(JsonSerializer.Serialize(updated, DocumentJson.Options)),
+            workflowId,
+            tenantId);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return updated;
+    }
+
+    public async Task<WorkflowVersionDocument?> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            "SELECT version_number, name, definition, created_at FROM workflow_versions WHERE workflow_id = $1 AND tenant_id = $2 AND version_number = $3;",
+            workflowId,
+            tenantId,
+            versionNumber);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadVersion(reader, workflowId, tenantId) : null;
+    }
+
+    public async Task<IReadOnlyList<WorkflowVersionDocument>> ListVersionsAsync(string tenantId, string workflowId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            "SELECT version_number, name, '', created_at FROM workflow_versions WHERE workflow_id = $1 AND tenant_id = $2 ORDER BY version_number;",
+            workflowId,
+            tenantId);
+        var versions = new List<WorkflowVersionDocument>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            versions.Add(ReadVersion(reader, workflowId, tenantId));
+        }
+
+        return versions;
+    }
+
+    private static WorkflowVersionDocument ReadVersion(NpgsqlDataReader reader, string workflowId, string tenantId) =>
+        new(workflowId, tenantId, reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3));
+
+    private static async Task<WorkflowDocument?> GetAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string tenantId, string workflowId, bool lockRow, CancellationToken cancellationToken)
+    {
+        await using var command = Sql.Command(
+            connection,
+            transaction,
+            "SELECT doc::text FROM workflows WHERE id = $1 AND tenant_id = $2" + (lockRow ? " FOR UPDATE;" : ";"),
+            workflowId,
+            tenantId);
+        return await command.ExecuteScalarAsync(cancellationToken) is string doc
+            ? JsonSerializer.Deserialize<WorkflowDocument>(doc, DocumentJson.Options)
+            : null;
+    }
+
+    private static async Task InsertVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, WorkflowVersionDocument version, CancellationToken cancellationToken)
+    {
+        await using var command = Sql.Command(
+            connection,
+            transaction,
+            "INSERT INTO workflow_versions (workflow_id, version_number, tenant_id, name, definition, created_at) VALUES ($1, $2, $3, $4, $5, $6);",
+            version.WorkflowId,
+            version.VersionNumber,
+            version.TenantId,
+            version.Name,
+            version.DefinitionJson,
+            version.CreatedAt);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

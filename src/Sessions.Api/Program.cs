@@ -1,20 +1,37 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Sessions.Api.Configuration;
+using Sessions.Api.Contracts;
 using Sessions.Api.Endpoints;
+using Sessions.Api.Hosting;
 using Sessions.Api.Http;
 using Sessions.Api.OpenApi;
 using Sessions.Api.Samples;
+using Sessions.Api.Security;
 using Sessions.Nodes;
 using Sessions.Nodes.Llm;
 using Sessions.Runtime;
 using Sessions.Runtime.Nodes;
-using Sessions.Storage.Sqlite;
+using Sessions.Runtime.Turns;
 
 var builder = WebApplication.CreateBuilder(args);
 
+var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+if (!auth.Enabled && ListenGuard.NonLoopbackAddresses(builder.Configuration) is { Count: > 0 } open)
+{
+    // Without keys every request is the default tenant's admin: that is for a developer's own machine only.
+    Console.Error.WriteLine(
+        $"Refusing to listen on {string.Join(", ", open)}: no API keys are configured (Sessions:Auth:ApiKeys), so only loopback "
+        + "addresses (127.0.0.1, [::1], localhost) are allowed. Configure API keys to listen on other addresses.");
+    return 2;
+}
+
 builder.Services.AddOptions<SessionsOptions>().BindConfiguration(SessionsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddOptions<SqliteStoreOptions>().BindConfiguration(SqliteStoreOptions.Section).ValidateOnStart();
+builder.Services.AddOptions<TurnOptions>().BindConfiguration(TurnOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<ReaperOptions>().BindConfiguration(ReaperOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart()
+    .Validate(o => o.ApiKeys.All(k => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(k, new(k), null, validateAllProperties: true)), "Each of Sessions:Auth:ApiKeys needs Sha256 (64 hex digits), Tenant, Principal and Role (admin, editor or viewer).");
 builder.Services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.Section);
 
 builder.Services.ConfigureHttpJsonOptions(json =>
@@ -27,17 +44,29 @@ builder.Services.ConfigureHttpJsonOptions(json =>
 });
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();
-builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer<ParameterSchemas>());
+builder.Services.AddOpenApi(openApi =>
+{
+    openApi.AddOperationTransformer<ParameterSchemas>();
+    openApi.AddDocumentTransformer<BearerScheme>();
+});
 builder.Services.AddHealthChecks().AddCheck<HealthEndpoints.StoreHealthCheck>("store");
 
+builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
+    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+builder.Services.AddAuthorization(Policies.Add);
+builder.Services.AddHttpContextAccessor();
+builder.Services.AddScoped(sp => new Caller(sp.GetRequiredService<IHttpContextAccessor>().HttpContext!.User));
+builder.Services.AddSessionsRateLimiting(builder.Configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions());
+
 builder.Services.AddSessionsRuntime();
+builder.Services.AddSingleton<ITurnAnswerWriter, ExecuteAnswerWriter>();
 builder.Services.AddSingleton<ISecretStore, ConfiguredSecretStore>();
 builder.Services.AddSessionsNodes();
-builder.Services.AddSqliteStore();
-builder.Services.AddSingleton<ITenantContext, DefaultTenantContext>();
+builder.Services.AddConfiguredStore(builder.Configuration);
 builder.Services.AddSingleton<RequestBody>();
 builder.Services.AddHostedService<StoreInitialization>();
 builder.Services.AddHostedService<SampleWorkflows>();
+builder.Services.AddHostedService<ReaperService>();
 
 var app = builder.Build();
 
@@ -47,14 +76,20 @@ app.Services.GetRequiredService<NodeHandlerRegistry>();
 app.UseExceptionHandler();
 app.UseStatusCodePages(ProblemMapping.WriteStatusCodeProblem);
 app.UseConsole();
+app.UseAuthentication();
 
-app.MapOpenApi();
+// After authentication, so that requests are counted per API key; before authorization, so that bad keys count too.
+app.UseRateLimiter();
+app.UseAuthorization();
+
+app.MapOpenApi().AllowAnonymous();
 app.MapHealth();
 app.MapWorkflows();
 app.MapExecute();
 app.MapRuns();
 
 app.Run();
+return 0;
 
 /// <summary>Visible to WebApplicationFactory in the end-to-end tests.</summary>
 public partial class Program;

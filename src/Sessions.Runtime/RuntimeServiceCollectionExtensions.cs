@@ -23,6 +23,8 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<WorkflowService>();
         services.AddSingleton<RunEventFeed>();
         services.AddSingleton<TurnEngine>();
+        services.AddSingleton<IdempotentTurns>();
+        services.AddSingleton<StaleRunReaper>();
         services.AddSingleton<RunHistory>();
         services.AddSingleton<ForkService>();
         services.AddSingleton<ReplayService>();

@@ -59,7 +59,7 @@ public sealed class BadInputFixture : IAsyncLifetime
     public async Task<string> SnapshotAsync()
     {
         var store = Factory.Services.GetRequiredService<IRunStore>();
-        var tenant = Factory.Services.GetRequiredService<ITenantContext>().TenantId;
+        var tenant = Factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Sessions.Api.Configuration.SessionsOptions>>().Value.DefaultTenant;
         var all = new JsonObject();
         foreach (var (name, id) in Runs)
         {

@@ -7,7 +7,7 @@ public sealed class SessionsOptions
 {
     public const string Section = "Sessions";
 
-    /// <summary>The tenant every request belongs to until authentication exists.</summary>
+    /// <summary>The tenant of every request when no API keys are configured, and the tenant the samples are loaded into.</summary>
     [Required]
     [RegularExpression("^[A-Za-z0-9_-]{1,64}$")]
     public string DefaultTenant { get; set; } = "default";

@@ -10,7 +10,8 @@ namespace Sessions.Api.Contracts;
 /// <summary>The body of `POST /v1/workflows/{workflow_id}/execute`. Unknown fields are accepted and ignored.</summary>
 public sealed record ExecuteRequest(
     [property: Description("Absent on the first turn, which creates the run; echoed on every later turn.")] string? RunId,
-    RunInput? RunInput);
+    RunInput? RunInput,
+    [property: Description("Optional: the turn number the client last saw. If the run is at another turn (another tab moved it), the turn is refused with 409 turn_mismatch.")] int? ExpectedTurn = null);
 
 public sealed record RunInput(
     [property: Description("start (default), data, resume, pause or stop.")] string? Command,

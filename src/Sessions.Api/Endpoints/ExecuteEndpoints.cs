@@ -1,10 +1,14 @@
+using Sessions.Api.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Sessions.Api.Configuration;
 using Sessions.Api.Contracts;
 using Sessions.Api.Http;
+using System.Text;
+using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using Sessions.Runtime.Errors;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
 
@@ -19,34 +23,39 @@ public static class ExecuteEndpoints
         group.MapPost("/execute", Execute)
             .WithName("Execute")
             .WithSummary("Take one turn: start a run, answer it, pause it or stop it")
-            .WithDescription("Without run_id a new run is created and stepped until it waits, pauses or ends. With run_id the run continues with run_input.user_message. Every rejected request leaves the run exactly as it was.")
+            .WithDescription("Without run_id a new run is created and stepped until it waits, pauses or ends. With run_id the run continues with run_input.user_message. Every rejected request leaves the run exactly as it was. With an Idempotency-Key header a retry of the same request gets the first answer byte for byte (header Idempotent-Replayed: true) and runs nothing; the same key with another body is a 422 idempotency_key_reused, and while the first is still running a 409 idempotency_key_in_flight with Retry-After. expected_turn in the body makes the turn a 409 turn_mismatch unless the run is at that turn.")
             .Accepts<ExecuteRequest>("application/json")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
 
         group.MapPost("/execute/stream", ExecuteStreaming)
             .WithName("ExecuteStreaming")
             .WithSummary("Take one turn and stream its events as they happen (text/event-stream)")
-            .WithDescription("Same body as execute. Each event is an SSE message with id = seq; `ping` while a node works; a final `result` whose data is exactly execute's JSON answer, or `error` with a problem if the turn fails after the stream began. A request refused before anything happened answers with its status and problem, as execute does. The turn runs to the end even if the client disconnects; reconnect to /v1/runs/{run_id}/events/stream with Last-Event-ID.")
+            .WithDescription("Same body as execute. Each event is an SSE message with id = seq; `ping` while a node works; a final `result` whose data is exactly execute's JSON answer, or `error` with a problem if the turn fails after the stream began. A request refused before anything happened answers with its status and problem, as execute does. Idempotency-Key and expected_turn work as on execute; a retried key streams the first turn's events and answer again. The turn runs to the end even if the client disconnects; reconnect to /v1/runs/{run_id}/events/stream with Last-Event-ID.")
             .Accepts<ExecuteRequest>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
 
         return group;
     }
+
+    /// <summary>The header that makes a turn safe to retry; see <see cref="IdempotentTurns"/>.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>Set on an answer given again for a retried Idempotency-Key instead of running the turn.</summary>
+    public const string ReplayedHeader = "Idempotent-Replayed";
 
     private static async Task ExecuteStreaming(
         [FromRoute(Name = "workflow_id")] string workflowId,
         HttpContext http,
         RequestBody body,
         TurnEngine engine,
-        ITenantContext tenant,
+        IdempotentTurns idempotent,
+        Caller caller,
         IOptions<SessionsOptions> options,
         IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         [FromQuery(Name = "version_number")] string? versionNumber = null)
     {
-        var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
-        var queryVersion = RouteValues.VersionNumberOrThrow(versionNumber);
-        var turn = ExecuteRequestParser.Parse(await body.ReadJsonAsync(http.Request, http.RequestAborted), tenant.TenantId, id, queryVersion);
+        var (turn, key, hash) = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, caller, http.RequestAborted);
 
         var produced = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
         var observer = new TurnObserver
@@ -56,7 +65,9 @@ public static class ExecuteEndpoints
         };
 
         // Detached from the request: once accepted, a turn runs to its end whether or not the client stays.
-        var running = Task.Run(() => engine.ExecuteAsync(turn, CancellationToken.None, observer));
+        var running = Task.Run(async () => key is null
+            ? new IdempotentResult(await engine.ExecuteAsync(turn, CancellationToken.None, observer), "")
+            : await idempotent.ExecuteAsync(turn, key, hash!, CancellationToken.None, observer));
         _ = running.ContinueWith(_ => produced.Writer.TryComplete(), TaskScheduler.Default);
 
         var stream = new ServerSentEvents(http.Response, json);
@@ -86,8 +97,22 @@ public static class ExecuteEndpoints
 
         try
         {
-            var outcome = await running;
-            await stream.WriteAsync("result", ExecuteResponse.From(outcome));
+            var result = await running;
+            if (result.Outcome is { } outcome)
+            {
+                await stream.WriteAsync("result", ExecuteResponse.From(outcome));
+                return;
+            }
+
+            // A retry of an answered key: the first turn's events again, from its stored answer, then that answer.
+            http.Response.Headers[ReplayedHeader] = "true";
+            var answer = JsonNode.Parse(result.Answer)!;
+            foreach (var replayed in answer["events"]!.AsArray())
+            {
+                await stream.WriteAsync(null, replayed!, replayed!["seq"]!.GetValue<long>());
+            }
+
+            await stream.WriteAsync("result", answer);
         }
         catch (Exception failure) when (stream.Started && ProblemMapping.ToProblem(failure, http) is { } problem)
         {
@@ -98,20 +123,53 @@ public static class ExecuteEndpoints
     /// <summary>Partial model text on the stream endpoint; the `llm` event that follows carries the whole reply.</summary>
     private sealed record LlmDelta(string NodeId, string Text);
 
-    private static async Task<Ok<ExecuteResponse>> Execute(
+    private static async Task<Results<Ok<ExecuteResponse>, ContentHttpResult>> Execute(
         [FromRoute(Name = "workflow_id")] string workflowId,
-        HttpRequest request,
+        HttpContext http,
         RequestBody body,
         TurnEngine engine,
-        ITenantContext tenant,
+        IdempotentTurns idempotent,
+        Caller caller,
         CancellationToken ct,
         [FromQuery(Name = "version_number")] string? versionNumber = null)
     {
+        var (turn, key, hash) = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, caller, ct);
+
+        // Not the request's token: once accepted, a turn runs to its end even if the client gives up waiting.
+        if (key is null)
+        {
+            return TypedResults.Ok(ExecuteResponse.From(await engine.ExecuteAsync(turn, CancellationToken.None)));
+        }
+
+        // Under a key the answer is the stored text itself, so that every retry gets these very bytes.
+        var result = await idempotent.ExecuteAsync(turn, key, hash!, CancellationToken.None);
+        if (result.IsReplay)
+        {
+            http.Response.Headers[ReplayedHeader] = "true";
+        }
+
+        return TypedResults.Content(result.Answer, "application/json", Encoding.UTF8);
+    }
+
+    /// <summary>The turn a request asks for, as this caller may take it, with its idempotency key and request hash if any.</summary>
+    private static async Task<(TurnRequest Turn, string? Key, string? Hash)> ReadTurnAsync(
+        string workflowId, string? versionNumber, HttpRequest request, RequestBody body, Caller caller, CancellationToken ct)
+    {
         var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
         var queryVersion = RouteValues.VersionNumberOrThrow(versionNumber);
-        var turn = ExecuteRequestParser.Parse(await body.ReadJsonAsync(request, ct), tenant.TenantId, id, queryVersion);
-        // Not the request's token: once accepted, a turn runs to its end even if the client gives up waiting.
-        var outcome = await engine.ExecuteAsync(turn, CancellationToken.None);
-        return TypedResults.Ok(ExecuteResponse.From(outcome));
+        string? key = null;
+        if (request.Headers.TryGetValue(IdempotencyKeyHeader, out var keys))
+        {
+            key = keys.Count == 1 && IdempotentTurns.IsValidKey(keys[0]!) ? keys[0] : throw new DomainException(
+                ErrorKind.BadRequest,
+                ProblemCodes.InvalidIdempotencyKey,
+                "Invalid Idempotency-Key",
+                $"Idempotency-Key is one value of 1 to {IdempotentTurns.MaxKeyLength} printable ASCII characters without spaces, such as a UUID.");
+        }
+
+        var read = await body.ReadAsync(request, ct);
+        var turn = ExecuteRequestParser.Parse(read.Json, caller.TenantId, id, queryVersion);
+        turn = turn with { RunBy = caller.RunByFor(turn.RunBy), OnlyRunsBy = caller.OnlyRunsBy };
+        return (turn, key, key is null ? null : IdempotentTurns.HashRequest(id, request.QueryString.Value, read.Bytes.Span));
     }
 }

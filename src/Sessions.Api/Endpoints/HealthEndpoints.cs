@@ -8,8 +8,8 @@ public static class HealthEndpoints
     /// <summary>`/alive`: the process answers. `/health`: it can also reach its store.</summary>
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
-        routes.MapHealthChecks("/alive", new() { Predicate = _ => false }).WithTags("Health");
-        routes.MapHealthChecks("/health").WithTags("Health");
+        routes.MapHealthChecks("/alive", new() { Predicate = _ => false }).WithTags("Health").AllowAnonymous();
+        routes.MapHealthChecks("/health").WithTags("Health").AllowAnonymous();
         return routes;
     }
 

@@ -1,3 +1,4 @@
+using Sessions.Api.Security;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -33,7 +34,8 @@ public static class RunEndpoints
         group.MapGet("/stats", RunStats)
             .WithName("RunStats")
             .WithSummary("Counts of the tenant's runs by status")
-            .ProducesProblems(StatusCodes.Status400BadRequest);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden)
+            .RequireAuthorization(Policies.Editor);
 
         group.MapGet("/{run_id}", GetRun)
             .WithName("GetRun")
@@ -61,21 +63,24 @@ public static class RunEndpoints
 
         group.MapPost("/cancel", CancelRuns)
             .WithName("CancelRuns")
-            .WithSummary("Cancel runs by id, or every unfinished run of a workflow; reports an outcome per run")
+            .WithSummary("Cancel runs by id (editor), or every unfinished run of a workflow (admin); reports an outcome per run")
             .Accepts<CancelRunsRequest>("application/json")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge)
+            .RequireAuthorization(Policies.Editor);
 
         group.MapPost("/{run_id}/fork", ForkRun)
             .WithName("ForkRun")
             .WithSummary("Start a new run from the state a run had after one of its turns")
             .Accepts<ForkRequest>("application/json")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity)
+            .RequireAuthorization(Policies.Editor);
 
         group.MapPost("/{run_id}/replay", ReplayRun)
             .WithName("ReplayRun")
             .WithSummary("Re-send a run's inputs to a new run on a version, and report where it diverges, turn by turn")
             .Accepts<ReplayRequest>("application/json")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity)
+            .RequireAuthorization(Policies.Editor);
 
         var byWorkflow = routes.MapGroup("/v1/workflows/{workflow_id}/runs").WithTags("Runs");
 
@@ -87,52 +92,56 @@ public static class RunEndpoints
         byWorkflow.MapGet("/stats", WorkflowRunStats)
             .WithName("WorkflowRunStats")
             .WithSummary("Counts of one workflow's runs by status")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
+            .RequireAuthorization(Policies.Editor);
 
         return group;
     }
 
     private static async Task<Ok<RunListResponse>> ListRuns(
-        [AsParameters] RunFilters filters, RunHistory history, ITenantContext tenant, CancellationToken ct,
+        [AsParameters] RunFilters filters, RunHistory history, Caller caller, CancellationToken ct,
         [FromQuery(Name = "workflow_id")] string? workflowId = null)
     {
         var query = filters.ToQuery(workflowId is null ? null : RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"));
-        return TypedResults.Ok(await ListAsync(history, tenant.TenantId, query, ct));
+        return TypedResults.Ok(await ListAsync(history, caller, query, ct));
     }
 
     private static async Task<Ok<RunListResponse>> ListWorkflowRuns(
-        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunHistory history, IWorkflowStore workflows, ITenantContext tenant, CancellationToken ct)
+        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunHistory history, IWorkflowStore workflows, Caller caller, CancellationToken ct)
     {
-        var id = await ExistingWorkflowAsync(workflowId, workflows, tenant, ct);
-        return TypedResults.Ok(await ListAsync(history, tenant.TenantId, filters.ToQuery(id), ct));
+        var id = await ExistingWorkflowAsync(workflowId, workflows, caller, ct);
+        return TypedResults.Ok(await ListAsync(history, caller, filters.ToQuery(id), ct));
     }
 
     private static async Task<Ok<RunStatsResponse>> RunStats(
-        RunHistory history, ITenantContext tenant, CancellationToken ct, [FromQuery(Name = "workflow_id")] string? workflowId = null)
+        RunHistory history, Caller caller, CancellationToken ct, [FromQuery(Name = "workflow_id")] string? workflowId = null)
     {
         var id = workflowId is null ? null : RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
-        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(tenant.TenantId, id, ct)));
+        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.TenantId, id, ct)));
     }
 
     private static async Task<Ok<RunStatsResponse>> WorkflowRunStats(
-        [FromRoute(Name = "workflow_id")] string workflowId, RunHistory history, IWorkflowStore workflows, ITenantContext tenant, CancellationToken ct)
+        [FromRoute(Name = "workflow_id")] string workflowId, RunHistory history, IWorkflowStore workflows, Caller caller, CancellationToken ct)
     {
-        var id = await ExistingWorkflowAsync(workflowId, workflows, tenant, ct);
-        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(tenant.TenantId, id, ct)));
+        var id = await ExistingWorkflowAsync(workflowId, workflows, caller, ct);
+        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.TenantId, id, ct)));
     }
 
     private static async Task<Ok<RunDetailsResponse>> GetRun(
-        [FromRoute(Name = "run_id")] string runId, RunHistory history, ITenantContext tenant, CancellationToken ct) =>
-        TypedResults.Ok(RunDetailsResponse.From(await history.GetDetailsAsync(tenant.TenantId, RouteValues.ObjectIdOrThrow(runId, "run_id"), ct)));
+        [FromRoute(Name = "run_id")] string runId, RunHistory history, IRunStore runs, Caller caller, CancellationToken ct)
+    {
+        var id = await VisibleRunAsync(runId, runs, caller, ct);
+        return TypedResults.Ok(RunDetailsResponse.From(await history.GetDetailsAsync(caller.TenantId, id, ct)));
+    }
 
     private static async Task<Ok<EventPageResponse>> GetEvents(
-        [FromRoute(Name = "run_id")] string runId, RunHistory history, ITenantContext tenant, CancellationToken ct,
+        [FromRoute(Name = "run_id")] string runId, RunHistory history, IRunStore runs, Caller caller, CancellationToken ct,
         [FromQuery(Name = "after_seq")] string? afterSeq = null, [FromQuery(Name = "limit")] string? limit = null)
     {
-        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        var id = await VisibleRunAsync(runId, runs, caller, ct);
         var after = RouteValues.AfterSeqOrThrow(afterSeq);
         var size = limit is null ? 100 : RouteValues.PagingOrThrow(null, limit, maxLimit: 1000).Limit;
-        var events = await history.GetEventsAsync(tenant.TenantId, id, after, size + 1, ct);
+        var events = await history.GetEventsAsync(caller.TenantId, id, after, size + 1, ct);
         var page = events.Take(size).ToList();
         return TypedResults.Ok(new EventPageResponse(id, page.Select(EventContract.From).ToList(), page.Count > 0 ? page[^1].Seq : after, events.Count > size));
     }
@@ -143,19 +152,19 @@ public static class RunEndpoints
         IRunStore runs,
         RunHistory history,
         RunEventFeed feed,
-        ITenantContext tenant,
+        Caller caller,
         IOptions<SessionsOptions> options,
         IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         [FromQuery(Name = "after_seq")] string? afterSeq = null)
     {
         const int Batch = 500;
-        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        var id = await VisibleRunAsync(runId, runs, caller, http.RequestAborted);
         var lastEventId = http.Request.Headers["Last-Event-ID"].FirstOrDefault();
         var lastSeq = lastEventId is not null
             ? long.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq) ? seq
                 : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid Last-Event-ID", "Last-Event-ID is the seq of the last event received.")
             : RouteValues.AfterSeqOrThrow(afterSeq);
-        await history.GetRunAsync(tenant.TenantId, id, http.RequestAborted);
+        await history.GetRunAsync(caller.TenantId, id, http.RequestAborted);
 
         var stream = new ServerSentEvents(http.Response, json);
         var ping = TimeSpan.FromSeconds(options.Value.StreamPingSeconds);
@@ -164,7 +173,7 @@ public static class RunEndpoints
         {
             // Taken before reading, so a commit between the read and the wait still wakes us.
             var nextCommit = feed.NextCommit(id);
-            var events = await runs.GetEventsAsync(tenant.TenantId, id, lastSeq, Batch, http.RequestAborted);
+            var events = await runs.GetEventsAsync(caller.TenantId, id, lastSeq, Batch, http.RequestAborted);
             foreach (var e in events)
             {
                 await stream.WriteAsync(null, EventContract.From(e), e.Seq);
@@ -176,7 +185,7 @@ public static class RunEndpoints
                 continue;
             }
 
-            var run = await runs.GetAsync(tenant.TenantId, id, http.RequestAborted);
+            var run = await runs.GetAsync(caller.TenantId, id, http.RequestAborted);
             if (run is null || (RunStateMachine.IsTerminal(run.Status) && run.LastSeq <= lastSeq))
             {
                 await stream.WriteAsync("end", new { run_id = id, status = run?.Status.ToWire(), last_seq = lastSeq });
@@ -201,34 +210,34 @@ public static class RunEndpoints
     }
 
     private static async Task<IResult> GetTranscript(
-        [FromRoute(Name = "run_id")] string runId, RunHistory history, ITenantContext tenant, CancellationToken ct,
+        [FromRoute(Name = "run_id")] string runId, RunHistory history, IRunStore runs, Caller caller, CancellationToken ct,
         [FromQuery(Name = "format")] string? format = null)
     {
-        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        var id = await VisibleRunAsync(runId, runs, caller, ct);
         if (format is not (null or "json" or "markdown"))
         {
             throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", "'format' is json or markdown.")
                 .With("parameter", "format");
         }
 
-        var transcript = Transcript.From(await history.GetDetailsAsync(tenant.TenantId, id, ct));
+        var transcript = Transcript.From(await history.GetDetailsAsync(caller.TenantId, id, ct));
         return format == "markdown"
             ? TypedResults.Text(transcript.ToMarkdown(), "text/markdown", Encoding.UTF8)
             : TypedResults.Ok(transcript);
     }
 
     private static async Task<Created<ForkResponse>> ForkRun(
-        [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, ForkService forks, ITenantContext tenant, CancellationToken ct)
+        [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, ForkService forks, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var json = await body.ReadJsonAsync(request, ct) as JsonObject ?? throw Invalid("$", "The body is an object with turn_number.");
         var turn = json["turn_number"] is JsonValue t && t.TryGetValue<int>(out var n) && n >= 0 ? n : throw Invalid("$.turn_number", "turn_number is a whole number >= 0.");
-        var fork = await forks.ForkAsync(tenant.TenantId, id, turn, RunInputReader.ReadVersionNumber(json["version_number"]), CancellationToken.None);
+        var fork = await forks.ForkAsync(caller.TenantId, id, turn, RunInputReader.ReadVersionNumber(json["version_number"]), CancellationToken.None);
         return TypedResults.Created($"/v1/runs/{fork.Id}", ForkResponse.From(fork));
     }
 
     private static async Task<Created<ReplayReport>> ReplayRun(
-        [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, ReplayService replays, ITenantContext tenant, CancellationToken ct)
+        [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, ReplayService replays, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var json = await body.ReadJsonAsync(request, ct) switch
@@ -237,12 +246,12 @@ public static class RunEndpoints
             JsonObject obj => obj,
             _ => throw Invalid("$", "The body is an object."),
         };
-        var report = await replays.ReplayAsync(tenant.TenantId, id, RunInputReader.ReadVersionNumber(json["version_number"]), CancellationToken.None);
+        var report = await replays.ReplayAsync(caller.TenantId, id, RunInputReader.ReadVersionNumber(json["version_number"]), CancellationToken.None);
         return TypedResults.Created(report.ReplayRunId is null ? null : $"/v1/runs/{report.ReplayRunId}", report);
     }
 
     private static async Task<Ok<CancelRunsResponse>> CancelRuns(
-        HttpRequest request, RequestBody body, RunHistory history, ITenantContext tenant, CancellationToken ct)
+        HttpRequest request, RequestBody body, RunHistory history, Caller caller, CancellationToken ct)
     {
         var json = await body.ReadJsonAsync(request, ct) as JsonObject
             ?? throw Invalid("$", "The body is an object with run_ids or workflow_id.");
@@ -270,7 +279,12 @@ public static class RunEndpoints
             var workflowId = json["workflow_id"] is JsonValue w && w.GetValueKind() == JsonValueKind.String
                 ? RouteValues.ObjectIdOrThrow(w.GetValue<string>(), "workflow_id")
                 : throw Invalid("$.workflow_id", "workflow_id is a string.");
-            return TypedResults.Ok(CancelRunsResponse.From(await history.CancelWorkflowRunsAsync(tenant.TenantId, workflowId, reason, CancellationToken.None)));
+            if (caller.Role < Role.Admin)
+            {
+                throw new DomainException(ErrorKind.Forbidden, ProblemCodes.Forbidden, "Not permitted", "Cancelling every run of a workflow takes an admin key; an editor cancels by run_ids.");
+            }
+
+            return TypedResults.Ok(CancelRunsResponse.From(await history.CancelWorkflowRunsAsync(caller.TenantId, workflowId, reason, CancellationToken.None)));
         }
 
         if (json["run_ids"] is not JsonArray ids || ids.Count is 0 or > MaxCancelRunIds || ids.Any(i => i is not JsonValue s || s.GetValueKind() != JsonValueKind.String))
@@ -279,12 +293,20 @@ public static class RunEndpoints
         }
 
         var runIds = ids.Select(i => RouteValues.ObjectIdOrThrow(i!.GetValue<string>(), "run_ids")).ToList();
-        return TypedResults.Ok(CancelRunsResponse.From(await history.CancelAsync(tenant.TenantId, runIds, reason, CancellationToken.None)));
+        return TypedResults.Ok(CancelRunsResponse.From(await history.CancelAsync(caller.TenantId, runIds, reason, CancellationToken.None)));
     }
 
-    private static async Task<RunListResponse> ListAsync(RunHistory history, string tenantId, RunQuery query, CancellationToken ct)
+    /// <summary>A viewer's lists hold only its own runs; asking for someone else's is refused rather than quietly emptied.</summary>
+    private static async Task<RunListResponse> ListAsync(RunHistory history, Caller caller, RunQuery query, CancellationToken ct)
     {
-        var page = await history.ListAsync(tenantId, query, ct);
+        if (caller.OnlyRunsBy is { } own)
+        {
+            query = query.RunBy is null || query.RunBy == own
+                ? query with { RunBy = own }
+                : throw new DomainException(ErrorKind.Forbidden, ProblemCodes.Forbidden, "Not permitted", "A viewer lists only its own runs: run_by must be absent or the key's principal.");
+        }
+
+        var page = await history.ListAsync(caller.TenantId, query, ct);
         return new RunListResponse(page.Items.Select(s => RunSummaryContract.From(s.Run, s.WorkflowName)).ToList(), query.Page, query.Limit, page.Total);
     }
 
@@ -329,10 +351,22 @@ public static class RunEndpoints
         }
     }
 
-    private static async Task<string> ExistingWorkflowAsync(string workflowId, IWorkflowStore workflows, ITenantContext tenant, CancellationToken ct)
+    /// <summary>The run id, once the caller may see the run: a viewer's read of another's run is a 404, as for a missing one.</summary>
+    private static async Task<string> VisibleRunAsync(string runId, IRunStore runs, Caller caller, CancellationToken ct)
+    {
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        if (caller.OnlyRunsBy is not null && (await runs.GetAsync(caller.TenantId, id, ct) is not { } run || !caller.CanSee(run.RunBy)))
+        {
+            throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+        }
+
+        return id;
+    }
+
+    private static async Task<string> ExistingWorkflowAsync(string workflowId, IWorkflowStore workflows, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
-        return await workflows.GetAsync(tenant.TenantId, id, ct) is null
+        return await workflows.GetAsync(caller.TenantId, id, ct) is null
             ? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow")
             : id;
     }

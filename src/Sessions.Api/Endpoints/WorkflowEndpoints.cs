@@ -1,3 +1,4 @@
+using Sessions.Api.Security;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -19,7 +20,8 @@ public static class WorkflowEndpoints
             .WithName("CreateWorkflow")
             .WithSummary("Upload a definition as a new workflow (its version 0)")
             .Accepts<WorkflowDefinitionContract>("application/json")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity)
+            .RequireAuthorization(Policies.Editor);
 
         group.MapGet("/", ListWorkflows)
             .WithName("ListWorkflows")
@@ -35,7 +37,8 @@ public static class WorkflowEndpoints
             .WithName("AddWorkflowVersion")
             .WithSummary("Upload version n+1; it becomes active unless activate=false")
             .Accepts<WorkflowDefinitionContract>("application/json")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity)
+            .RequireAuthorization(Policies.Editor);
 
         group.MapGet("/{workflow_id}/versions/{version_number}", GetVersion)
             .WithName("GetWorkflowVersion")
@@ -46,10 +49,10 @@ public static class WorkflowEndpoints
     }
 
     private static async Task<Created<WorkflowCreatedResponse>> CreateWorkflow(
-        HttpRequest request, RequestBody body, WorkflowService workflows, ITenantContext tenant, CancellationToken ct)
+        HttpRequest request, RequestBody body, WorkflowService workflows, Caller caller, CancellationToken ct)
     {
         var definition = await body.ReadJsonAsync(request, ct);
-        var created = await workflows.CreateAsync(tenant.TenantId, definition, ct);
+        var created = await workflows.CreateAsync(caller.TenantId, definition, ct);
         var workflow = created.Workflow;
         return TypedResults.Created(
             $"/v1/workflows/{workflow.Id}",
@@ -57,20 +60,20 @@ public static class WorkflowEndpoints
     }
 
     private static async Task<Ok<WorkflowListResponse>> ListWorkflows(
-        WorkflowService workflows, ITenantContext tenant, CancellationToken ct,
+        WorkflowService workflows, Caller caller, CancellationToken ct,
         [FromQuery(Name = "page")] string? page = null, [FromQuery(Name = "limit")] string? limit = null)
     {
         var paging = RouteValues.PagingOrThrow(page, limit);
-        var found = await workflows.ListAsync(tenant.TenantId, paging.Page, paging.Limit, ct);
+        var found = await workflows.ListAsync(caller.TenantId, paging.Page, paging.Limit, ct);
         var items = found.Items.Select(w => new WorkflowSummary(w.Id, w.Name, w.Description, w.ActiveVersion, w.LatestVersion, w.CreatedAt.UtcDateTime, w.UpdatedAt.UtcDateTime)).ToList();
         return TypedResults.Ok(new WorkflowListResponse(items, paging.Page, paging.Limit, found.Total));
     }
 
     private static async Task<Ok<WorkflowResponse>> GetWorkflow(
-        [FromRoute(Name = "workflow_id")] string workflowId, WorkflowService workflows, ITenantContext tenant, CancellationToken ct)
+        [FromRoute(Name = "workflow_id")] string workflowId, WorkflowService workflows, Caller caller, CancellationToken ct)
     {
-        var workflow = await workflows.GetAsync(tenant.TenantId, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
-        var versions = await workflows.ListVersionsAsync(tenant.TenantId, workflow.Id, ct);
+        var workflow = await workflows.GetAsync(caller.TenantId, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
+        var versions = await workflows.ListVersionsAsync(caller.TenantId, workflow.Id, ct);
         return TypedResults.Ok(new WorkflowResponse(
             workflow.Id,
             workflow.Name,
@@ -83,13 +86,13 @@ public static class WorkflowEndpoints
     }
 
     private static async Task<Created<VersionCreatedResponse>> AddVersion(
-        [FromRoute(Name = "workflow_id")] string workflowId, HttpRequest request, RequestBody body, WorkflowService workflows, ITenantContext tenant, CancellationToken ct,
+        [FromRoute(Name = "workflow_id")] string workflowId, HttpRequest request, RequestBody body, WorkflowService workflows, Caller caller, CancellationToken ct,
         [FromQuery(Name = "activate")] string? activate = null)
     {
         var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
         var shouldActivate = RouteValues.BooleanOrThrow(activate, "activate", fallback: true);
         var definition = await body.ReadJsonAsync(request, ct);
-        var added = await workflows.AddVersionAsync(tenant.TenantId, id, definition, shouldActivate, ct);
+        var added = await workflows.AddVersionAsync(caller.TenantId, id, definition, shouldActivate, ct);
         return TypedResults.Created(
             $"/v1/workflows/{id}/versions/{added.VersionNumber}",
             new VersionCreatedResponse(id, added.VersionNumber, added.Workflow.ActiveVersion, added.Warnings));
@@ -97,12 +100,12 @@ public static class WorkflowEndpoints
 
     private static async Task<Ok<WorkflowVersionResponse>> GetVersion(
         [FromRoute(Name = "workflow_id")] string workflowId, [FromRoute(Name = "version_number")] string versionNumber,
-        WorkflowService workflows, ITenantContext tenant, CancellationToken ct)
+        WorkflowService workflows, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
         var number = RouteValues.VersionNumberOrThrow(versionNumber)!.Value;
-        var workflow = await workflows.GetAsync(tenant.TenantId, id, ct);
-        WorkflowVersionDocument version = await workflows.GetVersionAsync(tenant.TenantId, id, number, ct);
+        var workflow = await workflows.GetAsync(caller.TenantId, id, ct);
+        WorkflowVersionDocument version = await workflows.GetVersionAsync(caller.TenantId, id, number, ct);
         return TypedResults.Ok(new WorkflowVersionResponse(
             id, version.VersionNumber, version.Name, version.VersionNumber == workflow.ActiveVersion, version.CreatedAt.UtcDateTime, JsonNode.Parse(version.DefinitionJson)!.AsObject()));
     }

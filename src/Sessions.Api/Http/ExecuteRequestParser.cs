@@ -5,7 +5,7 @@ using Sessions.Runtime.Turns;
 namespace Sessions.Api.Http;
 
 /// <summary>
-/// Reads an execute body: its shape and `run_id` here, its `run_input` with the runtime's reader (the one replays use).
+/// Reads an execute body: its shape, `run_id` and `expected_turn` here, its `run_input` with the runtime's reader (the one replays use).
 /// Unknown fields are ignored; used fields of the wrong type are a 400 naming their JSON paths.
 /// </summary>
 public static class ExecuteRequestParser
@@ -32,6 +32,19 @@ public static class ExecuteRequestParser
                 break;
         }
 
+        int? expectedTurn = null;
+        switch (root["expected_turn"])
+        {
+            case null:
+                break;
+            case JsonValue v when v.TryGetValue<int>(out var turn) && turn >= 0:
+                expectedTurn = turn;
+                break;
+            default:
+                errors.Add(new("$.expected_turn", "expected_turn is an integer, 0 or more."));
+                break;
+        }
+
         var input = root["run_input"] as JsonObject;
         if (root["run_input"] is not null && input is null)
         {
@@ -43,7 +56,7 @@ public static class ExecuteRequestParser
             throw RunInputReader.InvalidFields(errors);
         }
 
-        var request = RunInputReader.Read(input ?? [], tenantId, workflowId, runId);
+        var request = RunInputReader.Read(input ?? [], tenantId, workflowId, runId) with { ExpectedTurn = expectedTurn };
         return queryVersionNumber is null ? request : request with { VersionNumber = queryVersionNumber };
     }
 }

@@ -19,6 +19,8 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         ErrorKind.Conflict => StatusCodes.Status409Conflict,
         ErrorKind.Unprocessable => StatusCodes.Status422UnprocessableEntity,
         ErrorKind.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
+        ErrorKind.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorKind.TooManyRequests => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -58,7 +60,28 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
 
         problem.Instance = httpContext.Request.Path;
         httpContext.Response.StatusCode = problem.Status!.Value;
+        SetRetryAfter(httpContext, problem);
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>Writes a refusal made outside an endpoint (the rate limiter's) exactly as the exception handler would.</summary>
+    public static async Task WriteAsync(HttpContext httpContext, DomainException refusal)
+    {
+        var problem = FromDomain(refusal);
+        problem.Instance = httpContext.Request.Path;
+        httpContext.Response.StatusCode = problem.Status!.Value;
+        SetRetryAfter(httpContext, problem);
+        var problems = httpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem });
+    }
+
+    /// <summary>A refusal that says when to come back (rate limit, a request still in flight) says it in Retry-After too.</summary>
+    private static void SetRetryAfter(HttpContext httpContext, ProblemDetails problem)
+    {
+        if (problem.Extensions.TryGetValue("retry_after_seconds", out var seconds) && seconds is int wait)
+        {
+            httpContext.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     /// <summary>
@@ -70,12 +93,20 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         var status = http.Response.StatusCode;
         var (code, title) = status switch
         {
+            401 => (ProblemCodes.Unauthorized, "API key required"),
+            403 => (ProblemCodes.Forbidden, "Not permitted"),
             404 => ("route_not_found", "No such endpoint"),
             405 => ("method_not_allowed", "Method not allowed"),
             415 => ("unsupported_media_type", "Unsupported media type"),
             _ => ("http_error", "Request failed"),
         };
-        var problem = Problem(status, code, title, $"{http.Request.Method} {http.Request.Path} answered {status}; see /openapi/v1.json for the endpoints.");
+        var detail = status switch
+        {
+            401 => "Send a valid API key as 'Authorization: Bearer <key>'.",
+            403 => "This API key's role does not permit this request.",
+            _ => $"{http.Request.Method} {http.Request.Path} answered {status}; see /openapi/v1.json for the endpoints.",
+        };
+        var problem = Problem(status, code, title, detail);
         problem.Instance = http.Request.Path;
         var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
         await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });

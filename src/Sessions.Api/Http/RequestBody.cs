@@ -15,7 +15,11 @@ public sealed class RequestBody(IOptions<SessionsOptions> options)
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
 
     /// <summary>The parsed body, or null when it is empty.</summary>
-    public async Task<JsonNode?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
+    public async Task<JsonNode?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken) =>
+        (await ReadAsync(request, cancellationToken)).Json;
+
+    /// <summary>The body's bytes as received, and parsed.</summary>
+    public async Task<JsonBody> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var limit = options.Value.MaxRequestBodyBytes;
         if (request.ContentLength > limit)
@@ -38,12 +42,13 @@ public sealed class RequestBody(IOptions<SessionsOptions> options)
 
         if (buffer.Length == 0)
         {
-            return null;
+            return new JsonBody(ReadOnlyMemory<byte>.Empty, null);
         }
 
         try
         {
-            return JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: DocumentOptions);
+            var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+            return new JsonBody(bytes, JsonNode.Parse(bytes.Span, documentOptions: DocumentOptions));
         }
         catch (JsonException ex)
         {
@@ -55,3 +60,5 @@ public sealed class RequestBody(IOptions<SessionsOptions> options)
         new DomainException(ErrorKind.PayloadTooLarge, ProblemCodes.PayloadTooLarge, "Body too large", $"The body is larger than the limit of {limit} bytes.")
             .With("limit_bytes", limit);
 }
+
+public sealed record JsonBody(ReadOnlyMemory<byte> Bytes, JsonNode? Json);

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Sessions.Api.Configuration;
+using Sessions.Api.Hosting;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Workflows;
 

@@ -8,6 +8,8 @@ public enum ErrorKind
     Conflict,
     Unprocessable,
     PayloadTooLarge,
+    Forbidden,
+    TooManyRequests,
 }
 
 /// <summary>

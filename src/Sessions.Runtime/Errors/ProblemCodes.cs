@@ -21,6 +21,15 @@ public static class ProblemCodes
     public const string InvalidReply = "invalid_reply";
     public const string ReplyRequired = "reply_required";
     public const string InvalidDefinition = "invalid_definition";
+    public const string TurnMismatch = "turn_mismatch";
+    public const string IdempotencyKeyReused = "idempotency_key_reused";
+    public const string IdempotencyKeyInFlight = "idempotency_key_in_flight";
+    public const string InvalidIdempotencyKey = "invalid_idempotency_key";
+    public const string UserMessageTooLong = "user_message_too_long";
+    public const string VariablesTooLarge = "variables_too_large";
+    public const string Unauthorized = "unauthorized";
+    public const string Forbidden = "forbidden";
+    public const string RateLimited = "rate_limited";
 
     public static DomainException NotFound(string code, string what) =>
         new(ErrorKind.NotFound, code, $"{what} not found", $"No {what.ToLowerInvariant()} with that id exists for this tenant.");

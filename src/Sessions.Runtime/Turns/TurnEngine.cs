@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
@@ -9,17 +10,23 @@ using Sessions.Runtime.Workflows;
 namespace Sessions.Runtime.Turns;
 
 /// <summary>
-/// Takes one turn of a run: loads it, steps its nodes in memory, and commits the run, the turn's events and the turn
-/// record in one version-checked write. A turn that is refused, or loses a race, writes nothing.
+/// Takes one turn of a run: loads it, takes its lease, steps its nodes in memory, and commits the run, the turn's
+/// events, the turn record and (under an idempotency key) the answer in one version-checked write. A turn that is
+/// refused, or loses a race, writes nothing.
 /// </summary>
 public sealed class TurnEngine(
     IWorkflowStore workflows,
     IRunStore runs,
+    IIdempotencyStore keys,
     DefinitionCache definitions,
     RunEventFeed feed,
+    IOptions<TurnOptions> options,
+    IEnumerable<ITurnAnswerWriter> answerWriters,
     TimeProvider clock,
     ILogger<TurnEngine> logger)
 {
+    private readonly ITurnAnswerWriter? answerWriter = answerWriters.LastOrDefault();
+
     /// <param name="observer">
     /// Sees each event as it is recorded, before the turn commits, and partial model text (for streaming). If the commit
     /// then fails, the events did not happen: the caller must say so.
@@ -29,13 +36,31 @@ public sealed class TurnEngine(
         var run = request.RunId is null
             ? NewRun(request, request.VersionNumber ?? (await GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
             : await LoadRunAsync(request, cancellationToken);
+        if (request.ExpectedTurn is { } expected && expected != run.TurnNumber)
+        {
+            throw new DomainException(
+                    ErrorKind.Conflict,
+                    ProblemCodes.TurnMismatch,
+                    "Run is at another turn",
+                    $"expected_turn is {expected} but the run is at turn {run.TurnNumber}: another client moved it. Read the run before answering.")
+                .With("current_turn", run.TurnNumber);
+        }
+
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
+        await using var lease = await LeaseKeeper.TakeAsync(runs, keys, run, request.RunId is null, request.Idempotency, options.Value, clock, logger, cancellationToken);
 
         var startedAt = clock.GetUtcNow();
-        var turn = new TurnExecution(run, definition, request, clock, logger, observer);
+        var turn = new TurnExecution(run, definition, request, options.Value, clock, logger, observer);
         await turn.RunAsync(cancellationToken);
         var (updated, events) = turn.Result();
         var outcome = new TurnOutcome(updated, events);
+        IdempotentAnswer? answer = null;
+        if (request.Idempotency is { } claim)
+        {
+            var writer = answerWriter ?? throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter.");
+            answer = new IdempotentAnswer(claim.Key, lease.Owner, writer.Write(outcome));
+            outcome = outcome with { StoredAnswer = answer.Body };
+        }
 
         var output = new JsonObject
         {
@@ -46,7 +71,8 @@ public sealed class TurnEngine(
         var record = new TurnDocument(run.Id, updated.TurnNumber, (JsonObject)request.RecordedInput.DeepClone(), output, run.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow(), updated);
         try
         {
-            await runs.CommitTurnAsync(new TurnCommit(updated, run.Version, events, record), cancellationToken);
+            await runs.CommitTurnAsync(new TurnCommit(updated, run.Version, events, record, lease.HoldsRun ? lease.Owner : null, answer), cancellationToken);
+            lease.Committed();
         }
         catch (StoreConflictException)
         {
@@ -96,7 +122,7 @@ public sealed class TurnEngine(
     private async Task<RunDocument> LoadRunAsync(TurnRequest request, CancellationToken cancellationToken)
     {
         var run = await runs.GetAsync(request.TenantId, request.RunId!, cancellationToken);
-        if (run is not null && run.WorkflowId == request.WorkflowId)
+        if (run is not null && run.WorkflowId == request.WorkflowId && (request.OnlyRunsBy is null || run.RunBy == request.OnlyRunsBy))
         {
             // Workflows are never deleted, so the tenant's run proves its workflow exists: no second read on this path.
             return run;

@@ -26,6 +26,7 @@ internal sealed class TurnExecution
     private readonly LoopGuard guard;
     private readonly JsonObject variables;
     private readonly TurnObserver? observer;
+    private readonly TurnOptions limits;
     private readonly JsonArray conversation;
     private JsonObject? llmTokens;
     private JsonObject? llmLatency;
@@ -41,9 +42,10 @@ internal sealed class TurnExecution
     /// <summary>How many messages of the conversation a run keeps for model calls.</summary>
     public const int ConversationLength = 50;
 
-    public TurnExecution(RunDocument run, WorkflowDefinition definition, TurnRequest request, TimeProvider clock, ILogger logger, TurnObserver? observer)
+    public TurnExecution(RunDocument run, WorkflowDefinition definition, TurnRequest request, TurnOptions limits, TimeProvider clock, ILogger logger, TurnObserver? observer)
     {
         this.observer = observer;
+        this.limits = limits;
         conversation = (JsonArray?)run.Conversation?.DeepClone() ?? [];
         llmTokens = run.LlmTokenUsage;
         llmLatency = run.LlmLatencyStats;
@@ -90,7 +92,27 @@ internal sealed class TurnExecution
                     .With("run_status", status.ToWire());
         }
 
+        if (request.UserMessage?.Length > limits.MaxUserMessageChars)
+        {
+            throw new DomainException(
+                    ErrorKind.Unprocessable,
+                    ProblemCodes.UserMessageTooLong,
+                    "user_message too long",
+                    $"user_message has {request.UserMessage.Length} characters; the limit is {limits.MaxUserMessageChars}.")
+                .With("limit_chars", limits.MaxUserMessageChars);
+        }
+
         MergeRequestVariables();
+        if (VariablesBytes() is var size && size > limits.MaxVariablesBytes)
+        {
+            throw new DomainException(
+                    ErrorKind.Unprocessable,
+                    ProblemCodes.VariablesTooLarge,
+                    "Variables too large",
+                    $"With this request's variables the run's variables would be {size} bytes of JSON; the limit is {limits.MaxVariablesBytes}.")
+                .With("limit_bytes", limits.MaxVariablesBytes);
+        }
+
         if (status == RunStatus.NotStarted)
         {
             Fire(RunTrigger.Start);
@@ -191,6 +213,12 @@ internal sealed class TurnExecution
                 return;
             }
 
+            if (ExceededLimit() is { } exceeded)
+            {
+                FailOverLimit(next, exceeded);
+                return;
+            }
+
             node = next;
         }
     }
@@ -218,7 +246,7 @@ internal sealed class TurnExecution
         }
 
         var started = clock.GetUtcNow();
-        for (var attempt = 1; ShouldRepeat(loop, result); attempt++)
+        for (var attempt = 1; ShouldRepeat(loop, result) && events.Events.Count < limits.MaxEventsPerTurn; attempt++)
         {
             var exhausted = loop.MaxRetries is { } max && attempt > max ? "max_retries"
                 : loop.Expiry is { } expiry && clock.GetUtcNow() + loop.Between - started >= expiry ? "expired"
@@ -344,6 +372,31 @@ internal sealed class TurnExecution
         Fire(RunTrigger.TripLoopGuard);
         Finish("loop_guard");
     }
+
+    /// <summary>Checked between nodes, so that a limit ends the turn at a node boundary the run can be read at.</summary>
+    private string? ExceededLimit()
+    {
+        if (events.Events.Count >= limits.MaxEventsPerTurn)
+        {
+            return $"The turn recorded {events.Events.Count} events; the limit is {limits.MaxEventsPerTurn} per turn (Sessions:Turns:MaxEventsPerTurn).";
+        }
+
+        var size = VariablesBytes();
+        return size > limits.MaxVariablesBytes
+            ? $"The run's variables grew to {size} bytes of JSON; the limit is {limits.MaxVariablesBytes} (Sessions:Turns:MaxVariablesBytes)."
+            : null;
+    }
+
+    private void FailOverLimit(CompiledNode next, string message)
+    {
+        error = message;
+        cursor = next.Id;
+        events.Record("error", next.Id, new JsonObject { ["error"] = message });
+        Fire(RunTrigger.Fail);
+        Finish("limits");
+    }
+
+    private int VariablesBytes() => System.Text.Encoding.UTF8.GetByteCount(variables.ToJsonString());
 
     private void RecordEdge(string from, string to, JsonObject? matchedCase)
     {

@@ -44,6 +44,15 @@ public sealed record TurnRequest
 
     public string CancelSource { get; init; } = "user_stop";
 
+    /// <summary>When set, runs started by anyone else are treated as missing (a viewer sees only its own runs).</summary>
+    public string? OnlyRunsBy { get; init; }
+
+    /// <summary>When set, the turn is refused with 409 `turn_mismatch` unless the run is at this turn number.</summary>
+    public int? ExpectedTurn { get; init; }
+
+    /// <summary>The idempotency key this turn runs under, already claimed; its answer is stored with the turn.</summary>
+    public IdempotencyClaim? Idempotency { get; init; }
+
     /// <summary>The run input as the client sent it, kept with the turn so the conversation can be read back.</summary>
     public JsonObject RecordedInput { get; init; } = new();
 }
@@ -51,6 +60,9 @@ public sealed record TurnRequest
 /// <summary>The run after an accepted turn, and every event the turn produced.</summary>
 public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events)
 {
+    /// <summary>The answer as stored under the turn's idempotency key; null for a turn without one.</summary>
+    public string? StoredAnswer { get; init; }
+
     public bool IsWaitingForInput => Run.Status == Runs.RunStatus.WaitingForUserInput;
 
     /// <summary>What the run waits for; a run parked by `pause` keeps its hint but is not waiting, so it shows none.</summary>

@@ -1,4 +1,4 @@
-namespace Sessions.Api.Samples;
+namespace Sessions.Api.Hosting;
 
 /// <summary>
 /// Work that must finish before the server takes requests: StartingAsync runs before any hosted service's StartAsync,

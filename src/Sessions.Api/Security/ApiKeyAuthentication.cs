@@ -1,0 +1,70 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Sessions.Api.Configuration;
+
+namespace Sessions.Api.Security;
+
+/// <summary>
+/// `Authorization: Bearer &lt;key&gt;` against the configured key hashes. Keys are long random strings, so one SHA-256
+/// is enough (a slow password hash guards guessable secrets); lookups are by hash, so timing reveals nothing of a key.
+/// </summary>
+public sealed class ApiKeyAuthentication(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    IOptions<AuthOptions> auth,
+    IOptions<SessionsOptions> sessions)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+
+    /// <summary>Used when no key is configured: the server is then reachable from loopback only.</summary>
+    public const string LoopbackScheme = "Loopback";
+
+    private Dictionary<string, ApiKeyOptions>? byHash;
+
+    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (!auth.Value.Enabled)
+        {
+            return Task.FromResult(Success(sessions.Value.DefaultTenant, "anonymous", nameof(Role.Admin), LoopbackScheme));
+        }
+
+        string? header = Request.Headers.Authorization;
+        if (string.IsNullOrEmpty(header))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return Task.FromResult(AuthenticateResult.Fail("The Authorization header is not 'Bearer <key>'."));
+        }
+
+        byHash ??= auth.Value.ApiKeys.ToDictionary(k => k.Sha256.ToLowerInvariant());
+        return Task.FromResult(byHash.TryGetValue(Hash(header["Bearer ".Length..].Trim()), out var key)
+            ? Success(key.Tenant, key.Principal, key.Role, SchemeName)
+            : AuthenticateResult.Fail("Unknown API key."));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return Task.CompletedTask;
+    }
+
+    private AuthenticateResult Success(string tenant, string principal, string role, string authenticationType)
+    {
+        var identity = new ClaimsIdentity(
+            [new(Caller.TenantClaim, tenant), new(ClaimTypes.Name, principal), new(ClaimTypes.Role, role.ToLowerInvariant())],
+            authenticationType);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+}

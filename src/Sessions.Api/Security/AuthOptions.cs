@@ -1,0 +1,38 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Sessions.Api.Security;
+
+/// <summary>
+/// API keys, section `Sessions:Auth`. Only the SHA-256 of each key is configured (`printf '%s' "$KEY" | sha256sum`),
+/// so configuration files and environment dumps never hold a usable key. With no keys the server serves every request
+/// as the default tenant's admin, and refuses to listen anywhere but loopback.
+/// </summary>
+public sealed class AuthOptions
+{
+    public const string Section = "Sessions:Auth";
+
+    public List<ApiKeyOptions> ApiKeys { get; set; } = [];
+
+    public bool Enabled => ApiKeys.Count > 0;
+}
+
+public sealed class ApiKeyOptions
+{
+    /// <summary>The key's SHA-256, 64 hex digits.</summary>
+    [Required]
+    [RegularExpression("^[0-9a-fA-F]{64}$", ErrorMessage = "Sha256 is the key's SHA-256 as 64 hex digits.")]
+    public string Sha256 { get; set; } = "";
+
+    [Required]
+    [RegularExpression("^[A-Za-z0-9_-]{1,64}$")]
+    public string Tenant { get; set; } = "";
+
+    /// <summary>Who uses the key: recorded as `run_by` of the runs it starts unless the body names someone.</summary>
+    [Required]
+    [StringLength(200, MinimumLength = 1)]
+    public string Principal { get; set; } = "";
+
+    [Required]
+    [RegularExpression("^(admin|editor|viewer)$", ErrorMessage = "Role is admin, editor or viewer.")]
+    public string Role { get; set; } = "";
+}

@@ -1,0 +1,59 @@
+using System.Security.Claims;
+using Sessions.Runtime.Errors;
+
+namespace Sessions.Api.Security;
+
+/// <summary>What a key may do. Each role includes the ones below it.</summary>
+public enum Role
+{
+    /// <summary>Reads workflows, starts runs, and sees only the runs it started.</summary>
+    Viewer = 1,
+
+    /// <summary>Also uploads workflows, sees every run of its tenant, forks, replays and cancels runs.</summary>
+    Editor = 2,
+
+    /// <summary>Also cancels every run of a workflow at once.</summary>
+    Admin = 3,
+}
+
+/// <summary>Who sent the request: the tenant every lookup is scoped by, the principal and its role.</summary>
+public sealed class Caller
+{
+    public const string TenantClaim = "sessions:tenant";
+
+    public Caller(ClaimsPrincipal user)
+    {
+        TenantId = user.FindFirstValue(TenantClaim) ?? throw new InvalidOperationException("The request was not authenticated.");
+        Principal = user.FindFirstValue(ClaimTypes.Name)!;
+        Role = Enum.Parse<Role>(user.FindFirstValue(ClaimTypes.Role)!, ignoreCase: true);
+        HasKey = user.Identity?.AuthenticationType == ApiKeyAuthentication.SchemeName;
+    }
+
+    public string TenantId { get; }
+
+    public string Principal { get; }
+
+    public Role Role { get; }
+
+    /// <summary>False when no keys are configured and every (loopback) request is the default tenant's admin.</summary>
+    public bool HasKey { get; }
+
+    /// <summary>A viewer sees only the runs it started; others see every run of the tenant.</summary>
+    public string? OnlyRunsBy => Role == Role.Viewer ? Principal : null;
+
+    public bool CanSee(string? runBy) => OnlyRunsBy is null || OnlyRunsBy == runBy;
+
+    /// <summary>
+    /// Who a new run is recorded as started by: for a viewer always itself; for others the body's `run_by`, else the
+    /// key's principal (a harness may start runs on behalf of its own users).
+    /// </summary>
+    public string? RunByFor(string? requested)
+    {
+        if (OnlyRunsBy is { } own && requested is not null && requested != own)
+        {
+            throw new DomainException(ErrorKind.Forbidden, ProblemCodes.Forbidden, "Not permitted", "A viewer's runs are always its own: run_by must be absent or the key's principal.");
+        }
+
+        return requested ?? (HasKey ? Principal : null);
+    }
+}

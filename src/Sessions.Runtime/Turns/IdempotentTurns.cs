@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Sessions.Runtime.Errors;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Runtime.Turns;
+
+/// <summary>
+/// Turns under an `Idempotency-Key`: the first request with a key runs its turn and stores the answer with it; a retry
+/// with the same request gets that answer again and runs nothing; the same key with another request is refused.
+/// A request refused without writing gives its key back, so that a corrected retry runs.
+/// </summary>
+public sealed class IdempotentTurns(
+    TurnEngine engine,
+    IIdempotencyStore keys,
+    IOptions<TurnOptions> turnOptions,
+    IOptions<IdempotencyOptions> options,
+    TimeProvider clock)
+{
+    public const int MaxKeyLength = 255;
+
+    /// <summary>Printable ASCII without spaces, 1 to 255 characters: what UUIDs, ULIDs and random tokens look like.</summary>
+    public static bool IsValidKey(string key) => key.Length is > 0 and <= MaxKeyLength && key.All(c => c is > ' ' and <= '~');
+
+    /// <summary>What "the same request" means: the same workflow, query and body bytes.</summary>
+    public static string HashRequest(string workflowId, string? query, ReadOnlySpan<byte> body)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes($"{workflowId}\n{query}\n"));
+        hash.AppendData(body);
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    public async Task<IdempotentResult> ExecuteAsync(TurnRequest request, string key, string requestHash, CancellationToken cancellationToken, TurnObserver? observer = null)
+    {
+        var now = clock.GetUtcNow();
+        var claim = new IdempotencyClaim(
+            request.TenantId,
+            key,
+            requestHash,
+            new TurnLease(Guid.NewGuid().ToString("n"), now + turnOptions.Value.Lease),
+            now + TimeSpan.FromHours(options.Value.RetentionHours));
+        var held = await keys.ClaimAsync(claim, now, cancellationToken);
+        if (held.State != IdempotencyState.Claimed && held.RequestHash != requestHash)
+        {
+            throw new DomainException(
+                ErrorKind.Unprocessable,
+                ProblemCodes.IdempotencyKeyReused,
+                "Idempotency key reused",
+                "This Idempotency-Key was already used for a different request; use a new key for a new request.");
+        }
+
+        switch (held.State)
+        {
+            case IdempotencyState.Answered:
+                return new IdempotentResult(null, held.Answer!);
+
+            case IdempotencyState.InFlight:
+                var wait = Math.Max(1, (int)Math.Ceiling((held.LeaseExpiresAt!.Value - now).TotalSeconds));
+                throw new DomainException(
+                        ErrorKind.Conflict,
+                        ProblemCodes.IdempotencyKeyInFlight,
+                        "Request still in flight",
+                        "A request with this Idempotency-Key is still running; retry after it answers to get its answer.")
+                    .With("retry_after_seconds", wait);
+        }
+
+        try
+        {
+            var outcome = await engine.ExecuteAsync(request with { Idempotency = claim }, cancellationToken, observer);
+            return new IdempotentResult(outcome, outcome.StoredAnswer!);
+        }
+        catch
+        {
+            await keys.ReleaseAsync(claim.TenantId, claim.Key, claim.Lease.Owner, CancellationToken.None);
+            throw;
+        }
+    }
+}
+
+/// <summary>A turn run now (<see cref="Outcome"/> set), or the stored answer of one run before (<see cref="Outcome"/> null).</summary>
+public sealed record IdempotentResult(TurnOutcome? Outcome, string Answer)
+{
+    public bool IsReplay => Outcome is null;
+}

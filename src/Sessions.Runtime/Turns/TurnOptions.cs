@@ -1,0 +1,42 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Sessions.Runtime.Turns;
+
+/// <summary>How long a turn holds its run, and how much one turn may do. Section `Sessions:Turns`.</summary>
+public sealed class TurnOptions
+{
+    public const string Section = "Sessions:Turns";
+
+    /// <summary>
+    /// A turn's lease on its run, renewed every third of it while the turn works. If its server dies, another server
+    /// may take the run over this long after the last renewal.
+    /// </summary>
+    [Range(1, 3600)]
+    public int LeaseSeconds { get; set; } = 30;
+
+    /// <summary>A `user_message` longer than this (in characters) is refused with 422 `user_message_too_long`.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxUserMessageChars { get; set; } = 16_000;
+
+    /// <summary>A turn that records more events than this fails its run (termination_source `limits`).</summary>
+    [Range(10, 1_000_000)]
+    public int MaxEventsPerTurn { get; set; } = 1_000;
+
+    /// <summary>
+    /// The run's variables as JSON may not grow past this many bytes: request variables that would pass it are refused
+    /// with 422 `variables_too_large`; a workflow that grows them past it fails the run (termination_source `limits`).
+    /// </summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxVariablesBytes { get; set; } = 256 * 1024;
+
+    public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
+}
+
+/// <summary>How long an idempotency key's answer is kept. Section `Sessions:Idempotency`.</summary>
+public sealed class IdempotencyOptions
+{
+    public const string Section = "Sessions:Idempotency";
+
+    [Range(0.001, 24 * 365)]
+    public double RetentionHours { get; set; } = 24;
+}

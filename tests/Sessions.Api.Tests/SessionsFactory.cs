@@ -94,6 +94,21 @@ public static class Http
     public static async Task<JsonObject> ReadObjectAsync(this HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<JsonNode>())!.AsObject();
 
+    /// <summary>Uploads a workflow definition and returns its id.</summary>
+    public static async Task<string> UploadAsync(this HttpClient client, string definition)
+    {
+        var response = await client.PostAsync("/v1/workflows", Json(definition));
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return (await response.ReadObjectAsync())["workflow_id"]!.GetValue<string>();
+    }
+
+    public static Task<HttpResponseMessage> ExecuteWithKeyAsync(this HttpClient client, string workflowId, string key, string body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{workflowId}/execute") { Content = Json(body) };
+        request.Headers.Add("Idempotency-Key", key);
+        return client.SendAsync(request);
+    }
+
     /// <summary>Starts a run and returns its first answer.</summary>
     public static async Task<JsonObject> StartAsync(this HttpClient client, string workflowId, object? runInput = null)
     {

@@ -1,0 +1,183 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Api.Tests;
+
+/// <summary>Exactly-once turns: Idempotency-Key, expected_turn, and the run lease, against the real server on SQLite.</summary>
+public sealed class IdempotencyTests : IAsyncLifetime
+{
+    private readonly SessionsFactory factory = new(null, new() { ["Sessions:Turns:LeaseSeconds"] = "2" });
+    private HttpClient client = null!;
+    private LoopbackApi api = null!;
+
+    public async Task InitializeAsync()
+    {
+        client = factory.CreateClient();
+        api = await LoopbackApi.StartAsync("token");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await api.DisposeAsync();
+        await factory.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_retried_first_turn_gets_the_first_answer_byte_for_byte_and_makes_one_run()
+    {
+        var first = await client.ExecuteWithKeyAsync(SessionsFactory.OrderStatus, "start-1", """{"run_input":{"run_by":"ada"}}""");
+        var firstBytes = await first.Content.ReadAsByteArrayAsync();
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.False(first.Headers.Contains("Idempotent-Replayed"));
+
+        for (var retry = 0; retry < 3; retry++)
+        {
+            var again = await client.ExecuteWithKeyAsync(SessionsFactory.OrderStatus, "start-1", """{"run_input":{"run_by":"ada"}}""");
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+            Assert.Equal("true", again.Headers.GetValues("Idempotent-Replayed").Single());
+            Assert.Equal("application/json; charset=utf-8", again.Content.Headers.ContentType!.ToString());
+            Assert.Equal(firstBytes, await again.Content.ReadAsByteArrayAsync());
+        }
+
+        var runs = await (await client.GetAsync($"/v1/runs?workflow_id={SessionsFactory.OrderStatus}&run_by=ada")).ReadObjectAsync();
+        Assert.Equal(1, runs["total"]!.GetValue<int>());
+
+        // The stored answer is what execute answers without a key, too: same shape, same fields.
+        var plain = await (await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_input = new { run_by = "bob" } })).ReadObjectAsync();
+        var keyed = JsonNode.Parse(firstBytes)!.AsObject();
+        Assert.Equal(plain.Select(p => p.Key), keyed.Select(p => p.Key));
+        Assert.Equal(plain["events"]!.AsArray().Select(e => e!["type"]!.GetValue<string>()), keyed["events"]!.AsArray().Select(e => e!["type"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_retried_reply_is_applied_once_and_a_new_key_takes_the_next_turn()
+    {
+        var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var body = $$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"000000"}}""";
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => client.ExecuteWithKeyAsync(SessionsFactory.OrderStatus, "reply-1", body)));
+
+        // Racing copies either get the answer or are told the first is still running; none runs the turn again.
+        Assert.All(answers, a => Assert.Contains(a.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Conflict }));
+        var retried = await client.ExecuteWithKeyAsync(SessionsFactory.OrderStatus, "reply-1", body);
+        var run = await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+        Assert.Equal(2, run["turn_number"]!.GetValue<int>());
+        Assert.Equal(2, run["turns"]!.AsArray().Count);
+        var answered = await retried.Content.ReadAsStringAsync();
+        foreach (var ok in answers.Where(a => a.StatusCode == HttpStatusCode.OK))
+        {
+            Assert.Equal(answered, await ok.Content.ReadAsStringAsync());
+        }
+
+        foreach (var busy in answers.Where(a => a.StatusCode == HttpStatusCode.Conflict))
+        {
+            var problem = await busy.ReadObjectAsync();
+            Assert.Contains(problem["code"]!.GetValue<string>(), new[] { "idempotency_key_in_flight", "turn_conflict" });
+        }
+
+        var next = await client.ExecuteWithKeyAsync(SessionsFactory.OrderStatus, "reply-2", $$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"123456"}}""");
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Equal(3, (await next.ReadObjectAsync())["turn_number"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task The_same_key_with_another_body_is_refused_and_changes_nothing()
+    {
+        var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var first = await client.ExecuteWithKeyAsync(SessionsFactory.OrderStatus, "k", $$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"123456"}}""");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var before = await client.GetStringAsync($"/v1/runs/{runId}");
+
+        var reused = await client.ExecuteWithKeyAsync(SessionsFactory.OrderStatus, "k", $$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"no"}}""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, reused.StatusCode);
+        Assert.Equal("application/problem+json", reused.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("idempotency_key_reused", (await reused.ReadObjectAsync())["code"]!.GetValue<string>());
+        Assert.Equal(before, await client.GetStringAsync($"/v1/runs/{runId}"));
+    }
+
+    [Fact]
+    public async Task A_refused_request_gives_its_key_back_so_a_corrected_retry_runs()
+    {
+        var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var refused = await client.ExecuteWithKeyAsync(SessionsFactory.OrderStatus, "fix-me", $$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"12"}}""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Equal("invalid_reply", (await refused.ReadObjectAsync())["code"]!.GetValue<string>());
+
+        var corrected = await client.ExecuteWithKeyAsync(SessionsFactory.OrderStatus, "fix-me", $$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"123456"}}""");
+        Assert.Equal(HttpStatusCode.OK, corrected.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_request_still_in_flight_with_the_key_is_a_409_with_retry_after_then_the_answer()
+    {
+        var slow = await client.UploadAsync($$$"""
+            { "name": "Slow", "start": "call", "nodes": [
+              { "id": "call", "type": "http_request", "url": "{{{api.Address}}}slow", "timeout_seconds": 10, "next": "done" },
+              { "id": "done", "type": "end", "output": "done" } ] }
+            """);
+        var first = client.ExecuteWithKeyAsync(slow, "slow-1", "{}");
+        await Task.Delay(500);
+        var during = await client.ExecuteWithKeyAsync(slow, "slow-1", "{}");
+        Assert.Equal(HttpStatusCode.Conflict, during.StatusCode);
+        Assert.True(during.Headers.RetryAfter!.Delta >= TimeSpan.FromSeconds(1));
+        var problem = await during.ReadObjectAsync();
+        Assert.Equal("idempotency_key_in_flight", problem["code"]!.GetValue<string>());
+
+        // The turn outlives its lease (3 s against 2 s): renewal keeps both the run and the key held until it commits.
+        var answer = await first;
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var after = await client.ExecuteWithKeyAsync(slow, "slow-1", "{}");
+        Assert.Equal(await answer.Content.ReadAsStringAsync(), await after.Content.ReadAsStringAsync());
+        Assert.Equal(1, (await (await client.GetAsync($"/v1/workflows/{slow}/runs")).ReadObjectAsync())["total"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0")]
+    [InlineData("has space")]
+    [InlineData("ключ")]
+    public async Task A_malformed_key_is_a_400(string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute") { Content = Http.Json("{}") };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("invalid_idempotency_key", (await response.ReadObjectAsync())["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Expected_turn_refuses_a_turn_on_a_run_another_tab_moved()
+    {
+        var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var moved = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, expected_turn = 1, run_input = new { user_message = "123456" } });
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+
+        var stale = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, expected_turn = 1, run_input = new { user_message = "yes" } });
+        Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);
+        var problem = await stale.ReadObjectAsync();
+        Assert.Equal(("turn_mismatch", 2), (problem["code"]!.GetValue<string>(), problem["current_turn"]!.GetValue<int>()));
+
+        var wrongType = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, expected_turn = "2" });
+        Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
+        Assert.Equal(2, (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["turn_number"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task A_run_held_by_a_dead_turn_is_refused_until_its_lease_expires_then_taken_over()
+    {
+        var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var store = factory.Services.GetRequiredService<IRunStore>();
+        var run = (await store.GetAsync("default", runId, default))!;
+
+        // What a server that died mid-turn leaves behind: a lease nobody renews.
+        Assert.True(await store.TryAcquireLeaseAsync("default", runId, run.Version, new TurnLease("dead-server", DateTimeOffset.UtcNow.AddSeconds(1.5)), DateTimeOffset.UtcNow, default));
+        var held = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, run_input = new { user_message = "123456" } });
+        Assert.Equal(HttpStatusCode.Conflict, held.StatusCode);
+        Assert.Equal("turn_conflict", (await held.ReadObjectAsync())["code"]!.GetValue<string>());
+
+        await Task.Delay(1600);
+        var taken = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, run_input = new { user_message = "123456" } });
+        Assert.Equal(HttpStatusCode.OK, taken.StatusCode);
+        Assert.Equal(2, (await taken.ReadObjectAsync())["turn_number"]!.GetValue<int>());
+    }
+}

@@ -31,21 +31,10 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(string databasePath)
+    /// <summary>Starts the server on a free loopback port; <paramref name="settings"/> are more `--Key=value` arguments.</summary>
+    public static async Task<ServerProcess> StartAsync(string databasePath, params string[] settings)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            WorkingDirectory = AppContext.BaseDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Sessions.Api.dll"));
-        start.ArgumentList.Add("--urls=http://127.0.0.1:0");
-        start.ArgumentList.Add($"--Sessions:Sqlite:Path={databasePath}");
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-
-        var process = Process.Start(start)!;
+        var process = Process.Start(StartInfo(["--urls=http://127.0.0.1:0", $"--Sessions:Sqlite:Path={databasePath}", .. settings]))!;
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         var banner = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var collected = new List<string>();
@@ -91,6 +80,35 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         return server;
+    }
+
+    /// <summary>Runs the server with these arguments until it exits by itself (a refused start); its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(params string[] arguments)
+    {
+        using var process = Process.Start(StartInfo(arguments))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await output + await error);
+    }
+
+    private static ProcessStartInfo StartInfo(IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Sessions.Api.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        return start;
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flush; only what was committed survives.</summary>

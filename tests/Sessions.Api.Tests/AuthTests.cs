@@ -1,0 +1,245 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Sessions.Api.Security;
+using Sessions.Testing;
+
+namespace Sessions.Api.Tests;
+
+/// <summary>API keys, roles and tenants against the real server: every refusal a problem, every other tenant's id a 404.</summary>
+public sealed class AuthTests : IAsyncLifetime
+{
+    private const string Workflow = """
+        { "name": "Greeter", "start": "ask", "nodes": [
+          { "id": "ask", "type": "ask", "prompt": "Name?", "variable": "name", "next": "bye" },
+          { "id": "bye", "type": "say", "text": "Bye {{name}}", "next": "done" },
+          { "id": "done", "type": "end" } ] }
+        """;
+
+    private static readonly (string Key, string Tenant, string Principal, string Role)[] Keys =
+    [
+        ("acme-admin-key-0123456789", "acme", "alice", "admin"),
+        ("acme-editor-key-0123456789", "acme", "erin", "editor"),
+        ("acme-viewer-key-0123456789", "acme", "victor", "viewer"),
+        ("acme-viewer2-key-0123456789", "acme", "vera", "viewer"),
+        ("globex-admin-key-0123456789", "globex", "bob", "admin"),
+    ];
+
+    private readonly SessionsFactory factory = new(null, Settings());
+    private string workflowId = null!;
+
+    public static Dictionary<string, string?> Settings(params (string Key, string? Value)[] more)
+    {
+        var settings = new Dictionary<string, string?>();
+        for (var i = 0; i < Keys.Length; i++)
+        {
+            settings[$"Sessions:Auth:ApiKeys:{i}:Sha256"] = ApiKeyAuthentication.Hash(Keys[i].Key);
+            settings[$"Sessions:Auth:ApiKeys:{i}:Tenant"] = Keys[i].Tenant;
+            settings[$"Sessions:Auth:ApiKeys:{i}:Principal"] = Keys[i].Principal;
+            settings[$"Sessions:Auth:ApiKeys:{i}:Role"] = Keys[i].Role;
+        }
+
+        foreach (var (key, value) in more)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    public async Task InitializeAsync() => workflowId = await As("alice").UploadAsync(Workflow);
+
+    public Task DisposeAsync() => factory.DisposeAsync().AsTask();
+
+    [Fact]
+    public async Task Requests_without_a_valid_key_are_401_problems_and_health_stays_open()
+    {
+        var anonymous = factory.CreateClient();
+        foreach (var (client, what) in new[] { (anonymous, "none"), (WithHeader("Bearer not-a-key"), "unknown"), (WithHeader("Basic YWxpY2U6eA=="), "basic") })
+        {
+            var response = await client.GetAsync("/v1/workflows");
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, what);
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+            Assert.Equal("unauthorized", (await response.ReadObjectAsync())["code"]!.GetValue<string>());
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.ExecuteAsync(workflowId, new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/alive")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/openapi/v1.json")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_viewer_starts_runs_as_itself_and_sees_only_those()
+    {
+        var victor = As("victor");
+        var vera = As("vera");
+        var own = await victor.StartAsync(workflowId);
+        var runId = own["run_id"]!.GetValue<string>();
+        var veraRun = (await vera.StartAsync(workflowId))["run_id"]!.GetValue<string>();
+
+        var read = await (await victor.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+        Assert.Equal("victor", read["run_by"]!.GetValue<string>());
+        Assert.Equal([runId], (await (await victor.GetAsync("/v1/runs")).ReadObjectAsync())["items"]!.AsArray().Select(r => r!["run_id"]!.GetValue<string>()));
+        Assert.Equal(2, (await (await As("erin").GetAsync("/v1/runs")).ReadObjectAsync())["total"]!.GetValue<int>());
+
+        // Another viewer's run is missing, on every road to it.
+        foreach (var path in new[] { $"/v1/runs/{veraRun}", $"/v1/runs/{veraRun}/events", $"/v1/runs/{veraRun}/transcript", $"/v1/runs/{veraRun}/events/stream" })
+        {
+            await AssertProblemAsync(await victor.GetAsync(path), HttpStatusCode.NotFound, "run_not_found");
+        }
+
+        var before = await As("alice").GetStringAsync($"/v1/runs/{veraRun}");
+        await AssertProblemAsync(await victor.ExecuteAsync(workflowId, new { run_id = veraRun, run_input = new { user_message = "Victor" } }), HttpStatusCode.NotFound, "run_not_found");
+        Assert.Equal(before, await As("alice").GetStringAsync($"/v1/runs/{veraRun}"));
+
+        await AssertProblemAsync(await victor.GetAsync("/v1/runs?run_by=vera"), HttpStatusCode.Forbidden, "forbidden");
+        await AssertProblemAsync(await victor.ExecuteAsync(workflowId, new { run_input = new { run_by = "vera" } }), HttpStatusCode.Forbidden, "forbidden");
+        await AssertProblemAsync(await victor.GetAsync("/v1/runs/stats"), HttpStatusCode.Forbidden, "forbidden");
+        await AssertProblemAsync(await victor.PostAsync("/v1/workflows", Http.Json(Workflow)), HttpStatusCode.Forbidden, "forbidden");
+        await AssertProblemAsync(await victor.PostAsync($"/v1/runs/{runId}/fork", Http.Json("""{"turn_number":1}""")), HttpStatusCode.Forbidden, "forbidden");
+        Assert.Equal(HttpStatusCode.OK, (await victor.GetAsync($"/v1/workflows/{workflowId}")).StatusCode);
+        Assert.Equal("completed", (await victor.ReplyAsync(workflowId, runId, "Victor"))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Editors_cancel_by_id_and_only_admins_cancel_a_whole_workflow()
+    {
+        var runId = (await As("erin").StartAsync(workflowId))["run_id"]!.GetValue<string>();
+        Assert.Equal("erin", (await (await As("erin").GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["run_by"]!.GetValue<string>());
+        await AssertProblemAsync(await As("erin").PostAsync("/v1/runs/cancel", Http.Json($$"""{"workflow_id":"{{workflowId}}"}""")), HttpStatusCode.Forbidden, "forbidden");
+        Assert.Equal("waiting_for_user_input", (await (await As("erin").GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["status"]!.GetValue<string>());
+
+        var cancelled = await As("alice").PostAsync("/v1/runs/cancel", Http.Json($$"""{"workflow_id":"{{workflowId}}"}"""));
+        Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
+        Assert.Equal("cancelled", (await (await As("erin").GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Another_tenants_workflows_and_runs_do_not_exist_nor_do_their_neighbours()
+    {
+        var runId = (await As("alice").StartAsync(workflowId))["run_id"]!.GetValue<string>();
+        var bob = As("bob");
+        await AssertProblemAsync(await bob.GetAsync($"/v1/workflows/{workflowId}"), HttpStatusCode.NotFound, "workflow_not_found");
+        await AssertProblemAsync(await bob.ExecuteAsync(workflowId, new { }), HttpStatusCode.NotFound, "workflow_not_found");
+        await AssertProblemAsync(await bob.ExecuteAsync(workflowId, new { run_id = runId, run_input = new { user_message = "x" } }), HttpStatusCode.NotFound, "workflow_not_found");
+        Assert.Equal(0, (await (await bob.GetAsync("/v1/runs")).ReadObjectAsync())["total"]!.GetValue<int>());
+        var cancel = await (await bob.PostAsync("/v1/runs/cancel", Http.Json($$"""{"run_ids":["{{runId}}"]}"""))).ReadObjectAsync();
+        Assert.Equal("not_found", cancel["results"]!.AsArray().Single()!["outcome"]!.GetValue<string>());
+
+        // Ids one counter step either side of a real one (same second, same random part): guessed, and still nothing.
+        foreach (var id in new[] { runId, Neighbour(runId, -1), Neighbour(runId, +1) })
+        {
+            foreach (var path in new[] { $"/v1/runs/{id}", $"/v1/runs/{id}/events", $"/v1/runs/{id}/transcript" })
+            {
+                await AssertProblemAsync(await bob.GetAsync(path), HttpStatusCode.NotFound, "run_not_found");
+            }
+        }
+
+        foreach (var id in new[] { Neighbour(runId, -1), Neighbour(runId, +1) })
+        {
+            await AssertProblemAsync(await As("alice").GetAsync($"/v1/runs/{id}"), HttpStatusCode.NotFound, "run_not_found");
+        }
+
+        foreach (var id in new[] { Neighbour(workflowId, -1), Neighbour(workflowId, +1) })
+        {
+            await AssertProblemAsync(await bob.GetAsync($"/v1/workflows/{id}"), HttpStatusCode.NotFound, "workflow_not_found");
+        }
+
+        Assert.Equal("waiting_for_user_input", (await (await As("alice").GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_openapi_document_declares_the_bearer_scheme_and_the_401_and_429_answers()
+    {
+        var document = JsonNode.Parse(await factory.CreateClient().GetStringAsync("/openapi/v1.json"))!;
+        var scheme = document["components"]!["securitySchemes"]!["api_key"]!;
+        Assert.Equal(("http", "bearer"), (scheme["type"]!.GetValue<string>(), scheme["scheme"]!.GetValue<string>()));
+        Assert.Equal("api_key", document["paths"]!["/v1/workflows/{workflow_id}/execute"]!["post"]!["security"]![0]!.AsObject().Single().Key);
+        Assert.NotNull(document["paths"]!["/v1/workflows/{workflow_id}/execute"]!["post"]!["responses"]!["401"]);
+        Assert.NotNull(document["paths"]!["/v1/workflows/{workflow_id}/execute"]!["post"]!["responses"]!["429"]);
+    }
+
+    [Fact]
+    public async Task Each_key_has_its_own_rate_limit_answered_429_with_retry_after()
+    {
+        await using var limited = new SessionsFactory(null, Settings(("Sessions:RateLimit:PermitsPerSecond", "1"), ("Sessions:RateLimit:Burst", "3")));
+        HttpClient Key(string principal)
+        {
+            var client = limited.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Keys.Single(k => k.Principal == principal).Key);
+            return client;
+        }
+
+        var alice = Key("alice");
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 6; i++)
+        {
+            var response = await alice.GetAsync("/v1/workflows");
+            statuses.Add(response.StatusCode);
+            refused ??= response.StatusCode == HttpStatusCode.TooManyRequests ? response : null;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, statuses[0]);
+        Assert.NotNull(refused);
+        Assert.True(refused.Headers.RetryAfter!.Delta >= TimeSpan.FromSeconds(1));
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("rate_limited", (await refused.ReadObjectAsync())["code"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, (await Key("bob").GetAsync("/v1/workflows")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await limited.CreateClient().GetAsync("/health")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Without_keys_the_server_refuses_to_listen_beyond_loopback_and_says_why()
+    {
+        using var folder = new TempDirectory();
+        var (exitCode, output) = await ServerProcess.RunUntilExitAsync("--urls=http://0.0.0.0:5999", $"--Sessions:Sqlite:Path={folder.File("s.db")}");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Refusing to listen on http://0.0.0.0:5999: no API keys are configured (Sessions:Auth:ApiKeys)", output);
+        Assert.False(File.Exists(folder.File("s.db")));
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5080", true)]
+    [InlineData("http://localhost:5080;http://[::1]:5081", true)]
+    [InlineData("http://0.0.0.0:5080", false)]
+    [InlineData("http://*:5080", false)]
+    [InlineData("http://+:5080", false)]
+    [InlineData("http://[::]:5080", false)]
+    [InlineData("http://192.168.1.10:5080", false)]
+    [InlineData("http://example.com:5080", false)]
+    public void The_listen_guard_knows_loopback_from_the_rest(string urls, bool loopback)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["urls"] = urls }).Build();
+        Assert.Equal(loopback, ListenGuard.NonLoopbackAddresses(configuration).Count == 0);
+        var ports = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["http_ports"] = "8080" }).Build();
+        Assert.Single(ListenGuard.NonLoopbackAddresses(ports));
+    }
+
+    private static string Neighbour(string objectId, int step)
+    {
+        var counter = int.Parse(objectId[18..], NumberStyles.HexNumber, CultureInfo.InvariantCulture) + step;
+        return objectId[..18] + (counter & 0xFFFFFF).ToString("x6", CultureInfo.InvariantCulture);
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"{response.RequestMessage!.RequestUri}: {(int)response.StatusCode} {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(code, JsonNode.Parse(body)!["code"]!.GetValue<string>());
+    }
+
+    private HttpClient As(string principal) => WithHeader("Bearer " + Keys.Single(k => k.Principal == principal).Key);
+
+    private HttpClient WithHeader(string authorization)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", authorization);
+        return client;
+    }
+}

@@ -85,7 +85,7 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
                 $"Sessions:Store is 'postgres' but {PostgresStoreOptions.Section}:ConnectionString is empty; set it (for example Sessions__Postgres__ConnectionString).");
         }
 
-        dataSource = NpgsqlDataSource.Create(options.Value.ConnectionString);
+        dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(options.Value.ConnectionString) { MaxPoolSize = options.Value.MaxPoolSize });
     }
 
     public static int MigrationCount => Migrations.Length;

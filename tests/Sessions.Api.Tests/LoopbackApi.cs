@@ -45,6 +45,11 @@ public sealed class LoopbackApi : IAsyncDisposable
         app.MapPost("/echo", async (HttpRequest request) => Results.Text(await new StreamReader(request.Body).ReadToEndAsync(), "application/json"));
         app.MapGet("/flaky/{key}", (string key) =>
             api.calls.AddOrUpdate(key, 1, (_, n) => n + 1) <= 2 ? Results.StatusCode(503) : Results.Json(new { ok = true }));
+        app.MapGet("/delay/{ms:int}", async (int ms) =>
+        {
+            await Task.Delay(ms);
+            return Results.Json(new { ok = true });
+        });
         app.MapGet("/slow", async () =>
         {
             await Task.Delay(TimeSpan.FromSeconds(3));

@@ -17,7 +17,7 @@ public static class StoreSelection
                 services.AddOptions<SqliteStoreOptions>().BindConfiguration(SqliteStoreOptions.Section);
                 return services.AddSqliteStore();
             case "postgres":
-                services.AddOptions<PostgresStoreOptions>().BindConfiguration(PostgresStoreOptions.Section);
+                services.AddOptions<PostgresStoreOptions>().BindConfiguration(PostgresStoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
                 return services.AddPostgresStore();
             default:
                 throw new InvalidOperationException($"{Key} is '{store}'; it is 'sqlite' or 'postgres'.");

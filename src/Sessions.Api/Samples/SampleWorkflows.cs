@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Sessions.Api.Configuration;
 using Sessions.Api.Hosting;
+using Sessions.Runtime.Errors;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Workflows;
 
@@ -46,7 +47,14 @@ public sealed class SampleWorkflows(
             var tenant = options.Value.DefaultTenant;
             if (!await workflows.ExistsAsync(tenant, id.ToString(), cancellationToken))
             {
-                await workflows.CreateAsync(tenant, id.ToString(), definition, cancellationToken);
+                try
+                {
+                    await workflows.CreateAsync(tenant, id.ToString(), definition, cancellationToken);
+                }
+                catch (DomainException exists) when (exists.Code == ProblemCodes.WorkflowExists)
+                {
+                    // Another instance sharing the store created it a moment ago: that is the same sample.
+                }
             }
 
             loaded.Add((id.ToString(), definition["name"]!.GetValue<string>()));

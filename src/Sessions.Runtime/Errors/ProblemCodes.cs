@@ -11,6 +11,7 @@ public static class ProblemCodes
     public const string InvalidPaging = "invalid_paging";
     public const string RunIdRequired = "run_id_required";
     public const string WorkflowNotFound = "workflow_not_found";
+    public const string WorkflowExists = "workflow_exists";
     public const string VersionNotFound = "version_not_found";
     public const string RunNotFound = "run_not_found";
     public const string RunTerminal = "run_terminal";

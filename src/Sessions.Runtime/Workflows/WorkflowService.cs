@@ -25,7 +25,7 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
         var version = new WorkflowVersionDocument(workflowId, tenantId, 0, workflow.Name, definition!.ToJsonString(), now);
         if (!await store.CreateAsync(workflow, version, cancellationToken))
         {
-            throw new DomainException(ErrorKind.Conflict, "workflow_exists", "Workflow exists", $"A workflow with id {workflowId} already exists.");
+            throw new DomainException(ErrorKind.Conflict, ProblemCodes.WorkflowExists, "Workflow exists", $"A workflow with id {workflowId} already exists.");
         }
 
         cache.Put(tenantId, workflowId, 0, compiled.Definition);

@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json.Nodes;
+using Sessions.Testing;
+
+namespace Sessions.Api.Tests;
+
+/// <summary>
+/// SIGKILL the server while conversations are mid-turn, start another, and check that every run stopped at a turn
+/// boundary and that clients retrying with their idempotency keys get correct answers: exactly one turn per key.
+/// </summary>
+public sealed class CrashTests : IAsyncLifetime
+{
+    private const int Conversations = 16;
+
+    private TestPostgres database = null!;
+    private LoopbackApi api = null!;
+    private readonly TempDirectory folder = new();
+
+    public async Task InitializeAsync()
+    {
+        database = await TestPostgres.CreateAsync();
+        api = await LoopbackApi.StartAsync("token");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await api.DisposeAsync();
+        await database.DisposeAsync();
+        folder.Dispose();
+    }
+
+    [Fact]
+    public async Task A_killed_server_leaves_every_run_at_a_turn_boundary_and_retries_complete_each_turn_once()
+    {
+        string[] settings =
+        [
+            "--Sessions:Store=postgres",
+            $"--Sessions:Postgres:ConnectionString={database.ConnectionString}",
+            "--Sessions:Turns:LeaseSeconds=2",
+            "--Sessions:RateLimit:PermitsPerSecond=0",
+        ];
+        var conversations = Enumerable.Range(0, Conversations).Select(i => new Conversation(i)).ToList();
+        string workflowId;
+        await using (var doomed = await ServerProcess.StartAsync(folder.File("unused.db"), settings))
+        {
+            // Each turn waits ~80 ms on an HTTP call between taking its lease and committing: a kill lands mid-turn.
+            workflowId = await doomed.Client.UploadAsync($$$"""
+                { "name": "Crashy", "start": "ask", "nodes": [
+                  { "id": "ask", "type": "ask", "prompt": "Next?", "variable": "message", "next": "call" },
+                  { "id": "call", "type": "http_request", "url": "{{{api.Address}}}delay/80", "timeout_seconds": 10, "next": "ask" } ] }
+                """);
+            using var stop = new CancellationTokenSource();
+            var load = conversations.Select(c => Task.Run(() => c.TalkUntilFailureAsync(doomed.Client, workflowId, stop.Token))).ToList();
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            doomed.Kill();
+            await Task.WhenAll(load);
+        }
+
+        Assert.All(conversations, c => Assert.True(c.Answered.Count > 0, $"conversation {c.Index} never got an answer"));
+        Assert.Contains(conversations, c => c.Pending is not null);
+
+        // The kill landed mid-turn: the dead server left leases on runs and claims on keys that it never committed.
+        Assert.True(await CountAsync("SELECT COUNT(*) FROM runs WHERE lease_owner IS NOT NULL") > 0);
+        Assert.True(await CountAsync("SELECT COUNT(*) FROM idempotency_keys WHERE answer IS NULL") > 0);
+
+        await using var survivor = await ServerProcess.StartAsync(folder.File("unused.db"), settings);
+        var client = survivor.Client;
+
+        // Every run is at a turn boundary: its turns cover its events exactly, seq 1..n without gaps.
+        foreach (var conversation in conversations.Where(c => c.RunId is not null))
+        {
+            await AssertConsistentAsync(client, conversation.RunId!);
+        }
+
+        // Retrying each unanswered request with its key: an answer for exactly the next turn, run or replayed.
+        foreach (var conversation in conversations.Where(c => c.Pending is not null))
+        {
+            var (key, body) = conversation.Pending!.Value;
+            var answer = await RetryUntilAnsweredAsync(client, workflowId, key, body);
+            Assert.Equal(conversation.Answered.Count + 1, answer["turn_number"]!.GetValue<int>());
+            Assert.Equal("waiting_for_user_input", answer["status"]!.GetValue<string>());
+            conversation.Answered.Add(key);
+            conversation.RunId ??= answer["run_id"]!.GetValue<string>();
+        }
+
+        foreach (var conversation in conversations)
+        {
+            var run = await AssertConsistentAsync(client, conversation.RunId!);
+            Assert.Equal(conversation.Answered.Count, run["turn_number"]!.GetValue<int>());
+        }
+
+        var runs = await (await client.GetAsync($"/v1/workflows/{workflowId}/runs?limit=100")).ReadObjectAsync();
+        Assert.Equal(Conversations, runs["total"]!.GetValue<int>());
+        Assert.DoesNotContain(conversations.SelectMany(c => c.Statuses), status => status >= 500);
+    }
+
+    private async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<JsonObject> AssertConsistentAsync(HttpClient client, string runId)
+    {
+        var run = await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+        var turns = run["turns"]!.AsArray();
+        var events = (await (await client.GetAsync($"/v1/runs/{runId}/events?limit=1000")).ReadObjectAsync())["events"]!.AsArray();
+        Assert.Equal(run["turn_number"]!.GetValue<int>(), turns.Count);
+        Assert.Equal(Enumerable.Range(1, turns.Count), turns.Select(t => t!["turn_number"]!.GetValue<int>()));
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(n => (long)n), events.Select(e => e!["seq"]!.GetValue<long>()));
+        Assert.Equal(events.Select(e => e!["seq"]!.GetValue<long>()), turns.SelectMany(t => t!["events"]!.AsArray()).Select(e => e!["seq"]!.GetValue<long>()));
+        Assert.Equal("waiting_for_user_input", run["status"]!.GetValue<string>());
+        return run;
+    }
+
+    private static async Task<JsonObject> RetryUntilAnsweredAsync(HttpClient client, string workflowId, string key, string body)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var response = await client.ExecuteWithKeyAsync(workflowId, key, body);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return await response.ReadObjectAsync();
+            }
+
+            // The dead server's leases on the run and the key run out within LeaseSeconds; until then, come back later.
+            var problem = await response.ReadObjectAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.Conflict, problem.ToJsonString());
+            Assert.Contains(problem["code"]!.GetValue<string>(), new[] { "idempotency_key_in_flight", "turn_conflict" });
+            Assert.True(DateTime.UtcNow < deadline, $"Still {problem["code"]} for {key}");
+            await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromMilliseconds(500));
+        }
+    }
+
+    /// <summary>One client: sends its turns one after another, each with its own key, until the server goes away.</summary>
+    private sealed class Conversation(int index)
+    {
+        public int Index => index;
+
+        public string? RunId { get; set; }
+
+        public List<string> Answered { get; } = [];
+
+        public ConcurrentBag<int> Statuses { get; } = [];
+
+        /// <summary>The request that was sent but never answered, to retry with the same key and body.</summary>
+        public (string Key, string Body)? Pending { get; private set; }
+
+        public async Task TalkUntilFailureAsync(HttpClient client, string workflowId, CancellationToken cancellationToken)
+        {
+            for (var turn = 1; !cancellationToken.IsCancellationRequested; turn++)
+            {
+                var key = $"c{index}-t{turn}";
+                var body = RunId is null ? "{}" : $$$"""{"run_id":"{{{RunId}}}","run_input":{"user_message":"turn {{{turn}}}"}}""";
+                try
+                {
+                    var response = await client.ExecuteWithKeyAsync(workflowId, key, body);
+                    Statuses.Add((int)response.StatusCode);
+                    response.EnsureSuccessStatusCode();
+                    var answer = await response.ReadObjectAsync();
+                    RunId ??= answer["run_id"]!.GetValue<string>();
+                    Answered.Add(key);
+                }
+                catch (HttpRequestException)
+                {
+                    Pending = (key, body);
+                    return;
+                }
+            }
+        }
+    }
+}

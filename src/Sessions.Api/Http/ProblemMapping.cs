@@ -8,7 +8,7 @@ namespace Sessions.Api.Http;
 /// The one place where refusals become RFC 7807 problem details: every problem carries a stable `code`, and its `type`
 /// is derived from it. Unexpected exceptions become a 500 problem without internals.
 /// </summary>
-public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> logger) : IExceptionHandler
+public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionHandler
 {
     public static string TypeOf(string code) => $"urn:sessions:problem:{code}";
 
@@ -61,7 +61,8 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         problem.Instance = httpContext.Request.Path;
         httpContext.Response.StatusCode = problem.Status!.Value;
         SetRetryAfter(httpContext, problem);
-        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+        await WriteProblemAsync(httpContext, problem, exception);
+        return true;
     }
 
     /// <summary>Writes a refusal made outside an endpoint (the rate limiter's) exactly as the exception handler would.</summary>
@@ -71,8 +72,7 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         problem.Instance = httpContext.Request.Path;
         httpContext.Response.StatusCode = problem.Status!.Value;
         SetRetryAfter(httpContext, problem);
-        var problems = httpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem });
+        await WriteProblemAsync(httpContext, problem, null);
     }
 
     /// <summary>A refusal that says when to come back (rate limit, a request still in flight) says it in Retry-After too.</summary>
@@ -108,8 +108,20 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         };
         var problem = Problem(status, code, title, detail);
         problem.Instance = http.Request.Path;
+        await WriteProblemAsync(http, problem, null);
+    }
+
+    /// <summary>
+    /// The problem service declines when the client accepts no JSON (say `Accept: text/event-stream`); a refusal is
+    /// still a problem document then, written directly.
+    /// </summary>
+    private static async Task WriteProblemAsync(HttpContext http, ProblemDetails problem, Exception? exception)
+    {
         var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
+        if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception }))
+        {
+            await http.Response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json");
+        }
     }
 
     private static ProblemDetails FromDomain(DomainException domain)

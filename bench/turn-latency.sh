@@ -7,8 +7,9 @@ turns=${TURNS:-1000}
 data=$(mktemp -d)
 dotnet build src/Sessions.Api -c Release -v quiet -nologo >/dev/null
 dotnet build bench/TurnLatency -c Release -v quiet -nologo >/dev/null
-Sessions__Sqlite__Path="$data/sessions.db" Logging__LogLevel__Default=Warning \
-  dotnet src/Sessions.Api/bin/Release/net10.0/Sessions.Api.dll --urls "http://127.0.0.1:$port" >"$data/server.log" 2>&1 &
+# From its own folder, as deployed, so that it finds its appsettings.json and samples.
+(cd src/Sessions.Api/bin/Release/net10.0 && Sessions__Sqlite__Path="$data/sessions.db" Logging__LogLevel__Default=Warning \
+  exec dotnet Sessions.Api.dll --urls "http://127.0.0.1:$port" >"$data/server.log" 2>&1) &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/alive" >/dev/null && break; sleep 0.2; done

@@ -55,6 +55,15 @@ public sealed class SampleWorkflows(
                 {
                     // Another instance sharing the store created it a moment ago: that is the same sample.
                 }
+                catch (DomainException invalid) when (invalid.Code == ProblemCodes.InvalidDefinition)
+                {
+                    // Most likely configuration this server lacks (a model configuration the sample names): say which, and go on.
+                    logger.LogWarning(
+                        "Sample {File} was not loaded: {Errors}",
+                        file,
+                        System.Text.Json.JsonSerializer.Serialize(invalid.Extensions.GetValueOrDefault("errors")));
+                    continue;
+                }
             }
 
             loaded.Add((id.ToString(), definition["name"]!.GetValue<string>()));

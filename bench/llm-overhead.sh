@@ -10,7 +10,7 @@ dotnet build src/Sessions.Api -c Release -v quiet -nologo >/dev/null
 dotnet build bench/LlmOverhead -c Release -v quiet -nologo >/dev/null
 dotnet bench/LlmOverhead/bin/Release/net10.0/LlmOverhead.dll serve 8089 >"$data/model.log" 2>&1 &
 model=$!
-(cd src/Sessions.Api/bin/Release/net10.0 && Sessions__Sqlite__Path="$data/sessions.db" Logging__LogLevel__Default=Warning \
+(cd src/Sessions.Api/bin/Release/net10.0 && Sessions__Sqlite__Path="$data/sessions.db" Sessions__RateLimit__PermitsPerSecond=0 Logging__LogLevel__Default=Warning \
   dotnet Sessions.Api.dll --urls "http://127.0.0.1:$port" >"$data/server.log" 2>&1) &
 server=$!
 trap 'kill $server $model 2>/dev/null; pkill -f "Sessions.Api.dll --urls http://127.0.0.1:$port" 2>/dev/null; rm -rf "$data"' EXIT

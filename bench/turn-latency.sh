@@ -8,7 +8,7 @@ data=$(mktemp -d)
 dotnet build src/Sessions.Api -c Release -v quiet -nologo >/dev/null
 dotnet build bench/TurnLatency -c Release -v quiet -nologo >/dev/null
 # From its own folder, as deployed, so that it finds its appsettings.json and samples.
-(cd src/Sessions.Api/bin/Release/net10.0 && Sessions__Sqlite__Path="$data/sessions.db" Logging__LogLevel__Default=Warning \
+(cd src/Sessions.Api/bin/Release/net10.0 && Sessions__Sqlite__Path="$data/sessions.db" Sessions__RateLimit__PermitsPerSecond=0 Logging__LogLevel__Default=Warning \
   exec dotnet Sessions.Api.dll --urls "http://127.0.0.1:$port" >"$data/server.log" 2>&1) &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT

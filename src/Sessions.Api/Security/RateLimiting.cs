@@ -14,11 +14,11 @@ public sealed class RateLimitOptions
 
     /// <summary>Sustained requests per second per key (per client address without a key); 0 turns limiting off.</summary>
     [Range(0, 1_000_000)]
-    public int PermitsPerSecond { get; set; } = 50;
+    public int PermitsPerSecond { get; set; } = 200;
 
     /// <summary>How many requests a key may send at once before the per-second rate applies.</summary>
     [Range(1, 1_000_000)]
-    public int Burst { get; set; } = 100;
+    public int Burst { get; set; } = 400;
 }
 
 public static class RateLimiting

@@ -56,7 +56,7 @@ builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
 builder.Services.AddAuthorization(Policies.Add);
 builder.Services.AddHttpContextAccessor();
 builder.Services.AddScoped(sp => new Caller(sp.GetRequiredService<IHttpContextAccessor>().HttpContext!.User));
-builder.Services.AddSessionsRateLimiting(builder.Configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions());
+builder.Services.AddSessionsRateLimiting();
 
 builder.Services.AddSessionsRuntime();
 builder.Services.AddSingleton<ITurnAnswerWriter, ExecuteAnswerWriter>();

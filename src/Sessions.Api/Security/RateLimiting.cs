@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using Sessions.Api.Http;
 using Sessions.Runtime.Errors;
 
@@ -27,10 +28,13 @@ public static class RateLimiting
     /// One bucket per key (tenant and principal), or per client address for requests without one. Health probes are
     /// never limited. A refused request is a 429 problem with `Retry-After`, rather than the limiter's default 503.
     /// </summary>
-    public static IServiceCollection AddSessionsRateLimiting(this IServiceCollection services, RateLimitOptions options)
+    public static IServiceCollection AddSessionsRateLimiting(this IServiceCollection services)
     {
-        services.AddRateLimiter(limiter =>
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((limiter, configured) =>
         {
+            var options = configured.Value;
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {

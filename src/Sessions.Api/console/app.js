@@ -22,8 +22,26 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+// With API keys configured the console asks for one when the server answers 401, and keeps it for this tab only.
+function headers() {
+  const key = sessionStorage.getItem("sessions-api-key");
+  return key ? { "Content-Type": "application/json", Authorization: `Bearer ${key}` } : { "Content-Type": "application/json" };
+}
+
+async function send(path, options = {}) {
+  let response = await fetch(path, { ...options, headers: headers() });
+  if (response.status === 401) {
+    const key = window.prompt("This server needs an API key:");
+    if (key) {
+      sessionStorage.setItem("sessions-api-key", key.trim());
+      response = await fetch(path, { ...options, headers: headers() });
+    }
+  }
+  return response;
+}
+
 async function api(path, options = {}) {
-  const response = await fetch(path, { headers: { "Content-Type": "application/json" }, ...options });
+  const response = await send(path, options);
   const text = await response.text();
   const body = text ? JSON.parse(text) : null;
   if (!response.ok) {
@@ -198,9 +216,8 @@ async function playground() {
 
   async function turn(runInput) {
     answer.replaceChildren(el("em", {}, "…"));
-    const response = await fetch(`/v1/workflows/${session.workflowId}/execute/stream`, {
+    const response = await send(`/v1/workflows/${session.workflowId}/execute/stream`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ run_id: session.runId, run_input: runInput }),
     });
     if (!response.ok) {

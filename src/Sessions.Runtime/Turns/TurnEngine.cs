@@ -25,6 +25,7 @@ public sealed class TurnEngine(
     TimeProvider clock,
     ILogger<TurnEngine> logger)
 {
+    // Optional: only turns under an idempotency key need one, and hosts without HTTP (the runtime's tests) register none.
     private readonly ITurnAnswerWriter? answerWriter = answerWriters.LastOrDefault();
 
     /// <param name="observer">

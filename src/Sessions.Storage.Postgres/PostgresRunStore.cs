@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Npgsql;
-using NpgsqlTypes;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 
@@ -55,7 +52,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         events.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = commit.Events.Select(e => e.Seq).ToArray() });
         events.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = commit.Events.Select(e => e.TurnNumber).ToArray() });
         events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(e => e.Type).ToArray() });
-        events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(EventPayload).ToArray() });
+        events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(EventPayload.Write).ToArray() });
         batch.BatchCommands.Add(events);
 
         var turn = commit.Turn;
@@ -118,15 +115,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var payload = JsonNode.Parse(reader.GetString(3))!.AsObject();
-            events.Add(new RunEvent(
-                runId,
-                reader.GetInt64(0),
-                reader.GetInt32(1),
-                reader.GetString(2),
-                payload["node_id"]?.GetValue<string>(),
-                DateTimeOffset.Parse(payload["timestamp"]!.GetValue<string>(), CultureInfo.InvariantCulture),
-                payload["fields"]!.AsObject()));
+            events.Add(EventPayload.Read(runId, reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3)));
         }
 
         return events;
@@ -295,12 +284,4 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
 
         return found;
     }
-
-    /// <summary>The same payload shape as the SQLite store: node id, exact timestamp and the type's fields, in order.</summary>
-    private static string EventPayload(RunEvent item) => new JsonObject
-    {
-        ["node_id"] = item.NodeId,
-        ["timestamp"] = item.Timestamp.ToString("O"),
-        ["fields"] = item.Fields.DeepClone(),
-    }.ToJsonString();
 }

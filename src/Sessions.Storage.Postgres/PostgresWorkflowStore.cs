@@ -70,14 +70,7 @@ public sealed class PostgresWorkflowStore(PostgresDatabase database) : IWorkflow
 
         var number = workflow.LatestVersion + 1;
         await InsertVersionAsync(connection, transaction, new WorkflowVersionDocument(workflowId, tenantId, number, version.Name, version.DefinitionJson, version.CreatedAt), cancellationToken);
-        var updated = workflow with
-        {
-            Name = activate ? version.Name : workflow.Name,
-            Description = activate ? version.Description : workflow.Description,
-            LatestVersion = number,
-            ActiveVersion = activate ? number : workflow.ActiveVersion,
-            UpdatedAt = version.CreatedAt,
-        };
+        var updated = workflow.WithVersion(number, version, activate);
         await using var update = Sql.Command(
             connection,
             transaction,

@@ -175,15 +175,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var payload = JsonNode.Parse(reader.GetString(3))!.AsObject();
-            events.Add(new RunEvent(
-                runId,
-                reader.GetInt64(0),
-                reader.GetInt32(1),
-                reader.GetString(2),
-                payload["node_id"]?.GetValue<string>(),
-                DateTimeOffset.Parse(payload["timestamp"]!.GetValue<string>(), CultureInfo.InvariantCulture),
-                payload["fields"]!.AsObject()));
+            events.Add(EventPayload.Read(runId, reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3)));
         }
 
         return events;
@@ -323,12 +315,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             seq.Value = item.Seq;
             turn.Value = item.TurnNumber;
             type.Value = item.Type;
-            payload.Value = new JsonObject
-            {
-                ["node_id"] = item.NodeId,
-                ["timestamp"] = item.Timestamp.ToString("O"),
-                ["fields"] = item.Fields.DeepClone(),
-            }.ToJsonString();
+            payload.Value = EventPayload.Write(item);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }

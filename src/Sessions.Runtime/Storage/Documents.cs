@@ -12,7 +12,18 @@ public sealed record WorkflowDocument(
     int ActiveVersion,
     int LatestVersion,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>The workflow once <paramref name="version"/> is stored as number <paramref name="number"/>: it takes its name when activated.</summary>
+    public WorkflowDocument WithVersion(int number, NewWorkflowVersion version, bool activate) => this with
+    {
+        Name = activate ? version.Name : Name,
+        Description = activate ? version.Description : Description,
+        LatestVersion = number,
+        ActiveVersion = activate ? number : ActiveVersion,
+        UpdatedAt = version.CreatedAt,
+    };
+}
 
 /// <summary>One immutable version of a workflow, kept as the JSON that was uploaded.</summary>
 public sealed record WorkflowVersionDocument(

@@ -132,6 +132,42 @@ public sealed class IdempotencyTests : IAsyncLifetime
         Assert.Equal(1, (await (await client.GetAsync($"/v1/workflows/{slow}/runs")).ReadObjectAsync())["total"]!.GetValue<int>());
     }
 
+    [Fact]
+    public async Task A_retried_streamed_turn_streams_the_first_turns_events_and_answer_again()
+    {
+        var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var body = $$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"123456"}}""";
+
+        async Task<(List<SseReader.Message> Messages, bool Replayed)> StreamAsync()
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute/stream") { Content = Http.Json(body) };
+            request.Headers.Add("Idempotency-Key", "stream-1");
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            using var sse = new SseReader(await response.Content.ReadAsStreamAsync());
+            var messages = new List<SseReader.Message>();
+            SseReader.Message? message;
+            while ((message = await sse.NextAsync()) is not null)
+            {
+                messages.Add(message);
+                if (message.Event == "result")
+                {
+                    break;
+                }
+            }
+
+            return (messages, response.Headers.Contains("Idempotent-Replayed"));
+        }
+
+        var first = await StreamAsync();
+        var again = await StreamAsync();
+        Assert.False(first.Replayed);
+        Assert.True(again.Replayed);
+        Assert.Equal(first.Messages.Select(m => m.Id), again.Messages.Select(m => m.Id));
+        Assert.True(JsonNode.DeepEquals(first.Messages[^1].Json, again.Messages[^1].Json));
+        Assert.Equal("completed", again.Messages[^1].Json["status"]!.GetValue<string>());
+        Assert.Equal(2, (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["turn_number"]!.GetValue<int>());
+    }
+
     [Theory]
     [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0")]
     [InlineData("has space")]

@@ -22,6 +22,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<DefinitionCache>();
         services.AddSingleton<WorkflowService>();
         services.AddSingleton<RunEventFeed>();
+        services.AddSingleton<RunLocks>();
         services.AddSingleton<TurnEngine>();
         services.AddSingleton<IdempotentTurns>();
         services.AddSingleton<StaleRunReaper>();

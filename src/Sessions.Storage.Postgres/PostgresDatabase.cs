@@ -70,6 +70,9 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
             PRIMARY KEY (tenant_id, key));
         CREATE INDEX ix_idempotency_keys_retain ON idempotency_keys (retain_until);
         """,
+        """
+        ALTER TABLE runs DROP COLUMN lease_owner, DROP COLUMN lease_expires_at;
+        """,
     ];
 
     /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>

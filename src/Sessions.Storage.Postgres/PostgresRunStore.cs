@@ -7,6 +7,16 @@ namespace Sessions.Storage.Postgres;
 
 public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
 {
+    /// <summary>Several servers may share the database: each turn leases its run in the run document.</summary>
+    public bool OwnedByOneProcess => false;
+
+    public async Task<bool> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(connection, UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     public async Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -15,6 +25,11 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             ? JsonSerializer.Deserialize<RunDocument>(doc, DocumentJson.Options)
             : null;
     }
+
+    private const string UpdateRun = """
+        UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6
+        WHERE id = $1 AND tenant_id = $2 AND version = $7;
+        """;
 
     /// <summary>
     /// One round trip: the run write, every event, the turn record and the answer go as one batch inside the
@@ -27,7 +42,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
-        var doc = Sql.AsJson(JsonSerializer.Serialize(run, DocumentJson.Options));
+        var doc = Document(run);
         batch.BatchCommands.Add(commit.ExpectedVersion == 0
             ? Sql.BatchCommand(
                 """
@@ -35,13 +50,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING;
                 """,
                 run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc)
-            : Sql.BatchCommand(
-                """
-                UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = $1 AND tenant_id = $2 AND version = $7
-                  AND (lease_owner = $8 OR ($8 IS NULL AND (lease_owner IS NULL OR lease_expires_at <= $5)));
-                """,
-                run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, commit.LeaseOwner));
+            : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion));
 
         var events = new NpgsqlBatchCommand(
             """
@@ -84,7 +93,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         if (batch.BatchCommands[0].RecordsAffected == 0)
         {
             await transaction.RollbackAsync(CancellationToken.None);
-            throw new StoreConflictException($"Run {run.Id} is no longer at version {commit.ExpectedVersion}, or another turn holds it.");
+            throw new StoreConflictException($"Run {run.Id} is no longer at version {commit.ExpectedVersion}.");
         }
 
         if (commit.Answer is not null && batch.BatchCommands[^1].RecordsAffected == 0)
@@ -223,49 +232,6 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         return counts;
     }
 
-    public async Task<bool> TryAcquireLeaseAsync(string tenantId, string runId, long expectedVersion, TurnLease lease, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = Sql.Command(
-            connection,
-            """
-            UPDATE runs SET lease_owner = $1, lease_expires_at = $2
-            WHERE id = $3 AND tenant_id = $4 AND version = $5 AND (lease_owner IS NULL OR lease_expires_at <= $6);
-            """,
-            lease.Owner,
-            lease.ExpiresAt,
-            runId,
-            tenantId,
-            expectedVersion,
-            now);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-    }
-
-    public async Task<bool> RenewLeaseAsync(string tenantId, string runId, TurnLease lease, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = Sql.Command(
-            connection,
-            "UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND tenant_id = $3 AND lease_owner = $4;",
-            lease.ExpiresAt,
-            runId,
-            tenantId,
-            lease.Owner);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-    }
-
-    public async Task ReleaseLeaseAsync(string tenantId, string runId, string owner, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = Sql.Command(
-            connection,
-            "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND tenant_id = $2 AND lease_owner = $3;",
-            runId,
-            tenantId,
-            owner);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
     public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -284,4 +250,6 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
 
         return found;
     }
+
+    private static Sql.Json Document(RunDocument run) => Sql.AsJson(JsonSerializer.Serialize(run, DocumentJson.Options));
 }

@@ -1,14 +1,17 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Storage;
 
 namespace Sessions.Storage.Sqlite;
 
 /// <summary>
-/// Opens connections to the database file and keeps its schema current. WAL lets readers run beside the one writer;
-/// synchronous stays at SQLite's default FULL, so a committed turn survives a power cut, not just a crash.
+/// Opens connections to the database file and keeps its schema current. WAL lets readers run beside the one writer
+/// (<see cref="WriteAsync"/>, which group-commits); synchronous stays FULL, so a committed turn survives a power cut,
+/// not just a crash.
 /// </summary>
-public sealed class SqliteDatabase(IOptions<SqliteStoreOptions> options) : IStoreLifecycle
+public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable
 {
     /// <summary>Ordered, append-only: a released migration is never edited, only followed by a new one.</summary>
     private static readonly string[] Migrations =
@@ -79,20 +82,41 @@ public sealed class SqliteDatabase(IOptions<SqliteStoreOptions> options) : IStor
             PRIMARY KEY (tenant_id, key)) WITHOUT ROWID;
         CREATE INDEX ix_idempotency_keys_retain ON idempotency_keys (retain_until);
         """,
+        """
+        ALTER TABLE runs DROP COLUMN lease_owner;
+        ALTER TABLE runs DROP COLUMN lease_expires_at;
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>
     public static long Millis(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
-    private readonly string connectionString = new SqliteConnectionStringBuilder
-    {
-        DataSource = System.IO.Path.GetFullPath(options.Value.Path),
-        Mode = SqliteOpenMode.ReadWriteCreate,
-        Pooling = true,
-        DefaultTimeout = 30,
-    }.ToString();
+    private readonly string connectionString;
+    private readonly SqliteWriter writer;
 
-    public string FilePath => System.IO.Path.GetFullPath(options.Value.Path);
+    public SqliteDatabase(IOptions<SqliteStoreOptions> options, ILogger<SqliteDatabase>? logger = null)
+    {
+        FilePath = System.IO.Path.GetFullPath(options.Value.Path);
+        connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = FilePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        writer = new SqliteWriter(OpenAsync, logger ?? NullLogger<SqliteDatabase>.Instance);
+    }
+
+    public string FilePath { get; }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> as one write of the next group commit (see <see cref="SqliteWriter"/>): inside a
+    /// transaction, rolled back alone if it throws, and returned once durable. Every write to the file goes through here.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        writer.WriteAsync(work, cancellationToken);
+
+    public ValueTask DisposeAsync() => writer.DisposeAsync();
 
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -23,116 +23,56 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             : null;
     }
 
-    public async Task CommitTurnAsync(TurnCommit commit, CancellationToken cancellationToken)
+    /// <summary>One group-committing writer owns the file: no other process may write it, so runs are held in memory.</summary>
+    public bool OwnedByOneProcess => true;
+
+    public Task<bool> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken)
     {
+        var doc = JsonSerializer.Serialize(run, DocumentJson.Options);
+        return database.WriteAsync((connection, transaction) => UpdateRunAsync(connection, transaction, run, doc, expectedVersion), cancellationToken);
+    }
+
+    public Task CommitTurnAsync(TurnCommit commit, CancellationToken cancellationToken)
+    {
+        // Serialized by the caller, not by the one writer, so that concurrent turns do that work in parallel.
         var run = commit.Run;
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
-
-        await using (var write = connection.CreateCommand())
+        var doc = JsonSerializer.Serialize(run, DocumentJson.Options);
+        var payloads = commit.Events.Select(EventPayload.Write).ToArray();
+        var state = commit.Turn.StateAfter switch
         {
-            write.Transaction = transaction;
-
-            // An update needs the run still at the version the turn read, and the turn's lease (or no live lease at all).
-            write.CommandText = commit.ExpectedVersion == 0
-                ? """
-                  INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc)
-                  VALUES ($id, $tenant, $workflow, $status, $version, $run_by, $created, $updated, $doc)
-                  ON CONFLICT (id) DO NOTHING;
-                  """
-                : """
-                  UPDATE runs SET status = $status, version = $version, updated_at = $updated, doc = $doc,
-                      lease_owner = NULL, lease_expires_at = NULL
-                  WHERE id = $id AND tenant_id = $tenant AND version = $expected
-                    AND (lease_owner = $owner OR ($owner IS NULL AND (lease_owner IS NULL OR lease_expires_at <= $now)));
-                  """;
-            write.Parameters.AddWithValue("$id", run.Id);
-            write.Parameters.AddWithValue("$tenant", run.TenantId);
-            write.Parameters.AddWithValue("$workflow", run.WorkflowId);
-            write.Parameters.AddWithValue("$status", run.Status.ToWire());
-            write.Parameters.AddWithValue("$version", run.Version);
-            write.Parameters.AddWithValue("$expected", commit.ExpectedVersion);
-            write.Parameters.AddWithValue("$owner", (object?)commit.LeaseOwner ?? DBNull.Value);
-            write.Parameters.AddWithValue("$now", SqliteDatabase.Millis(run.UpdatedAt));
-            write.Parameters.AddWithValue("$run_by", (object?)run.RunBy ?? DBNull.Value);
-            write.Parameters.AddWithValue("$created", run.CreatedAt.ToString("O"));
-            write.Parameters.AddWithValue("$updated", run.UpdatedAt.ToString("O"));
-            write.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(run, DocumentJson.Options));
-            if (await write.ExecuteNonQueryAsync(cancellationToken) == 0)
+            null => null,
+            var after when ReferenceEquals(after, run) => doc,
+            var after => JsonSerializer.Serialize(after, DocumentJson.Options),
+        };
+        return database.WriteAsync(
+            async (connection, transaction) =>
             {
-                throw new StoreConflictException($"Run {run.Id} is no longer at version {commit.ExpectedVersion}, or another turn holds it.");
-            }
-        }
+                var written = commit.ExpectedVersion == 0
+                    ? await InsertRunAsync(connection, transaction, run, doc)
+                    : await UpdateRunAsync(connection, transaction, run, doc, commit.ExpectedVersion);
+                if (!written)
+                {
+                    throw new StoreConflictException($"Run {run.Id} is no longer at version {commit.ExpectedVersion}.");
+                }
 
-        try
-        {
-            await InsertEventsAsync(connection, transaction, commit.Events, cancellationToken);
-            await InsertTurnAsync(connection, transaction, commit.Turn, cancellationToken);
-        }
-        catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
-        {
-            throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn.TurnNumber} or one of its events.");
-        }
+                try
+                {
+                    await InsertEventsAsync(connection, transaction, commit.Events, payloads);
+                    await InsertTurnAsync(connection, transaction, commit.Turn, state);
+                }
+                catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
+                {
+                    throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn.TurnNumber} or one of its events.");
+                }
 
-        if (commit.Answer is { } answer)
-        {
-            await using var store = connection.CreateCommand();
-            store.Transaction = transaction;
-            store.CommandText = """
-                UPDATE idempotency_keys SET answer = $answer, lease_expires_at = NULL
-                WHERE tenant_id = $tenant AND key = $key AND owner = $owner AND answer IS NULL;
-                """;
-            store.Parameters.AddWithValue("$answer", answer.Body);
-            store.Parameters.AddWithValue("$tenant", run.TenantId);
-            store.Parameters.AddWithValue("$key", answer.Key);
-            store.Parameters.AddWithValue("$owner", answer.Owner);
-            if (await store.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                throw new StoreConflictException($"Idempotency key '{answer.Key}' is no longer held by this turn.");
-            }
-        }
+                if (commit.Answer is { } answer && !await StoreAnswerAsync(connection, transaction, run.TenantId, answer))
+                {
+                    throw new StoreConflictException($"Idempotency key '{answer.Key}' is no longer held by this turn.");
+                }
 
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    public async Task<bool> TryAcquireLeaseAsync(string tenantId, string runId, long expectedVersion, TurnLease lease, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE runs SET lease_owner = $owner, lease_expires_at = $until
-            WHERE id = $id AND tenant_id = $tenant AND version = $expected AND (lease_owner IS NULL OR lease_expires_at <= $now);
-            """;
-        command.Parameters.AddWithValue("$owner", lease.Owner);
-        command.Parameters.AddWithValue("$until", SqliteDatabase.Millis(lease.ExpiresAt));
-        command.Parameters.AddWithValue("$id", runId);
-        command.Parameters.AddWithValue("$tenant", tenantId);
-        command.Parameters.AddWithValue("$expected", expectedVersion);
-        command.Parameters.AddWithValue("$now", SqliteDatabase.Millis(now));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-    }
-
-    public async Task<bool> RenewLeaseAsync(string tenantId, string runId, TurnLease lease, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE runs SET lease_expires_at = $until WHERE id = $id AND tenant_id = $tenant AND lease_owner = $owner;";
-        command.Parameters.AddWithValue("$until", SqliteDatabase.Millis(lease.ExpiresAt));
-        command.Parameters.AddWithValue("$id", runId);
-        command.Parameters.AddWithValue("$tenant", tenantId);
-        command.Parameters.AddWithValue("$owner", lease.Owner);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-    }
-
-    public async Task ReleaseLeaseAsync(string tenantId, string runId, string owner, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $id AND tenant_id = $tenant AND lease_owner = $owner;";
-        command.Parameters.AddWithValue("$id", runId);
-        command.Parameters.AddWithValue("$tenant", tenantId);
-        command.Parameters.AddWithValue("$owner", owner);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+                return true;
+            },
+            cancellationToken);
     }
 
     public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)
@@ -298,8 +238,62 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         return counts;
     }
 
+    private static async Task<bool> InsertRunAsync(SqliteConnection connection, SqliteTransaction transaction, RunDocument run, string doc)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc)
+            VALUES ($id, $tenant, $workflow, $status, $version, $run_by, $created, $updated, $doc)
+            ON CONFLICT (id) DO NOTHING;
+            """;
+        command.Parameters.AddWithValue("$id", run.Id);
+        command.Parameters.AddWithValue("$tenant", run.TenantId);
+        command.Parameters.AddWithValue("$workflow", run.WorkflowId);
+        command.Parameters.AddWithValue("$status", run.Status.ToWire());
+        command.Parameters.AddWithValue("$version", run.Version);
+        command.Parameters.AddWithValue("$run_by", (object?)run.RunBy ?? DBNull.Value);
+        command.Parameters.AddWithValue("$created", run.CreatedAt.ToString("O"));
+        command.Parameters.AddWithValue("$updated", run.UpdatedAt.ToString("O"));
+        command.Parameters.AddWithValue("$doc", doc);
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    private static async Task<bool> UpdateRunAsync(SqliteConnection connection, SqliteTransaction transaction, RunDocument run, string doc, long expectedVersion)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            UPDATE runs SET status = $status, version = $version, updated_at = $updated, doc = $doc
+            WHERE id = $id AND tenant_id = $tenant AND version = $expected;
+            """;
+        command.Parameters.AddWithValue("$id", run.Id);
+        command.Parameters.AddWithValue("$tenant", run.TenantId);
+        command.Parameters.AddWithValue("$status", run.Status.ToWire());
+        command.Parameters.AddWithValue("$version", run.Version);
+        command.Parameters.AddWithValue("$expected", expectedVersion);
+        command.Parameters.AddWithValue("$updated", run.UpdatedAt.ToString("O"));
+        command.Parameters.AddWithValue("$doc", doc);
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    private static async Task<bool> StoreAnswerAsync(SqliteConnection connection, SqliteTransaction transaction, string tenantId, IdempotentAnswer answer)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            UPDATE idempotency_keys SET answer = $answer, lease_expires_at = NULL
+            WHERE tenant_id = $tenant AND key = $key AND owner = $owner AND answer IS NULL;
+            """;
+        command.Parameters.AddWithValue("$answer", answer.Body);
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        command.Parameters.AddWithValue("$key", answer.Key);
+        command.Parameters.AddWithValue("$owner", answer.Owner);
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
     /// <summary>One prepared statement for all of a turn's events: it is the hot path of every turn.</summary>
-    private static async Task InsertEventsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<RunEvent> events, CancellationToken cancellationToken)
+    private static async Task InsertEventsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<RunEvent> events, string[] payloads)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -309,18 +303,19 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         var turn = command.Parameters.Add("$turn", SqliteType.Integer);
         var type = command.Parameters.Add("$type", SqliteType.Text);
         var payload = command.Parameters.Add("$payload", SqliteType.Text);
-        foreach (var item in events)
+        for (var i = 0; i < events.Count; i++)
         {
+            var item = events[i];
             run.Value = item.RunId;
             seq.Value = item.Seq;
             turn.Value = item.TurnNumber;
             type.Value = item.Type;
-            payload.Value = EventPayload.Write(item);
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            payload.Value = payloads[i];
+            await command.ExecuteNonQueryAsync();
         }
     }
 
-    private static async Task InsertTurnAsync(SqliteConnection connection, SqliteTransaction transaction, TurnDocument turn, CancellationToken cancellationToken)
+    private static async Task InsertTurnAsync(SqliteConnection connection, SqliteTransaction transaction, TurnDocument turn, string? state)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -336,7 +331,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         command.Parameters.AddWithValue("$last", turn.LastSeq);
         command.Parameters.AddWithValue("$started", turn.StartedAt.ToString("O"));
         command.Parameters.AddWithValue("$completed", turn.CompletedAt.ToString("O"));
-        command.Parameters.AddWithValue("$state", turn.StateAfter is null ? DBNull.Value : JsonSerializer.Serialize(turn.StateAfter, DocumentJson.Options));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.Parameters.AddWithValue("$state", (object?)state ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync();
     }
 }

@@ -6,10 +6,11 @@ namespace Sessions.Storage.Sqlite;
 
 public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStore
 {
-    public async Task<bool> CreateAsync(WorkflowDocument workflow, WorkflowVersionDocument firstVersion, CancellationToken cancellationToken)
+    public Task<bool> CreateAsync(WorkflowDocument workflow, WorkflowVersionDocument firstVersion, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction) => CreateAsync(connection, transaction, workflow, firstVersion), cancellationToken);
+
+    private static async Task<bool> CreateAsync(SqliteConnection connection, SqliteTransaction transaction, WorkflowDocument workflow, WorkflowVersionDocument firstVersion)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
         await using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
         insert.CommandText = "INSERT INTO workflows (id, tenant_id, created_at, doc) VALUES ($id, $tenant, $created, $doc) ON CONFLICT (id) DO NOTHING;";
@@ -17,13 +18,12 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
         insert.Parameters.AddWithValue("$tenant", workflow.TenantId);
         insert.Parameters.AddWithValue("$created", workflow.CreatedAt.ToString("O"));
         insert.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(workflow, DocumentJson.Options));
-        if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+        if (await insert.ExecuteNonQueryAsync() == 0)
         {
             return false;
         }
 
-        await InsertVersionAsync(connection, transaction, firstVersion, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await InsertVersionAsync(connection, transaction, firstVersion);
         return true;
     }
 
@@ -56,20 +56,20 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
         return new Page<WorkflowDocument>(items, total);
     }
 
-    public async Task<WorkflowDocument?> AddVersionAsync(string tenantId, string workflowId, NewWorkflowVersion version, bool activate, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
+    /// <summary>The read and the write are one write of the single writer, so two uploads cannot both claim a number.</summary>
+    public Task<WorkflowDocument?> AddVersionAsync(string tenantId, string workflowId, NewWorkflowVersion version, bool activate, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction) => AddVersionAsync(connection, transaction, tenantId, workflowId, version, activate), cancellationToken);
 
-        // BEGIN IMMEDIATE takes the write lock before the read, so two uploads cannot both claim the same number.
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        var workflow = await GetAsync(connection, transaction, tenantId, workflowId, cancellationToken);
+    private static async Task<WorkflowDocument?> AddVersionAsync(SqliteConnection connection, SqliteTransaction transaction, string tenantId, string workflowId, NewWorkflowVersion version, bool activate)
+    {
+        var workflow = await GetAsync(connection, transaction, tenantId, workflowId, CancellationToken.None);
         if (workflow is null)
         {
             return null;
         }
 
         var number = workflow.LatestVersion + 1;
-        await InsertVersionAsync(connection, transaction, new WorkflowVersionDocument(workflowId, tenantId, number, version.Name, version.DefinitionJson, version.CreatedAt), cancellationToken);
+        await InsertVersionAsync(connection, transaction, new WorkflowVersionDocument(workflowId, tenantId, number, version.Name, version.DefinitionJson, version.CreatedAt));
         var updated = workflow.WithVersion(number, version, activate);
         await using var update = connection.CreateCommand();
         update.Transaction = transaction;
@@ -77,8 +77,7 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
         update.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(updated, DocumentJson.Options));
         update.Parameters.AddWithValue("$id", workflowId);
         update.Parameters.AddWithValue("$tenant", tenantId);
-        await update.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await update.ExecuteNonQueryAsync();
         return updated;
     }
 
@@ -132,7 +131,7 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
             : null;
     }
 
-    private static async Task InsertVersionAsync(SqliteConnection connection, SqliteTransaction transaction, WorkflowVersionDocument version, CancellationToken cancellationToken)
+    private static async Task InsertVersionAsync(SqliteConnection connection, SqliteTransaction transaction, WorkflowVersionDocument version)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -146,6 +145,6 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
         command.Parameters.AddWithValue("$name", version.Name);
         command.Parameters.AddWithValue("$definition", version.DefinitionJson);
         command.Parameters.AddWithValue("$created", version.CreatedAt.ToString("O"));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await command.ExecuteNonQueryAsync();
     }
 }

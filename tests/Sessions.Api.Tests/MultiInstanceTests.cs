@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Runtime.Storage;
+using Sessions.Runtime.Turns;
 using Sessions.Testing;
 
 namespace Sessions.Api.Tests;
@@ -96,5 +99,53 @@ public sealed class MultiInstanceTests : IAsyncLifetime
 
         var runs = await (await clients[0].GetAsync("/v1/runs?run_by=retrier")).ReadObjectAsync();
         Assert.Equal(1, runs["total"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task A_run_held_by_a_dead_turn_is_refused_until_its_lease_expires_then_taken_over()
+    {
+        var client = second.CreateClient();
+        var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var store = first.Services.GetRequiredService<IRunStore>();
+        var run = (await store.GetAsync("default", runId, default))!;
+
+        // What a server that died mid-turn leaves behind: a lease in the run that nobody renews.
+        var lease = new TurnLease("dead-server", DateTimeOffset.UtcNow.AddSeconds(1.5));
+        Assert.True(await store.TryReplaceAsync(RunLeases.Taken(run, lease), run.Version, default));
+        var held = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, run_input = new { user_message = "123456" } });
+        Assert.Equal(HttpStatusCode.Conflict, held.StatusCode);
+        Assert.Equal("turn_conflict", (await held.ReadObjectAsync())["code"]!.GetValue<string>());
+        Assert.Equal(lease, (await store.GetAsync("default", runId, default))!.Lease);
+
+        await Task.Delay(1600);
+        var taken = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, run_input = new { user_message = "123456" } });
+        Assert.Equal(HttpStatusCode.OK, taken.StatusCode);
+        Assert.Equal(2, (await taken.ReadObjectAsync())["turn_number"]!.GetValue<int>());
+        Assert.Null((await store.GetAsync("default", runId, default))!.Lease);
+    }
+
+    [Fact]
+    public async Task A_turn_that_outlives_its_lease_keeps_the_run_by_renewing_it()
+    {
+        await using var slow = await LoopbackApi.StartAsync("token");
+        var settings = OnPostgres(database.ConnectionString);
+        settings["Sessions:Turns:LeaseSeconds"] = "1";
+        await using var host = new SessionsFactory(null, settings);
+        var client = host.CreateClient();
+        var workflow = await client.UploadAsync($$$"""
+            { "name": "Slow", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Next?", "variable": "message", "next": "call" },
+              { "id": "call", "type": "http_request", "url": "{{{slow.Address}}}delay/2500", "timeout_seconds": 10, "next": "ask" } ] }
+            """);
+        var runId = (await client.StartAsync(workflow))["run_id"]!.GetValue<string>();
+
+        // The first reply works for 2.5 s on a 1 s lease; a racing reply from the other instance meanwhile is refused.
+        var working = client.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "one" } });
+        await Task.Delay(1500);
+        var racing = await first.CreateClient().ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "two" } });
+        Assert.Equal(HttpStatusCode.Conflict, racing.StatusCode);
+        var answer = await working;
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(2, (await answer.ReadObjectAsync())["turn_number"]!.GetValue<int>());
     }
 }

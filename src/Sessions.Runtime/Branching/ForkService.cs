@@ -39,6 +39,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
             Id = ObjectId.NewId(now).ToString(),
             VersionNumber = version,
             Version = 1,
+            Lease = null,
             TurnNumber = 0,
             LastSeq = 0,
             Variables = (JsonObject)state.Variables.DeepClone(),

@@ -39,7 +39,8 @@ public sealed record NewWorkflowVersion(string Name, string? Description, string
 
 /// <summary>
 /// A run between turns: everything needed to take the next turn. <see cref="Version"/> is the optimistic
-/// concurrency token: every committed turn writes version + 1 only if the stored version is still the one it read.
+/// concurrency token: every write of the document (a committed turn, or taking, renewing or giving back its
+/// <see cref="Lease"/>) stores version + 1 only if the stored version is still the one it read.
 /// </summary>
 public sealed record RunDocument
 {
@@ -55,6 +56,12 @@ public sealed record RunDocument
     public required RunStatus Status { get; init; }
 
     public required long Version { get; init; }
+
+    /// <summary>
+    /// The turn working on the run now, on a store that several servers share; null between turns. Who may take it
+    /// when is the runtime's rule (<see cref="Turns.RunLeases"/>), written through the version check like any change.
+    /// </summary>
+    public TurnLease? Lease { get; init; }
 
     public required int TurnNumber { get; init; }
 
@@ -123,16 +130,15 @@ public sealed record TurnDocument(
     RunDocument? StateAfter = null);
 
 /// <summary>
-/// Everything one turn writes, in one transaction. <see cref="ExpectedVersion"/> 0 means the run is new. With a
-/// <see cref="LeaseOwner"/> the commit also requires that owner to still hold the run's lease, and releases it; with an
-/// <see cref="Answer"/> it stores the answer under its idempotency key, which that owner must still hold.
+/// Everything one turn writes, in one transaction: the run if the stored one is still at <see cref="ExpectedVersion"/>
+/// (0: the run is new), its events, the turn record and, with an <see cref="Answer"/>, the answer under its idempotency
+/// key, which the answer's owner must still hold.
 /// </summary>
 public sealed record TurnCommit(
     RunDocument Run,
     long ExpectedVersion,
     IReadOnlyList<RunEvent> Events,
     TurnDocument Turn,
-    string? LeaseOwner = null,
     IdempotentAnswer? Answer = null);
 
 public sealed record Page<T>(IReadOnlyList<T> Items, long Total);

@@ -25,10 +25,25 @@ public interface IWorkflowStore
     Task<IReadOnlyList<WorkflowVersionDocument>> ListVersionsAsync(string tenantId, string workflowId, CancellationToken cancellationToken);
 }
 
-/// <summary>Runs, their append-only events and their turns.</summary>
+/// <summary>
+/// Runs, their append-only events and their turns. A provider only stores documents and checks versions: who may
+/// write a run when (leases, their expiry, idempotency) is decided by the runtime, over the documents' own fields.
+/// </summary>
 public interface IRunStore
 {
+    /// <summary>
+    /// True when one server process owns the store (an embedded file): that process then keeps turns of one run apart
+    /// in memory, and a turn costs one durable write. False when servers share it: each turn leases its run in the store.
+    /// </summary>
+    bool OwnedByOneProcess { get; }
+
     Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces the tenant's stored run with <paramref name="run"/> if it is still at <paramref name="expectedVersion"/>;
+    /// false, writing nothing, when it moved on or does not exist. How a lease is taken, renewed and given back.
+    /// </summary>
+    Task<bool> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken);
 
     /// <summary>
     /// Writes the run, its new events and the turn record in one transaction, if and only if the stored run still has
@@ -47,18 +62,6 @@ public interface IRunStore
 
     /// <summary>How many of the tenant's runs (of one workflow, when given) are in each status; absent statuses are 0.</summary>
     Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, string? workflowId, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Takes the run's turn lease when the stored run is still at <paramref name="expectedVersion"/> and no other lease is
-    /// live at <paramref name="now"/>. False when the run moved on or another turn holds it.
-    /// </summary>
-    Task<bool> TryAcquireLeaseAsync(string tenantId, string runId, long expectedVersion, TurnLease lease, DateTimeOffset now, CancellationToken cancellationToken);
-
-    /// <summary>Extends a lease this owner still holds; false when it was lost (expired and taken over).</summary>
-    Task<bool> RenewLeaseAsync(string tenantId, string runId, TurnLease lease, CancellationToken cancellationToken);
-
-    /// <summary>Gives the lease back after a turn that wrote nothing; a lease held by another owner is left alone.</summary>
-    Task ReleaseLeaseAsync(string tenantId, string runId, string owner, CancellationToken cancellationToken);
 
     /// <summary>Runs of any tenant in one of <paramref name="statuses"/> not updated since <paramref name="updatedBefore"/>, oldest first.</summary>
     Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken);

@@ -10,14 +10,15 @@ using Sessions.Runtime.Workflows;
 namespace Sessions.Runtime.Turns;
 
 /// <summary>
-/// Takes one turn of a run: loads it, takes its lease, steps its nodes in memory, and commits the run, the turn's
-/// events, the turn record and (under an idempotency key) the answer in one version-checked write. A turn that is
-/// refused, or loses a race, writes nothing.
+/// Takes one turn of a run: loads it, holds it (<see cref="TurnHold"/>), steps its nodes in memory, and commits the run,
+/// the turn's events, the turn record and (under an idempotency key) the answer in one version-checked write. A turn
+/// that is refused, or loses a race, leaves the run as it was.
 /// </summary>
 public sealed class TurnEngine(
     IWorkflowStore workflows,
     IRunStore runs,
     IIdempotencyStore keys,
+    RunLocks locks,
     DefinitionCache definitions,
     RunEventFeed feed,
     IOptions<TurnOptions> options,
@@ -48,18 +49,22 @@ public sealed class TurnEngine(
         }
 
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
-        await using var lease = await LeaseKeeper.TakeAsync(runs, keys, run, request.RunId is null, request.Idempotency, options.Value, clock, logger, cancellationToken);
+        await using var hold = await TurnHold.TakeAsync(runs, keys, locks, run, request.RunId is null, request.Idempotency, options.Value, clock, logger, cancellationToken);
 
         var startedAt = clock.GetUtcNow();
         var turn = new TurnExecution(run, definition, request, options.Value, clock, logger, observer);
         await turn.RunAsync(cancellationToken);
-        var (updated, events) = turn.Result();
+        var (executed, events) = turn.Result();
+
+        // From here on the hold is not renewed: what is left is rendering the answer and one write.
+        var expectedVersion = await hold.BeforeCommitAsync();
+        var updated = executed with { Version = expectedVersion + 1 };
         var outcome = new TurnOutcome(updated, events);
         IdempotentAnswer? answer = null;
         if (request.Idempotency is { } claim)
         {
             var writer = answerWriter ?? throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter.");
-            answer = new IdempotentAnswer(claim.Key, lease.Owner, writer.Write(outcome));
+            answer = new IdempotentAnswer(claim.Key, hold.Owner, writer.Write(outcome));
             outcome = outcome with { StoredAnswer = answer.Body };
         }
 
@@ -72,8 +77,8 @@ public sealed class TurnEngine(
         var record = new TurnDocument(run.Id, updated.TurnNumber, (JsonObject)request.RecordedInput.DeepClone(), output, run.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow(), updated);
         try
         {
-            await runs.CommitTurnAsync(new TurnCommit(updated, run.Version, events, record, lease.HoldsRun ? lease.Owner : null, answer), cancellationToken);
-            lease.Committed();
+            await runs.CommitTurnAsync(new TurnCommit(updated, expectedVersion, events, record, answer), cancellationToken);
+            hold.Committed();
         }
         catch (StoreConflictException)
         {

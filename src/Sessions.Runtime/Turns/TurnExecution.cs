@@ -144,7 +144,7 @@ internal sealed class TurnExecution
         var updated = run with
         {
             Status = status,
-            Version = run.Version + 1,
+            Lease = null,
             TurnNumber = run.TurnNumber + 1,
             LastSeq = events.LastSeq,
             Variables = variables,

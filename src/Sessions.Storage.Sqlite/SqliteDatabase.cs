@@ -86,6 +86,9 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable
         ALTER TABLE runs DROP COLUMN lease_owner;
         ALTER TABLE runs DROP COLUMN lease_expires_at;
         """,
+        """
+        ALTER TABLE run_turns ADD COLUMN changes TEXT;
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>

@@ -126,7 +126,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT t.turn_number, t.input, t.output, t.first_seq, t.last_seq, t.started_at, t.completed_at, t.state FROM run_turns t
+            SELECT t.turn_number, t.input, t.output, t.first_seq, t.last_seq, t.started_at, t.completed_at, t.state, t.changes FROM run_turns t
             JOIN runs r ON r.id = t.run_id
             WHERE r.id = $id AND r.tenant_id = $tenant ORDER BY t.turn_number;
             """;
@@ -145,7 +145,8 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 reader.GetInt64(4),
                 DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
                 DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture),
-                reader.IsDBNull(7) ? null : JsonSerializer.Deserialize<RunDocument>(reader.GetString(7), DocumentJson.Options)));
+                reader.IsDBNull(7) ? null : JsonSerializer.Deserialize<RunDocument>(reader.GetString(7), DocumentJson.Options),
+                reader.IsDBNull(8) ? null : JsonNode.Parse(reader.GetString(8))!.AsObject()));
         }
 
         return turns;
@@ -320,8 +321,8 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO run_turns (run_id, turn_number, input, output, first_seq, last_seq, started_at, completed_at, state)
-            VALUES ($run, $turn, $input, $output, $first, $last, $started, $completed, $state);
+            INSERT INTO run_turns (run_id, turn_number, input, output, first_seq, last_seq, started_at, completed_at, state, changes)
+            VALUES ($run, $turn, $input, $output, $first, $last, $started, $completed, $state, $changes);
             """;
         command.Parameters.AddWithValue("$run", turn.RunId);
         command.Parameters.AddWithValue("$turn", turn.TurnNumber);
@@ -332,6 +333,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         command.Parameters.AddWithValue("$started", turn.StartedAt.ToString("O"));
         command.Parameters.AddWithValue("$completed", turn.CompletedAt.ToString("O"));
         command.Parameters.AddWithValue("$state", (object?)state ?? DBNull.Value);
+        command.Parameters.AddWithValue("$changes", (object?)turn.Changes?.ToJsonString() ?? DBNull.Value);
         await command.ExecuteNonQueryAsync();
     }
 }

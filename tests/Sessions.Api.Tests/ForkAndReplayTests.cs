@@ -38,6 +38,35 @@ public sealed class ForkAndReplayTests : IDisposable
     }
 
     [Fact]
+    public async Task A_fork_at_every_turn_of_a_long_run_starts_from_exactly_the_state_the_run_had_then()
+    {
+        // Each turn changes a few variables, grows a text, and says something the conversation keeps (50 messages at
+        // most), so turns store changes and, now and then, a snapshot: forks must rebuild both exactly.
+        var workflow = await client.UploadAsync("""
+            { "name": "Long talk", "start": "ask", "variables": { "count": 0, "seen": "" }, "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Say something ({{count}} so far)", "variable": "said", "next": "note" },
+              { "id": "note", "type": "set", "assign": { "count": "{{add count 1}}", "last": "{{said}}", "seen": "{{seen}} {{count}}" }, "next": "echo" },
+              { "id": "echo", "type": "say", "text": "You said {{said}}", "next": "ask" } ] }
+            """);
+        var runId = (await client.StartAsync(workflow))["run_id"]!.GetValue<string>();
+        var live = new List<JsonNode> { (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["variables"]!.DeepClone() };
+        for (var turn = 2; turn <= 60; turn++)
+        {
+            await client.ReplyAsync(workflow, runId, $"message {turn} " + new string('x', turn % 7 * 40));
+            live.Add((await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["variables"]!.DeepClone());
+        }
+
+        for (var turn = 1; turn <= 60; turn++)
+        {
+            var response = await client.PostAsync($"/v1/runs/{runId}/fork", Http.Json($$"""{"turn_number":{{turn}}}"""));
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            var forkId = (await response.ReadObjectAsync())["run_id"]!.GetValue<string>();
+            var fork = await (await client.GetAsync($"/v1/runs/{forkId}")).ReadObjectAsync();
+            Assert.True(JsonNode.DeepEquals(live[turn - 1], fork["variables"]), $"turn {turn}: {live[turn - 1].ToJsonString()} != {fork["variables"]!.ToJsonString()}");
+        }
+    }
+
+    [Fact]
     public async Task A_fork_on_another_version_asks_as_that_version_words_it()
     {
         var source = await CompletedOrderRunAsync();

@@ -189,6 +189,24 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_turn_keeps_what_it_changed_instead_of_a_snapshot()
+    {
+        var run = Run(NewId(), version: 1);
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1), default);
+        var changes = new JsonObject
+        {
+            ["variables"] = new JsonObject { ["set"] = new JsonObject { ["n"] = 1.5m, ["deep"] = new JsonObject { ["list"] = new JsonArray(1, "two", null) } }, ["removed"] = new JsonArray("gone") },
+            ["set"] = new JsonObject { ["turn_number"] = 2, ["error"] = null },
+        };
+        var next = run with { Version = 2, TurnNumber = 2, LastSeq = 2 };
+        var commit = Commit(next, expected: 1, firstSeq: 2, count: 1);
+        await Runs.CommitTurnAsync(commit with { Turn = commit.Turn with { Changes = changes } }, default);
+        var turn = (await Runs.GetTurnsAsync("t1", run.Id, default)).Single(t => t.TurnNumber == 2);
+        Assert.Null(turn.StateAfter);
+        Assert.True(JsonNode.DeepEquals(changes, turn.Changes), turn.Changes?.ToJsonString());
+    }
+
+    [Fact]
     public async Task Runs_list_newest_first_with_every_filter_paging_and_a_total()
     {
         var tenant = $"runs-{Guid.NewGuid():n}";

@@ -25,6 +25,7 @@ public static class ExecuteEndpoints
             .WithSummary("Take one turn: start a run, answer it, pause it or stop it")
             .WithDescription("Without run_id a new run is created and stepped until it waits, pauses or ends. With run_id the run continues with run_input.user_message. Every rejected request leaves the run exactly as it was. With an Idempotency-Key header a retry of the same request gets the first answer byte for byte (header Idempotent-Replayed: true) and runs nothing; the same key with another body is a 422 idempotency_key_reused, and while the first is still running a 409 idempotency_key_in_flight with Retry-After. expected_turn in the body makes the turn a 409 turn_mismatch unless the run is at that turn.")
             .Accepts<ExecuteRequest>("application/json")
+            .Produces<ExecuteResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
 
         group.MapPost("/execute/stream", ExecuteStreaming)
@@ -100,7 +101,7 @@ public static class ExecuteEndpoints
             var result = await running;
             if (result.Outcome is { } outcome)
             {
-                await stream.WriteAsync("result", ExecuteResponse.From(outcome));
+                await stream.WriteRawAsync("result", outcome.Answer!);
                 return;
             }
 
@@ -123,7 +124,7 @@ public static class ExecuteEndpoints
     /// <summary>Partial model text on the stream endpoint; the `llm` event that follows carries the whole reply.</summary>
     private sealed record LlmDelta(string NodeId, string Text);
 
-    private static async Task<Results<Ok<ExecuteResponse>, ContentHttpResult>> Execute(
+    private static async Task<ContentHttpResult> Execute(
         [FromRoute(Name = "workflow_id")] string workflowId,
         HttpContext http,
         RequestBody body,
@@ -136,12 +137,12 @@ public static class ExecuteEndpoints
         var (turn, key, hash) = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, caller, ct);
 
         // Not the request's token: once accepted, a turn runs to its end even if the client gives up waiting.
+        // The answer is the text the engine rendered before committing (and, under a key, stored for every retry).
         if (key is null)
         {
-            return TypedResults.Ok(ExecuteResponse.From(await engine.ExecuteAsync(turn, CancellationToken.None)));
+            return TypedResults.Content((await engine.ExecuteAsync(turn, CancellationToken.None)).Answer!, "application/json", Encoding.UTF8);
         }
 
-        // Under a key the answer is the stored text itself, so that every retry gets these very bytes.
         var result = await idempotent.ExecuteAsync(turn, key, hash!, CancellationToken.None);
         if (result.IsReplay)
         {

@@ -17,7 +17,11 @@ public sealed class ServerSentEvents(HttpResponse response, IOptions<JsonOptions
     /// <summary>False once the client has gone; writing then does nothing, and the work behind the stream carries on.</summary>
     public bool ClientConnected { get; private set; } = true;
 
-    public async Task WriteAsync(string? eventName, object data, long? id = null)
+    public Task WriteAsync(string? eventName, object data, long? id = null) =>
+        WriteRawAsync(eventName, JsonSerializer.Serialize(data, data.GetType(), json.Value.SerializerOptions), id);
+
+    /// <summary>A message whose data is JSON already written, on one line.</summary>
+    public async Task WriteRawAsync(string? eventName, string data, long? id = null)
     {
         if (!ClientConnected)
         {
@@ -35,7 +39,7 @@ public sealed class ServerSentEvents(HttpResponse response, IOptions<JsonOptions
             text.Append("event: ").Append(eventName).Append('\n');
         }
 
-        text.Append("data: ").Append(JsonSerializer.Serialize(data, data.GetType(), json.Value.SerializerOptions)).Append("\n\n");
+        text.Append("data: ").Append(data).Append("\n\n");
         try
         {
             Start();

@@ -17,10 +17,14 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
     public async Task<RunDocument> ForkAsync(string tenantId, string runId, int turnNumber, int? versionNumber, CancellationToken cancellationToken)
     {
         var source = await runs.GetAsync(tenantId, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
-        var turn = (await runs.GetTurnsAsync(tenantId, runId, cancellationToken)).FirstOrDefault(t => t.TurnNumber == turnNumber)
-            ?? throw new DomainException(ErrorKind.NotFound, "turn_not_found", "Turn not found", $"The run has no turn {turnNumber}; its turns are 1 to {source.TurnNumber}.")
+        var turns = await runs.GetTurnsAsync(tenantId, runId, cancellationToken);
+        if (!turns.Any(t => t.TurnNumber == turnNumber))
+        {
+            throw new DomainException(ErrorKind.NotFound, "turn_not_found", "Turn not found", $"The run has no turn {turnNumber}; its turns are 1 to {source.TurnNumber}.")
                 .With("turn_number", turnNumber);
-        var state = turn.StateAfter
+        }
+
+        var state = Checkpoints.StatesAfter(turns).GetValueOrDefault(turnNumber)
             ?? throw new DomainException(ErrorKind.Conflict, "checkpoint_unavailable", "No checkpoint", $"Turn {turnNumber} was recorded before checkpoints were kept.");
         if (RunStateMachine.IsTerminal(state.Status))
         {
@@ -52,6 +56,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
             Origin = "fork",
             SourceRunId = source.Id,
             CheckpointSourceTurnIndex = turnNumber,
+            ChangedBytesSinceSnapshot = 0,
             CreatedAt = now,
             UpdatedAt = now,
             CompletedAt = null,

@@ -42,6 +42,7 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
         var version = versionNumber ?? workflow.ActiveVersion;
         var turns = await runs.GetTurnsAsync(tenantId, runId, cancellationToken);
         var events = await runs.GetEventsAsync(tenantId, runId, 0, History.RunHistory.MaxEventsPerRead, cancellationToken);
+        var states = Checkpoints.StatesAfter(turns);
 
         string? replayId = null;
         var replayed = new List<ReplayedTurn>();
@@ -54,7 +55,7 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
                 turn.Output["next_input_hint"] as JsonObject);
             var step = await ReplayTurnAsync(tenantId, source, turn, replayId, version, cancellationToken);
             replayId ??= step.View is { Code: null } ? step.RunId : null;
-            var differences = Compare(before, turn.StateAfter?.Variables, step.View, step.Variables);
+            var differences = Compare(before, states.GetValueOrDefault(turn.TurnNumber)?.Variables, step.View, step.Variables);
             replayed.Add(new ReplayedTurn(turn.TurnNumber, (JsonObject)turn.Input.DeepClone(), differences.Count > 0, differences, before, step.View));
         }
 

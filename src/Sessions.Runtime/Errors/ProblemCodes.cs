@@ -28,6 +28,7 @@ public static class ProblemCodes
     public const string InvalidIdempotencyKey = "invalid_idempotency_key";
     public const string UserMessageTooLong = "user_message_too_long";
     public const string VariablesTooLarge = "variables_too_large";
+    public const string AnswerNotWritable = "answer_not_writable";
     public const string Unauthorized = "unauthorized";
     public const string Forbidden = "forbidden";
     public const string RateLimited = "rate_limited";

@@ -106,6 +106,9 @@ public sealed record RunDocument
     /// <summary>For a fork: the source turn whose end state the fork started from.</summary>
     public int? CheckpointSourceTurnIndex { get; init; }
 
+    /// <summary>What the turns since the last full snapshot stored as changes; see <see cref="Runs.Checkpoints"/>.</summary>
+    public long ChangedBytesSinceSnapshot { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     public required DateTimeOffset UpdatedAt { get; init; }
@@ -117,7 +120,10 @@ public sealed record RunDocument
 public sealed record RunEvent(string RunId, long Seq, int TurnNumber, string Type, string? NodeId, DateTimeOffset Timestamp, JsonObject Fields);
 
 /// <summary>One accepted turn as an input/output pair: what the client sent, and the outcome with the seq range of its events.</summary>
-/// <remarks><see cref="StateAfter"/> is the run as this turn left it: the checkpoint that forks start from.</remarks>
+/// <remarks>
+/// The run as this turn left it (the checkpoint that forks start from) is either <see cref="StateAfter"/>, whole, or
+/// <see cref="Changes"/> against the turn before; <see cref="Runs.Checkpoints"/> decides which and rebuilds either.
+/// </remarks>
 public sealed record TurnDocument(
     string RunId,
     int TurnNumber,
@@ -127,7 +133,8 @@ public sealed record TurnDocument(
     long LastSeq,
     DateTimeOffset StartedAt,
     DateTimeOffset CompletedAt,
-    RunDocument? StateAfter = null);
+    RunDocument? StateAfter = null,
+    JsonObject? Changes = null);
 
 /// <summary>
 /// Everything one turn writes, in one transaction: the run if the stored one is still at <see cref="ExpectedVersion"/>

@@ -1,8 +1,9 @@
 namespace Sessions.Runtime.Turns;
 
 /// <summary>
-/// Writes a turn's answer as its client receives it. A turn taken under an idempotency key stores this text in the
-/// same transaction as the turn, so that a retry gets the first answer byte for byte; the API says what an answer is.
+/// Writes a turn's answer as its client receives it; the API says what an answer is. The engine calls it once, before
+/// the commit, so that an answer that cannot be written refuses the turn instead of failing after it was applied; a turn
+/// under an idempotency key stores this text in the same transaction, so that a retry gets the answer byte for byte.
 /// </summary>
 public interface ITurnAnswerWriter
 {

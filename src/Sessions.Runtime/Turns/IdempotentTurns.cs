@@ -69,7 +69,7 @@ public sealed class IdempotentTurns(
         try
         {
             var outcome = await engine.ExecuteAsync(request with { Idempotency = claim }, cancellationToken, observer);
-            return new IdempotentResult(outcome, outcome.StoredAnswer!);
+            return new IdempotentResult(outcome, outcome.Answer!);
         }
         catch
         {

@@ -58,14 +58,17 @@ public sealed class TurnEngine(
 
         // From here on the hold is not renewed: what is left is rendering the answer and one write.
         var expectedVersion = await hold.BeforeCommitAsync();
-        var updated = executed with { Version = expectedVersion + 1 };
+        var (updated, snapshot, changes) = Checkpoints.Record(run, executed with { Version = expectedVersion + 1 });
         var outcome = new TurnOutcome(updated, events);
+        if (answerWriter is not null)
+        {
+            outcome = outcome with { Answer = Render(answerWriter, outcome) };
+        }
+
         IdempotentAnswer? answer = null;
         if (request.Idempotency is { } claim)
         {
-            var writer = answerWriter ?? throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter.");
-            answer = new IdempotentAnswer(claim.Key, hold.Owner, writer.Write(outcome));
-            outcome = outcome with { StoredAnswer = answer.Body };
+            answer = new IdempotentAnswer(claim.Key, hold.Owner, outcome.Answer ?? throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter."));
         }
 
         var output = new JsonObject
@@ -74,7 +77,7 @@ public sealed class TurnEngine(
             ["error"] = updated.Error,
             ["next_input_hint"] = outcome.NextInputHint?.DeepClone(),
         };
-        var record = new TurnDocument(run.Id, updated.TurnNumber, (JsonObject)request.RecordedInput.DeepClone(), output, run.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow(), updated);
+        var record = new TurnDocument(run.Id, updated.TurnNumber, (JsonObject)request.RecordedInput.DeepClone(), output, run.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow(), snapshot, changes);
         try
         {
             await runs.CommitTurnAsync(new TurnCommit(updated, expectedVersion, events, record, answer), cancellationToken);
@@ -92,6 +95,23 @@ public sealed class TurnEngine(
         feed.Committed(run.Id);
 
         return outcome;
+    }
+
+    /// <summary>Before the commit: an answer that cannot be written (too deep to serialize, say) refuses the turn whole.</summary>
+    private static string Render(ITurnAnswerWriter writer, TurnOutcome outcome)
+    {
+        try
+        {
+            return writer.Write(outcome);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.Text.Json.JsonException or ArgumentException or NotSupportedException)
+        {
+            throw new DomainException(
+                ErrorKind.Unprocessable,
+                ProblemCodes.AnswerNotWritable,
+                "Answer cannot be written",
+                $"This turn's answer cannot be written as JSON ({ex.Message}); the turn was not applied.");
+        }
     }
 
     private RunDocument NewRun(TurnRequest request, int versionNumber)

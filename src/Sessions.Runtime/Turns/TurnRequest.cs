@@ -60,8 +60,11 @@ public sealed record TurnRequest
 /// <summary>The run after an accepted turn, and every event the turn produced.</summary>
 public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events)
 {
-    /// <summary>The answer as stored under the turn's idempotency key; null for a turn without one.</summary>
-    public string? StoredAnswer { get; init; }
+    /// <summary>
+    /// The answer exactly as its client receives it, rendered once before the turn committed (and stored under its
+    /// idempotency key, if it has one). Null only where no <see cref="ITurnAnswerWriter"/> is registered (no HTTP host).
+    /// </summary>
+    public string? Answer { get; init; }
 
     public bool IsWaitingForInput => Run.Status == Runs.RunStatus.WaitingForUserInput;
 

@@ -23,6 +23,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<WorkflowService>();
         services.AddSingleton<RunEventFeed>();
         services.AddSingleton<RunLocks>();
+        services.AddSingleton<RecentRuns>();
         services.AddSingleton<TurnEngine>();
         services.AddSingleton<IdempotentTurns>();
         services.AddSingleton<StaleRunReaper>();

@@ -44,6 +44,11 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             var after when ReferenceEquals(after, run) => doc,
             var after => JsonSerializer.Serialize(after, DocumentJson.Options),
         };
+        var turnRecord = new TurnColumns(
+            commit.Turn.Input.ToJsonString(DocumentJson.Options),
+            commit.Turn.Output.ToJsonString(DocumentJson.Options),
+            state,
+            commit.Turn.Changes?.ToJsonString(DocumentJson.Options));
         return database.WriteAsync(
             async (connection, transaction) =>
             {
@@ -58,7 +63,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 try
                 {
                     await InsertEventsAsync(connection, transaction, commit.Events, payloads);
-                    await InsertTurnAsync(connection, transaction, commit.Turn, state);
+                    await InsertTurnAsync(connection, transaction, commit.Turn, turnRecord);
                 }
                 catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
                 {
@@ -316,7 +321,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         }
     }
 
-    private static async Task InsertTurnAsync(SqliteConnection connection, SqliteTransaction transaction, TurnDocument turn, string? state)
+    private static async Task InsertTurnAsync(SqliteConnection connection, SqliteTransaction transaction, TurnDocument turn, TurnColumns columns)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -326,14 +331,17 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             """;
         command.Parameters.AddWithValue("$run", turn.RunId);
         command.Parameters.AddWithValue("$turn", turn.TurnNumber);
-        command.Parameters.AddWithValue("$input", turn.Input.ToJsonString());
-        command.Parameters.AddWithValue("$output", turn.Output.ToJsonString());
+        command.Parameters.AddWithValue("$input", columns.Input);
+        command.Parameters.AddWithValue("$output", columns.Output);
         command.Parameters.AddWithValue("$first", turn.FirstSeq);
         command.Parameters.AddWithValue("$last", turn.LastSeq);
         command.Parameters.AddWithValue("$started", turn.StartedAt.ToString("O"));
         command.Parameters.AddWithValue("$completed", turn.CompletedAt.ToString("O"));
-        command.Parameters.AddWithValue("$state", (object?)state ?? DBNull.Value);
-        command.Parameters.AddWithValue("$changes", (object?)turn.Changes?.ToJsonString() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$state", (object?)columns.State ?? DBNull.Value);
+        command.Parameters.AddWithValue("$changes", (object?)columns.Changes ?? DBNull.Value);
         await command.ExecuteNonQueryAsync();
     }
+
+    /// <summary>A turn record's JSON columns, written before the record is queued for the writer.</summary>
+    private sealed record TurnColumns(string Input, string Output, string? State, string? Changes);
 }

@@ -83,6 +83,22 @@ public sealed class MultiInstanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Turns_alternating_between_instances_each_apply_although_each_instance_remembers_an_older_run()
+    {
+        // Each instance remembers the run as it last committed it; the other instance moves it on in between, so every
+        // remembered copy is stale by the time it is used, and must be found out and read afresh, never refused.
+        HttpClient[] clients = [first.CreateClient(), second.CreateClient()];
+        var runId = (await clients[0].StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        for (var turn = 2; turn <= 12; turn++)
+        {
+            var response = await clients[(turn + 1) % 2].ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, expected_turn = turn - 1, run_input = new { user_message = "000000" } });
+            var answer = await response.ReadObjectAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, answer.ToJsonString());
+            Assert.Equal(turn, answer["turn_number"]!.GetValue<int>());
+        }
+    }
+
+    [Fact]
     public async Task A_first_turn_retried_on_both_instances_makes_one_run()
     {
         HttpClient[] clients = [first.CreateClient(), second.CreateClient()];

@@ -35,8 +35,8 @@ public static class Checkpoints
 
         var afterJson = ToJson(after);
         var changes = Diff(ToJson(before), afterJson);
-        var owed = before.ChangedBytesSinceSnapshot + changes.ToJsonString().Length;
-        if (owed > afterJson.ToJsonString().Length)
+        var owed = before.ChangedBytesSinceSnapshot + changes.ToJsonString(DocumentJson.Options).Length;
+        if (owed > afterJson.ToJsonString(DocumentJson.Options).Length)
         {
             var snapshot = after with { ChangedBytesSinceSnapshot = 0 };
             return (snapshot, snapshot, null);

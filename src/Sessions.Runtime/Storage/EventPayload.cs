@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Sessions.Runtime.Storage;
@@ -9,12 +12,22 @@ namespace Sessions.Runtime.Storage;
 /// </summary>
 public static class EventPayload
 {
-    public static string Write(RunEvent item) => new JsonObject
+    /// <summary>Written straight from the event, without copying its fields into a new object first: every turn writes several.</summary>
+    public static string Write(RunEvent item)
     {
-        ["node_id"] = item.NodeId,
-        ["timestamp"] = item.Timestamp.ToString("O"),
-        ["fields"] = item.Fields.DeepClone(),
-    }.ToJsonString();
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = DocumentJson.Options.Encoder }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("node_id", item.NodeId);
+            writer.WriteString("timestamp", item.Timestamp.ToString("O", CultureInfo.InvariantCulture));
+            writer.WritePropertyName("fields");
+            item.Fields.WriteTo(writer, DocumentJson.Options);
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     public static RunEvent Read(string runId, long seq, int turnNumber, string type, string payloadJson)
     {

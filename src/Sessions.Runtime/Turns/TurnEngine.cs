@@ -19,6 +19,7 @@ public sealed class TurnEngine(
     IRunStore runs,
     IIdempotencyStore keys,
     RunLocks locks,
+    RecentRuns recent,
     DefinitionCache definitions,
     RunEventFeed feed,
     IOptions<TurnOptions> options,
@@ -35,11 +36,31 @@ public sealed class TurnEngine(
     /// </param>
     public async Task<TurnOutcome> ExecuteAsync(TurnRequest request, CancellationToken cancellationToken, TurnObserver? observer = null)
     {
+        try
+        {
+            return await ExecuteAsync(request, useRecent: true, cancellationToken, observer);
+        }
+        catch when (request.RunId is not null)
+        {
+            // Whatever happened, the next turn of this run reads it from the store.
+            recent.Forget(request.TenantId, request.RunId);
+            throw;
+        }
+    }
+
+    private async Task<TurnOutcome> ExecuteAsync(TurnRequest request, bool useRecent, CancellationToken cancellationToken, TurnObserver? observer)
+    {
+        var remembered = useRecent && request.RunId is not null ? recent.TryGet(request.TenantId, request.RunId) : null;
         var run = request.RunId is null
             ? NewRun(request, request.VersionNumber ?? (await GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
-            : await LoadRunAsync(request, cancellationToken);
+            : Visible(remembered, request) ?? await LoadRunAsync(request, cancellationToken);
         if (request.ExpectedTurn is { } expected && expected != run.TurnNumber)
         {
+            if (remembered is not null)
+            {
+                return await ExecuteAsync(request, useRecent: false, cancellationToken, observer);
+            }
+
             throw new DomainException(
                     ErrorKind.Conflict,
                     ProblemCodes.TurnMismatch,
@@ -49,8 +70,19 @@ public sealed class TurnEngine(
         }
 
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
-        await using var hold = await TurnHold.TakeAsync(runs, keys, locks, run, request.RunId is null, request.Idempotency, options.Value, clock, logger, cancellationToken);
+        TurnHold hold;
+        try
+        {
+            hold = await TurnHold.TakeAsync(runs, keys, locks, run, request.RunId is null, request.Idempotency, options.Value, clock, logger, cancellationToken);
+        }
+        catch (DomainException conflict) when (remembered is not null && conflict.Code == ProblemCodes.TurnConflict)
+        {
+            // The remembered copy was stale (another server moved the run on): read the run and take it as usual.
+            recent.Forget(request.TenantId, request.RunId!);
+            return await ExecuteAsync(request, useRecent: false, cancellationToken, observer);
+        }
 
+        await using var held = hold;
         var startedAt = clock.GetUtcNow();
         var turn = new TurnExecution(run, definition, request, options.Value, clock, logger, observer);
         await turn.RunAsync(cancellationToken);
@@ -82,6 +114,14 @@ public sealed class TurnEngine(
         {
             await runs.CommitTurnAsync(new TurnCommit(updated, expectedVersion, events, record, answer), cancellationToken);
             hold.Committed();
+            if (RunStateMachine.IsTerminal(updated.Status))
+            {
+                recent.Forget(updated.TenantId, updated.Id);
+            }
+            else
+            {
+                recent.Remember(updated);
+            }
         }
         catch (StoreConflictException)
         {
@@ -145,10 +185,13 @@ public sealed class TurnEngine(
         };
     }
 
+    /// <summary>The run if this request may take a turn of it: a run of its workflow, and its caller's own where that is the rule.</summary>
+    private static RunDocument? Visible(RunDocument? run, TurnRequest request) =>
+        run is not null && run.WorkflowId == request.WorkflowId && (request.OnlyRunsBy is null || run.RunBy == request.OnlyRunsBy) ? run : null;
+
     private async Task<RunDocument> LoadRunAsync(TurnRequest request, CancellationToken cancellationToken)
     {
-        var run = await runs.GetAsync(request.TenantId, request.RunId!, cancellationToken);
-        if (run is not null && run.WorkflowId == request.WorkflowId && (request.OnlyRunsBy is null || run.RunBy == request.OnlyRunsBy))
+        if (Visible(await runs.GetAsync(request.TenantId, request.RunId!, cancellationToken), request) is { } run)
         {
             // Workflows are never deleted, so the tenant's run proves its workflow exists: no second read on this path.
             return run;

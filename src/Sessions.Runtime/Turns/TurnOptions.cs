@@ -29,6 +29,13 @@ public sealed class TurnOptions
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxVariablesBytes { get; set; } = 256 * 1024;
 
+    /// <summary>
+    /// How much memory (in MB of JSON) the runs this server committed last may take, so that their next turns need not
+    /// read them back (<see cref="RecentRuns"/>); 0 keeps none.
+    /// </summary>
+    [Range(0, 4096)]
+    public int RecentRunsMegabytes { get; set; } = 32;
+
     public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
 }
 

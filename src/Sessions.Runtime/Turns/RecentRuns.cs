@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Runtime.Turns;
+
+/// <summary>
+/// The runs this server committed last, as the JSON it committed, so that the next turn of a conversation starts
+/// without reading its run back: on an embedded store a turn is then one write and no read, and on a shared store the
+/// lease write is the first round trip. Kept as text, not objects, so that every turn gets its own copy.
+/// A copy may be stale where servers share the store; the version check of the lease write finds that out, and the
+/// turn then reads the run afresh (<see cref="TurnEngine"/>). On a store one process owns, every write of an existing
+/// run goes through the engine, which keeps this up to date or forgets the run.
+/// </summary>
+public sealed class RecentRuns(IOptions<TurnOptions> options)
+{
+    private readonly ConcurrentDictionary<(string TenantId, string RunId), string> documents = new();
+    private readonly ConcurrentQueue<(string TenantId, string RunId)> order = new();
+    private long characters;
+
+    public RunDocument? TryGet(string tenantId, string runId) =>
+        documents.TryGetValue((tenantId, runId), out var json) ? JsonSerializer.Deserialize<RunDocument>(json, DocumentJson.Options) : null;
+
+    /// <summary>Remembers the run as just committed; the oldest entries go once they hold more than the configured size.</summary>
+    public void Remember(RunDocument run)
+    {
+        var budget = (long)options.Value.RecentRunsMegabytes * 1024 * 1024;
+        var json = JsonSerializer.Serialize(run, DocumentJson.Options);
+        if (json.Length > budget / 16)
+        {
+            Forget(run.TenantId, run.Id);
+            return;
+        }
+
+        var key = (run.TenantId, run.Id);
+        documents.AddOrUpdate(
+            key,
+            _ =>
+            {
+                order.Enqueue(key);
+                Interlocked.Add(ref characters, json.Length);
+                return json;
+            },
+            (_, old) =>
+            {
+                Interlocked.Add(ref characters, json.Length - old.Length);
+                return json;
+            });
+        while (Interlocked.Read(ref characters) > budget && order.TryDequeue(out var oldest))
+        {
+            Forget(oldest.TenantId, oldest.RunId);
+        }
+    }
+
+    public void Forget(string tenantId, string runId)
+    {
+        if (documents.TryRemove((tenantId, runId), out var old))
+        {
+            Interlocked.Add(ref characters, -old.Length);
+        }
+    }
+}

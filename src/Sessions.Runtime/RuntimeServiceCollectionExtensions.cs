@@ -24,6 +24,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<RunEventFeed>();
         services.AddSingleton<RunLocks>();
         services.AddSingleton<RecentRuns>();
+        services.AddSingleton<IdempotencyKeys>();
         services.AddSingleton<TurnEngine>();
         services.AddSingleton<IdempotentTurns>();
         services.AddSingleton<StaleRunReaper>();

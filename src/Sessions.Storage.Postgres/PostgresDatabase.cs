@@ -72,6 +72,7 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
         """,
         """
         ALTER TABLE runs DROP COLUMN lease_owner, DROP COLUMN lease_expires_at;
+        ALTER TABLE idempotency_keys ADD COLUMN version bigint NOT NULL DEFAULT 1;
         """,
     ];
 

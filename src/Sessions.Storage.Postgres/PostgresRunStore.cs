@@ -73,12 +73,8 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
 
         if (commit.Answer is { } answer)
         {
-            batch.BatchCommands.Add(Sql.BatchCommand(
-                """
-                UPDATE idempotency_keys SET answer = $4, lease_expires_at = NULL
-                WHERE tenant_id = $1 AND key = $2 AND owner = $3 AND answer IS NULL;
-                """,
-                run.TenantId, answer.Key, answer.Owner, answer.Body));
+            var (text, values) = PostgresIdempotencyStore.Write(answer.Record, answer.ExpectedVersion);
+            batch.BatchCommands.Add(Sql.BatchCommand(text, values));
         }
 
         try
@@ -99,7 +95,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         if (commit.Answer is not null && batch.BatchCommands[^1].RecordsAffected == 0)
         {
             await transaction.RollbackAsync(CancellationToken.None);
-            throw new StoreConflictException($"Idempotency key '{commit.Answer.Key}' is no longer held by this turn.");
+            throw new StoreConflictException($"Idempotency key '{commit.Answer.Record.Key}' is no longer held by this turn.");
         }
 
         await transaction.CommitAsync(cancellationToken);

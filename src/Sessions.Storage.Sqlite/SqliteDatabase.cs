@@ -88,6 +88,7 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable
         """,
         """
         ALTER TABLE run_turns ADD COLUMN changes TEXT;
+        ALTER TABLE idempotency_keys ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
         """,
     ];
 

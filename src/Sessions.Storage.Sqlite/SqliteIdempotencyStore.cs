@@ -5,69 +5,45 @@ namespace Sessions.Storage.Sqlite;
 
 public sealed class SqliteIdempotencyStore(SqliteDatabase database) : IIdempotencyStore
 {
-    /// <summary>The claim and the read of a held key are one write of the single writer, so they see the same row.</summary>
-    public Task<IdempotencyClaimResult> ClaimAsync(IdempotencyClaim claim, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public async Task<IdempotencyRecord?> GetAsync(string tenantId, string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT request_hash, version, owner, lease_expires_at, answer, retain_until, created_at FROM idempotency_keys
+            WHERE tenant_id = $tenant AND key = $key;
+            """;
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        command.Parameters.AddWithValue("$key", key);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new IdempotencyRecord(
+            tenantId,
+            key,
+            reader.GetString(0),
+            reader.GetInt64(1),
+            reader.IsDBNull(3) ? null : new TurnLease(reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))),
+            reader.IsDBNull(4) ? null : reader.GetString(4),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+            DateTimeOffset.Parse(reader.GetString(6), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public Task<bool> TryWriteAsync(IdempotencyRecord record, long expectedVersion, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction) => WriteAsync(connection, transaction, record, expectedVersion), cancellationToken);
+
+    public Task<bool> TryDeleteAsync(string tenantId, string key, long expectedVersion, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async (connection, transaction) =>
             {
-                await using var insert = Command(connection, transaction, """
-                    INSERT INTO idempotency_keys (tenant_id, key, request_hash, owner, lease_expires_at, retain_until, answer, created_at)
-                    VALUES ($tenant, $key, $hash, $owner, $lease, $retain, NULL, $created)
-                    ON CONFLICT (tenant_id, key) DO UPDATE SET
-                        request_hash = excluded.request_hash, owner = excluded.owner, lease_expires_at = excluded.lease_expires_at,
-                        retain_until = excluded.retain_until, answer = NULL, created_at = excluded.created_at
-                    WHERE idempotency_keys.retain_until <= $now
-                       OR (idempotency_keys.answer IS NULL AND idempotency_keys.lease_expires_at <= $now);
-                    """);
-                insert.Parameters.AddWithValue("$tenant", claim.TenantId);
-                insert.Parameters.AddWithValue("$key", claim.Key);
-                insert.Parameters.AddWithValue("$hash", claim.RequestHash);
-                insert.Parameters.AddWithValue("$owner", claim.Lease.Owner);
-                insert.Parameters.AddWithValue("$lease", SqliteDatabase.Millis(claim.Lease.ExpiresAt));
-                insert.Parameters.AddWithValue("$retain", SqliteDatabase.Millis(claim.RetainUntil));
-                insert.Parameters.AddWithValue("$created", now.ToUniversalTime().ToString("O"));
-                insert.Parameters.AddWithValue("$now", SqliteDatabase.Millis(now));
-                if (await insert.ExecuteNonQueryAsync() == 1)
-                {
-                    return new IdempotencyClaimResult(IdempotencyState.Claimed, claim.RequestHash, null, claim.Lease.ExpiresAt);
-                }
-
-                await using var read = Command(connection, transaction, "SELECT request_hash, answer, lease_expires_at FROM idempotency_keys WHERE tenant_id = $tenant AND key = $key;");
-                read.Parameters.AddWithValue("$tenant", claim.TenantId);
-                read.Parameters.AddWithValue("$key", claim.Key);
-                await using var reader = await read.ExecuteReaderAsync();
-                await reader.ReadAsync();
-                return reader.IsDBNull(1)
-                    ? new IdempotencyClaimResult(IdempotencyState.InFlight, reader.GetString(0), null, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)))
-                    : new IdempotencyClaimResult(IdempotencyState.Answered, reader.GetString(0), reader.GetString(1), null);
-            },
-            cancellationToken);
-
-    public Task<bool> RenewAsync(string tenantId, string key, TurnLease lease, CancellationToken cancellationToken) =>
-        database.WriteAsync(
-            async (connection, transaction) =>
-            {
-                await using var command = Command(connection, transaction, """
-                    UPDATE idempotency_keys SET lease_expires_at = $until
-                    WHERE tenant_id = $tenant AND key = $key AND owner = $owner AND answer IS NULL;
-                    """);
-                command.Parameters.AddWithValue("$until", SqliteDatabase.Millis(lease.ExpiresAt));
+                await using var command = Command(connection, transaction, "DELETE FROM idempotency_keys WHERE tenant_id = $tenant AND key = $key AND version = $expected;");
                 command.Parameters.AddWithValue("$tenant", tenantId);
                 command.Parameters.AddWithValue("$key", key);
-                command.Parameters.AddWithValue("$owner", lease.Owner);
+                command.Parameters.AddWithValue("$expected", expectedVersion);
                 return await command.ExecuteNonQueryAsync() == 1;
-            },
-            cancellationToken);
-
-    public Task ReleaseAsync(string tenantId, string key, string owner, CancellationToken cancellationToken) =>
-        database.WriteAsync(
-            async (connection, transaction) =>
-            {
-                await using var command = Command(connection, transaction, "DELETE FROM idempotency_keys WHERE tenant_id = $tenant AND key = $key AND owner = $owner AND answer IS NULL;");
-                command.Parameters.AddWithValue("$tenant", tenantId);
-                command.Parameters.AddWithValue("$key", key);
-                command.Parameters.AddWithValue("$owner", owner);
-                return await command.ExecuteNonQueryAsync();
             },
             cancellationToken);
 
@@ -80,6 +56,33 @@ public sealed class SqliteIdempotencyStore(SqliteDatabase database) : IIdempoten
                 return await command.ExecuteNonQueryAsync();
             },
             cancellationToken);
+
+    /// <summary>The key's version-checked write, also used by a turn's commit to store its answer.</summary>
+    internal static async Task<bool> WriteAsync(SqliteConnection connection, SqliteTransaction transaction, IdempotencyRecord record, long expectedVersion)
+    {
+        await using var command = Command(connection, transaction, expectedVersion == 0
+            ? """
+              INSERT INTO idempotency_keys (tenant_id, key, request_hash, version, owner, lease_expires_at, retain_until, answer, created_at)
+              VALUES ($tenant, $key, $hash, $version, $owner, $lease, $retain, $answer, $created)
+              ON CONFLICT (tenant_id, key) DO NOTHING;
+              """
+            : """
+              UPDATE idempotency_keys SET request_hash = $hash, version = $version, owner = $owner, lease_expires_at = $lease,
+                  retain_until = $retain, answer = $answer, created_at = $created
+              WHERE tenant_id = $tenant AND key = $key AND version = $expected;
+              """);
+        command.Parameters.AddWithValue("$tenant", record.TenantId);
+        command.Parameters.AddWithValue("$key", record.Key);
+        command.Parameters.AddWithValue("$hash", record.RequestHash);
+        command.Parameters.AddWithValue("$version", record.Version);
+        command.Parameters.AddWithValue("$expected", expectedVersion);
+        command.Parameters.AddWithValue("$owner", record.Lease?.Owner ?? "");
+        command.Parameters.AddWithValue("$lease", record.Lease is { } lease ? SqliteDatabase.Millis(lease.ExpiresAt) : DBNull.Value);
+        command.Parameters.AddWithValue("$retain", SqliteDatabase.Millis(record.RetainUntil));
+        command.Parameters.AddWithValue("$answer", (object?)record.Answer ?? DBNull.Value);
+        command.Parameters.AddWithValue("$created", record.CreatedAt.ToUniversalTime().ToString("O"));
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
     {

@@ -70,9 +70,9 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                     throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn.TurnNumber} or one of its events.");
                 }
 
-                if (commit.Answer is { } answer && !await StoreAnswerAsync(connection, transaction, run.TenantId, answer))
+                if (commit.Answer is { } answer && !await SqliteIdempotencyStore.WriteAsync(connection, transaction, answer.Record, answer.ExpectedVersion))
                 {
-                    throw new StoreConflictException($"Idempotency key '{answer.Key}' is no longer held by this turn.");
+                    throw new StoreConflictException($"Idempotency key '{answer.Record.Key}' is no longer held by this turn.");
                 }
 
                 return true;
@@ -280,21 +280,6 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         command.Parameters.AddWithValue("$expected", expectedVersion);
         command.Parameters.AddWithValue("$updated", run.UpdatedAt.ToString("O"));
         command.Parameters.AddWithValue("$doc", doc);
-        return await command.ExecuteNonQueryAsync() == 1;
-    }
-
-    private static async Task<bool> StoreAnswerAsync(SqliteConnection connection, SqliteTransaction transaction, string tenantId, IdempotentAnswer answer)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            UPDATE idempotency_keys SET answer = $answer, lease_expires_at = NULL
-            WHERE tenant_id = $tenant AND key = $key AND owner = $owner AND answer IS NULL;
-            """;
-        command.Parameters.AddWithValue("$answer", answer.Body);
-        command.Parameters.AddWithValue("$tenant", tenantId);
-        command.Parameters.AddWithValue("$key", answer.Key);
-        command.Parameters.AddWithValue("$owner", answer.Owner);
         return await command.ExecuteNonQueryAsync() == 1;
     }
 

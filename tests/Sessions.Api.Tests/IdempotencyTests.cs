@@ -2,26 +2,33 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Sessions.Runtime.Storage;
+using Sessions.Testing;
 
 namespace Sessions.Api.Tests;
 
 /// <summary>
 /// Exactly-once turns: Idempotency-Key, expected_turn, and one turn at a time per run, against the real server on
-/// SQLite (where the one process holds runs in memory; stored leases are tested on PostgreSQL in <see cref="MultiInstanceTests"/>).
+/// each store: on SQLite the one process holds runs and keys in flight in memory; on PostgreSQL they are leased in the
+/// store (<see cref="MultiInstanceTests"/> adds a second instance).
 /// </summary>
-public sealed class IdempotencyTests : IAsyncLifetime
+public abstract class IdempotencyTests : IAsyncLifetime
 {
-    private readonly SessionsFactory factory = new(null, new() { ["Sessions:Turns:LeaseSeconds"] = "2" });
+    private SessionsFactory factory = null!;
     private HttpClient client = null!;
     private LoopbackApi api = null!;
 
-    public async Task InitializeAsync()
+    protected abstract Task<Dictionary<string, string?>> SettingsAsync();
+
+    public virtual async Task InitializeAsync()
     {
+        var settings = await SettingsAsync();
+        settings["Sessions:Turns:LeaseSeconds"] = "2";
+        factory = new SessionsFactory(null, settings);
         client = factory.CreateClient();
         api = await LoopbackApi.StartAsync("token");
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await api.DisposeAsync();
         await factory.DisposeAsync();
@@ -199,5 +206,27 @@ public sealed class IdempotencyTests : IAsyncLifetime
         var wrongType = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, expected_turn = "2" });
         Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
         Assert.Equal(2, (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["turn_number"]!.GetValue<int>());
+    }
+}
+
+public sealed class SqliteIdempotencyTests : IdempotencyTests
+{
+    protected override Task<Dictionary<string, string?>> SettingsAsync() => Task.FromResult(new Dictionary<string, string?>());
+}
+
+public sealed class PostgresIdempotencyTests : IdempotencyTests
+{
+    private TestPostgres database = null!;
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await database.DisposeAsync();
+    }
+
+    protected override async Task<Dictionary<string, string?>> SettingsAsync()
+    {
+        database = await TestPostgres.CreateAsync();
+        return MultiInstanceTests.OnPostgres(database.ConnectionString);
     }
 }

@@ -294,48 +294,65 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_idempotency_key_is_claimed_once_answered_with_its_turn_and_scoped_by_tenant()
+    public async Task An_idempotency_key_is_written_once_then_only_at_its_version_and_scoped_by_tenant()
     {
-        var run = Run(NewId(), version: 1);
         var key = $"key-{Guid.NewGuid():n}";
-        var claim = new IdempotencyClaim("t1", key, "hash-1", new TurnLease("owner-a", T0.AddSeconds(30)), T0.AddHours(24));
+        var claimed = new IdempotencyRecord("t1", key, "hash-1", 1, new TurnLease("owner-a", T0.AddSeconds(30)), null, T0.AddHours(24), T0);
 
-        Assert.Equal(IdempotencyState.Claimed, (await Keys.ClaimAsync(claim, T0, default)).State);
-        var busy = await Keys.ClaimAsync(claim with { Lease = new TurnLease("owner-b", T0.AddSeconds(40)) }, T0.AddSeconds(1), default);
-        Assert.Equal((IdempotencyState.InFlight, "hash-1"), (busy.State, busy.RequestHash));
-        Assert.Equal(T0.AddSeconds(30), busy.LeaseExpiresAt);
-        Assert.Equal(IdempotencyState.Claimed, (await Keys.ClaimAsync(claim with { TenantId = "t2" }, T0, default)).State);
+        Assert.Null(await Keys.GetAsync("t1", key, default));
+        Assert.True(await Keys.TryWriteAsync(claimed, expectedVersion: 0, default));
+        Assert.False(await Keys.TryWriteAsync(claimed with { RequestHash = "hash-2" }, expectedVersion: 0, default));
+        Assert.Equal(claimed, await Keys.GetAsync("t1", key, default));
+        Assert.Null(await Keys.GetAsync("t2", key, default));
+        Assert.True(await Keys.TryWriteAsync(claimed with { TenantId = "t2" }, expectedVersion: 0, default));
 
-        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Answer = new IdempotentAnswer(key, "owner-a", """{"run_id":"x"}""") }, default);
-        var answered = await Keys.ClaimAsync(claim with { RequestHash = "hash-2", Lease = new TurnLease("owner-c", T0.AddHours(2)) }, T0.AddHours(1), default);
-        Assert.Equal((IdempotencyState.Answered, "hash-1", """{"run_id":"x"}"""), (answered.State, answered.RequestHash, answered.Answer));
-        Assert.False(await Keys.RenewAsync("t1", key, new TurnLease("owner-a", T0.AddHours(3)), default));
+        var renewed = claimed with { Version = 2, Lease = new TurnLease("owner-a", T0.AddSeconds(60)) };
+        Assert.False(await Keys.TryWriteAsync(renewed, expectedVersion: 2, default));
+        Assert.True(await Keys.TryWriteAsync(renewed, expectedVersion: 1, default));
+        Assert.False(await Keys.TryWriteAsync(renewed with { Version = 3 }, expectedVersion: 1, default));
+        Assert.Equal(renewed, await Keys.GetAsync("t1", key, default));
 
-        // Past its retention the key is forgotten: purged, or claimed afresh.
-        Assert.Equal(IdempotencyState.Claimed, (await Keys.ClaimAsync(claim with { Lease = new TurnLease("owner-d", T0.AddHours(25)) }, T0.AddHours(24), default)).State);
-        Assert.Equal(2, await Keys.PurgeExpiredAsync(T0.AddHours(49), default));
+        Assert.False(await Keys.TryDeleteAsync("t1", key, expectedVersion: 1, default));
+        Assert.True(await Keys.TryDeleteAsync("t1", key, expectedVersion: 2, default));
+        Assert.Null(await Keys.GetAsync("t1", key, default));
+        Assert.NotNull(await Keys.GetAsync("t2", key, default));
     }
 
     [Fact]
-    public async Task An_unanswered_claim_is_released_or_taken_over_when_its_lease_expires()
+    public async Task A_turn_stores_its_answer_under_its_key_or_is_refused_whole_when_the_key_moved_on()
     {
         var key = $"key-{Guid.NewGuid():n}";
-        var claim = new IdempotencyClaim("t1", key, "hash-1", new TurnLease("owner-a", T0.AddSeconds(30)), T0.AddHours(24));
-        await Keys.ClaimAsync(claim, T0, default);
-        await Keys.ReleaseAsync("t1", key, "owner-b", default);
-        Assert.Equal(IdempotencyState.InFlight, (await Keys.ClaimAsync(claim with { Lease = new TurnLease("owner-b", T0.AddSeconds(60)) }, T0.AddSeconds(1), default)).State);
-        await Keys.ReleaseAsync("t1", key, "owner-a", default);
-        Assert.Equal(IdempotencyState.Claimed, (await Keys.ClaimAsync(claim with { Lease = new TurnLease("owner-b", T0.AddSeconds(60)) }, T0.AddSeconds(2), default)).State);
+        var claimed = new IdempotencyRecord("t1", key, "hash-1", 1, new TurnLease("owner-a", T0.AddSeconds(30)), null, T0.AddHours(24), T0);
+        await Keys.TryWriteAsync(claimed, 0, default);
 
-        Assert.True(await Keys.RenewAsync("t1", key, new TurnLease("owner-b", T0.AddSeconds(90)), default));
-        Assert.Equal(IdempotencyState.InFlight, (await Keys.ClaimAsync(claim with { Lease = new TurnLease("owner-c", T0.AddSeconds(200)) }, T0.AddSeconds(89), default)).State);
-        Assert.Equal(IdempotencyState.Claimed, (await Keys.ClaimAsync(claim with { RequestHash = "other", Lease = new TurnLease("owner-c", T0.AddSeconds(200)) }, T0.AddSeconds(91), default)).State);
-
-        // The old holder's turn may not store its answer any more: its commit is refused whole.
+        // Another request took the key over (version 2): this turn's commit, expecting version 1, writes nothing at all.
+        await Keys.TryWriteAsync(claimed with { Version = 2, Lease = new TurnLease("owner-b", T0.AddSeconds(90)) }, 1, default);
         var run = Run(NewId(), version: 1);
-        await Assert.ThrowsAsync<StoreConflictException>(() => Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Answer = new IdempotentAnswer(key, "owner-b", "{}") }, default));
+        var answered = claimed with { Version = 2, Lease = null, Answer = """{"run_id":"x"}""" };
+        await Assert.ThrowsAsync<StoreConflictException>(() => Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Answer = new IdempotentAnswer(answered, 1) }, default));
         Assert.Null(await Runs.GetAsync("t1", run.Id, default));
         Assert.Empty(await Runs.GetEventsAsync("t1", run.Id, 0, 10, default));
+
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Answer = new IdempotentAnswer(answered with { Version = 3 }, 2) }, default);
+        Assert.Equal(answered with { Version = 3 }, await Keys.GetAsync("t1", key, default));
+
+        // A key never claimed in the store (a process that owns its store holds claims in memory) is inserted by the commit.
+        var fresh = answered with { Key = $"key-{Guid.NewGuid():n}", Version = 1 };
+        await Runs.CommitTurnAsync(Commit(Run(NewId(), version: 1), expected: 0, firstSeq: 1, count: 1) with { Answer = new IdempotentAnswer(fresh, 0) }, default);
+        Assert.Equal(fresh, await Keys.GetAsync("t1", fresh.Key, default));
+    }
+
+    [Fact]
+    public async Task Keys_past_their_retention_are_purged_at_the_time_given()
+    {
+        var tenant = $"purge-{Guid.NewGuid():n}";
+        var old = new IdempotencyRecord(tenant, "old", "h", 1, null, "{}", T0.AddHours(1), T0);
+        var young = old with { Key = "young", RetainUntil = T0.AddHours(3) };
+        await Keys.TryWriteAsync(old, 0, default);
+        await Keys.TryWriteAsync(young, 0, default);
+        Assert.True(await Keys.PurgeExpiredAsync(T0.AddHours(2), default) >= 1);
+        Assert.Null(await Keys.GetAsync(tenant, "old", default));
+        Assert.NotNull(await Keys.GetAsync(tenant, "young", default));
     }
 
     [Fact]

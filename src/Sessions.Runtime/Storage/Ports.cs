@@ -68,49 +68,49 @@ public interface IRunStore
 }
 
 /// <summary>
-/// Idempotency keys of execute requests, per tenant. A key is claimed before its turn runs; the turn's commit stores the
-/// answer under the key in the same transaction (<see cref="TurnCommit.Answer"/>), so a committed turn always has its answer.
+/// Idempotency keys of execute requests, per tenant, as documents with a version. Who may claim a key when, and what a
+/// retry is answered, is decided by the runtime (<see cref="Turns.IdempotencyKeys"/>); a turn's commit stores the
+/// answer under its key in the same transaction (<see cref="TurnCommit.Answer"/>), so a committed turn always has it.
 /// </summary>
 public interface IIdempotencyStore
 {
+    Task<IdempotencyRecord?> GetAsync(string tenantId, string key, CancellationToken cancellationToken);
+
     /// <summary>
-    /// Claims the key for this request unless it is held: answered and unexpired, or in flight under a live lease.
-    /// An expired key, or an unanswered claim whose lease ran out (its server died), is claimed afresh.
+    /// Writes <paramref name="record"/> if the stored key is still at <paramref name="expectedVersion"/> (0: if there is
+    /// none); false, writing nothing, otherwise.
     /// </summary>
-    Task<IdempotencyClaimResult> ClaimAsync(IdempotencyClaim claim, DateTimeOffset now, CancellationToken cancellationToken);
+    Task<bool> TryWriteAsync(IdempotencyRecord record, long expectedVersion, CancellationToken cancellationToken);
 
-    Task<bool> RenewAsync(string tenantId, string key, TurnLease lease, CancellationToken cancellationToken);
+    /// <summary>Deletes the key if it is still at <paramref name="expectedVersion"/>; false otherwise.</summary>
+    Task<bool> TryDeleteAsync(string tenantId, string key, long expectedVersion, CancellationToken cancellationToken);
 
-    /// <summary>Forgets an unanswered claim of this owner: the request was refused and wrote nothing, so a retry runs afresh.</summary>
-    Task ReleaseAsync(string tenantId, string key, string owner, CancellationToken cancellationToken);
-
-    /// <summary>Deletes keys past their retention; returns how many.</summary>
+    /// <summary>Deletes keys whose retention ended at or before <paramref name="now"/>; returns how many.</summary>
     Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 /// <summary>A turn's exclusive hold on its run (or on its idempotency key) until <see cref="ExpiresAt"/>, renewed while the turn works.</summary>
 public sealed record TurnLease(string Owner, DateTimeOffset ExpiresAt);
 
-/// <summary>A request to hold <see cref="Key"/> for the request whose body hashes to <see cref="RequestHash"/>.</summary>
-public sealed record IdempotencyClaim(string TenantId, string Key, string RequestHash, TurnLease Lease, DateTimeOffset RetainUntil);
+/// <summary>
+/// An idempotency key as stored: the request that used it (<see cref="RequestHash"/>), the turn working under it now
+/// (<see cref="Lease"/>, on a shared store) and, once that turn committed, the answer it gave.
+/// </summary>
+public sealed record IdempotencyRecord(
+    string TenantId,
+    string Key,
+    string RequestHash,
+    long Version,
+    TurnLease? Lease,
+    string? Answer,
+    DateTimeOffset RetainUntil,
+    DateTimeOffset CreatedAt);
 
-public enum IdempotencyState
+/// <summary>The key's record with its answer, written by the turn's commit if the stored key is still at <see cref="ExpectedVersion"/>.</summary>
+public sealed record IdempotentAnswer(IdempotencyRecord Record, long ExpectedVersion)
 {
-    /// <summary>This request holds the key now and must run its turn.</summary>
-    Claimed,
-
-    /// <summary>Another request with the key is still running.</summary>
-    InFlight,
-
-    /// <summary>A turn already answered under the key.</summary>
-    Answered,
+    public string Body => Record.Answer!;
 }
-
-/// <summary>The key's state after a claim, with the stored request hash, and the answer or the in-flight lease's end.</summary>
-public sealed record IdempotencyClaimResult(IdempotencyState State, string RequestHash, string? Answer, DateTimeOffset? LeaseExpiresAt);
-
-/// <summary>The answer a turn gave under an idempotency key, stored by the turn's commit if the claim is still this owner's.</summary>
-public sealed record IdempotentAnswer(string Key, string Owner, string Body);
 
 /// <summary>Another writer committed first; nothing was written.</summary>
 public sealed class StoreConflictException(string message) : Exception(message);

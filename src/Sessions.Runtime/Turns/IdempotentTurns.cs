@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
-using Sessions.Runtime.Storage;
 
 namespace Sessions.Runtime.Turns;
 
@@ -11,12 +9,7 @@ namespace Sessions.Runtime.Turns;
 /// with the same request gets that answer again and runs nothing; the same key with another request is refused.
 /// A request refused without writing gives its key back, so that a corrected retry runs.
 /// </summary>
-public sealed class IdempotentTurns(
-    TurnEngine engine,
-    IIdempotencyStore keys,
-    IOptions<TurnOptions> turnOptions,
-    IOptions<IdempotencyOptions> options,
-    TimeProvider clock)
+public sealed class IdempotentTurns(TurnEngine engine, IdempotencyKeys keys, TimeProvider clock)
 {
     public const int MaxKeyLength = 255;
 
@@ -34,15 +27,8 @@ public sealed class IdempotentTurns(
 
     public async Task<IdempotentResult> ExecuteAsync(TurnRequest request, string key, string requestHash, CancellationToken cancellationToken, TurnObserver? observer = null)
     {
-        var now = clock.GetUtcNow();
-        var claim = new IdempotencyClaim(
-            request.TenantId,
-            key,
-            requestHash,
-            new TurnLease(Guid.NewGuid().ToString("n"), now + turnOptions.Value.Lease),
-            now + TimeSpan.FromHours(options.Value.RetentionHours));
-        var held = await keys.ClaimAsync(claim, now, cancellationToken);
-        if (held.State != IdempotencyState.Claimed && held.RequestHash != requestHash)
+        var held = await keys.ClaimAsync(request.TenantId, key, requestHash, cancellationToken);
+        if (held.Status != KeyStatus.Claimed && held.RequestHash != requestHash)
         {
             throw new DomainException(
                 ErrorKind.Unprocessable,
@@ -51,13 +37,13 @@ public sealed class IdempotentTurns(
                 "This Idempotency-Key was already used for a different request; use a new key for a new request.");
         }
 
-        switch (held.State)
+        switch (held.Status)
         {
-            case IdempotencyState.Answered:
+            case KeyStatus.Answered:
                 return new IdempotentResult(null, held.Answer!);
 
-            case IdempotencyState.InFlight:
-                var wait = Math.Max(1, (int)Math.Ceiling((held.LeaseExpiresAt!.Value - now).TotalSeconds));
+            case KeyStatus.InFlight:
+                var wait = Math.Max(1, (int)Math.Ceiling((held.InFlightUntil!.Value - clock.GetUtcNow()).TotalSeconds));
                 throw new DomainException(
                         ErrorKind.Conflict,
                         ProblemCodes.IdempotencyKeyInFlight,
@@ -66,16 +52,20 @@ public sealed class IdempotentTurns(
                     .With("retry_after_seconds", wait);
         }
 
+        var claim = held.Claim!;
+        TurnOutcome outcome;
         try
         {
-            var outcome = await engine.ExecuteAsync(request with { Idempotency = claim }, cancellationToken, observer);
-            return new IdempotentResult(outcome, outcome.Answer!);
+            outcome = await engine.ExecuteAsync(request with { Idempotency = claim }, cancellationToken, observer);
         }
         catch
         {
-            await keys.ReleaseAsync(claim.TenantId, claim.Key, claim.Lease.Owner, CancellationToken.None);
+            await keys.ReleaseAsync(claim);
             throw;
         }
+
+        keys.Committed(claim);
+        return new IdempotentResult(outcome, outcome.Answer!);
     }
 }
 

@@ -27,7 +27,7 @@ public sealed class ReaperOptions
 /// through the engine, so the run's lease, version check and state machine apply as to any other turn. Paused runs
 /// are parked on purpose and are left alone. Also forgets idempotency keys past their retention.
 /// </summary>
-public sealed class StaleRunReaper(TurnEngine engine, IRunStore runs, IIdempotencyStore keys, IOptions<ReaperOptions> options, TimeProvider clock, ILogger<StaleRunReaper> logger)
+public sealed class StaleRunReaper(TurnEngine engine, IRunStore runs, IdempotencyKeys keys, IOptions<ReaperOptions> options, TimeProvider clock, ILogger<StaleRunReaper> logger)
 {
     public const string TerminationSource = "stale_run_reaper";
 
@@ -70,7 +70,7 @@ public sealed class StaleRunReaper(TurnEngine engine, IRunStore runs, IIdempoten
             logger.LogInformation("Reaper cancelled {Count} runs inactive for more than {Hours} hours", ended, options.Value.MaxInactiveHours);
         }
 
-        await keys.PurgeExpiredAsync(clock.GetUtcNow(), cancellationToken);
+        await keys.PurgeExpiredAsync(cancellationToken);
         return ended;
     }
 }

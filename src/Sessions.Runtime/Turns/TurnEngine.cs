@@ -17,7 +17,7 @@ namespace Sessions.Runtime.Turns;
 public sealed class TurnEngine(
     IWorkflowStore workflows,
     IRunStore runs,
-    IIdempotencyStore keys,
+    IdempotencyKeys keys,
     RunLocks locks,
     RecentRuns recent,
     DefinitionCache definitions,
@@ -100,7 +100,7 @@ public sealed class TurnEngine(
         IdempotentAnswer? answer = null;
         if (request.Idempotency is { } claim)
         {
-            answer = new IdempotentAnswer(claim.Key, hold.Owner, outcome.Answer ?? throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter."));
+            answer = keys.Answer(claim, outcome.Answer ?? throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter."));
         }
 
         var output = new JsonObject

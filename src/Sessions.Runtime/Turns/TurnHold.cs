@@ -15,9 +15,9 @@ namespace Sessions.Runtime.Turns;
 internal sealed class TurnHold : IAsyncDisposable
 {
     private readonly IRunStore runs;
-    private readonly IIdempotencyStore keys;
+    private readonly IdempotencyKeys keys;
     private readonly RunLocks locks;
-    private readonly IdempotencyClaim? claim;
+    private readonly KeyClaim? claim;
     private readonly TimeSpan duration;
     private readonly TimeProvider clock;
     private readonly ILogger logger;
@@ -28,7 +28,7 @@ internal sealed class TurnHold : IAsyncDisposable
     private bool leased;
     private bool committed;
 
-    private TurnHold(IRunStore runs, IIdempotencyStore keys, RunLocks locks, RunDocument run, IdempotencyClaim? claim, string owner, TimeSpan duration, TimeProvider clock, ILogger logger)
+    private TurnHold(IRunStore runs, IdempotencyKeys keys, RunLocks locks, RunDocument run, KeyClaim? claim, string owner, TimeSpan duration, TimeProvider clock, ILogger logger)
     {
         this.runs = runs;
         this.keys = keys;
@@ -48,9 +48,9 @@ internal sealed class TurnHold : IAsyncDisposable
     /// writing). Another turn holding it, or a commit since the run was read, is a 409 `turn_conflict`.
     /// </summary>
     public static async Task<TurnHold> TakeAsync(
-        IRunStore runs, IIdempotencyStore keys, RunLocks locks, RunDocument run, bool isNew, IdempotencyClaim? claim, TurnOptions options, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
+        IRunStore runs, IdempotencyKeys keys, RunLocks locks, RunDocument run, bool isNew, KeyClaim? claim, TurnOptions options, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
     {
-        var owner = claim?.Lease.Owner ?? Guid.NewGuid().ToString("n");
+        var owner = claim?.Owner ?? Guid.NewGuid().ToString("n");
         var hold = new TurnHold(runs, keys, locks, run, claim, owner, options.Lease, clock, logger);
         if (!isNew && !RunStateMachine.IsTerminal(run.Status))
         {
@@ -68,7 +68,7 @@ internal sealed class TurnHold : IAsyncDisposable
             }
         }
 
-        if (hold.leased || claim is not null)
+        if (hold.leased || claim is { Record: not null })
         {
             hold.renewing = hold.RenewAsync();
         }
@@ -143,7 +143,7 @@ internal sealed class TurnHold : IAsyncDisposable
                 // Not cancelled once started: the commit must know whether this write happened, to expect its version.
                 var lease = new TurnLease(Owner, clock.GetUtcNow() + duration);
                 var kept = (!leased || await TryWriteLeaseAsync(lease, CancellationToken.None))
-                    & (claim is null || await keys.RenewAsync(claim.TenantId, claim.Key, lease, CancellationToken.None));
+                    & (claim is null || await keys.RenewAsync(claim, CancellationToken.None));
                 if (!kept)
                 {
                     // Another server took over after our lease lapsed; this turn's commit will be refused.

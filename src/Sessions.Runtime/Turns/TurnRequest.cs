@@ -51,7 +51,7 @@ public sealed record TurnRequest
     public int? ExpectedTurn { get; init; }
 
     /// <summary>The idempotency key this turn runs under, already claimed; its answer is stored with the turn.</summary>
-    public IdempotencyClaim? Idempotency { get; init; }
+    public KeyClaim? Idempotency { get; init; }
 
     /// <summary>The run input as the client sent it, kept with the turn so the conversation can be read back.</summary>
     public JsonObject RecordedInput { get; init; } = new();

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Runs;
 using System.Text.Json.Nodes;
 using Sessions.Nodes.Llm;
 using Sessions.Runtime.Conditions;
@@ -82,7 +83,7 @@ public sealed class BranchHandler(LlmGateway gateway) : INodeHandler
     }
 
     private static NodeResult WithQuestions(NodeResult result, List<JsonObject> asked) =>
-        asked.Aggregate(result, (current, fields) => current.Emit("llm_condition", fields));
+        asked.Aggregate(result, (current, fields) => current.Emit(RunEventType.LlmCondition, fields));
 
     private async Task<bool> AskAsync(LlmQuestionConfig question, NodeContext context, List<JsonObject> asked, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Runs;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -160,7 +161,7 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets) : INodeHand
                 assignments[variable] = Select(json, path)?.DeepClone();
             }
 
-            return NodeResult.Next(context.Node.Next!).Assign(assignments).Emit("http_request", new JsonObject
+            return NodeResult.Next(context.Node.Next!).Assign(assignments).Emit(RunEventType.HttpRequest, new JsonObject
             {
                 ["method"] = config.Method,
                 ["url"] = shownUrl,

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Runs;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Nodes.Llm;
@@ -95,10 +96,10 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
         var json = node.Mode == "worker" && node.Outputs.Count > 0;
         var reply = await gateway.CompleteAsync(config, messages, context.TenantId, json, node.Mode == "say" ? context.OnDelta : null, cancellationToken);
 
-        var result = NodeResult.Next(context.Node.Next!).Emit("llm", LlmSettings.EventFields(reply, node.Mode));
+        var result = NodeResult.Next(context.Node.Next!).Emit(RunEventType.Llm, LlmSettings.EventFields(reply, node.Mode));
         if (node.Mode == "say")
         {
-            result = result.Emit("say_static", new JsonObject { ["text"] = reply.Text });
+            result = result.Emit(RunEventType.SayStatic, new JsonObject { ["text"] = reply.Text });
             if (!node.WaitForReply)
             {
                 return result;

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Runs;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Templates;
@@ -14,6 +15,6 @@ public sealed class SayHandler : INodeHandler
     public ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
     {
         var text = context.Config<Template>().Render(context.Variables);
-        return ValueTask.FromResult(NodeResult.Next(context.Node.Next!).Emit("say_static", new JsonObject { ["text"] = text }));
+        return ValueTask.FromResult(NodeResult.Next(context.Node.Next!).Emit(RunEventType.SayStatic, new JsonObject { ["text"] = text }));
     }
 }

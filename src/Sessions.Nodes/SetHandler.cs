@@ -1,3 +1,4 @@
+using Sessions.Runtime.Runs;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Nodes;
@@ -52,7 +53,7 @@ public sealed class SetHandler : INodeHandler
             after[name] = value?.DeepClone();
         }
 
-        return ValueTask.FromResult(NodeResult.Next(context.Node.Next!).Assign(values).Emit("show_state", new JsonObject { ["variables"] = after }));
+        return ValueTask.FromResult(NodeResult.Next(context.Node.Next!).Assign(values).Emit(RunEventType.ShowState, new JsonObject { ["variables"] = after }));
     }
 
     private sealed record Assignment(string Name, Template? Template, JsonNode? Literal);

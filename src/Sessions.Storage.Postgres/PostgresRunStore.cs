@@ -60,7 +60,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         events.Parameters.Add(new NpgsqlParameter<string> { TypedValue = run.Id });
         events.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = commit.Events.Select(e => e.Seq).ToArray() });
         events.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = commit.Events.Select(e => e.TurnNumber).ToArray() });
-        events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(e => e.Type).ToArray() });
+        events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(e => e.Type.ToWire()).ToArray() });
         events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(EventPayload.Write).ToArray() });
         batch.BatchCommands.Add(events);
 

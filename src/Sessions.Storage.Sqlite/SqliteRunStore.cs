@@ -300,7 +300,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             run.Value = item.RunId;
             seq.Value = item.Seq;
             turn.Value = item.TurnNumber;
-            type.Value = item.Type;
+            type.Value = item.Type.ToWire();
             payload.Value = payloads[i];
             await command.ExecuteNonQueryAsync();
         }

@@ -72,7 +72,7 @@ public sealed class TurnTests : IDisposable
         Assert.Equal(1 + applied, run!.TurnNumber);
         var events = await store.GetEventsAsync("default", runId, 0, 10_000, default);
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Seq));
-        Assert.Equal(applied, events.Count(e => e.Type == "user_messages"));
+        Assert.Equal(applied, events.Count(e => e.Type.ToWire() == "user_messages"));
         Assert.Equal(1 + applied, (await store.GetTurnsAsync("default", runId, default)).Count);
     }
 
@@ -127,7 +127,7 @@ public sealed class TurnTests : IDisposable
         Assert.False(stopped["is_waiting_for_input"]!.GetValue<bool>());
         Assert.Null(stopped["next_input_hint"]);
         var run = await factory.Services.GetRequiredService<IRunStore>().GetAsync("default", runId, default);
-        Assert.Equal((RunStatus.Cancelled, "user_stop"), (run!.Status, run.TerminationSource));
+        Assert.Equal((RunStatus.Cancelled, "user_stop"), (run!.Status, run.TerminationSource?.ToWire()));
     }
 
     private static string Said(JsonObject answer) =>

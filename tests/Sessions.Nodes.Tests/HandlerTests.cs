@@ -1,3 +1,4 @@
+using Sessions.Runtime.Runs;
 using System.Text.Json.Nodes;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
@@ -86,7 +87,7 @@ public class HandlerTests
         Assert.Equal(NodeOutcome.Continue, result.Outcome);
         Assert.Equal("e", result.NextNodeId);
         var said = Assert.Single(result.Events);
-        Assert.Equal(("say_static", "Hi Ada"), (said.Type, said.Fields["text"]!.GetValue<string>()));
+        Assert.Equal(("say_static", "Hi Ada"), (said.Type.ToWire(), said.Fields["text"]!.GetValue<string>()));
     }
 
     [Fact]
@@ -115,7 +116,7 @@ public class HandlerTests
         Assert.Equal("[\"a\"]", result.Assignments["tags"]!.ToJsonString());
         Assert.Equal("{\"tier\":\"gold\"}", result.Assignments["copy"]!.ToJsonString());
         var shown = Assert.Single(result.Events);
-        Assert.Equal("show_state", shown.Type);
+        Assert.Equal("show_state", shown.Type.ToWire());
         Assert.Equal(2, shown.Fields["variables"]!["n"]!.GetValue<long>());
     }
 

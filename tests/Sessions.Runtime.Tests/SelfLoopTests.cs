@@ -23,11 +23,11 @@ public class SelfLoopTests
 
         Assert.Equal(RunStatus.Completed, outcome.Run.Status);
         Assert.Equal("30", outcome.Run.Output!.ToJsonString());
-        var edges = outcome.Events.Where(e => e.Type == "self_loop_edge").ToList();
+        var edges = outcome.Events.Where(e => e.Type.ToWire() == "self_loop_edge").ToList();
         Assert.Equal(29, edges.Count);
         Assert.Equal(Enumerable.Range(2, 29), edges.Select(e => e.Fields["attempt"]!.GetValue<int>()));
-        Assert.DoesNotContain(outcome.Events, e => e.Type is "self_loop_exhausted" or "aborted_looping_risk");
-        Assert.Equal(1, outcome.Events.Count(e => e.Type == "start_node_run" && e.NodeId == "bump"));
+        Assert.DoesNotContain(outcome.Events, e => e.Type.ToWire() is "self_loop_exhausted" or "aborted_looping_risk");
+        Assert.Equal(1, outcome.Events.Count(e => e.Type.ToWire() == "start_node_run" && e.NodeId == "bump"));
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public class SelfLoopTests
 
         Assert.Equal(RunStatus.Completed, outcome.Run.Status);
         Assert.Equal("4", outcome.Run.Output!.ToJsonString());
-        var exhausted = Assert.Single(outcome.Events, e => e.Type == "self_loop_exhausted");
+        var exhausted = Assert.Single(outcome.Events, e => e.Type.ToWire() == "self_loop_exhausted");
         Assert.Equal("""{"attempts":4,"reason":"max_retries"}""", exhausted.Fields.ToJsonString());
     }
 
@@ -50,7 +50,7 @@ public class SelfLoopTests
         var workflow = await stack.UploadAsync(Counting("""{ "expiry_seconds": 0.2, "seconds_between_retries": 0.05, "while": { "var": "n", "op": "gte", "value": 0 } }"""));
         var outcome = await stack.TurnAsync(workflow, null);
 
-        var exhausted = Assert.Single(outcome.Events, e => e.Type == "self_loop_exhausted");
+        var exhausted = Assert.Single(outcome.Events, e => e.Type.ToWire() == "self_loop_exhausted");
         Assert.Equal("expired", exhausted.Fields["reason"]!.GetValue<string>());
         var attempts = exhausted.Fields["attempts"]!.GetValue<int>();
         Assert.InRange(attempts, 2, 4);
@@ -67,9 +67,9 @@ public class SelfLoopTests
         var outcome = await stack.TurnAsync(workflow, null);
 
         Assert.Equal(RunStatus.Failed, outcome.Run.Status);
-        Assert.Equal(["failed", "failed"], outcome.Events.Where(e => e.Type == "self_loop_edge").Select(e => e.Fields["reason"]!.GetValue<string>()));
-        Assert.Equal(["still down", "still down"], outcome.Events.Where(e => e.Type == "self_loop_edge").Select(e => e.Fields["error"]!.GetValue<string>()));
-        Assert.Single(outcome.Events, e => e.Type == "error");
+        Assert.Equal(["failed", "failed"], outcome.Events.Where(e => e.Type.ToWire() == "self_loop_edge").Select(e => e.Fields["reason"]!.GetValue<string>()));
+        Assert.Equal(["still down", "still down"], outcome.Events.Where(e => e.Type.ToWire() == "self_loop_edge").Select(e => e.Fields["error"]!.GetValue<string>()));
+        Assert.Single(outcome.Events, e => e.Type.ToWire() == "error");
     }
 
     [Theory]

@@ -40,10 +40,10 @@ public class TurnEngineTests
 
         Assert.Equal(RunStatus.AbortedLoopingRisk, looped.Run.Status);
         Assert.True(looped.IsCompleted);
-        var abort = Assert.Single(looped.Events, e => e.Type == "aborted_looping_risk");
+        var abort = Assert.Single(looped.Events, e => e.Type.ToWire() == "aborted_looping_risk");
         Assert.Equal(["inc", "check"], abort.Fields["cycle"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Contains("inc -> check -> inc", looped.Run.Error);
-        Assert.Equal("loop_guard", looped.Run.TerminationSource);
+        Assert.Equal("loop_guard", looped.Run.TerminationSource?.ToWire());
 
         // Ten visits of `inc` ran before the eleventh was refused; the variables they set are kept.
         var stored = await stack.Runs.GetAsync(TestStack.Tenant, first.Run.Id, CancellationToken.None);
@@ -61,7 +61,7 @@ public class TurnEngineTests
         var first = await stack.TurnAsync(workflow, null);
         var looped = await stack.TurnAsync(workflow, first.Run.Id, "5");
         Assert.Equal(RunStatus.AbortedLoopingRisk, looped.Run.Status);
-        Assert.Equal(7, looped.Events.Count(e => e.Type == "start_node_run"));
+        Assert.Equal(7, looped.Events.Count(e => e.Type.ToWire() == "start_node_run"));
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public class TurnEngineTests
 
         var forked = stale! with { Version = stale.Version + 1, TurnNumber = 2, LastSeq = stale.LastSeq + 1 };
         var turn = new TurnDocument(stale.Id, 2, [], [], stale.LastSeq + 1, stale.LastSeq + 1, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
-        var events = new[] { new RunEvent(stale.Id, stale.LastSeq + 1, 2, "user_messages", null, DateTimeOffset.UtcNow, []) };
+        var events = new[] { new RunEvent(stale.Id, stale.LastSeq + 1, 2, RunEventType.UserMessages, null, DateTimeOffset.UtcNow, []) };
         await Assert.ThrowsAsync<StoreConflictException>(() => stack.Runs.CommitTurnAsync(new TurnCommit(forked, stale.Version, events, turn), CancellationToken.None));
 
         Assert.Equal(before, await Snapshot(stack, first.Run.Id));
@@ -109,7 +109,7 @@ public class TurnEngineTests
 
         var reasked = await stack.TurnAsync(workflow, first.Run.Id, command: TurnCommand.Resume);
         Assert.Equal(RunStatus.WaitingForUserInput, reasked.Run.Status);
-        Assert.Equal("busy_wait_for_user_message", reasked.Events[^1].Type);
+        Assert.Equal("busy_wait_for_user_message", reasked.Events[^1].Type.ToWire());
 
         await stack.TurnAsync(workflow, first.Run.Id, command: TurnCommand.Pause);
         var answered = await stack.TurnAsync(workflow, first.Run.Id, "4", TurnCommand.Resume);
@@ -125,8 +125,8 @@ public class TurnEngineTests
         var first = await stack.TurnAsync(workflow, null);
         var stopped = await stack.TurnAsync(workflow, first.Run.Id, command: TurnCommand.Stop);
         Assert.Equal(RunStatus.Cancelled, stopped.Run.Status);
-        Assert.Equal(["cancelled", "end_workflow"], stopped.Events.Select(e => e.Type));
-        Assert.Equal("user_stop", stopped.Run.TerminationSource);
+        Assert.Equal(["cancelled", "end_workflow"], stopped.Events.Select(e => e.Type.ToWire()));
+        Assert.Equal("user_stop", stopped.Run.TerminationSource?.ToWire());
 
         foreach (var command in Enum.GetValues<TurnCommand>())
         {
@@ -145,7 +145,7 @@ public class TurnEngineTests
         var outcome = await stack.TurnAsync(workflow, null);
         Assert.Equal(RunStatus.Failed, outcome.Run.Status);
         Assert.Equal("Upstream said 42", outcome.Run.Error);
-        Assert.Equal(["start_workflow", "start_node_run", "error", "end_node_run", "end_workflow"], outcome.Events.Select(e => e.Type));
+        Assert.Equal(["start_workflow", "start_node_run", "error", "end_node_run", "end_workflow"], outcome.Events.Select(e => e.Type.ToWire()));
     }
 
     [Fact]

@@ -154,7 +154,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 10), default);
         var page = await Runs.GetEventsAsync("t1", run.Id, afterSeq: 3, limit: 4, default);
         Assert.Equal([4L, 5, 6, 7], page.Select(e => e.Seq));
-        Assert.Equal("say_static", page[0].Type);
+        Assert.Equal(RunEventType.SayStatic, page[0].Type);
         Assert.Equal("n4", page[0].NodeId);
         Assert.Equal("""{"text":"line 4","n":4}""", page[0].Fields.ToJsonString());
         Assert.Equal(T0.AddSeconds(4), page[0].Timestamp);
@@ -400,7 +400,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     private static TurnCommit Commit(RunDocument run, long expected, long firstSeq, int count)
     {
         var events = Enumerable.Range((int)firstSeq, count)
-            .Select(seq => new RunEvent(run.Id, seq, run.TurnNumber, "say_static", $"n{seq}", T0.AddSeconds(seq), new JsonObject { ["text"] = $"line {seq}", ["n"] = seq }))
+            .Select(seq => new RunEvent(run.Id, seq, run.TurnNumber, RunEventType.SayStatic, $"n{seq}", T0.AddSeconds(seq), new JsonObject { ["text"] = $"line {seq}", ["n"] = seq }))
             .ToList();
         var turn = new TurnDocument(run.Id, run.TurnNumber, new JsonObject { ["user_message"] = "hi" }, new JsonObject { ["status"] = "waiting_for_user_input" }, firstSeq, firstSeq + count - 1, T0, T0);
         return new TurnCommit(run, expected, events, turn);

@@ -42,7 +42,7 @@ public sealed class EventContract
     public static EventContract From(RunEvent e) => new()
     {
         Seq = e.Seq,
-        Type = e.Type,
+        Type = e.Type.ToWire(),
         NodeId = e.NodeId,
         TurnNumber = e.TurnNumber,
         Timestamp = e.Timestamp.UtcDateTime,

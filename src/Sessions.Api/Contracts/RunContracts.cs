@@ -21,7 +21,7 @@ public sealed record RunSummaryContract(
     DateTime? CompletedAt)
 {
     public static RunSummaryContract From(RunDocument run, string workflowName) => new(
-        run.Id, run.WorkflowId, workflowName, run.VersionNumber, run.Status, run.TurnNumber, run.RunBy, run.Origin, run.SourceRunId,
+        run.Id, run.WorkflowId, workflowName, run.VersionNumber, run.Status, run.TurnNumber, run.RunBy, run.Origin?.ToWire(), run.SourceRunId,
         run.CreatedAt.UtcDateTime, run.UpdatedAt.UtcDateTime, run.CompletedAt?.UtcDateTime);
 }
 
@@ -86,10 +86,10 @@ public sealed record RunDetailsResponse(
             run.Output?.DeepClone(),
             run.Status == RunStatus.WaitingForUserInput ? InputHintContract.From(run.WaitingHint) : null,
             run.RunBy,
-            run.TerminationSource,
+            run.TerminationSource?.ToWire(),
             (JsonObject?)run.LlmTokenUsage?.DeepClone(),
             (JsonObject?)run.LlmLatencyStats?.DeepClone(),
-            run.Origin,
+            run.Origin?.ToWire(),
             run.SourceRunId,
             run.CheckpointSourceTurnIndex,
             run.CreatedAt.UtcDateTime,

@@ -53,7 +53,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
             TerminationSource = null,
             LlmTokenUsage = null,
             LlmLatencyStats = null,
-            Origin = "fork",
+            Origin = RunOrigin.Fork,
             SourceRunId = source.Id,
             CheckpointSourceTurnIndex = turnNumber,
             ChangedBytesSinceSnapshot = 0,

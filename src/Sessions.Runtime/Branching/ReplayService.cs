@@ -32,7 +32,7 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
     public async Task<ReplayReport> ReplayAsync(string tenantId, string runId, int? versionNumber, CancellationToken cancellationToken)
     {
         var source = await runs.GetAsync(tenantId, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
-        if (source.Origin == "fork")
+        if (source.Origin == RunOrigin.Fork)
         {
             throw new DomainException(ErrorKind.Unprocessable, "replay_unsupported", "Forks cannot be replayed",
                 "A fork began from another run's checkpoint, not from the workflow's start; replay the run it was forked from.");
@@ -140,5 +140,5 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
     private sealed record ReplayStep(TurnView? View, string? RunId, JsonObject? Variables);
 
     private static List<string> Said(IEnumerable<RunEvent> events) =>
-        events.Where(e => e.Type == "say_static").Select(e => e.Fields["text"]?.GetValue<string>() ?? string.Empty).ToList();
+        events.Where(e => e.Type == RunEventType.SayStatic).Select(e => e.Fields["text"]?.GetValue<string>() ?? string.Empty).ToList();
 }

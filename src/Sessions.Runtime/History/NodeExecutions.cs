@@ -19,21 +19,21 @@ public static class NodeExecutions
             var node = e.NodeId!;
             switch (e.Type)
             {
-                case "start_node_run":
+                case RunEventType.StartNodeRun:
                     attempts[node] = attempts.GetValueOrDefault(node) + 1;
                     open[node] = records.Count;
                     records.Add(new NodeExecution(node, attempts[node], e.TurnNumber, "running", e.Timestamp, null));
                     break;
-                case "busy_wait_for_user_message":
+                case RunEventType.BusyWaitForUserMessage:
                     Update(node, r => r with { Status = "waiting_for_user_input" });
                     break;
-                case "pause_event":
+                case RunEventType.PauseEvent:
                     Update(node, r => r with { Status = "paused" });
                     break;
-                case "error":
+                case RunEventType.Error:
                     Update(node, r => r with { Status = "failed" });
                     break;
-                case "end_node_run":
+                case RunEventType.EndNodeRun:
                     Update(node, r => r with { Status = r.Status == "failed" ? "failed" : "completed", CompletedAt = e.Timestamp });
                     open.Remove(node);
                     break;

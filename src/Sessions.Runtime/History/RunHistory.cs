@@ -104,7 +104,7 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
                     RunId = run.Id,
                     Command = TurnCommand.Stop,
                     CancelReason = reason ?? "cancelled by request",
-                    CancelSource = "cancel_request",
+                    CancelSource = TerminationSource.CancelRequest,
                     RecordedInput = new() { ["command"] = "stop", ["reason"] = reason },
                 },
                 cancellationToken);

@@ -56,28 +56,28 @@ public sealed record Transcript(string RunId, string WorkflowId, string Workflow
 
         switch (e.Type)
         {
-            case "user_messages":
+            case RunEventType.UserMessages:
                 yield return new("user", "message", Field("text"));
                 break;
-            case "say_static":
+            case RunEventType.SayStatic:
                 yield return new("assistant", "message", Field("text"));
                 break;
-            case "busy_wait_for_user_message":
+            case RunEventType.BusyWaitForUserMessage:
                 yield return new("assistant", "prompt", Field("prompt"));
                 break;
-            case "pause_event":
+            case RunEventType.PauseEvent:
                 yield return new("system", "status", Field("reason") == "pause command" ? "Paused by the client." : "Paused by the workflow.");
                 break;
-            case "cancelled":
+            case RunEventType.Cancelled:
                 yield return new("system", "status", $"Cancelled ({Field("reason")}).");
                 break;
-            case "error":
+            case RunEventType.Error:
                 yield return new("system", "status", $"Error: {Field("error")}");
                 break;
-            case "aborted_looping_risk":
+            case RunEventType.AbortedLoopingRisk:
                 yield return new("system", "status", Field("error"));
                 break;
-            case "end_workflow" when Field("status") == "completed":
+            case RunEventType.EndWorkflow when Field("status") == "completed":
                 yield return new("system", "status", "Run completed.");
                 break;
         }

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Inputs;
 
+using Sessions.Runtime.Runs;
+
 namespace Sessions.Runtime.Nodes;
 
 public enum NodeOutcome
@@ -14,7 +16,7 @@ public enum NodeOutcome
 }
 
 /// <summary>An event a handler asks the runtime to record; the runtime stamps seq, node, turn and time.</summary>
-public sealed record NodeEvent(string Type, JsonObject Fields);
+public sealed record NodeEvent(RunEventType Type, JsonObject Fields);
 
 /// <summary>What an `ask` node waits for, as sent in `next_input_hint`.</summary>
 public sealed record InputHint(string NodeId, string Prompt, InputSpec Input)
@@ -69,5 +71,5 @@ public sealed record NodeResult
 
     public NodeResult Assign(IReadOnlyDictionary<string, JsonNode?> assignments) => this with { Assignments = assignments };
 
-    public NodeResult Emit(string type, JsonObject fields) => this with { Events = [.. Events, new NodeEvent(type, fields)] };
+    public NodeResult Emit(RunEventType type, JsonObject fields) => this with { Events = [.. Events, new NodeEvent(type, fields)] };
 }

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json.Serialization;
 
 namespace Sessions.Runtime.Runs;
@@ -20,17 +19,9 @@ public enum RunStatus
 
 public static class RunStatusNames
 {
-    // Read from the enum's JSON names, so the wire names are written in one place only.
-    private static readonly Dictionary<RunStatus, string> Names = Enum.GetValues<RunStatus>().ToDictionary(
-        status => status,
-        status => typeof(RunStatus).GetField(status.ToString())!.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()!.Name);
+    public static string ToWire(this RunStatus status) => WireNames<RunStatus>.Of(status);
 
-    private static readonly Dictionary<string, RunStatus> ByName = Names.ToDictionary(p => p.Value, p => p.Key);
+    public static RunStatus FromWire(string name) => WireNames<RunStatus>.Parse(name);
 
-    public static string ToWire(this RunStatus status) => Names[status];
-
-    public static RunStatus FromWire(string name) =>
-        ByName.TryGetValue(name, out var status) ? status : throw new FormatException($"Unknown run status '{name}'.");
-
-    public static IEnumerable<string> All => Names.Values;
+    public static IEnumerable<string> All => WireNames<RunStatus>.All;
 }

@@ -85,8 +85,7 @@ public sealed record RunDocument
 
     public string? RunBy { get; init; }
 
-    /// <summary>What ended the run: `workflow`, `user_stop`, `cancel_request`, `loop_guard`.</summary>
-    public string? TerminationSource { get; init; }
+    public TerminationSource? TerminationSource { get; init; }
 
     /// <summary>The latest user and assistant messages (`{role, text}`), for model calls that include the conversation.</summary>
     public JsonArray? Conversation { get; init; }
@@ -97,8 +96,8 @@ public sealed record RunDocument
     /// <summary>Latency totals of the run's model calls, with a breakdown by model.</summary>
     public JsonObject? LlmLatencyStats { get; init; }
 
-    /// <summary>How the run began when it was not started by a client: `fork` or `replay`.</summary>
-    public string? Origin { get; init; }
+    /// <summary>How the run began when it was not started by a client.</summary>
+    public RunOrigin? Origin { get; init; }
 
     /// <summary>The run a fork or replay was made from.</summary>
     public string? SourceRunId { get; init; }
@@ -117,7 +116,7 @@ public sealed record RunDocument
 }
 
 /// <summary>One event of a run, keyed (run_id, seq). Its type-specific fields are flat on the wire, beside the common ones.</summary>
-public sealed record RunEvent(string RunId, long Seq, int TurnNumber, string Type, string? NodeId, DateTimeOffset Timestamp, JsonObject Fields);
+public sealed record RunEvent(string RunId, long Seq, int TurnNumber, RunEventType Type, string? NodeId, DateTimeOffset Timestamp, JsonObject Fields);
 
 /// <summary>One accepted turn as an input/output pair: what the client sent, and the outcome with the seq range of its events.</summary>
 /// <remarks>

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using Sessions.Runtime.Runs;
+
 namespace Sessions.Runtime.Storage;
 
 /// <summary>
@@ -36,7 +38,7 @@ public static class EventPayload
             runId,
             seq,
             turnNumber,
-            type,
+            WireNames<RunEventType>.Parse(type),
             payload["node_id"]?.GetValue<string>(),
             DateTimeOffset.Parse(payload["timestamp"]!.GetValue<string>(), CultureInfo.InvariantCulture),
             payload["fields"]!.AsObject());

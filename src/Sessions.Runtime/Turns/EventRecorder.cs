@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 
 namespace Sessions.Runtime.Turns;
@@ -12,7 +13,7 @@ internal sealed class EventRecorder(string runId, int turnNumber, long lastSeq, 
 
     public long LastSeq { get; private set; } = lastSeq;
 
-    public void Record(string type, string? nodeId = null, JsonObject? fields = null)
+    public void Record(RunEventType type, string? nodeId = null, JsonObject? fields = null)
     {
         var recorded = new RunEvent(runId, ++LastSeq, turnNumber, type, nodeId, clock.GetUtcNow(), fields ?? new JsonObject());
         events.Add(recorded);

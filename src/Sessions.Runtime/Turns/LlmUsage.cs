@@ -9,8 +9,6 @@ namespace Sessions.Runtime.Turns;
 /// </summary>
 internal static class LlmUsage
 {
-    public static readonly HashSet<string> EventTypes = ["llm", "llm_condition"];
-
     public static (JsonObject Tokens, JsonObject Latency) Add(JsonObject? tokens, JsonObject? latency, JsonObject fields)
     {
         var model = fields["model"]?.GetValue<string>() ?? "unknown";

@@ -29,8 +29,6 @@ public sealed class ReaperOptions
 /// </summary>
 public sealed class StaleRunReaper(TurnEngine engine, IRunStore runs, IdempotencyKeys keys, IOptions<ReaperOptions> options, TimeProvider clock, ILogger<StaleRunReaper> logger)
 {
-    public const string TerminationSource = "stale_run_reaper";
-
     private static readonly RunStatus[] Active = [RunStatus.Started, RunStatus.Running, RunStatus.WaitingForUserInput];
 
     /// <summary>One sweep; returns how many runs it ended.</summary>
@@ -52,8 +50,8 @@ public sealed class StaleRunReaper(TurnEngine engine, IRunStore runs, Idempotenc
                         RunId = run.Id,
                         Command = TurnCommand.Stop,
                         CancelReason = reason,
-                        CancelSource = TerminationSource,
-                        RecordedInput = new JsonObject { ["command"] = "stop", ["reason"] = reason, ["by"] = TerminationSource },
+                        CancelSource = TerminationSource.StaleRunReaper,
+                        RecordedInput = new JsonObject { ["command"] = "stop", ["reason"] = reason, ["by"] = TerminationSource.StaleRunReaper.ToWire() },
                     },
                     cancellationToken);
                 ended++;

@@ -178,7 +178,7 @@ public sealed class TurnEngine(
             LastSeq = 0,
             Variables = new JsonObject(),
             RunBy = request.RunBy,
-            Origin = request.ReplayOf is null ? null : "replay",
+            Origin = request.ReplayOf is null ? null : RunOrigin.Replay,
             SourceRunId = request.ReplayOf,
             CreatedAt = now,
             UpdatedAt = now,

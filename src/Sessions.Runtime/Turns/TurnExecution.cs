@@ -37,7 +37,7 @@ internal sealed class TurnExecution
     private JsonObject? waitingHint;
     private string? error;
     private JsonNode? output;
-    private string? terminationSource;
+    private TerminationSource? terminationSource;
 
     /// <summary>How many messages of the conversation a run keeps for model calls.</summary>
     public const int ConversationLength = 50;
@@ -74,13 +74,13 @@ internal sealed class TurnExecution
         {
             case TurnCommand.Stop:
                 Fire(RunTrigger.Cancel);
-                events.Record("cancelled", waitingNodeId ?? cursor, new JsonObject { ["reason"] = request.CancelReason ?? "stop command" });
+                events.Record(RunEventType.Cancelled, waitingNodeId ?? cursor, new JsonObject { ["reason"] = request.CancelReason ?? "stop command" });
                 Finish(request.CancelSource);
                 return;
 
             case TurnCommand.Pause:
                 Fire(RunTrigger.Park);
-                events.Record("pause_event", waitingNodeId, new JsonObject { ["reason"] = "pause command" });
+                events.Record(RunEventType.PauseEvent, waitingNodeId, new JsonObject { ["reason"] = "pause command" });
                 return;
 
             case TurnCommand.Resume when status is not (RunStatus.Paused or RunStatus.WaitingForUserInput):
@@ -116,10 +116,10 @@ internal sealed class TurnExecution
         if (status == RunStatus.NotStarted)
         {
             Fire(RunTrigger.Start);
-            events.Record("start_workflow", fields: new JsonObject { ["workflow_id"] = run.WorkflowId, ["version_number"] = run.VersionNumber });
+            events.Record(RunEventType.StartWorkflow, fields: new JsonObject { ["workflow_id"] = run.WorkflowId, ["version_number"] = run.VersionNumber });
             foreach (var warning in definition.Warnings)
             {
-                events.Record("workflow_warning", fields: new JsonObject { ["code"] = warning.Code, ["path"] = warning.Path, ["message"] = warning.Message });
+                events.Record(RunEventType.WorkflowWarning, fields: new JsonObject { ["code"] = warning.Code, ["path"] = warning.Path, ["message"] = warning.Message });
             }
 
             RecordUserMessage(null);
@@ -205,7 +205,7 @@ internal sealed class TurnExecution
                 return;
             }
 
-            events.Record("start_node_run", node.Id);
+            events.Record(RunEventType.StartNodeRun, node.Id);
             var result = await ExecuteWithSelfLoopAsync(node, cancellationToken);
             var next = Follow(node, result);
             if (next is null)
@@ -253,7 +253,7 @@ internal sealed class TurnExecution
                 : null;
             if (exhausted is not null)
             {
-                events.Record("self_loop_exhausted", node.Id, new JsonObject { ["attempts"] = attempt, ["reason"] = exhausted });
+                events.Record(RunEventType.SelfLoopExhausted, node.Id, new JsonObject { ["attempts"] = attempt, ["reason"] = exhausted });
                 break;
             }
 
@@ -263,7 +263,7 @@ internal sealed class TurnExecution
                 edge["error"] = result.Error;
             }
 
-            events.Record("self_loop_edge", node.Id, edge);
+            events.Record(RunEventType.SelfLoopEdge, node.Id, edge);
             if (loop.Between > TimeSpan.Zero)
             {
                 await Task.Delay(loop.Between, clock, cancellationToken);
@@ -298,7 +298,7 @@ internal sealed class TurnExecution
         switch (result.Outcome)
         {
             case NodeOutcome.Continue:
-                events.Record("end_node_run", node.Id);
+                events.Record(RunEventType.EndNodeRun, node.Id);
                 RecordEdge(node.Id, result.NextNodeId!, result.MatchedCase);
                 return definition.Nodes[result.NextNodeId!];
 
@@ -306,7 +306,7 @@ internal sealed class TurnExecution
                 waitingNodeId = node.Id;
                 waitingHint = result.Hint!.ToJson();
                 cursor = null;
-                events.Record("busy_wait_for_user_message", node.Id, new JsonObject
+                events.Record(RunEventType.BusyWaitForUserMessage, node.Id, new JsonObject
                 {
                     ["prompt"] = result.Hint.Prompt,
                     ["input"] = result.Hint.Input.Json.DeepClone(),
@@ -315,28 +315,28 @@ internal sealed class TurnExecution
                 break;
 
             case NodeOutcome.Pause:
-                events.Record("pause_event", node.Id, new JsonObject { ["reason"] = "pause node" });
-                events.Record("end_node_run", node.Id);
+                events.Record(RunEventType.PauseEvent, node.Id, new JsonObject { ["reason"] = "pause node" });
+                events.Record(RunEventType.EndNodeRun, node.Id);
                 RecordEdge(node.Id, result.NextNodeId!, null);
                 cursor = result.NextNodeId;
                 Fire(RunTrigger.Pause);
                 break;
 
             case NodeOutcome.End:
-                events.Record("end_node_run", node.Id);
+                events.Record(RunEventType.EndNodeRun, node.Id);
                 output = result.Output?.DeepClone();
                 cursor = null;
                 Fire(RunTrigger.Complete);
-                Finish("workflow");
+                Finish(TerminationSource.Workflow);
                 break;
 
             case NodeOutcome.Fail:
-                events.Record("error", node.Id, new JsonObject { ["error"] = result.Error });
-                events.Record("end_node_run", node.Id);
+                events.Record(RunEventType.Error, node.Id, new JsonObject { ["error"] = result.Error });
+                events.Record(RunEventType.EndNodeRun, node.Id);
                 error = result.Error;
                 cursor = node.Id;
                 Fire(RunTrigger.Fail);
-                Finish("workflow");
+                Finish(TerminationSource.Workflow);
                 break;
 
             default:
@@ -364,13 +364,13 @@ internal sealed class TurnExecution
     {
         error = guard.Describe(cycle);
         cursor = node.Id;
-        events.Record("aborted_looping_risk", node.Id, new JsonObject
+        events.Record(RunEventType.AbortedLoopingRisk, node.Id, new JsonObject
         {
             ["cycle"] = new JsonArray(cycle.Select(id => (JsonNode?)JsonValue.Create(id)).ToArray()),
             ["error"] = error,
         });
         Fire(RunTrigger.TripLoopGuard);
-        Finish("loop_guard");
+        Finish(TerminationSource.LoopGuard);
     }
 
     /// <summary>Checked between nodes, so that a limit ends the turn at a node boundary the run can be read at.</summary>
@@ -391,9 +391,9 @@ internal sealed class TurnExecution
     {
         error = message;
         cursor = next.Id;
-        events.Record("error", next.Id, new JsonObject { ["error"] = message });
+        events.Record(RunEventType.Error, next.Id, new JsonObject { ["error"] = message });
         Fire(RunTrigger.Fail);
-        Finish("limits");
+        Finish(TerminationSource.Limits);
     }
 
     private int VariablesBytes() => System.Text.Encoding.UTF8.GetByteCount(variables.ToJsonString());
@@ -402,11 +402,11 @@ internal sealed class TurnExecution
     {
         if (matchedCase is null)
         {
-            events.Record("direct_edge", fields: new JsonObject { ["from"] = from, ["to"] = to });
+            events.Record(RunEventType.DirectEdge, fields: new JsonObject { ["from"] = from, ["to"] = to });
         }
         else
         {
-            events.Record("conditional_edge", fields: new JsonObject { ["from"] = from, ["to"] = to, ["case"] = matchedCase.DeepClone() });
+            events.Record(RunEventType.ConditionalEdge, fields: new JsonObject { ["from"] = from, ["to"] = to, ["case"] = matchedCase.DeepClone() });
         }
     }
 
@@ -418,7 +418,7 @@ internal sealed class TurnExecution
         }
 
         variables[LastUserMessageVariable] = request.UserMessage;
-        events.Record("user_messages", nodeId, new JsonObject { ["text"] = request.UserMessage });
+        events.Record(RunEventType.UserMessages, nodeId, new JsonObject { ["text"] = request.UserMessage });
     }
 
     private void MergeRequestVariables()
@@ -432,7 +432,7 @@ internal sealed class TurnExecution
         }
     }
 
-    private void Finish(string source)
+    private void Finish(TerminationSource source)
     {
         terminationSource = source;
         waitingNodeId = null;
@@ -448,7 +448,7 @@ internal sealed class TurnExecution
             fields["error"] = error;
         }
 
-        events.Record("end_workflow", fields: fields);
+        events.Record(RunEventType.EndWorkflow, fields: fields);
     }
 
     private void Fire(RunTrigger trigger) => status = RunStateMachine.Fire(status, trigger);
@@ -456,13 +456,7 @@ internal sealed class TurnExecution
     /// <summary>Keeps what the run remembers across turns in step with its events, then shows the event to the observer.</summary>
     private void OnRecorded(RunEvent recorded)
     {
-        var role = recorded.Type switch
-        {
-            "user_messages" => "user",
-            "say_static" => "assistant",
-            _ => null,
-        };
-        if (role is not null)
+        if (recorded.Type.ConversationRole() is { } role)
         {
             conversation.Add(new JsonObject { ["role"] = role, ["text"] = recorded.Fields["text"]?.DeepClone() });
             while (conversation.Count > ConversationLength)
@@ -471,7 +465,7 @@ internal sealed class TurnExecution
             }
         }
 
-        if (LlmUsage.EventTypes.Contains(recorded.Type))
+        if (recorded.Type.IsModelCall())
         {
             (llmTokens, llmLatency) = LlmUsage.Add(llmTokens, llmLatency, recorded.Fields);
         }

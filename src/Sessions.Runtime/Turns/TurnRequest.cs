@@ -1,3 +1,4 @@
+using Sessions.Runtime.Runs;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Inputs;
 using Sessions.Runtime.Storage;
@@ -42,7 +43,7 @@ public sealed record TurnRequest
     /// <summary>For `stop`: why, as recorded on the `cancelled` event, and what to record as the termination source.</summary>
     public string? CancelReason { get; init; }
 
-    public string CancelSource { get; init; } = "user_stop";
+    public TerminationSource CancelSource { get; init; } = TerminationSource.UserStop;
 
     /// <summary>When set, runs started by anyone else are treated as missing (a viewer sees only its own runs).</summary>
     public string? OnlyRunsBy { get; init; }

@@ -1,0 +1,81 @@
+using System.Text.Json.Serialization;
+
+namespace Sessions.Runtime.Runs;
+
+/// <summary>
+/// Every kind of event a run records. The wire names are the published protocol's; what the runtime does with an
+/// event because of its kind (the conversation it remembers, the model usage it adds up) is said here, once.
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RunEventType>))]
+public enum RunEventType
+{
+    [JsonStringEnumMemberName("start_workflow")] StartWorkflow,
+    [JsonStringEnumMemberName("workflow_warning")] WorkflowWarning,
+    [JsonStringEnumMemberName("user_messages")] UserMessages,
+    [JsonStringEnumMemberName("say_static")] SayStatic,
+    [JsonStringEnumMemberName("busy_wait_for_user_message")] BusyWaitForUserMessage,
+    [JsonStringEnumMemberName("pause_event")] PauseEvent,
+    [JsonStringEnumMemberName("start_node_run")] StartNodeRun,
+    [JsonStringEnumMemberName("end_node_run")] EndNodeRun,
+    [JsonStringEnumMemberName("direct_edge")] DirectEdge,
+    [JsonStringEnumMemberName("conditional_edge")] ConditionalEdge,
+    [JsonStringEnumMemberName("show_state")] ShowState,
+    [JsonStringEnumMemberName("self_loop_edge")] SelfLoopEdge,
+    [JsonStringEnumMemberName("self_loop_exhausted")] SelfLoopExhausted,
+    [JsonStringEnumMemberName("http_request")] HttpRequest,
+    [JsonStringEnumMemberName("llm")] Llm,
+    [JsonStringEnumMemberName("llm_condition")] LlmCondition,
+    [JsonStringEnumMemberName("error")] Error,
+    [JsonStringEnumMemberName("aborted_looping_risk")] AbortedLoopingRisk,
+    [JsonStringEnumMemberName("cancelled")] Cancelled,
+    [JsonStringEnumMemberName("end_workflow")] EndWorkflow,
+}
+
+/// <summary>What ended a run.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<TerminationSource>))]
+public enum TerminationSource
+{
+    /// <summary>Its own `end` or `fail` node, or a node that failed.</summary>
+    [JsonStringEnumMemberName("workflow")] Workflow,
+
+    /// <summary>The `stop` command of an execute request.</summary>
+    [JsonStringEnumMemberName("user_stop")] UserStop,
+
+    /// <summary>A cancel request of the runs API.</summary>
+    [JsonStringEnumMemberName("cancel_request")] CancelRequest,
+
+    [JsonStringEnumMemberName("loop_guard")] LoopGuard,
+
+    /// <summary>A per-turn limit (events, variables' size).</summary>
+    [JsonStringEnumMemberName("limits")] Limits,
+
+    [JsonStringEnumMemberName("stale_run_reaper")] StaleRunReaper,
+}
+
+/// <summary>How a run began when no client started it.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RunOrigin>))]
+public enum RunOrigin
+{
+    [JsonStringEnumMemberName("fork")] Fork,
+    [JsonStringEnumMemberName("replay")] Replay,
+}
+
+public static class Vocabulary
+{
+    public static string ToWire(this RunEventType type) => WireNames<RunEventType>.Of(type);
+
+    public static string ToWire(this TerminationSource source) => WireNames<TerminationSource>.Of(source);
+
+    public static string ToWire(this RunOrigin origin) => WireNames<RunOrigin>.Of(origin);
+
+    /// <summary>Who speaks in an event the run's conversation memory keeps (for model calls that include it), if anyone.</summary>
+    public static string? ConversationRole(this RunEventType type) => type switch
+    {
+        RunEventType.UserMessages => "user",
+        RunEventType.SayStatic => "assistant",
+        _ => null,
+    };
+
+    /// <summary>A model call, whose tokens and latency the run adds up.</summary>
+    public static bool IsModelCall(this RunEventType type) => type is RunEventType.Llm or RunEventType.LlmCondition;
+}

@@ -9,8 +9,10 @@ using Sessions.Runtime.Storage;
 namespace Sessions.Runtime.Turns;
 
 /// <summary>
-/// The in-memory state of one turn. Every status change goes through <see cref="RunStateMachine"/>; nothing here
-/// touches the store, so throwing at any point leaves the stored run exactly as it was.
+/// The in-memory state of one turn: it steps the run's nodes from where the run stands and records what happened.
+/// Every status change goes through <see cref="RunStateMachine"/>; the limits are <see cref="TurnLimits"/>'s, the loop
+/// guard <see cref="LoopGuard"/>'s, and what the run remembers of the conversation <see cref="ConversationMemory"/>'s.
+/// Nothing here touches the store, so throwing at any point leaves the stored run exactly as it was.
 /// </summary>
 internal sealed class TurnExecution
 {
@@ -24,12 +26,10 @@ internal sealed class TurnExecution
     private readonly ILogger logger;
     private readonly EventRecorder events;
     private readonly LoopGuard guard;
-    private readonly JsonObject variables;
+    private readonly RunVariables variables;
     private readonly TurnObserver? observer;
-    private readonly TurnOptions limits;
-    private readonly JsonArray conversation;
-    private JsonObject? llmTokens;
-    private JsonObject? llmLatency;
+    private readonly TurnLimits limits;
+    private readonly ConversationMemory memory;
 
     private RunStatus status;
     private string? cursor;
@@ -39,16 +39,11 @@ internal sealed class TurnExecution
     private JsonNode? output;
     private TerminationSource? terminationSource;
 
-    /// <summary>How many messages of the conversation a run keeps for model calls.</summary>
-    public const int ConversationLength = 50;
-
     public TurnExecution(RunDocument run, WorkflowDefinition definition, TurnRequest request, TurnOptions limits, TimeProvider clock, ILogger logger, TurnObserver? observer)
     {
         this.observer = observer;
-        this.limits = limits;
-        conversation = (JsonArray?)run.Conversation?.DeepClone() ?? [];
-        llmTokens = run.LlmTokenUsage;
-        llmLatency = run.LlmLatencyStats;
+        this.limits = new TurnLimits(limits);
+        memory = new ConversationMemory(run);
         this.run = run;
         this.definition = definition;
         this.request = request;
@@ -56,7 +51,7 @@ internal sealed class TurnExecution
         this.logger = logger;
         events = new EventRecorder(run.Id, run.TurnNumber + 1, run.LastSeq, clock, OnRecorded);
         guard = new LoopGuard(definition.Limits);
-        variables = run.Status == RunStatus.NotStarted ? definition.NewVariables() : (JsonObject)run.Variables.DeepClone();
+        variables = new RunVariables(run.Status == RunStatus.NotStarted ? definition.NewVariables() : (JsonObject)run.Variables.DeepClone());
         status = run.Status;
         cursor = run.CursorNodeId;
         waitingNodeId = run.WaitingNodeId;
@@ -92,26 +87,9 @@ internal sealed class TurnExecution
                     .With("run_status", status.ToWire());
         }
 
-        if (request.UserMessage?.Length > limits.MaxUserMessageChars)
-        {
-            throw new DomainException(
-                    ErrorKind.Unprocessable,
-                    ProblemCodes.UserMessageTooLong,
-                    "user_message too long",
-                    $"user_message has {request.UserMessage.Length} characters; the limit is {limits.MaxUserMessageChars}.")
-                .With("limit_chars", limits.MaxUserMessageChars);
-        }
-
+        limits.CheckReply(request.UserMessage);
         MergeRequestVariables();
-        if (VariablesBytes() is var size && size > limits.MaxVariablesBytes)
-        {
-            throw new DomainException(
-                    ErrorKind.Unprocessable,
-                    ProblemCodes.VariablesTooLarge,
-                    "Variables too large",
-                    $"With this request's variables the run's variables would be {size} bytes of JSON; the limit is {limits.MaxVariablesBytes}.")
-                .With("limit_bytes", limits.MaxVariablesBytes);
-        }
+        limits.CheckRequestVariables(variables);
 
         if (status == RunStatus.NotStarted)
         {
@@ -147,16 +125,16 @@ internal sealed class TurnExecution
             Lease = null,
             TurnNumber = run.TurnNumber + 1,
             LastSeq = events.LastSeq,
-            Variables = variables,
+            Variables = variables.Values,
             CursorNodeId = cursor,
             WaitingNodeId = waitingNodeId,
             WaitingHint = waitingHint,
             Error = error,
             Output = output,
             TerminationSource = terminationSource,
-            Conversation = conversation,
-            LlmTokenUsage = llmTokens,
-            LlmLatencyStats = llmLatency,
+            Conversation = memory.Messages,
+            LlmTokenUsage = memory.Tokens,
+            LlmLatencyStats = memory.Latency,
             UpdatedAt = now,
             CompletedAt = RunStateMachine.IsTerminal(status) ? now : null,
         };
@@ -213,7 +191,7 @@ internal sealed class TurnExecution
                 return;
             }
 
-            if (ExceededLimit() is { } exceeded)
+            if (limits.Exceeded(events.Events.Count, variables) is { } exceeded)
             {
                 FailOverLimit(next, exceeded);
                 return;
@@ -246,7 +224,7 @@ internal sealed class TurnExecution
         }
 
         var started = clock.GetUtcNow();
-        for (var attempt = 1; ShouldRepeat(loop, result) && events.Events.Count < limits.MaxEventsPerTurn; attempt++)
+        for (var attempt = 1; ShouldRepeat(loop, result) && limits.MayRecordMore(events.Events.Count); attempt++)
         {
             var exhausted = loop.MaxRetries is { } max && attempt > max ? "max_retries"
                 : loop.Expiry is { } expiry && clock.GetUtcNow() + loop.Between - started >= expiry ? "expired"
@@ -277,13 +255,13 @@ internal sealed class TurnExecution
     }
 
     private bool ShouldRepeat(SelfLoop loop, NodeResult result) =>
-        result.Outcome == NodeOutcome.Fail || (result.Outcome == NodeOutcome.Continue && loop.While?.Evaluate(variables) == true);
+        result.Outcome == NodeOutcome.Fail || (result.Outcome == NodeOutcome.Continue && loop.While?.Evaluate(variables.Values) == true);
 
     private void ApplyEffects(CompiledNode node, NodeResult result)
     {
         foreach (var (name, value) in result.Assignments)
         {
-            variables[name] = value?.DeepClone();
+            variables.Set(name, value?.DeepClone());
         }
 
         foreach (var nodeEvent in result.Events)
@@ -373,20 +351,6 @@ internal sealed class TurnExecution
         Finish(TerminationSource.LoopGuard);
     }
 
-    /// <summary>Checked between nodes, so that a limit ends the turn at a node boundary the run can be read at.</summary>
-    private string? ExceededLimit()
-    {
-        if (events.Events.Count >= limits.MaxEventsPerTurn)
-        {
-            return $"The turn recorded {events.Events.Count} events; the limit is {limits.MaxEventsPerTurn} per turn (Sessions:Turns:MaxEventsPerTurn).";
-        }
-
-        var size = VariablesBytes();
-        return size > limits.MaxVariablesBytes
-            ? $"The run's variables grew to {size} bytes of JSON; the limit is {limits.MaxVariablesBytes} (Sessions:Turns:MaxVariablesBytes)."
-            : null;
-    }
-
     private void FailOverLimit(CompiledNode next, string message)
     {
         error = message;
@@ -395,8 +359,6 @@ internal sealed class TurnExecution
         Fire(RunTrigger.Fail);
         Finish(TerminationSource.Limits);
     }
-
-    private int VariablesBytes() => System.Text.Encoding.UTF8.GetByteCount(variables.ToJsonString());
 
     private void RecordEdge(string from, string to, JsonObject? matchedCase)
     {
@@ -417,7 +379,7 @@ internal sealed class TurnExecution
             return;
         }
 
-        variables[LastUserMessageVariable] = request.UserMessage;
+        variables.Set(LastUserMessageVariable, request.UserMessage);
         events.Record(RunEventType.UserMessages, nodeId, new JsonObject { ["text"] = request.UserMessage });
     }
 
@@ -427,7 +389,7 @@ internal sealed class TurnExecution
         {
             foreach (var (name, value) in source ?? [])
             {
-                variables[name] = value?.DeepClone();
+                variables.Set(name, value?.DeepClone());
             }
         }
     }
@@ -456,24 +418,11 @@ internal sealed class TurnExecution
     /// <summary>Keeps what the run remembers across turns in step with its events, then shows the event to the observer.</summary>
     private void OnRecorded(RunEvent recorded)
     {
-        if (recorded.Type.ConversationRole() is { } role)
-        {
-            conversation.Add(new JsonObject { ["role"] = role, ["text"] = recorded.Fields["text"]?.DeepClone() });
-            while (conversation.Count > ConversationLength)
-            {
-                conversation.RemoveAt(0);
-            }
-        }
-
-        if (recorded.Type.IsModelCall())
-        {
-            (llmTokens, llmLatency) = LlmUsage.Add(llmTokens, llmLatency, recorded.Fields);
-        }
-
+        memory.Observe(recorded);
         observer?.OnEvent?.Invoke(recorded);
     }
 
     private NodeContext Context(CompiledNode node) =>
-        new(node, variables, run.TurnNumber + 1, clock.GetUtcNow(), run.TenantId, conversation,
+        new(node, variables.Values, run.TurnNumber + 1, clock.GetUtcNow(), run.TenantId, memory.Messages,
             observer?.OnDelta is { } onDelta ? text => onDelta(node.Id, text) : null);
 }

@@ -89,7 +89,15 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
                 $"Sessions:Store is 'postgres' but {PostgresStoreOptions.Section}:ConnectionString is empty; set it (for example Sessions__Postgres__ConnectionString).");
         }
 
-        dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(options.Value.ConnectionString) { MaxPoolSize = options.Value.MaxPoolSize });
+        var connection = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString) { MaxPoolSize = options.Value.MaxPoolSize };
+        if (connection.MaxAutoPrepare == 0)
+        {
+            // Every turn sends the same few statements: prepared once per connection, they skip PostgreSQL's parse and plan.
+            connection.MaxAutoPrepare = 64;
+            connection.AutoPrepareMinUsages = 2;
+        }
+
+        dataSource = NpgsqlDataSource.Create(connection);
     }
 
     public static int MigrationCount => Migrations.Length;

@@ -11,7 +11,7 @@ namespace Sessions.Storage.Sqlite;
 /// (<see cref="WriteAsync"/>, which group-commits); synchronous stays FULL, so a committed turn survives a power cut,
 /// not just a crash.
 /// </summary>
-public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable
+public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposable
 {
     /// <summary>Ordered, append-only: a released migration is never edited, only followed by a new one.</summary>
     private static readonly string[] Migrations =
@@ -97,6 +97,7 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable
 
     private readonly string connectionString;
     private readonly SqliteWriter writer;
+    private FileStream? ownership;
 
     public SqliteDatabase(IOptions<SqliteStoreOptions> options, ILogger<SqliteDatabase>? logger = null)
     {
@@ -120,7 +121,13 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable
     public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken) =>
         writer.WriteAsync(work, cancellationToken);
 
-    public ValueTask DisposeAsync() => writer.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await writer.DisposeAsync();
+        ownership?.Dispose();
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
@@ -132,6 +139,7 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(FilePath)!);
+        TakeOwnership();
         await using var connection = await OpenAsync(cancellationToken);
         await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken);
         await ExecuteAsync(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);", cancellationToken);
@@ -153,6 +161,31 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The file belongs to this process while it runs: turns of a run are kept apart and idempotency keys held in its
+    /// memory, which another process could not see. A second server on the same file refuses to start; the lock goes
+    /// with the process, however it ends. Readers (backups, tests) are not affected.
+    /// </summary>
+    private void TakeOwnership()
+    {
+        if (ownership is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            ownership = new FileStream(FilePath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new InvalidOperationException(
+                $"Another server process is using the SQLite store {FilePath}. The embedded store belongs to one process; stop the other one, "
+                + "give this one another Sessions:Sqlite:Path, or share a PostgreSQL database between instances (Sessions:Store=postgres).",
+                ex);
+        }
     }
 
     public async Task CheckAsync(CancellationToken cancellationToken)

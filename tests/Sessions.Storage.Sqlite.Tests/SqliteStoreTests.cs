@@ -37,6 +37,19 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         Assert.True(File.Exists(folder.File("nested/dir/sessions.db")));
     }
 
+    [Fact]
+    public async Task A_second_store_on_the_same_file_refuses_to_start_until_the_first_is_gone()
+    {
+        var second = new SqliteDatabase(Options.Create(new SqliteStoreOptions { Path = folder.File("nested/dir/sessions.db") }));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => second.InitializeAsync(CancellationToken.None));
+        Assert.Contains("Another server process is using the SQLite store", refused.Message);
+
+        await database.DisposeAsync();
+        await second.InitializeAsync(CancellationToken.None);
+        await second.DisposeAsync();
+        database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { Path = folder.File("other.db") }));
+    }
+
     private static async Task<object?> Scalar(SqliteConnection connection, string sql)
     {
         await using var command = connection.CreateCommand();

@@ -1,0 +1,61 @@
+// The benchmark's floors: what a turn cannot cost less than on this machine. An ASP.NET Core server that answers the
+// execute request with fixed bytes (the HTTP floor), or that also commits one SQLite transaction per request, a row of
+// about a turn's size in a WAL file written by one connection (the SQLite floor).
+//   dotnet Floor.dll <port>                            fixed bytes
+//   dotnet Floor.dll <port> <file> [NORMAL|FULL]       plus one transaction per request
+using Microsoft.Data.Sqlite;
+
+var port = int.Parse(args[0]);
+var file = args.Length > 1 ? args[1] : null;
+var synchronous = args.Length > 2 ? args[2] : "NORMAL";
+
+var builder = WebApplication.CreateSlimBuilder();
+builder.Logging.ClearProviders();
+builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+var app = builder.Build();
+
+var answer = """{"run_id":"6b02b2c2f5543e06de4bda7a","status":"waiting_for_user_input","turn_number":1,"events":[],"next_input_hint":{"prompt":"Your name?"}}"""u8.ToArray();
+var payload = new string('x', 1500);
+SqliteConnection? connection = null;
+var writer = new SemaphoreSlim(1, 1);
+if (file is not null)
+{
+    connection = new SqliteConnection($"Data Source={file}");
+    connection.Open();
+    using var setup = connection.CreateCommand();
+    setup.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; CREATE TABLE IF NOT EXISTS turns (id INTEGER PRIMARY KEY, body TEXT NOT NULL);";
+    setup.ExecuteNonQuery();
+}
+
+app.MapGet("/alive", () => Results.Ok());
+app.MapPost("/v1/workflows/{id}/execute", async (HttpContext context) =>
+{
+    using (var reader = new StreamReader(context.Request.Body))
+    {
+        await reader.ReadToEndAsync();
+    }
+
+    if (connection is not null)
+    {
+        await writer.WaitAsync();
+        try
+        {
+            using var transaction = connection.BeginTransaction();
+            using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO turns (body) VALUES ($body);";
+            insert.Parameters.AddWithValue("$body", payload);
+            insert.ExecuteNonQuery();
+            transaction.Commit();
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    context.Response.ContentType = "application/json";
+    await context.Response.Body.WriteAsync(answer);
+});
+
+app.Run();

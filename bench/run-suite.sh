@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The turn-path benchmark suite: one load driver (TurnLoad), one 3-turn conversation, at 1, 8 and 32 concurrent
+# conversations, against each target in turn on loopback:
+#   floor-http          ASP.NET Core answering fixed bytes
+#   floor-sqlite        the same plus one SQLite transaction per turn (WAL, synchronous=NORMAL)
+#   floor-sqlite-full   the same with synchronous=FULL (an fsync per commit)
+#   sessions-sqlite     Sessions on its embedded store (synchronous=FULL)
+#   langgraph-sqlite    LangGraph.js with its official SqliteSaver (WAL, synchronous=NORMAL)
+#   sessions-pg         Sessions on PostgreSQL, one instance
+#   sessions-pg-2       two Sessions instances sharing the database, turns alternating between them
+#   langgraph-pg        LangGraph.js with its official PostgresSaver
+#   long-run            Sessions on SQLite: one run of LONG_TURNS (10,000) turns one after another; the median of the
+#                       last 200 turns against turns 2 to 201, and the bytes each turn stored (bench/stored-bytes.py)
+# Writes bench/results/turn-path-<time>.jsonl and .md. Needs the PostgreSQL server `.ci/run` starts (or
+# SESSIONS_BENCH_POSTGRES) for the PostgreSQL targets, and npm for the peer.
+#   bash bench/run-suite.sh                      all targets, 10 s per level
+#   TARGETS="floor-sqlite sessions-sqlite" SECONDS_PER_LEVEL=5 bash bench/run-suite.sh
+#   SESSIONS_ROOT=/path/to/other/checkout bash bench/run-suite.sh    Sessions built from another checkout (A/B)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sessions_root=$(cd "${SESSIONS_ROOT:-.}" && pwd)
+targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 langgraph-pg long-run"}
+seconds=${SECONDS_PER_LEVEL:-10}
+levels=${CONCURRENCY:-1,8,32}
+server=${SESSIONS_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=sessions;Password=sessions;Database=sessions"}
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p bench/results
+results="bench/results/turn-path-$stamp.jsonl"
+work=$(mktemp -d)
+pids=()
+
+dotnet build "$sessions_root/src/Sessions.Api" -c Release -v quiet -nologo >/dev/null
+dotnet build bench/TurnLoad -c Release -v quiet -nologo >/dev/null
+dotnet build bench/Floor -c Release -v quiet -nologo >/dev/null
+if [[ " $targets " == *" langgraph-"* ]]; then
+  (cd bench/LangGraphPeer && { [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null; })
+fi
+
+pg() { sed -E "s/.*$1=([^;]*).*/\1/" <<<"$server"; }
+export PGPASSWORD=$(pg Password)
+psql_admin() { PGOPTIONS="-c client_min_messages=warning" psql -q -h "$(pg Host)" -p "$(pg Port)" -U "$(pg Username)" -d postgres "$@"; }
+fresh_database() {
+  local name="sessions_bench_${1//-/_}_$stamp"
+  psql_admin -c "DROP DATABASE IF EXISTS ${name,,} WITH (FORCE);" -c "CREATE DATABASE ${name,,};" >/dev/null
+  echo "${name,,}"
+}
+
+stop_servers() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+cleanup() {
+  stop_servers
+  for db in $(psql_admin -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'sessions_bench_%_${stamp,,}'" 2>/dev/null); do
+    psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE);" >/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_alive() { for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$1/alive" >/dev/null && return 0; sleep 0.2; done; echo "port $1 never came up" >&2; return 1; }
+
+# Sessions from its own folder, as deployed, so that it finds its appsettings.json.
+start_sessions() { # port, then Key=value settings
+  local port=$1; shift
+  (cd "$sessions_root/src/Sessions.Api/bin/Release/net10.0" && exec env ${SESSIONS_ENV:-} "$@" Sessions__RateLimit__PermitsPerSecond=0 Logging__LogLevel__Default=Warning \
+    dotnet Sessions.Api.dll --urls "http://127.0.0.1:$port" >"$work/server-$port.log" 2>&1) &
+  pids+=($!)
+}
+
+upload_workflow() {
+  curl -sf -X POST "http://127.0.0.1:$1/v1/workflows" -H 'Content-Type: application/json' -d '{
+    "name": "Bench", "start": "ask_name", "nodes": [
+      { "id": "ask_name", "type": "ask", "prompt": "Your name?", "variable": "name", "next": "ask_topic" },
+      { "id": "ask_topic", "type": "ask", "prompt": "Hello {{name}}, what about?", "variable": "topic", "next": "thanks" },
+      { "id": "thanks", "type": "say", "text": "Thanks {{name}}, noted: {{topic}}.", "next": "done" },
+      { "id": "done", "type": "end", "output": "{{name}}: {{topic}}" } ] }' | sed -E 's/.*"workflow_id":"([^"]+)".*/\1/'
+}
+
+measure() { # label, workflow, urls (comma-separated)
+  local server_pids
+  server_pids=$(IFS=,; echo "${pids[*]}")
+  dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --target="$3" --workflow="$2" --label="$1" \
+    --concurrency="$levels" --seconds="$seconds" --warmup=2 --pid="$server_pids" | tee -a "$results"
+}
+
+for target in $targets; do
+  echo "== $target" >&2
+  case $target in
+    floor-http|floor-sqlite|floor-sqlite-full)
+      args=(5401)
+      [ "$target" = floor-sqlite ] && args+=("$work/floor.db" NORMAL)
+      [ "$target" = floor-sqlite-full ] && args+=("$work/floor-full.db" FULL)
+      dotnet bench/Floor/bin/Release/net10.0/Floor.dll "${args[@]}" >"$work/floor.log" 2>&1 &
+      pids+=($!)
+      wait_alive 5401
+      measure "$target" bench "http://127.0.0.1:5401"
+      ;;
+    sessions-sqlite)
+      start_sessions 5402 Sessions__Store=sqlite Sessions__Sqlite__Path="$work/sessions.db"
+      wait_alive 5402
+      measure "$target" "$(upload_workflow 5402)" "http://127.0.0.1:5402"
+      ;;
+    sessions-pg|sessions-pg-2)
+      db=$(fresh_database "$target")
+      connection="Host=$(pg Host);Port=$(pg Port);Username=$(pg Username);Password=$PGPASSWORD;Database=$db"
+      start_sessions 5403 Sessions__Store=postgres Sessions__Postgres__ConnectionString="$connection"
+      urls="http://127.0.0.1:5403"
+      wait_alive 5403
+      if [ "$target" = sessions-pg-2 ]; then
+        start_sessions 5404 Sessions__Store=postgres Sessions__Postgres__ConnectionString="$connection"
+        wait_alive 5404
+        urls+=",http://127.0.0.1:5404"
+      fi
+      measure "$target" "$(upload_workflow 5403)" "$urls"
+      ;;
+    langgraph-sqlite)
+      node bench/LangGraphPeer/server.mjs 5405 sqlite "$work/langgraph.db" >"$work/langgraph.log" 2>&1 &
+      pids+=($!)
+      wait_alive 5405
+      measure "$target" bench "http://127.0.0.1:5405"
+      ;;
+    langgraph-pg)
+      db=$(fresh_database "$target")
+      node bench/LangGraphPeer/server.mjs 5406 postgres "postgresql://$(pg Username):$PGPASSWORD@$(pg Host):$(pg Port)/$db" >"$work/langgraph.log" 2>&1 &
+      pids+=($!)
+      wait_alive 5406
+      measure "$target" bench "http://127.0.0.1:5406"
+      ;;
+    long-run)
+      start_sessions 5407 Sessions__Store=sqlite Sessions__Sqlite__Path="$work/long.db"
+      wait_alive 5407
+      workflow=$(curl -sf -X POST "http://127.0.0.1:5407/v1/workflows" -H 'Content-Type: application/json' -d '{
+        "name": "Long run", "start": "ask", "variables": { "n": 0 }, "nodes": [
+          { "id": "ask", "type": "ask", "prompt": "Message {{n}}?", "variable": "message", "next": "count" },
+          { "id": "count", "type": "set", "assign": { "n": "{{add n 1}}" }, "next": "say" },
+          { "id": "say", "type": "say", "text": "Got {{message}}", "next": "ask" } ] }' | sed -E 's/.*"workflow_id":"([^"]+)".*/\1/')
+      line=$(dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --target=http://127.0.0.1:5407 --workflow="$workflow" --label=long-run --long="${LONG_TURNS:-10000}")
+      run_id=$(sed -E 's/.*"run_id":"([^"]+)".*/\1/' <<<"$line")
+      echo "$line" | tee -a "$work/long.jsonl"
+      python3 bench/stored-bytes.py "$work/long.db" "$run_id" | tee -a "$work/long.jsonl"
+      ;;
+    *) echo "unknown target $target" >&2; exit 2 ;;
+  esac
+  stop_servers
+done
+
+[ -s "$results" ] && dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --table="$results" > "${results%.jsonl}.md"
+if [ -s "$work/long.jsonl" ]; then
+  { echo; echo "Long run and storage (Sessions on SQLite):"; echo; sed 's/^/    /' "$work/long.jsonl"; } >> "${results%.jsonl}.md"
+  cat "$work/long.jsonl" >> "$results"
+fi
+cat "${results%.jsonl}.md"

@@ -10,13 +10,6 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     /// <summary>Several servers may share the database: each turn leases its run in the run document.</summary>
     public bool OwnedByOneProcess => false;
 
-    public async Task<bool> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = Sql.Command(connection, UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-    }
-
     public async Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -24,6 +17,32 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         return await command.ExecuteScalarAsync(cancellationToken) is string doc
             ? JsonSerializer.Deserialize<RunDocument>(doc, DocumentJson.Options)
             : null;
+    }
+
+    /// <summary>The write and, should it find the run moved on, the read of the run as it is now: one round trip.</summary>
+    public async Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion));
+        batch.BatchCommands.Add(Sql.BatchCommand("SELECT doc::text FROM runs WHERE id = $1 AND tenant_id = $2;", run.Id, run.TenantId));
+        string? current = null;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            // The update has no rows to read; the select is the one result with columns.
+            do
+            {
+                if (reader.FieldCount > 0 && await reader.ReadAsync(cancellationToken))
+                {
+                    current = reader.GetString(0);
+                }
+            }
+            while (await reader.NextResultAsync(cancellationToken));
+        }
+
+        return batch.BatchCommands[0].RecordsAffected == 1
+            ? ReplaceResult.Done
+            : new ReplaceResult(false, current is null ? null : JsonSerializer.Deserialize<RunDocument>(current, DocumentJson.Options));
     }
 
     private const string UpdateRun = """

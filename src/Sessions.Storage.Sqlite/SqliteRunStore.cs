@@ -26,10 +26,25 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     /// <summary>One group-committing writer owns the file: no other process may write it, so runs are held in memory.</summary>
     public bool OwnedByOneProcess => true;
 
-    public Task<bool> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken)
+    public Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken)
     {
         var doc = JsonSerializer.Serialize(run, DocumentJson.Options);
-        return database.WriteAsync((connection, transaction) => UpdateRunAsync(connection, transaction, run, doc, expectedVersion), cancellationToken);
+        return database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                if (await UpdateRunAsync(connection, transaction, run, doc, expectedVersion))
+                {
+                    return ReplaceResult.Done;
+                }
+
+                await using var read = connection.CreateCommand();
+                read.Transaction = transaction;
+                read.CommandText = "SELECT doc FROM runs WHERE id = $id AND tenant_id = $tenant;";
+                read.Parameters.AddWithValue("$id", run.Id);
+                read.Parameters.AddWithValue("$tenant", run.TenantId);
+                return new ReplaceResult(false, await read.ExecuteScalarAsync() is string current ? JsonSerializer.Deserialize<RunDocument>(current, DocumentJson.Options) : null);
+            },
+            cancellationToken);
     }
 
     public Task CommitTurnAsync(TurnCommit commit, CancellationToken cancellationToken)

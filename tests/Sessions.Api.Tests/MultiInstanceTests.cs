@@ -91,7 +91,11 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         var runId = (await clients[0].StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
         for (var turn = 2; turn <= 12; turn++)
         {
-            var response = await clients[(turn + 1) % 2].ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, expected_turn = turn - 1, run_input = new { user_message = "000000" } });
+            // With expected_turn the stale copy is found out by its turn number; without, by the lease write's version check.
+            object body = turn % 4 < 2
+                ? new { run_id = runId, expected_turn = turn - 1, run_input = new { user_message = "000000" } }
+                : new { run_id = runId, run_input = new { user_message = "000000" } };
+            var response = await clients[(turn + 1) % 2].ExecuteAsync(SessionsFactory.OrderStatus, body);
             var answer = await response.ReadObjectAsync();
             Assert.True(response.StatusCode == HttpStatusCode.OK, answer.ToJsonString());
             Assert.Equal(turn, answer["turn_number"]!.GetValue<int>());
@@ -127,7 +131,7 @@ public sealed class MultiInstanceTests : IAsyncLifetime
 
         // What a server that died mid-turn leaves behind: a lease in the run that nobody renews.
         var lease = new TurnLease("dead-server", DateTimeOffset.UtcNow.AddSeconds(1.5));
-        Assert.True(await store.TryReplaceAsync(RunLeases.Taken(run, lease), run.Version, default));
+        Assert.True((await store.TryReplaceAsync(RunLeases.Taken(run, lease), run.Version, default)).Written);
         var held = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, run_input = new { user_message = "123456" } });
         Assert.Equal(HttpStatusCode.Conflict, held.StatusCode);
         Assert.Equal("turn_conflict", (await held.ReadObjectAsync())["code"]!.GetValue<string>());

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
@@ -264,11 +265,15 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 2), default);
         var leased = run with { Version = 2, Lease = new TurnLease("owner-a", T0.AddSeconds(30)) };
 
-        Assert.False(await Runs.TryReplaceAsync(leased, expectedVersion: 2, default));
-        Assert.False(await Runs.TryReplaceAsync(leased with { TenantId = "t2" }, expectedVersion: 1, default));
-        Assert.False(await Runs.TryReplaceAsync(leased with { Id = NewId() }, expectedVersion: 1, default));
-        Assert.True(await Runs.TryReplaceAsync(leased, expectedVersion: 1, default));
-        Assert.False(await Runs.TryReplaceAsync(leased with { Lease = new TurnLease("owner-b", T0.AddSeconds(60)) }, expectedVersion: 1, default));
+        // Not written: the run as it is stored comes back instead, by value (null where the tenant has no such run).
+        var stale = await Runs.TryReplaceAsync(leased, expectedVersion: 2, default);
+        Assert.False(stale.Written);
+        Assert.True(JsonNode.DeepEquals(JsonSerializer.SerializeToNode(run, DocumentJson.Options), JsonSerializer.SerializeToNode(stale.Current, DocumentJson.Options)));
+        Assert.Equal(new ReplaceResult(false, null), await Runs.TryReplaceAsync(leased with { TenantId = "t2" }, expectedVersion: 1, default));
+        Assert.Equal(new ReplaceResult(false, null), await Runs.TryReplaceAsync(leased with { Id = NewId() }, expectedVersion: 1, default));
+        Assert.True((await Runs.TryReplaceAsync(leased, expectedVersion: 1, default)).Written);
+        var lost = await Runs.TryReplaceAsync(leased with { Lease = new TurnLease("owner-b", T0.AddSeconds(60)) }, expectedVersion: 1, default);
+        Assert.Equal((false, leased.Lease, 2L), (lost.Written, lost.Current!.Lease, lost.Current.Version));
         var stored = (await Runs.GetAsync("t1", run.Id, default))!;
         Assert.Equal((2L, leased.Lease), (stored.Version, stored.Lease));
 
@@ -288,9 +293,10 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1), default);
         var written = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
             Runs.TryReplaceAsync(run with { Version = 2, Lease = new TurnLease($"owner-{i}", T0.AddSeconds(30)) }, expectedVersion: 1, default))));
-        Assert.Single(written, w => w);
+        Assert.Single(written, w => w.Written);
         var owner = (await Runs.GetAsync("t1", run.Id, default))!.Lease!.Owner;
-        Assert.Equal($"owner-{Array.IndexOf(written, true)}", owner);
+        Assert.Equal($"owner-{Array.FindIndex(written, w => w.Written)}", owner);
+        Assert.All(written.Where(w => !w.Written), w => Assert.Equal(owner, w.Current!.Lease!.Owner));
     }
 
     [Fact]

@@ -40,10 +40,12 @@ public interface IRunStore
     Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Replaces the tenant's stored run with <paramref name="run"/> if it is still at <paramref name="expectedVersion"/>;
-    /// false, writing nothing, when it moved on or does not exist. How a lease is taken, renewed and given back.
+    /// Replaces the tenant's stored run with <paramref name="run"/> if it is still at <paramref name="expectedVersion"/>.
+    /// Otherwise writes nothing and gives back the run as it is stored now (null if the tenant has no such run), in the
+    /// same round trip, so that a writer that read an old copy can decide again at once. How a lease is taken, renewed
+    /// and given back.
     /// </summary>
-    Task<bool> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken);
+    Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken);
 
     /// <summary>
     /// Writes the run, its new events and the turn record in one transaction, if and only if the stored run still has
@@ -110,6 +112,12 @@ public sealed record IdempotencyRecord(
 public sealed record IdempotentAnswer(IdempotencyRecord Record, long ExpectedVersion)
 {
     public string Body => Record.Answer!;
+}
+
+/// <summary>Whether a version-checked replace was written; if not, the run as it is stored instead.</summary>
+public sealed record ReplaceResult(bool Written, RunDocument? Current)
+{
+    public static readonly ReplaceResult Done = new(true, null);
 }
 
 /// <summary>Another writer committed first; nothing was written.</summary>

@@ -38,7 +38,8 @@ public sealed class TurnEngine(
     {
         try
         {
-            return await ExecuteAsync(request, useRecent: true, cancellationToken, observer);
+            var remembered = request.RunId is null ? null : recent.TryGet(request.TenantId, request.RunId);
+            return await ExecuteAsync(request, remembered, mayStartAgain: true, cancellationToken, observer);
         }
         catch when (request.RunId is not null)
         {
@@ -48,17 +49,22 @@ public sealed class TurnEngine(
         }
     }
 
-    private async Task<TurnOutcome> ExecuteAsync(TurnRequest request, bool useRecent, CancellationToken cancellationToken, TurnObserver? observer)
+    /// <param name="copy">
+    /// A copy of the run to start from without reading it (as this server last committed it), which may be stale; null
+    /// to read the run. A stale copy is found out before anything happens, and the turn starts again from the run as
+    /// it is stored.
+    /// </param>
+    private async Task<TurnOutcome> ExecuteAsync(TurnRequest request, RunDocument? copy, bool mayStartAgain, CancellationToken cancellationToken, TurnObserver? observer)
     {
-        var remembered = useRecent && request.RunId is not null ? recent.TryGet(request.TenantId, request.RunId) : null;
         var run = request.RunId is null
             ? NewRun(request, request.VersionNumber ?? (await GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
-            : Visible(remembered, request) ?? await LoadRunAsync(request, cancellationToken);
+            : Visible(copy, request) ?? await LoadRunAsync(request, cancellationToken);
+        var fromCopy = ReferenceEquals(run, copy);
         if (request.ExpectedTurn is { } expected && expected != run.TurnNumber)
         {
-            if (remembered is not null)
+            if (fromCopy && mayStartAgain)
             {
-                return await ExecuteAsync(request, useRecent: false, cancellationToken, observer);
+                return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
             }
 
             throw new DomainException(
@@ -70,16 +76,18 @@ public sealed class TurnEngine(
         }
 
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
-        TurnHold hold;
-        try
+        var (hold, current) = await TurnHold.TryTakeAsync(runs, keys, locks, run, request.RunId is null, request.Idempotency, options.Value, clock, logger, cancellationToken);
+        if (hold is null)
         {
-            hold = await TurnHold.TakeAsync(runs, keys, locks, run, request.RunId is null, request.Idempotency, options.Value, clock, logger, cancellationToken);
-        }
-        catch (DomainException conflict) when (remembered is not null && conflict.Code == ProblemCodes.TurnConflict)
-        {
-            // The remembered copy was stale (another server moved the run on): read the run and take it as usual.
-            recent.Forget(request.TenantId, request.RunId!);
-            return await ExecuteAsync(request, useRecent: false, cancellationToken, observer);
+            if (fromCopy && mayStartAgain && current is not null)
+            {
+                // The copy was stale: another server moved the run on. Start again from the run as the failed write
+                // found it, which saves reading it.
+                recent.Forget(request.TenantId, request.RunId!);
+                return await ExecuteAsync(request, current, mayStartAgain: false, cancellationToken, observer);
+            }
+
+            throw TurnHold.Conflict();
         }
 
         await using var held = hold;

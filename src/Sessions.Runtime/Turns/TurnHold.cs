@@ -23,6 +23,7 @@ internal sealed class TurnHold : IAsyncDisposable
     private readonly ILogger logger;
     private readonly CancellationTokenSource stop = new();
     private RunDocument stored;
+    private RunDocument? found;
     private Task renewing = Task.CompletedTask;
     private bool inMemory;
     private bool leased;
@@ -43,11 +44,26 @@ internal sealed class TurnHold : IAsyncDisposable
 
     public string Owner { get; }
 
+    /// <summary>The refusal of a turn that found its run held by another turn, or moved on since it was read.</summary>
+    public static DomainException Conflict() => new(
+        ErrorKind.Conflict,
+        ProblemCodes.TurnConflict,
+        "Turn lost a race",
+        "Another turn of this run is in progress or was just committed; this turn was not applied. Read the run and retry.");
+
     /// <summary>
     /// Holds the run unless it is new (nobody else can know its id) or finished (the turn will be refused without
     /// writing). Another turn holding it, or a commit since the run was read, is a 409 `turn_conflict`.
     /// </summary>
     public static async Task<TurnHold> TakeAsync(
+        IRunStore runs, IdempotencyKeys keys, RunLocks locks, RunDocument run, bool isNew, KeyClaim? claim, TurnOptions options, TimeProvider clock, ILogger logger, CancellationToken cancellationToken) =>
+        await TryTakeAsync(runs, keys, locks, run, isNew, claim, options, clock, logger, cancellationToken) is { Hold: { } hold } ? hold : throw Conflict();
+
+    /// <summary>
+    /// As <see cref="TakeAsync"/>, but a run that another turn moved on is not a refusal: the result has no hold and
+    /// the run as the failed lease write found it, for a caller that started from an old copy to start again from.
+    /// </summary>
+    public static async Task<(TurnHold? Hold, RunDocument? Current)> TryTakeAsync(
         IRunStore runs, IdempotencyKeys keys, RunLocks locks, RunDocument run, bool isNew, KeyClaim? claim, TurnOptions options, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
     {
         var owner = claim?.Owner ?? Guid.NewGuid().ToString("n");
@@ -60,11 +76,7 @@ internal sealed class TurnHold : IAsyncDisposable
                 : hold.leased = RunLeases.MayTake(run, owner, now) && await hold.TryWriteLeaseAsync(new TurnLease(owner, now + options.Lease), cancellationToken);
             if (!taken)
             {
-                throw new DomainException(
-                    ErrorKind.Conflict,
-                    ProblemCodes.TurnConflict,
-                    "Turn lost a race",
-                    "Another turn of this run is in progress or was just committed; this turn was not applied. Read the run and retry.");
+                return (null, hold.found is { } current && current.Version != run.Version ? current : null);
             }
         }
 
@@ -73,7 +85,7 @@ internal sealed class TurnHold : IAsyncDisposable
             hold.renewing = hold.RenewAsync();
         }
 
-        return hold;
+        return (hold, null);
     }
 
     /// <summary>
@@ -114,8 +126,10 @@ internal sealed class TurnHold : IAsyncDisposable
     private async Task<bool> TryWriteLeaseAsync(TurnLease lease, CancellationToken cancellationToken)
     {
         var next = RunLeases.Taken(stored, lease);
-        if (!await runs.TryReplaceAsync(next, stored.Version, cancellationToken))
+        var written = await runs.TryReplaceAsync(next, stored.Version, cancellationToken);
+        if (!written.Written)
         {
+            found = written.Current;
             return false;
         }
 

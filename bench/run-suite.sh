@@ -7,7 +7,8 @@
 #   sessions-sqlite     Sessions on its embedded store (synchronous=FULL)
 #   langgraph-sqlite    LangGraph.js with its official SqliteSaver (WAL, synchronous=NORMAL)
 #   sessions-pg         Sessions on PostgreSQL, one instance
-#   sessions-pg-2       two Sessions instances sharing the database, turns alternating between them
+#   sessions-pg-2       two Sessions instances sharing the database, each turn to the other instance than the last
+#   sessions-pg-2-sticky  the same, each conversation staying on one instance (a load balancer with affinity)
 #   langgraph-pg        LangGraph.js with its official PostgresSaver
 #   long-run            Sessions on SQLite: one run of LONG_TURNS (10,000) turns one after another; the median of the
 #                       last 200 turns against turns 2 to 201, and the bytes each turn stored (bench/stored-bytes.py)
@@ -19,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions_root=$(cd "${SESSIONS_ROOT:-.}" && pwd)
-targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 langgraph-pg long-run"}
+targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg long-run"}
 seconds=${SECONDS_PER_LEVEL:-10}
 levels=${CONCURRENCY:-1,8,32}
 server=${SESSIONS_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=sessions;Password=sessions;Database=sessions"}
@@ -78,10 +79,10 @@ upload_workflow() {
       { "id": "done", "type": "end", "output": "{{name}}: {{topic}}" } ] }' | sed -E 's/.*"workflow_id":"([^"]+)".*/\1/'
 }
 
-measure() { # label, workflow, urls (comma-separated)
+measure() { # label, workflow, urls (comma-separated), route (turn or conversation)
   local server_pids
   server_pids=$(IFS=,; echo "${pids[*]}")
-  dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --target="$3" --workflow="$2" --label="$1" \
+  dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --target="$3" --workflow="$2" --label="$1" --route="${4:-turn}" \
     --concurrency="$levels" --seconds="$seconds" --warmup=2 --pid="$server_pids" | tee -a "$results"
 }
 
@@ -102,18 +103,18 @@ for target in $targets; do
       wait_alive 5402
       measure "$target" "$(upload_workflow 5402)" "http://127.0.0.1:5402"
       ;;
-    sessions-pg|sessions-pg-2)
+    sessions-pg|sessions-pg-2|sessions-pg-2-sticky)
       db=$(fresh_database "$target")
       connection="Host=$(pg Host);Port=$(pg Port);Username=$(pg Username);Password=$PGPASSWORD;Database=$db"
       start_sessions 5403 Sessions__Store=postgres Sessions__Postgres__ConnectionString="$connection"
       urls="http://127.0.0.1:5403"
       wait_alive 5403
-      if [ "$target" = sessions-pg-2 ]; then
+      if [ "$target" != sessions-pg ]; then
         start_sessions 5404 Sessions__Store=postgres Sessions__Postgres__ConnectionString="$connection"
         wait_alive 5404
         urls+=",http://127.0.0.1:5404"
       fi
-      measure "$target" "$(upload_workflow 5403)" "$urls"
+      measure "$target" "$(upload_workflow 5403)" "$urls" "$([ "$target" = sessions-pg-2-sticky ] && echo conversation || echo turn)"
       ;;
     langgraph-sqlite)
       node bench/LangGraphPeer/server.mjs 5405 sqlite "$work/langgraph.db" >"$work/langgraph.log" 2>&1 &

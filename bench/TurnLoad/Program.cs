@@ -25,6 +25,10 @@ var seconds = double.Parse(options.GetValueOrDefault("seconds", "10"), System.Gl
 var warmup = double.Parse(options.GetValueOrDefault("warmup", "2"), System.Globalization.CultureInfo.InvariantCulture);
 var pids = options.TryGetValue("pid", out var p) && p.Length > 0 ? p.Split(',').Select(int.Parse).ToArray() : [];
 
+// With several targets: each turn to the next instance (the worst case for an instance's memory of its runs), or each
+// conversation to one instance (what a load balancer with affinity does).
+var sticky = options.GetValueOrDefault("route", "turn") == "conversation";
+
 using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
 var clients = targets.Select(t => new HttpClient(handler, disposeHandler: false) { BaseAddress = t, Timeout = TimeSpan.FromSeconds(30) }).ToArray();
 var path = $"/v1/workflows/{workflowId}/execute";
@@ -96,6 +100,8 @@ async Task LongRunAsync(int turns)
         ["early_turns_p50_ms"] = Math.Round(early, 3),
         ["late_turns_p50_ms"] = Math.Round(late, 3),
         ["late_over_early"] = Math.Round(late / early, 3),
+        ["p50_ms_per_tenth"] = new JsonArray(Enumerable.Range(0, 10)
+            .Select(tenth => (JsonNode?)Math.Round(Median(latencies[Math.Max(1, tenth * turns / 10)..((tenth + 1) * turns / 10)]), 3)).ToArray()),
     }.ToJsonString());
 }
 
@@ -116,7 +122,7 @@ async Task<(double[] Latencies, int Errors, double Elapsed)> RunAsync(int concur
                     ? """{"run_input":{"run_by":"bench"}}"""
                     : $$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"{{{replies[turn - 1]}}}"}}""";
                 var started = Stopwatch.GetTimestamp();
-                using var response = await clients[(i + turn) % clients.Length].PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+                using var response = await clients[(sticky ? i : i + turn) % clients.Length].PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
                 var text = await response.Content.ReadAsByteArrayAsync();
                 var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 if (response.StatusCode != HttpStatusCode.OK)

@@ -43,6 +43,7 @@ internal static class ResultsTable
         Ratio("sessions-sqlite / langgraph-sqlite", "sessions-sqlite", "langgraph-sqlite");
         Ratio("sessions-pg / langgraph-pg", "sessions-pg", "langgraph-pg");
         Ratio("sessions-pg-2 / sessions-pg", "sessions-pg-2", "sessions-pg");
+        Ratio("sessions-pg-2-sticky / sessions-pg", "sessions-pg-2-sticky", "sessions-pg");
         Ratio("p99 of sessions-sqlite / p99 of floor-sqlite (NORMAL)", "sessions-sqlite", "floor-sqlite", "p99_ms");
         return report.ToString();
     }

@@ -22,11 +22,24 @@ public sealed class RecentRuns(IOptions<TurnOptions> options)
     public RunDocument? TryGet(string tenantId, string runId) =>
         documents.TryGetValue((tenantId, runId), out var json) ? JsonSerializer.Deserialize<RunDocument>(json, DocumentJson.Options) : null;
 
-    /// <summary>Remembers the run as just committed; the oldest entries go once they hold more than the configured size.</summary>
+    /// <summary>
+    /// Remembers the run as just committed; the oldest entries go once they hold more than the configured size. Never
+    /// throws: it is called after a commit, when nothing may fail the request any more.
+    /// </summary>
     public void Remember(RunDocument run)
     {
         var budget = (long)options.Value.RecentRunsMegabytes * 1024 * 1024;
-        var json = JsonSerializer.Serialize(run, DocumentJson.Options);
+        string json;
+        try
+        {
+            json = JsonSerializer.Serialize(run, DocumentJson.Options);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
+        {
+            Forget(run.TenantId, run.Id);
+            return;
+        }
+
         if (json.Length > budget / 16)
         {
             Forget(run.TenantId, run.Id);

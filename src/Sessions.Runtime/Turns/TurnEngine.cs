@@ -27,7 +27,8 @@ public sealed class TurnEngine(
     TimeProvider clock,
     ILogger<TurnEngine> logger)
 {
-    // Optional: only turns under an idempotency key need one, and hosts without HTTP (the runtime's tests) register none.
+    // Registered by the HTTP host, which says what an answer is; hosts without HTTP (the runtime's tests) register none,
+    // and their turns carry no rendered answer (nor may they use idempotency keys).
     private readonly ITurnAnswerWriter? answerWriter = answerWriters.LastOrDefault();
 
     /// <param name="observer">

@@ -53,15 +53,9 @@ internal sealed class TurnHold : IAsyncDisposable
 
     /// <summary>
     /// Holds the run unless it is new (nobody else can know its id) or finished (the turn will be refused without
-    /// writing). Another turn holding it, or a commit since the run was read, is a 409 `turn_conflict`.
-    /// </summary>
-    public static async Task<TurnHold> TakeAsync(
-        IRunStore runs, IdempotencyKeys keys, RunLocks locks, RunDocument run, bool isNew, KeyClaim? claim, TurnOptions options, TimeProvider clock, ILogger logger, CancellationToken cancellationToken) =>
-        await TryTakeAsync(runs, keys, locks, run, isNew, claim, options, clock, logger, cancellationToken) is { Hold: { } hold } ? hold : throw Conflict();
-
-    /// <summary>
-    /// As <see cref="TakeAsync"/>, but a run that another turn moved on is not a refusal: the result has no hold and
-    /// the run as the failed lease write found it, for a caller that started from an old copy to start again from.
+    /// writing). Without a hold the result says why: another turn holds the run (no run given back), or the run moved
+    /// on since it was read, and then the run as the failed lease write found it comes back, for a caller that started
+    /// from an old copy to start again from; either is otherwise a 409 <see cref="Conflict"/>.
     /// </summary>
     public static async Task<(TurnHold? Hold, RunDocument? Current)> TryTakeAsync(
         IRunStore runs, IdempotencyKeys keys, RunLocks locks, RunDocument run, bool isNew, KeyClaim? claim, TurnOptions options, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
@@ -76,6 +70,7 @@ internal sealed class TurnHold : IAsyncDisposable
                 : hold.leased = RunLeases.MayTake(run, owner, now) && await hold.TryWriteLeaseAsync(new TurnLease(owner, now + options.Lease), cancellationToken);
             if (!taken)
             {
+                hold.stop.Dispose();
                 return (null, hold.found is { } current && current.Version != run.Version ? current : null);
             }
         }

@@ -100,22 +100,28 @@ public sealed class IdempotencyKeys(IIdempotencyStore store, IRunStore runs, IOp
 
     private async Task<KeyState> ClaimStoredAsync(KeyClaim claim, CancellationToken cancellationToken)
     {
+        // Most keys are new: try to create the key first, so that a fresh key costs one round trip, not a read and a write.
+        var version = 0L;
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
-            var stored = await store.GetAsync(claim.TenantId, claim.Key, cancellationToken);
             var now = clock.GetUtcNow();
-            if (stored is { Answer: { } answer } && stored.RetainUntil > now)
+            if (attempt > 0)
             {
-                return KeyState.Answered(stored.RequestHash, answer);
+                var stored = await store.GetAsync(claim.TenantId, claim.Key, cancellationToken);
+                if (stored is { Answer: { } answer } && stored.RetainUntil > now)
+                {
+                    return KeyState.Answered(stored.RequestHash, answer);
+                }
+
+                if (stored is { Answer: null, Lease: { } lease } && lease.ExpiresAt > now)
+                {
+                    return KeyState.InFlight(stored.RequestHash, lease.ExpiresAt);
+                }
+
+                // Gone meanwhile, past its retention, or left behind by a turn whose server died: this request takes it.
+                version = stored?.Version ?? 0;
             }
 
-            if (stored is { Answer: null, Lease: { } lease } && lease.ExpiresAt > now)
-            {
-                return KeyState.InFlight(stored.RequestHash, lease.ExpiresAt);
-            }
-
-            // Never used, past its retention, or left behind by a turn whose server died: this request takes it.
-            var version = stored?.Version ?? 0;
             var record = new IdempotencyRecord(claim.TenantId, claim.Key, claim.RequestHash, version + 1, new TurnLease(claim.Owner, now + turnOptions.Value.Lease), null, claim.RetainUntil, claim.CreatedAt);
             if (await store.TryWriteAsync(record, version, cancellationToken))
             {

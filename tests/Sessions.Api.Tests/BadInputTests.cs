@@ -128,6 +128,11 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         ["integer reply below the minimum"] = (f => Reply(f, "kinds_integer", f.KindsWorkflow, "0"), HttpStatusCode.UnprocessableEntity, "invalid_reply"),
         ["body sent as a form"] = (f => new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute")
         { Content = new StringContent(WithRun(f.Runs["order_waiting"], """{"user_message":"123456"}"""), Encoding.UTF8, "application/x-www-form-urlencoded") }, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type"),
+        ["duplicate keys in a reply"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], """{"user_message":"123456","user_message":"654321"}""")), HttpStatusCode.BadRequest, "malformed_json"),
+        ["duplicate keys in dynamic_variables"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"dynamic_variables":{"name":"a","deep":{"x":1,"x":2}}}}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["duplicate keys in a workflow upload"] = (f => Post("/v1/workflows", """{"name":"Twice","name":"Again","start":"done","nodes":[{"id":"done","type":"end"}]}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["duplicate keys in a cancel request"] = (f => Post("/v1/runs/cancel", $$"""{"run_ids":["{{f.Runs["order_waiting"]}}"],"reason":"a","reason":"b"}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["duplicate keys in a fork request"] = (f => Post($"/v1/runs/{f.Runs["order_waiting"]}/fork", """{"turn_number":1,"turn_number":1}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["body over the limit"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, new string('9', 300 * 1024)), HttpStatusCode.RequestEntityTooLarge, "payload_too_large"),
     };
 

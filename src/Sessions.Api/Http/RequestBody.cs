@@ -12,7 +12,8 @@ namespace Sessions.Api.Http;
 /// </summary>
 public sealed class RequestBody(IOptions<SessionsOptions> options)
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+    // Duplicate keys are refused here, as malformed JSON: a JsonObject would otherwise fail on them later, past the edge.
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
     /// <summary>The parsed body, or null when it is empty.</summary>
     public async Task<JsonNode?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken) =>

@@ -133,6 +133,8 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         ["duplicate keys in a workflow upload"] = (f => Post("/v1/workflows", """{"name":"Twice","name":"Again","start":"done","nodes":[{"id":"done","type":"end"}]}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["duplicate keys in a cancel request"] = (f => Post("/v1/runs/cancel", $$"""{"run_ids":["{{f.Runs["order_waiting"]}}"],"reason":"a","reason":"b"}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["duplicate keys in a fork request"] = (f => Post($"/v1/runs/{f.Runs["order_waiting"]}/fork", """{"turn_number":1,"turn_number":1}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["body sent without a content type"] = (f => new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute")
+        { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(WithRun(f.Runs["order_waiting"], """{"user_message":"123456"}"""))) }, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type"),
         ["body over the limit"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, new string('9', 300 * 1024)), HttpStatusCode.RequestEntityTooLarge, "payload_too_large"),
     };
 

@@ -19,6 +19,7 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
         ErrorKind.Conflict => StatusCodes.Status409Conflict,
         ErrorKind.Unprocessable => StatusCodes.Status422UnprocessableEntity,
         ErrorKind.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
+        ErrorKind.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
         ErrorKind.Forbidden => StatusCodes.Status403Forbidden,
         ErrorKind.TooManyRequests => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status500InternalServerError,
@@ -97,7 +98,7 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
             403 => (ProblemCodes.Forbidden, "Not permitted"),
             404 => ("route_not_found", "No such endpoint"),
             405 => ("method_not_allowed", "Method not allowed"),
-            415 => ("unsupported_media_type", "Unsupported media type"),
+            415 => (ProblemCodes.UnsupportedMediaType, "Unsupported media type"),
             _ => ("http_error", "Request failed"),
         };
         var detail = status switch

@@ -46,6 +46,16 @@ public sealed class RequestBody(IOptions<SessionsOptions> options)
             return new JsonBody(ReadOnlyMemory<byte>.Empty, null);
         }
 
+        // Routing refuses a body sent as another media type; one sent with no Content-Type at all reaches here.
+        if (string.IsNullOrEmpty(request.ContentType))
+        {
+            throw new DomainException(
+                ErrorKind.UnsupportedMediaType,
+                ProblemCodes.UnsupportedMediaType,
+                "Content-Type required",
+                "The body was sent without a Content-Type; send it as JSON with the header 'Content-Type: application/json'.");
+        }
+
         try
         {
             var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);

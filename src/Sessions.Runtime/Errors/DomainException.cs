@@ -8,6 +8,7 @@ public enum ErrorKind
     Conflict,
     Unprocessable,
     PayloadTooLarge,
+    UnsupportedMediaType,
     Forbidden,
     TooManyRequests,
 }

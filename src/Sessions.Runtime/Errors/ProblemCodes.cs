@@ -19,6 +19,7 @@ public static class ProblemCodes
     public const string TransitionNotPermitted = "transition_not_permitted";
     public const string TurnConflict = "turn_conflict";
     public const string PayloadTooLarge = "payload_too_large";
+    public const string UnsupportedMediaType = "unsupported_media_type";
     public const string InvalidReply = "invalid_reply";
     public const string ReplyRequired = "reply_required";
     public const string InvalidDefinition = "invalid_definition";

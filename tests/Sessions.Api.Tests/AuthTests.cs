@@ -73,6 +73,27 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_idempotency_key_is_its_principals_own_and_another_viewer_never_gets_its_answer()
+    {
+        var body = """{"run_input":{"dynamic_variables":{"note":"same body"}}}""";
+        var victors = await As("victor").ExecuteWithKeyAsync(workflowId, "shared-key-1", body);
+        var victorRun = (await victors.ReadObjectAsync())["run_id"]!.GetValue<string>();
+
+        // The same key and body from another viewer of the tenant: its own turn, its own run, nothing of victor's.
+        var veras = await As("vera").ExecuteWithKeyAsync(workflowId, "shared-key-1", body);
+        Assert.Equal(HttpStatusCode.OK, veras.StatusCode);
+        Assert.False(veras.Headers.Contains("Idempotent-Replayed"));
+        var veraRun = (await veras.ReadObjectAsync())["run_id"]!.GetValue<string>();
+        Assert.NotEqual(victorRun, veraRun);
+        Assert.Equal("vera", (await (await As("vera").GetAsync($"/v1/runs/{veraRun}")).ReadObjectAsync())["run_by"]!.GetValue<string>());
+
+        // Each still gets its own answer again on a retry.
+        var again = await As("victor").ExecuteWithKeyAsync(workflowId, "shared-key-1", body);
+        Assert.True(again.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(victorRun, (await again.ReadObjectAsync())["run_id"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_viewer_starts_runs_as_itself_and_sees_only_those()
     {
         var victor = As("victor");

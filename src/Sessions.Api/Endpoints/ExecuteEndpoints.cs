@@ -171,6 +171,9 @@ public static class ExecuteEndpoints
         var read = await body.ReadAsync(request, ct);
         var turn = ExecuteRequestParser.Parse(read.Json, caller.TenantId, id, queryVersion);
         turn = turn with { RunBy = caller.RunByFor(turn.RunBy), OnlyRunsBy = caller.OnlyRunsBy };
-        return (turn, key, key is null ? null : IdempotentTurns.HashRequest(id, request.QueryString.Value, read.Bytes.Span));
+        // Keys are each principal's own: another API key of the tenant that sends the same key is a stranger to it,
+        // and neither gets the other's answer (which could show a run it may not read).
+        var scopedKey = key is null ? null : IdempotentTurns.ScopeKey(caller.Principal, key);
+        return (turn, scopedKey, key is null ? null : IdempotentTurns.HashRequest(id, request.QueryString.Value, read.Bytes.Span));
     }
 }

@@ -16,6 +16,9 @@ public sealed class IdempotentTurns(TurnEngine engine, IdempotencyKeys keys, Tim
     /// <summary>Printable ASCII without spaces, 1 to 255 characters: what UUIDs, ULIDs and random tokens look like.</summary>
     public static bool IsValidKey(string key) => key.Length is > 0 and <= MaxKeyLength && key.All(c => c is > ' ' and <= '~');
 
+    /// <summary>The key as stored: the client's key under the principal that sent it (a separator no valid key contains).</summary>
+    public static string ScopeKey(string principal, string key) => $"{principal}\n{key}";
+
     /// <summary>What "the same request" means: the same workflow, query and body bytes.</summary>
     public static string HashRequest(string workflowId, string? query, ReadOnlySpan<byte> body)
     {

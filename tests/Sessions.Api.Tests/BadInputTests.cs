@@ -135,6 +135,10 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         ["duplicate keys in a fork request"] = (f => Post($"/v1/runs/{f.Runs["order_waiting"]}/fork", """{"turn_number":1,"turn_number":1}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["body sent without a content type"] = (f => new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute")
         { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(WithRun(f.Runs["order_waiting"], """{"user_message":"123456"}"""))) }, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type"),
+        ["NUL character in a reply"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], """{"user_message":"12\u00003456"}""")), HttpStatusCode.BadRequest, "malformed_json"),
+        ["NUL character in run_by"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"run_by":"ada\u0000"}}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["NUL character in a variable's name"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"dynamic_variables":{"a\u0000b":1}}}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["NUL character in a workflow name"] = (f => Post("/v1/workflows", """{"name":"Nul\u0000","start":"done","nodes":[{"id":"done","type":"end"}]}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["body over the limit"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, new string('9', 300 * 1024)), HttpStatusCode.RequestEntityTooLarge, "payload_too_large"),
     };
 

@@ -56,14 +56,71 @@ public sealed class RequestBody(IOptions<SessionsOptions> options)
                 "The body was sent without a Content-Type; send it as JSON with the header 'Content-Type: application/json'.");
         }
 
+        JsonNode? json;
+        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         try
         {
-            var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-            return new JsonBody(bytes, JsonNode.Parse(bytes.Span, documentOptions: DocumentOptions));
+            json = JsonNode.Parse(bytes.Span, documentOptions: DocumentOptions);
         }
         catch (JsonException ex)
         {
             throw new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedJson, "Malformed JSON", $"The body is not valid JSON: {ex.Message}");
+        }
+
+        if (NulAt(json, "$") is { } path)
+        {
+            throw new DomainException(
+                    ErrorKind.BadRequest,
+                    ProblemCodes.MalformedJson,
+                    "NUL character in the body",
+                    $"The text at {path} contains a NUL character (\\u0000), which no store keeps as text; leave it out.")
+                .With("path", path);
+        }
+
+        return new JsonBody(bytes, json);
+    }
+
+    /// <summary>
+    /// The JSON path of the first name or string holding a NUL character, if any. Refused at the edge, for every store
+    /// alike: PostgreSQL cannot keep one in text at all, so it would fail a request later, past the point of refusing it.
+    /// </summary>
+    private static string? NulAt(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (name, value) in obj)
+                {
+                    var inner = $"{path}.{name}";
+                    if (name.Contains('\0'))
+                    {
+                        return inner;
+                    }
+
+                    if (NulAt(value, inner) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    if (NulAt(array[i], $"{path}[{i}]") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+
+            case JsonValue value when value.TryGetValue<string>(out var text) && text.Contains('\0'):
+                return path;
+
+            default:
+                return null;
         }
     }
 

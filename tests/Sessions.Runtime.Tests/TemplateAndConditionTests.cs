@@ -87,6 +87,8 @@ public class TemplateAndConditionTests
     [InlineData("""{"var":"n","op":"eq"}""", "$.c.value")]
     [InlineData("""{"var":"n","op":"in","value":3}""", "$.c.value")]
     [InlineData("""{"var":"n","op":"matches","value":"("}""", "$.c.value")]
+    [InlineData("""{"var":"n","op":"matches","value":"(a)\\1"}""", "$.c.value")]
+    [InlineData("""{"var":"n","op":"matches","value":"a(?=b)"}""", "$.c.value")]
     [InlineData("""{"all":[]}""", "$.c.all")]
     [InlineData("""{"any":[{"var":"n","op":"eq","value":1},{"var":"n","op":"nope","value":1}]}""", "$.c.any[1].op")]
     [InlineData("""[1]""", "$.c")]

@@ -19,6 +19,27 @@ public class TurnEngineTests
         """;
 
     [Fact]
+    public async Task A_pattern_that_would_backtrack_catastrophically_answers_at_once_and_never_fails_the_run()
+    {
+        await using var stack = await TestStack.StartAsync();
+        var workflow = await stack.UploadAsync("""
+            { "name": "hostile pattern", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Say a's", "variable": "said", "next": "check" },
+              { "id": "check", "type": "branch", "cases": [ { "when": { "var": "said", "op": "matches", "value": "^(a+)+$" }, "next": "yes" } ], "default": "no" },
+              { "id": "yes", "type": "end", "output": "all a" },
+              { "id": "no", "type": "end", "output": "not only a" } ] }
+            """);
+        var first = await stack.TurnAsync(workflow, null);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var answered = await stack.TurnAsync(workflow, first.Run.Id, new string('a', 5000) + "!");
+        Assert.Equal((RunStatus.Completed, "not only a"), (answered.Run.Status, answered.Run.Output!.GetValue<string>()));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+
+        var second = await stack.TurnAsync(workflow, null);
+        Assert.Equal("all a", (await stack.TurnAsync(workflow, second.Run.Id, new string('a', 5000))).Run.Output!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_bounded_loop_completes_within_the_guard()
     {
         await using var stack = await TestStack.StartAsync();

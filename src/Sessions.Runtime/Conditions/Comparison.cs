@@ -44,10 +44,23 @@ public sealed record Comparison(string Variable, ComparisonOperator Operator, Js
             ComparisonOperator.Lt => Compare(actual, Value) is < 0,
             ComparisonOperator.Lte => Compare(actual, Value) is <= 0,
             ComparisonOperator.Contains => Contains(actual, Value),
-            ComparisonOperator.Matches => actual is JsonValue s && s.GetValueKind() == JsonValueKind.String && Pattern!.IsMatch(s.GetValue<string>()),
+            ComparisonOperator.Matches => actual is JsonValue s && s.GetValueKind() == JsonValueKind.String && Matches(s.GetValue<string>()),
             ComparisonOperator.In => Value is JsonArray options && options.Any(o => JsonValues.AreEqual(o, actual)),
             _ => false,
         };
+    }
+
+    /// <summary>A match that runs out of time is no match: a condition never fails a run or a request.</summary>
+    private bool Matches(string text)
+    {
+        try
+        {
+            return Pattern!.IsMatch(text);
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            return false;
+        }
     }
 
     public override JsonNode ToJson()

@@ -95,7 +95,11 @@ public static class ConditionParser
         return ok ? new Comparison(variable!, op, value?.DeepClone(), pattern) : null;
     }
 
-    /// <summary>Patterns get a match timeout so that a hostile pattern or reply cannot stall a turn.</summary>
+    /// <summary>
+    /// Condition patterns match in linear time (<see cref="RegexOptions.NonBacktracking"/>), so no pattern, however
+    /// nested its quantifiers, can backtrack catastrophically on a user's reply; the constructs that need backtracking
+    /// (backreferences, lookarounds, atomic groups) are refused at upload. The match timeout stays as a last bound.
+    /// </summary>
     public static Regex? CompilePattern(JsonNode? value, string path, ProblemCollector problems)
     {
         if (value is not JsonValue v || v.GetValueKind() != JsonValueKind.String)
@@ -106,11 +110,16 @@ public static class ConditionParser
 
         try
         {
-            return new Regex(v.GetValue<string>(), RegexOptions.CultureInvariant, RegexBudget);
+            return new Regex(v.GetValue<string>(), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, RegexBudget);
         }
         catch (ArgumentException ex)
         {
             problems.Error(path, "invalid_pattern", $"Not a valid regular expression: {ex.Message}");
+            return null;
+        }
+        catch (NotSupportedException ex)
+        {
+            problems.Error(path, "invalid_pattern", $"Conditions match in linear time and so take no backreferences, lookarounds or atomic groups: {ex.Message}");
             return null;
         }
     }

@@ -139,6 +139,8 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         ["NUL character in run_by"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"run_by":"ada\u0000"}}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["NUL character in a variable's name"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"dynamic_variables":{"a\u0000b":1}}}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["NUL character in a workflow name"] = (f => Post("/v1/workflows", """{"name":"Nul\u0000","start":"done","nodes":[{"id":"done","type":"end"}]}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["NUL character in a run_by filter"] = (f => new HttpRequestMessage(HttpMethod.Get, "/v1/runs?run_by=ada%00"), HttpStatusCode.BadRequest, "invalid_request"),
+        ["NUL character in a workflow name filter"] = (f => new HttpRequestMessage(HttpMethod.Get, "/v1/runs?q=%00"), HttpStatusCode.BadRequest, "invalid_request"),
         ["body over the limit"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, new string('9', 300 * 1024)), HttpStatusCode.RequestEntityTooLarge, "payload_too_large"),
     };
 

@@ -103,6 +103,20 @@ public sealed class MultiInstanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_nul_character_in_a_filter_or_a_body_is_a_400_not_a_store_error()
+    {
+        var client = first.CreateClient();
+        foreach (var path in new[] { "/v1/runs?run_by=ada%00", "/v1/runs?q=%00", $"/v1/workflows/{SessionsFactory.OrderStatus}/runs?run_by=%00" })
+        {
+            var response = await client.GetAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{path}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        var nul = await client.PostAsync($"/v1/workflows/{SessionsFactory.OrderStatus}/execute", Http.Json("""{"run_input":{"run_by":"ada\u0000"}}"""));
+        Assert.Equal((HttpStatusCode.BadRequest, "malformed_json"), (nul.StatusCode, (await nul.ReadObjectAsync())["code"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task A_first_turn_retried_on_both_instances_makes_one_run()
     {
         HttpClient[] clients = [first.CreateClient(), second.CreateClient()];

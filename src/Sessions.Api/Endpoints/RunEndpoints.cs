@@ -341,10 +341,10 @@ public static class RunEndpoints
             {
                 WorkflowId = workflowId,
                 Statuses = RouteValues.StatusesOrThrow(Status),
-                RunBy = RunBy,
+                RunBy = RouteValues.TextOrThrow(RunBy, "run_by"),
                 CreatedFrom = RouteValues.TimestampOrThrow(CreatedAfter, "created_after"),
                 CreatedTo = RouteValues.TimestampOrThrow(CreatedBefore, "created_before"),
-                WorkflowNameContains = WorkflowName,
+                WorkflowNameContains = RouteValues.TextOrThrow(WorkflowName, "q"),
                 Page = page,
                 Limit = limit,
             };

@@ -50,6 +50,12 @@ public static class RouteValues
         : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", $"'{name}' is an ISO 8601 date-time, such as 2026-11-22T09:00:00Z.")
             .With("parameter", name);
 
+    /// <summary>A text filter as given, unless it holds a NUL character, which no store keeps or compares as text.</summary>
+    public static string? TextOrThrow(string? value, string name) =>
+        value is null || !value.Contains('\0')
+            ? value
+            : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", $"'{name}' contains a NUL character (%00); leave it out.");
+
     public static long AfterSeqOrThrow(string? value) =>
         value is null ? 0
         : long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq

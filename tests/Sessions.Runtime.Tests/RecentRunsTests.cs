@@ -30,6 +30,21 @@ public class RecentRunsTests
     }
 
     [Fact]
+    public void Runs_forgotten_once_finished_do_not_pile_up_in_the_eviction_queue()
+    {
+        var recent = new RecentRuns(Options.Create(new TurnOptions { RecentRunsMegabytes = 32 }));
+        for (var i = 0; i < 20_000; i++)
+        {
+            recent.Remember(Run($"r{i}", "short"));
+            recent.Forget("t", $"r{i}");
+        }
+
+        recent.Remember(Run("kept", "short"));
+        Assert.InRange(recent.QueuedKeys, 1, 2 * 1024);
+        Assert.NotNull(recent.TryGet("t", "kept"));
+    }
+
+    [Fact]
     public void A_zero_budget_remembers_nothing()
     {
         var recent = new RecentRuns(Options.Create(new TurnOptions { RecentRunsMegabytes = 0 }));

@@ -46,25 +46,55 @@ public sealed class RecentRuns(IOptions<TurnOptions> options)
             return;
         }
 
+        // Not AddOrUpdate: its factories may run more than once, and these have side effects (the queue, the size).
         var key = (run.TenantId, run.Id);
-        documents.AddOrUpdate(
-            key,
-            _ =>
+        while (true)
+        {
+            if (documents.TryGetValue(key, out var old))
+            {
+                if (documents.TryUpdate(key, json, old))
+                {
+                    Interlocked.Add(ref characters, json.Length - old.Length);
+                    break;
+                }
+            }
+            else if (documents.TryAdd(key, json))
             {
                 order.Enqueue(key);
                 Interlocked.Add(ref characters, json.Length);
-                return json;
-            },
-            (_, old) =>
-            {
-                Interlocked.Add(ref characters, json.Length - old.Length);
-                return json;
-            });
+                break;
+            }
+        }
+
         while (Interlocked.Read(ref characters) > budget && order.TryDequeue(out var oldest))
         {
             Forget(oldest.TenantId, oldest.RunId);
         }
+
+        // Runs forgotten otherwise (finished, refused) leave their place in the queue behind: drop those now and then,
+        // so that the queue stays the size of what is remembered.
+        if (order.Count > (2 * documents.Count) + 1024 && Monitor.TryEnter(order))
+        {
+            try
+            {
+                var seen = new HashSet<(string, string)>();
+                for (var pending = order.Count; pending > 0 && order.TryDequeue(out var queued); pending--)
+                {
+                    if (documents.ContainsKey(queued) && seen.Add(queued))
+                    {
+                        order.Enqueue(queued);
+                    }
+                }
+            }
+            finally
+            {
+                Monitor.Exit(order);
+            }
+        }
     }
+
+    /// <summary>How many places the eviction queue holds (for tests: it must not outgrow what is remembered).</summary>
+    internal int QueuedKeys => order.Count;
 
     public void Forget(string tenantId, string runId)
     {

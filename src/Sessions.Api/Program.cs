@@ -41,6 +41,9 @@ builder.Services.ConfigureHttpJsonOptions(json =>
 
     // Bodies are parsed by hand with strict types; the schema must not promise that numbers may come as strings.
     json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+
+    // An answer wraps values as deep as a body may send (Sessions:Turns:MaxJsonDepth) in its own envelope.
+    json.SerializerOptions.MaxDepth = Sessions.Runtime.Values.JsonText.DocumentMaxDepth;
 });
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();

@@ -68,22 +68,26 @@ public sealed class BranchHandler(LlmGateway gateway) : INodeHandler
     {
         var config = context.Config<BranchConfig>();
         var asked = new List<JsonObject>();
+        var timeouts = new List<ConditionTimeout>();
         foreach (var branchCase in config.Cases)
         {
-            var holds = branchCase.When?.Evaluate(context.Variables) ?? await AskAsync(branchCase.Llm!, context, asked, cancellationToken);
+            var holds = branchCase.When?.Evaluate(context.Variables, timeouts) ?? await AskAsync(branchCase.Llm!, context, asked, cancellationToken);
             if (holds)
             {
                 var matched = new JsonObject { ["index"] = branchCase.Index };
                 matched[branchCase.When is null ? "llm_condition" : "when"] = branchCase.When?.ToJson() ?? JsonValue.Create(branchCase.Llm!.Question);
-                return WithQuestions(NodeResult.Branch(branchCase.Next, matched), asked);
+                return WithWarnings(NodeResult.Branch(branchCase.Next, matched), asked, timeouts);
             }
         }
 
-        return WithQuestions(NodeResult.Branch(config.Default, new JsonObject { ["default"] = true }), asked);
+        return WithWarnings(NodeResult.Branch(config.Default, new JsonObject { ["default"] = true }), asked, timeouts);
     }
 
-    private static NodeResult WithQuestions(NodeResult result, List<JsonObject> asked) =>
-        asked.Aggregate(result, (current, fields) => current.Emit(RunEventType.LlmCondition, fields));
+    /// <summary>The questions put to the model, and each pattern that ran out of time (no match, never a failure).</summary>
+    private static NodeResult WithWarnings(NodeResult result, List<JsonObject> asked, List<ConditionTimeout> timeouts) =>
+        timeouts.Aggregate(
+            asked.Aggregate(result, (current, fields) => current.Emit(RunEventType.LlmCondition, fields)),
+            (current, timeout) => current.Emit(RunEventType.ConditionTimeout, timeout.ToEventFields()));
 
     private async Task<bool> AskAsync(LlmQuestionConfig question, NodeContext context, List<JsonObject> asked, CancellationToken cancellationToken)
     {

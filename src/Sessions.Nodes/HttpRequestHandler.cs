@@ -1,3 +1,4 @@
+using Sessions.Runtime.Values;
 using Sessions.Runtime.Runs;
 using System.Diagnostics;
 using System.Net;
@@ -60,7 +61,7 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets) : INodeHand
             spec.Error("headers", "invalid_type", "\"headers\" is an object of header names and string templates.");
         }
 
-        if (spec.Json["body"] is { } bodyNode && SecretReference().IsMatch(bodyNode.ToJsonString()))
+        if (spec.Json["body"] is { } bodyNode && SecretReference().IsMatch(JsonText.Serialize(bodyNode)))
         {
             spec.Error("body", "secret_in_body", "Secrets may be used in the URL and headers only.");
         }
@@ -130,7 +131,7 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets) : INodeHand
                     {
                         request.Content = body is JsonValue text && text.GetValueKind() == JsonValueKind.String
                             ? new StringContent(text.GetValue<string>(), Encoding.UTF8, "text/plain")
-                            : new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+                            : new StringContent(JsonText.Serialize(body), Encoding.UTF8, "application/json");
                     }
 
                     return await Client.SendAsync(request, token);
@@ -154,6 +155,13 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets) : INodeHand
             }
             catch (JsonException)
             {
+            }
+
+            // A body whose text no store can keep (a NUL, a lone surrogate escape) is treated as one that is not JSON:
+            // its values would fail the run's commit, or every read of it, later.
+            if (JsonText.FindUnkeepable(json) is not null)
+            {
+                json = null;
             }
 
             foreach (var (variable, path) in config.Response)

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Values;
 using Sessions.Runtime.Runs;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -155,13 +156,13 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
     {
         (_, null) => null,
         ("string", JsonValue v) when v.GetValueKind() == JsonValueKind.String => v.DeepClone(),
-        ("string", _) => JsonValue.Create(value.ToJsonString()),
+        ("string", _) => JsonValue.Create(JsonText.Serialize(value)),
         ("number", JsonValue v) when Runtime.Values.JsonValues.TryGetNumber(v, out var n) => JsonValue.Create(n),
         ("integer", JsonValue v) when Runtime.Values.JsonValues.TryGetNumber(v, out var n) && n == decimal.Truncate(n) => JsonValue.Create((long)n),
         ("boolean", JsonValue v) when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => v.DeepClone(),
         ("object", JsonObject o) => o.DeepClone(),
         ("array", JsonArray a) => a.DeepClone(),
-        _ => throw new InvalidOperationException($"The model's output does not have the declared type {type}: {Shorten(value.ToJsonString())}"),
+        _ => throw new InvalidOperationException($"The model's output does not have the declared type {type}: {Shorten(JsonText.Serialize(value))}"),
     };
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "...";

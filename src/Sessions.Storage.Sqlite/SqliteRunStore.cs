@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
+using Sessions.Runtime.Values;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 
@@ -159,14 +160,14 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             turns.Add(new TurnDocument(
                 runId,
                 reader.GetInt32(0),
-                JsonNode.Parse(reader.GetString(1))!.AsObject(),
-                JsonNode.Parse(reader.GetString(2))!.AsObject(),
+                JsonText.ParseStored(reader.GetString(1))!.AsObject(),
+                JsonText.ParseStored(reader.GetString(2))!.AsObject(),
                 reader.GetInt64(3),
                 reader.GetInt64(4),
                 DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
                 DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture),
                 reader.IsDBNull(7) ? null : JsonSerializer.Deserialize<RunDocument>(reader.GetString(7), DocumentJson.Options),
-                reader.IsDBNull(8) ? null : JsonNode.Parse(reader.GetString(8))!.AsObject()));
+                reader.IsDBNull(8) ? null : JsonText.ParseStored(reader.GetString(8))!.AsObject()));
         }
 
         return turns;

@@ -5,14 +5,15 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Sessions.Api.Configuration;
 using Sessions.Runtime.Storage;
+using Sessions.Testing;
 
 namespace Sessions.Api.Tests;
 
 /// <summary>
 /// Runs in every state a client can meet, shared by the table below. Every bad request must leave all of them
-/// exactly as they were, so sharing them across cases is itself part of the check.
+/// exactly as they were, so sharing them across cases is itself part of the check. One per store.
 /// </summary>
-public sealed class BadInputFixture : IAsyncLifetime
+public abstract class BadInputFixture : IAsyncLifetime
 {
     public const string KindsDefinition = """
         { "name": "Input kinds", "start": "num",
@@ -22,7 +23,7 @@ public sealed class BadInputFixture : IAsyncLifetime
             { "id": "done", "type": "end" } ] }
         """;
 
-    public SessionsFactory Factory { get; } = new();
+    public SessionsFactory Factory { get; private set; } = null!;
 
     public HttpClient Client { get; private set; } = null!;
 
@@ -32,6 +33,7 @@ public sealed class BadInputFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Factory = new SessionsFactory(null, await SettingsAsync());
         Client = Factory.CreateClient();
         var created = await Client.PostAsync("/v1/workflows", Http.Json(KindsDefinition));
         KindsWorkflow = (await created.ReadObjectAsync())["workflow_id"]!.GetValue<string>();
@@ -49,11 +51,13 @@ public sealed class BadInputFixture : IAsyncLifetime
         (await Client.ExecuteAsync(SessionsFactory.AppointmentBooking, new { run_id = Runs["booking_paused"], run_input = new { command = "pause" } })).EnsureSuccessStatusCode();
     }
 
-    public Task DisposeAsync()
+    public virtual Task DisposeAsync()
     {
         Factory.Dispose();
         return Task.CompletedTask;
     }
+
+    protected abstract Task<Dictionary<string, string?>> SettingsAsync();
 
     /// <summary>Everything stored about every run: document, events and turns.</summary>
     public async Task<string> SnapshotAsync()
@@ -63,9 +67,12 @@ public sealed class BadInputFixture : IAsyncLifetime
         var all = new JsonObject();
         foreach (var (name, id) in Runs)
         {
+            // On a shared store a refused turn may have taken the run's lease and given it back: that moves the version,
+            // the counter that orders writes, and nothing a client can read. Everything else must be as it was.
+            var run = await store.GetAsync(tenant, id, default);
             all[name] = JsonSerializer.SerializeToNode(new
             {
-                run = await store.GetAsync(tenant, id, default),
+                run = run is null ? null : run with { Version = 0 },
                 events = await store.GetEventsAsync(tenant, id, 0, 10_000, default),
                 turns = await store.GetTurnsAsync(tenant, id, default),
             }, DocumentJson.Options);
@@ -86,7 +93,33 @@ public sealed class BadInputFixture : IAsyncLifetime
     }
 }
 
-public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadInputFixture>
+public sealed class SqliteBadInputFixture : BadInputFixture
+{
+    protected override Task<Dictionary<string, string?>> SettingsAsync() => Task.FromResult(new Dictionary<string, string?>());
+}
+
+public sealed class PostgresBadInputFixture : BadInputFixture
+{
+    private TestPostgres database = null!;
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await database.DisposeAsync();
+    }
+
+    protected override async Task<Dictionary<string, string?>> SettingsAsync()
+    {
+        database = await TestPostgres.CreateAsync();
+        return MultiInstanceTests.OnPostgres(database.ConnectionString);
+    }
+}
+
+public sealed class SqliteBadInputTests(SqliteBadInputFixture fixture) : BadInputTests(fixture), IClassFixture<SqliteBadInputFixture>;
+
+public sealed class PostgresBadInputTests(PostgresBadInputFixture fixture) : BadInputTests(fixture), IClassFixture<PostgresBadInputFixture>;
+
+public abstract class BadInputTests(BadInputFixture fixture)
 {
     private const string UnknownId = "66a1f00000000000000000ff";
 
@@ -141,6 +174,20 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         ["NUL character in a workflow name"] = (f => Post("/v1/workflows", """{"name":"Nul\u0000","start":"done","nodes":[{"id":"done","type":"end"}]}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["NUL character in a run_by filter"] = (f => new HttpRequestMessage(HttpMethod.Get, "/v1/runs?run_by=ada%00"), HttpStatusCode.BadRequest, "invalid_request"),
         ["NUL character in a workflow name filter"] = (f => new HttpRequestMessage(HttpMethod.Get, "/v1/runs?q=%00"), HttpStatusCode.BadRequest, "invalid_request"),
+        ["invalid UTF-8 in a reply"] = (f => PostBytes($"/v1/workflows/{SessionsFactory.OrderStatus}/execute", Utf8($$"""{"run_id":"{{f.Runs["order_waiting"]}}","run_input":{"user_message":"12"""), [0xFF, 0xFE], Utf8("\"}}")), HttpStatusCode.BadRequest, "malformed_json"),
+        ["invalid UTF-8 in a variable's name"] = (f => PostBytes($"/v1/workflows/{SessionsFactory.OrderStatus}/execute", Utf8("""{"run_input":{"dynamic_variables":{"a"""), [0xC3, 0x28], Utf8("\":1}}}")), HttpStatusCode.BadRequest, "malformed_json"),
+        ["overlong UTF-8 encoding in a workflow name"] = (f => PostBytes("/v1/workflows", Utf8("""{"name":"Over"""), [0xC0, 0xAF], Utf8("\",\"start\":\"done\",\"nodes\":[{\"id\":\"done\",\"type\":\"end\"}]}")), HttpStatusCode.BadRequest, "malformed_json"),
+        ["UTF-8 encoded surrogate in a cancel reason"] = (f => PostBytes("/v1/runs/cancel", Utf8($$"""{"run_ids":["{{f.Runs["order_waiting"]}}"],"reason":"a"""), [0xED, 0xA0, 0x80], Utf8("\"}")), HttpStatusCode.BadRequest, "malformed_json"),
+        ["lone high surrogate in a reply"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], """{"user_message":"12\ud8003456"}""")), HttpStatusCode.BadRequest, "malformed_json"),
+        ["lone low surrogate in a variable"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"dynamic_variables":{"name":"\udc00"}}}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["reversed surrogate pair in run_by"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"run_by":"\udc00\ud800"}}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["lone surrogate in a variable's name"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"dynamic_variables":{"\ud83d":1}}}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["lone surrogate in a workflow description"] = (f => Post("/v1/workflows", """{"name":"S","description":"\ud800","start":"done","nodes":[{"id":"done","type":"end"}]}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["lone surrogate in a fork request's field name"] = (f => Post($"/v1/runs/{f.Runs["order_waiting"]}/fork", """{"turn_number":1,"\udfff":1}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["variables nested past the depth limit"] = (f => Execute(SessionsFactory.OrderStatus, """{"run_input":{"dynamic_variables":{"deep":""" + Nested(62) + "}}}"), HttpStatusCode.BadRequest, "malformed_json"),
+        ["a reply's body nested past the depth limit"] = (f => Execute(SessionsFactory.OrderStatus, $$$"""{"run_id":"{{{f.Runs["order_waiting"]}}}","run_input":{"user_message":"123456","miscellaneous":{{{Nested(63)}}}}}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["a workflow nested past the depth limit"] = (f => Post("/v1/workflows", $$"""{"name":"Deep","start":"s","nodes":[{"id":"s","type":"set","assign":{"x":{{Nested(62)}}},"next":"done"},{"id":"done","type":"end"}]}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["a cancel request nested past the depth limit"] = (f => Post("/v1/runs/cancel", $$"""{"run_ids":["{{f.Runs["order_waiting"]}}"],"reason":{{Nested(70)}}}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["body over the limit"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, new string('9', 300 * 1024)), HttpStatusCode.RequestEntityTooLarge, "payload_too_large"),
     };
 
@@ -198,6 +245,95 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     }
 
     [Fact]
+    public async Task Variables_as_deep_as_a_body_allows_can_be_read_back_everywhere()
+    {
+        // 64 levels in all: the body, run_input, dynamic_variables, then 61 arrays.
+        var deep = Nested(61);
+        var started = await fixture.Client.SendAsync(Execute(SessionsFactory.OrderStatus, """{"run_input":{"dynamic_variables":{"deep":""" + deep + "}}}"));
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        var runId = (await started.ReadObjectAsync())["run_id"]!.GetValue<string>();
+
+        var run = await fixture.Client.GetAsync($"/v1/runs/{runId}");
+        Assert.Equal(HttpStatusCode.OK, run.StatusCode);
+        Assert.Equal(deep, (await run.ReadObjectAsync())["variables"]!["deep"]!.ToJsonString(new JsonSerializerOptions { MaxDepth = 256 }));
+        foreach (var read in new[] { $"/v1/runs/{runId}/events", $"/v1/runs/{runId}/transcript", $"/v1/runs/{runId}/transcript?format=markdown", $"/v1/runs?limit=5" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await fixture.Client.GetAsync(read)).StatusCode);
+        }
+
+        var fork = await fixture.Client.SendAsync(Post($"/v1/runs/{runId}/fork", """{"turn_number":1}"""));
+        Assert.Equal(HttpStatusCode.Created, fork.StatusCode);
+        var forkId = (await fork.ReadObjectAsync())["run_id"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, (await fixture.Client.SendAsync(Reply(forkId, SessionsFactory.OrderStatus, "123456"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await fixture.Client.SendAsync(Reply(runId, SessionsFactory.OrderStatus, "123456"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await fixture.Client.SendAsync(Post($"/v1/runs/{runId}/replay", "{}"))).StatusCode);
+
+        // What the server answered can be sent back as it is.
+        var variables = (await (await fixture.Client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["variables"]!;
+        var again = await fixture.Client.SendAsync(Execute(SessionsFactory.OrderStatus, "{\"run_input\":{\"dynamic_variables\":" + variables.ToJsonString(new JsonSerializerOptions { MaxDepth = 256 }) + "}}"));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_service_answer_nested_too_deep_fails_its_run_and_the_run_stays_readable()
+    {
+        await using var api = await LoopbackApi.StartAsync("token");
+        var result = await RunCallAsync(api, "hostile/deep");
+        Assert.Equal("failed", result["status"]!.GetValue<string>());
+        Assert.Contains("MaxJsonDepth", result["error"]!.GetValue<string>());
+
+        var runId = result["run_id"]!.GetValue<string>();
+        var run = await (await fixture.Client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+        Assert.Equal("limits", run["termination_source"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, (await fixture.Client.GetAsync($"/v1/runs/{runId}/transcript")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await fixture.Client.GetAsync($"/v1/runs/{runId}/events")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("hostile/surrogate")]
+    [InlineData("hostile/nul")]
+    public async Task A_service_answer_with_text_no_store_keeps_counts_as_not_json(string route)
+    {
+        await using var api = await LoopbackApi.StartAsync("token");
+        var result = await RunCallAsync(api, route);
+        Assert.Equal("completed", result["status"]!.GetValue<string>());
+
+        var run = await (await fixture.Client.GetAsync($"/v1/runs/{result["run_id"]!.GetValue<string>()}")).ReadObjectAsync();
+        Assert.Equal(200, run["variables"]!["code"]!.GetValue<int>());
+        Assert.Null(run["variables"]!["name"]);
+        Assert.Null(run["variables"]!["whole"]);
+    }
+
+    /// <summary>Starts a run of a workflow that calls the loopback service once and keeps its answer.</summary>
+    private async Task<JsonObject> RunCallAsync(LoopbackApi api, string route)
+    {
+        var definition = $$"""
+            { "name": "Hostile service", "start": "call",
+              "nodes": [
+                { "id": "call", "type": "http_request", "url": "{{api.Address}}{{route}}", "status_variable": "code",
+                  "response": { "name": "name", "whole": "$" }, "next": "done" },
+                { "id": "done", "type": "end" } ] }
+            """;
+        var created = await fixture.Client.PostAsync("/v1/workflows", Http.Json(definition));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var answer = await fixture.Client.SendAsync(Execute((await created.ReadObjectAsync())["workflow_id"]!.GetValue<string>(), "{}"));
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        return await answer.ReadObjectAsync();
+    }
+
+    [Fact]
+    public async Task The_depth_limit_is_configurable()
+    {
+        using var shallow = new SessionsFactory(null, new() { ["Sessions:Turns:MaxJsonDepth"] = "16" });
+        var client = shallow.CreateClient();
+        var atLimit = await client.SendAsync(Execute(SessionsFactory.OrderStatus, """{"run_input":{"dynamic_variables":{"d":""" + Nested(13) + "}}}"));
+        Assert.Equal(HttpStatusCode.OK, atLimit.StatusCode);
+        var past = await client.SendAsync(Execute(SessionsFactory.OrderStatus, """{"run_input":{"dynamic_variables":{"d":""" + Nested(14) + "}}}"));
+        Assert.Equal(HttpStatusCode.BadRequest, past.StatusCode);
+        Assert.Equal("malformed_json", (await past.ReadObjectAsync())["code"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Unknown_fields_of_the_published_protocol_are_ignored()
     {
         var response = await fixture.Client.SendAsync(Execute(SessionsFactory.OrderStatus, """
@@ -208,12 +344,26 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         Assert.Equal("Hi Bo!", (await response.ReadObjectAsync())["events"]!.AsArray().Single(e => e!["type"]!.GetValue<string>() == "say_static")!["text"]!.GetValue<string>());
     }
 
+    /// <summary>`levels` arrays inside each other around a number: `[[1]]` for 2.</summary>
+    internal static string Nested(int levels) => new string('[', levels) + "1" + new string(']', levels);
+
+    private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static HttpRequestMessage PostBytes(string path, params byte[][] parts)
+    {
+        var content = new ByteArrayContent(parts.SelectMany(p => p).ToArray());
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+    }
+
     private static string WithRun(string runId, string runInputJson) => $"{{\"run_id\":\"{runId}\",\"run_input\":{runInputJson}}}";
 
     private static HttpRequestMessage Post(string path, string body) => new(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
 
     private static HttpRequestMessage Execute(string workflowId, string body, string query = "") => Post($"/v1/workflows/{workflowId}/execute{query}", body);
 
-    private static HttpRequestMessage Reply(BadInputFixture f, string run, string workflowId, string message) =>
-        Execute(workflowId, JsonSerializer.Serialize(new { run_id = f.Runs[run], run_input = new { user_message = message } }));
+    private static HttpRequestMessage Reply(BadInputFixture f, string run, string workflowId, string message) => Reply(f.Runs[run], workflowId, message);
+
+    private static HttpRequestMessage Reply(string runId, string workflowId, string message) =>
+        Execute(workflowId, JsonSerializer.Serialize(new { run_id = runId, run_input = new { user_message = message } }));
 }

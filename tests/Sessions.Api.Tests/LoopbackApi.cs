@@ -50,6 +50,10 @@ public sealed class LoopbackApi : IAsyncDisposable
             await Task.Delay(ms);
             return Results.Json(new { ok = true });
         });
+        // Answers no store may keep as they are: nested as deep as a parser allows, a lone surrogate escape, a NUL.
+        app.MapGet("/hostile/deep", () => Results.Text("{\"v\":" + new string('[', 63) + "1" + new string(']', 63) + "}", "application/json"));
+        app.MapGet("/hostile/surrogate", () => Results.Text("{\"name\":\"a\\ud800b\",\"ok\":true}", "application/json"));
+        app.MapGet("/hostile/nul", () => Results.Text("{\"name\":\"a\\u0000b\",\"ok\":true}", "application/json"));
         app.MapGet("/slow", async () =>
         {
             await Task.Delay(TimeSpan.FromSeconds(3));

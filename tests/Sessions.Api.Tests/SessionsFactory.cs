@@ -91,8 +91,9 @@ public static class Http
     public static Task<HttpResponseMessage> ExecuteAsync(this HttpClient client, string workflowId, object body, string? query = null) =>
         client.PostAsync($"/v1/workflows/{workflowId}/execute{query}", Json(JsonSerializer.Serialize(body)));
 
+    /// <summary>The answer as an object. Answers may nest values a few levels deeper than a body may (their envelopes).</summary>
     public static async Task<JsonObject> ReadObjectAsync(this HttpResponseMessage response) =>
-        (await response.Content.ReadFromJsonAsync<JsonNode>())!.AsObject();
+        JsonNode.Parse(await response.Content.ReadAsStringAsync(), documentOptions: new JsonDocumentOptions { MaxDepth = 256 })!.AsObject();
 
     /// <summary>Uploads a workflow definition and returns its id.</summary>
     public static async Task<string> UploadAsync(this HttpClient client, string definition)

@@ -98,4 +98,23 @@ public class TemplateAndConditionTests
         Assert.Null(ConditionParser.Parse(JsonNode.Parse(condition), "$.c", problems));
         Assert.Contains(problems.Errors, e => e.Path == path);
     }
+
+    [Fact]
+    public void A_match_that_runs_out_of_time_is_no_match_and_is_reported()
+    {
+        // One tick is far less than any pattern needs for a million characters: the budget always runs out.
+        var pattern = new System.Text.RegularExpressions.Regex("(a|b)*a(a|b){12}c", System.Text.RegularExpressions.RegexOptions.NonBacktracking, TimeSpan.FromTicks(1));
+        var matches = new Comparison("text", ComparisonOperator.Matches, JsonValue.Create("(a|b)*a(a|b){12}c"), pattern);
+        var variables = new JsonObject { ["text"] = string.Concat(Enumerable.Repeat("ab", 500_000)) + "c" };
+        var timeouts = new List<ConditionTimeout>();
+
+        Assert.False(matches.Evaluate(variables, timeouts));
+        Assert.True(new NotCondition(matches).Evaluate(variables, timeouts));
+
+        Assert.Equal(2, timeouts.Count);
+        var fields = timeouts[0].ToEventFields();
+        Assert.Equal("text", fields["var"]!.GetValue<string>());
+        Assert.Equal("(a|b)*a(a|b){12}c", fields["pattern"]!.GetValue<string>());
+        Assert.Equal("no_match", fields["result"]!.GetValue<string>());
+    }
 }

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Values;
 using Sessions.Api.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -107,7 +108,7 @@ public static class ExecuteEndpoints
 
             // A retry of an answered key: the first turn's events again, from its stored answer, then that answer.
             http.Response.Headers[ReplayedHeader] = "true";
-            var answer = JsonNode.Parse(result.Answer)!;
+            var answer = JsonText.ParseStored(result.Answer)!;
             foreach (var replayed in answer["events"]!.AsArray())
             {
                 await stream.WriteAsync(null, replayed!, replayed!["seq"]!.GetValue<long>());

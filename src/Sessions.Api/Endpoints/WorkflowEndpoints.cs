@@ -1,3 +1,4 @@
+using Sessions.Runtime.Values;
 using Sessions.Api.Security;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -107,6 +108,6 @@ public static class WorkflowEndpoints
         var workflow = await workflows.GetAsync(caller.TenantId, id, ct);
         WorkflowVersionDocument version = await workflows.GetVersionAsync(caller.TenantId, id, number, ct);
         return TypedResults.Ok(new WorkflowVersionResponse(
-            id, version.VersionNumber, version.Name, version.VersionNumber == workflow.ActiveVersion, version.CreatedAt.UtcDateTime, JsonNode.Parse(version.DefinitionJson)!.AsObject()));
+            id, version.VersionNumber, version.Name, version.VersionNumber == workflow.ActiveVersion, version.CreatedAt.UtcDateTime, JsonText.ParseStored(version.DefinitionJson)!.AsObject()));
     }
 }

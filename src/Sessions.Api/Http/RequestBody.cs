@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Sessions.Api.Configuration;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Turns;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Api.Http;
 
@@ -10,10 +12,10 @@ namespace Sessions.Api.Http;
 /// Reads a JSON body under the configured size limit. Reading it here (instead of model binding) is what lets every
 /// malformed or oversized body get its own stable problem code, on Kestrel and in the test server alike.
 /// </summary>
-public sealed class RequestBody(IOptions<SessionsOptions> options)
+public sealed class RequestBody(IOptions<SessionsOptions> options, IOptions<TurnOptions> turns)
 {
     // Duplicate keys are refused here, as malformed JSON: a JsonObject would otherwise fail on them later, past the edge.
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
+    private readonly JsonDocumentOptions documentOptions = new() { MaxDepth = turns.Value.MaxJsonDepth, AllowDuplicateProperties = false };
 
     /// <summary>The parsed body, or null when it is empty.</summary>
     public async Task<JsonNode?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken) =>
@@ -60,68 +62,31 @@ public sealed class RequestBody(IOptions<SessionsOptions> options)
         var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         try
         {
-            json = JsonNode.Parse(bytes.Span, documentOptions: DocumentOptions);
+            json = JsonNode.Parse(bytes.Span, documentOptions: documentOptions);
         }
         catch (JsonException ex)
         {
             throw new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedJson, "Malformed JSON", $"The body is not valid JSON: {ex.Message}");
         }
+        catch (InvalidOperationException ex)
+        {
+            // The duplicate-key check decodes every property name while parsing; a name that is not valid Unicode fails there.
+            throw new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedJson, "Malformed JSON", $"A property name is not valid Unicode: {ex.Message}");
+        }
 
-        if (NulAt(json, "$") is { } path)
+        // Every text is read here, once: one that is not valid Unicode or holds a NUL would otherwise fail a turn or a
+        // read later, past the point of refusing it (PostgreSQL cannot keep a NUL in text at all).
+        if (JsonText.FindUnkeepable(json) is { } unkeepable)
         {
             throw new DomainException(
                     ErrorKind.BadRequest,
                     ProblemCodes.MalformedJson,
-                    "NUL character in the body",
-                    $"The text at {path} contains a NUL character (\\u0000), which no store keeps as text; leave it out.")
-                .With("path", path);
+                    "Text that cannot be kept",
+                    $"At {unkeepable.Path} {unkeepable.Reason}; send valid UTF-8 without NUL characters.")
+                .With("path", unkeepable.Path);
         }
 
         return new JsonBody(bytes, json);
-    }
-
-    /// <summary>
-    /// The JSON path of the first name or string holding a NUL character, if any. Refused at the edge, for every store
-    /// alike: PostgreSQL cannot keep one in text at all, so it would fail a request later, past the point of refusing it.
-    /// </summary>
-    private static string? NulAt(JsonNode? node, string path)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var (name, value) in obj)
-                {
-                    var inner = $"{path}.{name}";
-                    if (name.Contains('\0'))
-                    {
-                        return inner;
-                    }
-
-                    if (NulAt(value, inner) is { } found)
-                    {
-                        return found;
-                    }
-                }
-
-                return null;
-
-            case JsonArray array:
-                for (var i = 0; i < array.Count; i++)
-                {
-                    if (NulAt(array[i], $"{path}[{i}]") is { } found)
-                    {
-                        return found;
-                    }
-                }
-
-                return null;
-
-            case JsonValue value when value.TryGetValue<string>(out var text) && text.Contains('\0'):
-                return path;
-
-            default:
-                return null;
-        }
     }
 
     private static DomainException TooLarge(int limit) =>

@@ -9,6 +9,7 @@ using OpenAI.Chat;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
+using Sessions.Runtime.Values;
 using Sessions.Runtime.Nodes;
 
 namespace Sessions.Nodes.Llm;
@@ -73,7 +74,8 @@ public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secret
         var (text, usedModel, input, output) = await Pipeline(config).ExecuteAsync(
             async token => onDelta is null ? await CompleteAsync(client, chat, request, token) : await StreamAsync(client, chat, request, onDelta, token),
             cancellationToken);
-        return new LlmReply(text, usedModel ?? model, config.Provider ?? new Uri(baseUrl).Host, input, output, Math.Round(clock.Elapsed.TotalMilliseconds, 1), fallbackUsed);
+        // The model's text is kept in the run; a NUL or a lone surrogate in it would fail every later commit on PostgreSQL.
+        return new LlmReply(JsonText.Keepable(text), usedModel ?? model, config.Provider ?? new Uri(baseUrl).Host, input, output, Math.Round(clock.Elapsed.TotalMilliseconds, 1), fallbackUsed);
     }
 
     private static async Task<(string, string?, int, int)> CompleteAsync(ChatClient client, List<ChatMessage> chat, ChatCompletionOptions request, CancellationToken token)
@@ -96,7 +98,7 @@ public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secret
                 if (!string.IsNullOrEmpty(part.Text))
                 {
                     text.Append(part.Text);
-                    onDelta(part.Text);
+                    onDelta(JsonText.Keepable(part.Text));
                 }
             }
 

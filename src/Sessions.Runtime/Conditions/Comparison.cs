@@ -26,7 +26,7 @@ public enum ComparisonOperator
 /// </summary>
 public sealed record Comparison(string Variable, ComparisonOperator Operator, JsonNode? Value, Regex? Pattern) : Condition
 {
-    public override bool Evaluate(JsonObject variables)
+    public override bool Evaluate(JsonObject variables, ICollection<ConditionTimeout>? timeouts = null)
     {
         if (Operator == ComparisonOperator.Exists)
         {
@@ -44,21 +44,22 @@ public sealed record Comparison(string Variable, ComparisonOperator Operator, Js
             ComparisonOperator.Lt => Compare(actual, Value) is < 0,
             ComparisonOperator.Lte => Compare(actual, Value) is <= 0,
             ComparisonOperator.Contains => Contains(actual, Value),
-            ComparisonOperator.Matches => actual is JsonValue s && s.GetValueKind() == JsonValueKind.String && Matches(s.GetValue<string>()),
+            ComparisonOperator.Matches => actual is JsonValue s && s.GetValueKind() == JsonValueKind.String && Matches(s.GetValue<string>(), timeouts),
             ComparisonOperator.In => Value is JsonArray options && options.Any(o => JsonValues.AreEqual(o, actual)),
             _ => false,
         };
     }
 
     /// <summary>A match that runs out of time is no match: a condition never fails a run or a request.</summary>
-    private bool Matches(string text)
+    private bool Matches(string text, ICollection<ConditionTimeout>? timeouts)
     {
         try
         {
             return Pattern!.IsMatch(text);
         }
-        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        catch (RegexMatchTimeoutException)
         {
+            timeouts?.Add(new ConditionTimeout(Variable, Pattern!.ToString(), Pattern.MatchTimeout));
             return false;
         }
     }

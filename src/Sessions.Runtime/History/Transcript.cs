@@ -52,7 +52,7 @@ public sealed record Transcript(string RunId, string WorkflowId, string Workflow
 
     private static IEnumerable<TranscriptLine> Lines(Storage.RunEvent e)
     {
-        string Field(string name) => e.Fields[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : e.Fields[name]?.ToJsonString() ?? string.Empty;
+        string Field(string name) => e.Fields[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : (e.Fields[name] is { } other ? Values.JsonText.Serialize(other) : string.Empty);
 
         switch (e.Type)
         {

@@ -165,7 +165,7 @@ public sealed class InputSpec
     };
 
     private static string ValueText(JsonNode value) =>
-        value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : value.ToJsonString();
+        value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : Values.JsonText.Serialize(value);
 
     private static int? ReadInt(JsonObject obj, string name, string path, ProblemCollector problems)
     {

@@ -25,6 +25,7 @@ public enum RunEventType
     [JsonStringEnumMemberName("http_request")] HttpRequest,
     [JsonStringEnumMemberName("llm")] Llm,
     [JsonStringEnumMemberName("llm_condition")] LlmCondition,
+    [JsonStringEnumMemberName("condition_timeout")] ConditionTimeout,
     [JsonStringEnumMemberName("error")] Error,
     [JsonStringEnumMemberName("aborted_looping_risk")] AbortedLoopingRisk,
     [JsonStringEnumMemberName("cancelled")] Cancelled,

@@ -16,5 +16,6 @@ public static class DocumentJson
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        MaxDepth = Values.JsonText.DocumentMaxDepth,
     };
 }

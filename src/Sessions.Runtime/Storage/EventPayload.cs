@@ -18,7 +18,7 @@ public static class EventPayload
     public static string Write(RunEvent item)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = DocumentJson.Options.Encoder }))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = DocumentJson.Options.Encoder, MaxDepth = DocumentJson.Options.MaxDepth }))
         {
             writer.WriteStartObject();
             writer.WriteString("node_id", item.NodeId);
@@ -33,7 +33,7 @@ public static class EventPayload
 
     public static RunEvent Read(string runId, long seq, int turnNumber, string type, string payloadJson)
     {
-        var payload = JsonNode.Parse(payloadJson)!.AsObject();
+        var payload = Values.JsonText.ParseStored(payloadJson)!.AsObject();
         return new RunEvent(
             runId,
             seq,

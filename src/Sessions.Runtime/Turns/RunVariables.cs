@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Turns;
 
@@ -26,8 +27,12 @@ internal sealed class RunVariables
     /// <summary>UTF-8 bytes of the variables as one JSON object, as stores keep it.</summary>
     public long Bytes { get; private set; }
 
+    /// <summary>How deep the deepest value set during this turn nests (<see cref="JsonText.Depth"/>), for the depth limit.</summary>
+    public int DeepestSet { get; private set; }
+
     public void Set(string name, JsonNode? value)
     {
+        DeepestSet = Math.Max(DeepestSet, JsonText.Depth(value));
         var had = values.TryGetPropertyValue(name, out var old);
         var before = had ? EntryBytes(name, old) : 0;
         values[name] = value;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Conditions;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Runs;
@@ -224,7 +225,7 @@ internal sealed class TurnExecution
         }
 
         var started = clock.GetUtcNow();
-        for (var attempt = 1; ShouldRepeat(loop, result) && limits.MayRecordMore(events.Events.Count); attempt++)
+        for (var attempt = 1; ShouldRepeat(node, loop, result) && limits.MayRecordMore(events.Events.Count); attempt++)
         {
             var exhausted = loop.MaxRetries is { } max && attempt > max ? "max_retries"
                 : loop.Expiry is { } expiry && clock.GetUtcNow() + loop.Between - started >= expiry ? "expired"
@@ -254,8 +255,28 @@ internal sealed class TurnExecution
         return result;
     }
 
-    private bool ShouldRepeat(SelfLoop loop, NodeResult result) =>
-        result.Outcome == NodeOutcome.Fail || (result.Outcome == NodeOutcome.Continue && loop.While?.Evaluate(variables.Values) == true);
+    private bool ShouldRepeat(CompiledNode node, SelfLoop loop, NodeResult result)
+    {
+        if (result.Outcome == NodeOutcome.Fail)
+        {
+            return true;
+        }
+
+        if (result.Outcome != NodeOutcome.Continue || loop.While is null)
+        {
+            return false;
+        }
+
+        // A pattern that runs out of time is no match, so the loop ends; the warning says why it ended there.
+        var timeouts = new List<ConditionTimeout>();
+        var repeat = loop.While.Evaluate(variables.Values, timeouts);
+        foreach (var timeout in timeouts)
+        {
+            events.Record(RunEventType.ConditionTimeout, node.Id, timeout.ToEventFields());
+        }
+
+        return repeat;
+    }
 
     private void ApplyEffects(CompiledNode node, NodeResult result)
     {

@@ -44,8 +44,13 @@ internal sealed class TurnLimits(TurnOptions options)
             return $"The turn recorded {eventCount} events; the limit is {options.MaxEventsPerTurn} per turn (Sessions:Turns:MaxEventsPerTurn).";
         }
 
-        return variables.Bytes > options.MaxVariablesBytes
-            ? $"The run's variables grew to {variables.Bytes} bytes of JSON; the limit is {options.MaxVariablesBytes} (Sessions:Turns:MaxVariablesBytes)."
+        if (variables.Bytes > options.MaxVariablesBytes)
+        {
+            return $"The run's variables grew to {variables.Bytes} bytes of JSON; the limit is {options.MaxVariablesBytes} (Sessions:Turns:MaxVariablesBytes).";
+        }
+
+        return variables.DeepestSet > options.MaxVariableDepth
+            ? $"A variable was set to JSON nested {variables.DeepestSet} levels deep; the limit is {options.MaxVariableDepth} (Sessions:Turns:MaxJsonDepth less 3)."
             : null;
     }
 

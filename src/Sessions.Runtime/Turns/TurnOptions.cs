@@ -30,6 +30,20 @@ public sealed class TurnOptions
     public int MaxVariablesBytes { get; set; } = 256 * 1024;
 
     /// <summary>
+    /// How deep JSON may nest, counted in objects and arrays (`{"a":[1]}` is 2). A request body deeper than this is
+    /// refused on every endpoint with 400 `malformed_json`; a run's variable may nest three less, so that it can always be
+    /// sent back inside `run_input.dynamic_variables`, and a workflow that sets one deeper (from a called service's
+    /// answer) fails its run (termination_source `limits`). Answers wrap values in their own envelopes, a few levels
+    /// more; stored runs and reads accept far more (<see cref="Values.JsonText.DocumentMaxDepth"/>), so whatever was
+    /// accepted can always be written out and read back.
+    /// </summary>
+    [Range(8, Values.JsonText.MaxConfigurableDepth)]
+    public int MaxJsonDepth { get; set; } = 64;
+
+    /// <summary>The deepest a run's variable may nest: its place in a body (`run_input.dynamic_variables`) takes three levels.</summary>
+    public int MaxVariableDepth => MaxJsonDepth - 3;
+
+    /// <summary>
     /// How much memory (in MB of JSON) the runs this server committed last may take, so that their next turns need not
     /// read them back (<see cref="RecentRuns"/>); 0 keeps none.
     /// </summary>

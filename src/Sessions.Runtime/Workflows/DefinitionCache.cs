@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Sessions.Runtime.Values;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Storage;
@@ -32,7 +33,7 @@ public sealed class DefinitionCache(IWorkflowStore workflows, DefinitionCompiler
             return null;
         }
 
-        var compilation = compiler.Compile(JsonNode.Parse(version.DefinitionJson));
+        var compilation = compiler.Compile(JsonText.ParseStored(version.DefinitionJson));
         definition = compilation.Definition ?? throw new InvalidOperationException(
             $"Stored version {versionNumber} of workflow {workflowId} no longer compiles: {string.Join("; ", compilation.Errors.Select(e => $"{e.Path}: {e.Message}"))}");
         return compiled.GetOrAdd((tenantId, workflowId, versionNumber), definition);

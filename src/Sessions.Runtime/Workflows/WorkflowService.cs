@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Sessions.Runtime.Values;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Ids;
@@ -22,7 +23,7 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
         var compiled = CompileOrThrow(definition);
         var now = clock.GetUtcNow();
         var workflow = new WorkflowDocument(workflowId, tenantId, compiled.Definition!.Name, compiled.Definition.Description, 0, 0, now, now);
-        var version = new WorkflowVersionDocument(workflowId, tenantId, 0, workflow.Name, definition!.ToJsonString(), now);
+        var version = new WorkflowVersionDocument(workflowId, tenantId, 0, workflow.Name, JsonText.Serialize(definition!), now);
         if (!await store.CreateAsync(workflow, version, cancellationToken))
         {
             throw new DomainException(ErrorKind.Conflict, ProblemCodes.WorkflowExists, "Workflow exists", $"A workflow with id {workflowId} already exists.");
@@ -36,7 +37,7 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
     {
         await GetAsync(tenantId, workflowId, cancellationToken);
         var compiled = CompileOrThrow(definition);
-        var version = new NewWorkflowVersion(compiled.Definition!.Name, compiled.Definition.Description, definition!.ToJsonString(), clock.GetUtcNow());
+        var version = new NewWorkflowVersion(compiled.Definition!.Name, compiled.Definition.Description, JsonText.Serialize(definition!), clock.GetUtcNow());
         var workflow = await store.AddVersionAsync(tenantId, workflowId, version, activate, cancellationToken)
             ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
         cache.Put(tenantId, workflowId, workflow.LatestVersion, compiled.Definition);

@@ -145,17 +145,19 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         return events;
     }
 
-    public async Task<IReadOnlyList<TurnDocument>> GetTurnsAsync(string tenantId, string runId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TurnDocument>> GetTurnsAsync(string tenantId, string runId, int afterTurn, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Sql.Command(
             connection,
             """
             SELECT t.doc::text FROM run_turns t JOIN runs r ON r.id = t.run_id
-            WHERE r.id = $1 AND r.tenant_id = $2 ORDER BY t.turn_number;
+            WHERE r.id = $1 AND r.tenant_id = $2 AND t.turn_number > $3 ORDER BY t.turn_number LIMIT $4;
             """,
             runId,
-            tenantId);
+            tenantId,
+            afterTurn,
+            limit);
         var turns = new List<TurnDocument>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -142,17 +142,19 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         return events;
     }
 
-    public async Task<IReadOnlyList<TurnDocument>> GetTurnsAsync(string tenantId, string runId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TurnDocument>> GetTurnsAsync(string tenantId, string runId, int afterTurn, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT t.turn_number, t.input, t.output, t.first_seq, t.last_seq, t.started_at, t.completed_at, t.state, t.changes FROM run_turns t
             JOIN runs r ON r.id = t.run_id
-            WHERE r.id = $id AND r.tenant_id = $tenant ORDER BY t.turn_number;
+            WHERE r.id = $id AND r.tenant_id = $tenant AND t.turn_number > $after ORDER BY t.turn_number LIMIT $limit;
             """;
         command.Parameters.AddWithValue("$id", runId);
         command.Parameters.AddWithValue("$tenant", tenantId);
+        command.Parameters.AddWithValue("$after", afterTurn);
+        command.Parameters.AddWithValue("$limit", limit);
         var turns = new List<TurnDocument>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -74,7 +74,7 @@ public abstract class BadInputFixture : IAsyncLifetime
             {
                 run = run is null ? null : run with { Version = 0 },
                 events = await store.GetEventsAsync(tenant, id, 0, 10_000, default),
-                turns = await store.GetTurnsAsync(tenant, id, default),
+                turns = await store.GetAllTurnsAsync(tenant, id, default),
             }, DocumentJson.Options);
         }
 

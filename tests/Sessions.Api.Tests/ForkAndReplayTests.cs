@@ -226,7 +226,7 @@ public sealed class ForkAndReplayTests : IDisposable
         var store = factory.Services.GetRequiredService<IRunStore>();
         var run = await store.GetAsync("default", runId, default);
         var events = await store.GetEventsAsync("default", runId, 0, 10_000, default);
-        var turns = await store.GetTurnsAsync("default", runId, default);
+        var turns = await store.GetAllTurnsAsync("default", runId, default);
         return System.Text.Json.JsonSerializer.Serialize(new { run, events, turns }, DocumentJson.Options);
     }
 }

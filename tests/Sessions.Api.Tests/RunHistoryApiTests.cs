@@ -183,6 +183,103 @@ public sealed class RunHistoryApiTests(RunHistoryFixture f) : IClassFixture<RunH
     }
 }
 
+/// <summary>Reads of long runs come in bounded pages, with explicit links to the rest; nothing is cut silently.</summary>
+public sealed class LongRunReadTests : IDisposable
+{
+    private const string Chatty = """
+        { "name": "Chatty", "start": "ask",
+          "limits": { "max_node_executions_per_turn": 1000, "max_visits_per_node_per_turn": 500 },
+          "variables": { "n": 0 },
+          "nodes": [
+            { "id": "ask", "type": "ask", "prompt": "Say something", "variable": "said", "next": "route" },
+            { "id": "route", "type": "branch", "cases": [ { "when": { "var": "said", "op": "eq", "value": "flood" }, "next": "count" } ], "default": "ask" },
+            { "id": "count", "type": "set", "assign": { "n": "{{add n 1}}" }, "next": "more" },
+            { "id": "more", "type": "branch", "cases": [ { "when": { "var": "n", "op": "lt", "value": 400 }, "next": "count" } ], "default": "reset" },
+            { "id": "reset", "type": "set", "assign": { "n": 0 }, "next": "ask" } ] }
+        """;
+
+    private readonly SessionsFactory factory = new(null, new() { ["Sessions:Turns:MaxEventsPerTurn"] = "10000", ["Sessions:RateLimit:PermitsPerSecond"] = "0" });
+    private readonly HttpClient client;
+
+    public LongRunReadTests() => client = factory.CreateClient();
+
+    public void Dispose() => factory.Dispose();
+
+    [Fact]
+    public async Task A_long_run_reads_in_pages_of_turns_that_add_up_to_every_turn_and_event()
+    {
+        var workflowId = await client.UploadAsync(Chatty);
+        var runId = (await client.StartAsync(workflowId))["run_id"]!.GetValue<string>();
+        for (var i = 0; i < 44; i++)
+        {
+            await client.ReplyAsync(workflowId, runId, i == 30 ? "flood" : $"message {i}");
+        }
+
+        // Turn 32 (the flood) records thousands of events: more than a page holds.
+        var run = await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+        Assert.Equal(45, run["turn_number"]!.GetValue<int>());
+        Assert.Equal(Enumerable.Range(1, 20), run["turns"]!.AsArray().Select(t => t!["turn_number"]!.GetValue<int>()));
+        Assert.Equal($"/v1/runs/{runId}/turns?after_turn=20&limit=20", run["next_turns"]!.GetValue<string>());
+
+        var turns = run["turns"]!.AsArray().Select(t => t!.AsObject()).ToList();
+        for (var next = run["next_turns"]?.GetValue<string>(); next is not null;)
+        {
+            var page = await (await client.GetAsync(next)).ReadObjectAsync();
+            turns.AddRange(page["turns"]!.AsArray().Select(t => t!.AsObject()));
+            next = page["next"]?.GetValue<string>();
+            Assert.Equal(next is not null, page["has_more"]!.GetValue<bool>());
+        }
+
+        Assert.Equal(Enumerable.Range(1, 45), turns.Select(t => t["turn_number"]!.GetValue<int>()));
+        var flood = turns.Single(t => t["turn_number"]!.GetValue<int>() == 32);
+        Assert.False(flood["events_complete"]!.GetValue<bool>());
+        Assert.NotEmpty(flood["events"]!.AsArray());
+
+        // The turn's events, completed through its link, and every other turn's, are the run's events exactly once.
+        var seqs = new List<long>();
+        foreach (var turn in turns)
+        {
+            seqs.AddRange(turn["events"]!.AsArray().Select(e => e!["seq"]!.GetValue<long>()));
+            for (var more = turn["more_events"]?.GetValue<string>(); more is not null;)
+            {
+                var page = await (await client.GetAsync(more + "&limit=1000")).ReadObjectAsync();
+                var own = page["events"]!.AsArray().Where(e => e!["turn_number"]!.GetValue<int>() == turn["turn_number"]!.GetValue<int>()).ToList();
+                seqs.AddRange(own.Select(e => e!["seq"]!.GetValue<long>()));
+                more = own.Count == page["events"]!.AsArray().Count && page["has_more"]!.GetValue<bool>()
+                    ? $"/v1/runs/{runId}/events?after_seq={page["next_after_seq"]!.GetValue<long>()}"
+                    : null;
+            }
+        }
+
+        var last = (await (await client.GetAsync($"/v1/runs/{runId}/events?after_seq={seqs.Max() - 1}")).ReadObjectAsync())["events"]!.AsArray();
+        Assert.Equal(seqs.Max(), last.Single()!["seq"]!.GetValue<long>());
+        Assert.Equal(Enumerable.Range(1, (int)seqs.Max()).Select(i => (long)i), seqs);
+
+        // The transcript is whole: it ends with the last question, after the last reply.
+        var transcript = await (await client.GetAsync($"/v1/runs/{runId}/transcript")).ReadObjectAsync();
+        Assert.Equal(45, transcript["turns"]!.AsArray().Count);
+        var lastLines = transcript["turns"]!.AsArray()[^1]!["lines"]!.AsArray();
+        Assert.Equal("message 43", lastLines[0]!["text"]!.GetValue<string>());
+        Assert.Equal("Say something", lastLines[^1]!["text"]!.GetValue<string>());
+        var markdown = await client.GetStringAsync($"/v1/runs/{runId}/transcript?format=markdown");
+        Assert.Contains("## Turn 45", markdown);
+        Assert.EndsWith("**Assistant asks:** Say something\n\n", markdown);
+    }
+
+    [Theory]
+    [InlineData("?after_turn=x")]
+    [InlineData("?after_turn=-2")]
+    [InlineData("?limit=0")]
+    [InlineData("?limit=201")]
+    public async Task Turn_pages_refuse_bad_paging(string query)
+    {
+        var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var response = await client.GetAsync($"/v1/runs/{runId}/turns{query}");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("invalid_paging", (await response.ReadObjectAsync())["code"]!.GetValue<string>());
+    }
+}
+
 public sealed class CancelRunsTests : IDisposable
 {
     private readonly SessionsFactory factory = new();

@@ -73,7 +73,7 @@ public sealed class TurnTests : IDisposable
         var events = await store.GetEventsAsync("default", runId, 0, 10_000, default);
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Seq));
         Assert.Equal(applied, events.Count(e => e.Type.ToWire() == "user_messages"));
-        Assert.Equal(1 + applied, (await store.GetTurnsAsync("default", runId, default)).Count);
+        Assert.Equal(1 + applied, (await store.GetAllTurnsAsync("default", runId, default)).Count);
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public class CheckpointTests
             live.Add((await stack.TurnAsync(workflow, live[0].Id, $"reply {turn} {new string('y', turn % 5 * 100)}")).Run);
         }
 
-        var turns = await stack.Runs.GetTurnsAsync(TestStack.Tenant, live[0].Id, CancellationToken.None);
+        var turns = await stack.Runs.GetAllTurnsAsync(TestStack.Tenant, live[0].Id, CancellationToken.None);
         var rebuilt = Checkpoints.StatesAfter(turns);
         for (var i = 0; i < live.Count; i++)
         {

@@ -195,7 +195,7 @@ public class TurnEngineTests
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Seq));
         Assert.Equal(second.Run.LastSeq, events[^1].Seq);
 
-        var turns = await stack.Runs.GetTurnsAsync(TestStack.Tenant, first.Run.Id, CancellationToken.None);
+        var turns = await stack.Runs.GetAllTurnsAsync(TestStack.Tenant, first.Run.Id, CancellationToken.None);
         Assert.Equal([1, 2], turns.Select(t => t.TurnNumber));
         Assert.Equal((first.Run.LastSeq + 1, second.Run.LastSeq), (turns[1].FirstSeq, turns[1].LastSeq));
         Assert.Equal("completed", turns[1].Output["status"]!.GetValue<string>());
@@ -228,7 +228,7 @@ public class TurnEngineTests
     {
         var run = await stack.Runs.GetAsync(TestStack.Tenant, runId, CancellationToken.None);
         var events = await stack.Runs.GetEventsAsync(TestStack.Tenant, runId, 0, 10_000, CancellationToken.None);
-        var turns = await stack.Runs.GetTurnsAsync(TestStack.Tenant, runId, CancellationToken.None);
+        var turns = await stack.Runs.GetAllTurnsAsync(TestStack.Tenant, runId, CancellationToken.None);
         return System.Text.Json.JsonSerializer.Serialize(new { run, events = events.Count, turns = turns.Count }, DocumentJson.Options);
     }
 }

@@ -123,7 +123,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
 
         Assert.Equal(RunStatus.Completed, (await Runs.GetAsync("t1", run.Id, default))!.Status);
         Assert.Equal(4, (await Runs.GetEventsAsync("t1", run.Id, 0, 100, default)).Count);
-        Assert.Equal(2, (await Runs.GetTurnsAsync("t1", run.Id, default)).Count);
+        Assert.Equal(2, (await Runs.GetAllTurnsAsync("t1", run.Id, default)).Count);
     }
 
     [Fact]
@@ -168,11 +168,29 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     {
         var run = Run(NewId(), version: 1);
         await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 2), default);
-        var turn = Assert.Single(await Runs.GetTurnsAsync("t1", run.Id, default));
+        var turn = Assert.Single(await Runs.GetAllTurnsAsync("t1", run.Id, default));
         Assert.Equal("""{"user_message":"hi"}""", turn.Input.ToJsonString());
         Assert.Equal("""{"status":"waiting_for_user_input"}""", turn.Output.ToJsonString());
         Assert.Equal((1L, 2L), (turn.FirstSeq, turn.LastSeq));
-        Assert.Empty(await Runs.GetTurnsAsync("t2", run.Id, default));
+        Assert.Empty(await Runs.GetAllTurnsAsync("t2", run.Id, default));
+    }
+
+    [Fact]
+    public async Task Turns_read_a_page_at_a_time_in_turn_order()
+    {
+        var run = Run(NewId(), version: 1);
+        for (var turn = 1; turn <= 5; turn++)
+        {
+            var at = run with { TurnNumber = turn, Version = turn, LastSeq = turn * 2 };
+            await Runs.CommitTurnAsync(Commit(at, expected: turn - 1, firstSeq: turn * 2 - 1, count: 2), default);
+        }
+
+        Assert.Equal([1, 2], (await Runs.GetTurnsAsync("t1", run.Id, -1, 2, default)).Select(t => t.TurnNumber));
+        Assert.Equal([3, 4], (await Runs.GetTurnsAsync("t1", run.Id, 2, 2, default)).Select(t => t.TurnNumber));
+        Assert.Equal([5], (await Runs.GetTurnsAsync("t1", run.Id, 4, 2, default)).Select(t => t.TurnNumber));
+        Assert.Empty(await Runs.GetTurnsAsync("t1", run.Id, 5, 2, default));
+        Assert.Empty(await Runs.GetTurnsAsync("t2", run.Id, -1, 2, default));
+        Assert.Equal(5, (await Runs.GetAllTurnsAsync("t1", run.Id, default)).Count);
     }
 
     [Fact]
@@ -181,7 +199,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         var run = Run(NewId(), version: 1);
         var commit = Commit(run, expected: 0, firstSeq: 1, count: 1);
         await Runs.CommitTurnAsync(commit with { Turn = commit.Turn with { StateAfter = run } }, default);
-        var turn = Assert.Single(await Runs.GetTurnsAsync("t1", run.Id, default));
+        var turn = Assert.Single(await Runs.GetAllTurnsAsync("t1", run.Id, default));
 
         // By value, not as text: a provider may keep documents in a form that orders or spaces them its own way.
         Assert.True(JsonNode.DeepEquals(
@@ -202,7 +220,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         var next = run with { Version = 2, TurnNumber = 2, LastSeq = 2 };
         var commit = Commit(next, expected: 1, firstSeq: 2, count: 1);
         await Runs.CommitTurnAsync(commit with { Turn = commit.Turn with { Changes = changes } }, default);
-        var turn = (await Runs.GetTurnsAsync("t1", run.Id, default)).Single(t => t.TurnNumber == 2);
+        var turn = (await Runs.GetAllTurnsAsync("t1", run.Id, default)).Single(t => t.TurnNumber == 2);
         Assert.Null(turn.StateAfter);
         Assert.True(JsonNode.DeepEquals(changes, turn.Changes), turn.Changes?.ToJsonString());
     }

@@ -42,7 +42,35 @@ public sealed record TurnContract(
     [property: Description("status, error and next_input_hint after the turn.")] JsonObject Output,
     DateTime StartedAt,
     DateTime CompletedAt,
-    IReadOnlyList<EventContract> Events);
+    [property: Description("The turn's events; the first ones only when events_complete is false.")] IReadOnlyList<EventContract> Events,
+    [property: Description("False when the turn has more events than one page holds (1,000); more_events reads the rest.")] bool EventsComplete,
+    [property: Description("The events page that goes on after the last event here, when events_complete is false; null otherwise.")] string? MoreEvents)
+{
+    public static TurnContract From(string runId, TurnRecord record) => new(
+        record.Turn.TurnNumber,
+        (JsonObject)record.Turn.Input.DeepClone(),
+        (JsonObject)record.Turn.Output.DeepClone(),
+        record.Turn.StartedAt.UtcDateTime,
+        record.Turn.CompletedAt.UtcDateTime,
+        record.Events.Select(EventContract.From).ToList(),
+        record.EventsComplete,
+        record.EventsComplete ? null : $"/v1/runs/{runId}/events?after_seq={(record.Events.Count > 0 ? record.Events[^1].Seq : record.Turn.FirstSeq - 1)}");
+}
+
+/// <summary>A page of a run's turns, oldest first.</summary>
+public sealed record TurnPageResponse(
+    string RunId,
+    IReadOnlyList<TurnContract> Turns,
+    bool HasMore,
+    [property: Description("The next page, when has_more; null otherwise.")] string? Next)
+{
+    public static TurnPageResponse From(string runId, TurnPage page, int limit) =>
+        new(runId, page.Turns.Select(t => TurnContract.From(runId, t)).ToList(), page.HasMore, NextPage(runId, page, limit));
+
+    /// <summary>The link to the turns after a page, or null when none follow.</summary>
+    public static string? NextPage(string runId, TurnPage page, int limit) =>
+        page.HasMore && page.Turns.Count > 0 ? $"/v1/runs/{runId}/turns?after_turn={page.Turns[^1].Turn.TurnNumber}&limit={limit}" : null;
+}
 
 public sealed record NodeExecutionContract(string NodeId, int Attempt, int TurnNumber, string Status, DateTime StartedAt, DateTime? CompletedAt);
 
@@ -68,8 +96,9 @@ public sealed record RunDetailsResponse(
     DateTime CreatedAt,
     DateTime UpdatedAt,
     DateTime? CompletedAt,
-    IReadOnlyList<TurnContract> Turns,
-    IReadOnlyList<NodeExecutionContract> NodeExecutions)
+    [property: Description("The first page of the run's turns (at most 20, and 1,000 events in all); next_turns reads on.")] IReadOnlyList<TurnContract> Turns,
+    [property: Description("The page of turns after those in turns, when the run has more; null otherwise.")] string? NextTurns,
+    [property: Description("The node executions of the turns in this answer.")] IReadOnlyList<NodeExecutionContract> NodeExecutions)
 {
     public static RunDetailsResponse From(RunDetails details)
     {
@@ -95,13 +124,8 @@ public sealed record RunDetailsResponse(
             run.CreatedAt.UtcDateTime,
             run.UpdatedAt.UtcDateTime,
             run.CompletedAt?.UtcDateTime,
-            details.Turns.Select(t => new TurnContract(
-                t.Turn.TurnNumber,
-                (JsonObject)t.Turn.Input.DeepClone(),
-                (JsonObject)t.Turn.Output.DeepClone(),
-                t.Turn.StartedAt.UtcDateTime,
-                t.Turn.CompletedAt.UtcDateTime,
-                t.Events.Select(EventContract.From).ToList())).ToList(),
+            details.Turns.Turns.Select(t => TurnContract.From(run.Id, t)).ToList(),
+            TurnPageResponse.NextPage(run.Id, details.Turns, RunHistory.DefaultTurnsPerPage),
             details.NodeExecutions.Select(n => new NodeExecutionContract(n.NodeId, n.Attempt, n.TurnNumber, n.Status, n.StartedAt.UtcDateTime, n.CompletedAt?.UtcDateTime)).ToList());
     }
 }

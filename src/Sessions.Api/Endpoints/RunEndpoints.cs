@@ -42,6 +42,11 @@ public static class RunEndpoints
             .WithSummary("A run with its state, its turns as input/output pairs, and its node executions")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
+        group.MapGet("/{run_id}/turns", GetTurns)
+            .WithName("GetRunTurns")
+            .WithSummary("A page of a run's turns, oldest first, each with its input, output and events")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+
         group.MapGet("/{run_id}/events", GetEvents)
             .WithName("GetRunEvents")
             .WithSummary("A page of a run's events after a seq")
@@ -209,10 +214,33 @@ public static class RunEndpoints
         }
     }
 
-    private static async Task<IResult> GetTranscript(
+    private static async Task<Ok<TurnPageResponse>> GetTurns(
         [FromRoute(Name = "run_id")] string runId, RunHistory history, IRunStore runs, Caller caller, CancellationToken ct,
+        [FromQuery(Name = "after_turn")] string? afterTurn = null, [FromQuery(Name = "limit")] string? limit = null)
+    {
+        var id = await VisibleRunAsync(runId, runs, caller, ct);
+        var after = afterTurn is null ? -1
+            : int.TryParse(afterTurn, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= -1 ? n
+            : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidPaging, "Invalid paging", "after_turn is a whole number >= -1 (the turn number the page starts after).")
+                .With("parameter", "after_turn");
+        var size = limit is null ? RunHistory.DefaultTurnsPerPage : RouteValues.PagingOrThrow(null, limit, maxLimit: RunHistory.MaxTurnsPerPage).Limit;
+        return TypedResults.Ok(TurnPageResponse.From(id, await history.GetTurnPageAsync(caller.TenantId, id, after, size, ct), size));
+    }
+
+    /// <summary>
+    /// Written a turn at a time as the turns are read, and flushed as the client reads (the response pipe's
+    /// backpressure): a long conversation costs a page of memory, not the whole run, however slowly the client reads.
+    /// </summary>
+    private static async Task GetTranscript(
+        [FromRoute(Name = "run_id")] string runId,
+        HttpContext http,
+        RunHistory history,
+        IRunStore runs,
+        Caller caller,
+        IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         [FromQuery(Name = "format")] string? format = null)
     {
+        var ct = http.RequestAborted;
         var id = await VisibleRunAsync(runId, runs, caller, ct);
         if (format is not (null or "json" or "markdown"))
         {
@@ -220,10 +248,39 @@ public static class RunEndpoints
                 .With("parameter", "format");
         }
 
-        var transcript = Transcript.From(await history.GetDetailsAsync(caller.TenantId, id, ct));
-        return format == "markdown"
-            ? TypedResults.Text(transcript.ToMarkdown(), "text/markdown", Encoding.UTF8)
-            : TypedResults.Ok(transcript);
+        var (run, workflowName) = await history.GetRunWithNameAsync(caller.TenantId, id, ct);
+        var body = http.Response.BodyWriter;
+        if (format == "markdown")
+        {
+            http.Response.ContentType = "text/markdown; charset=utf-8";
+            await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.MarkdownHeading(run, workflowName)), ct);
+            await foreach (var turn in history.ReadAllTurnsAsync(caller.TenantId, id, ct))
+            {
+                await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.Markdown(Transcript.TurnFrom(turn))), ct);
+            }
+
+            return;
+        }
+
+        var options = json.Value.SerializerOptions;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        await using var writer = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = options.Encoder, MaxDepth = options.MaxDepth });
+        writer.WriteStartObject();
+        writer.WriteString("run_id", run.Id);
+        writer.WriteString("workflow_id", run.WorkflowId);
+        writer.WriteString("workflow_name", workflowName);
+        writer.WriteNumber("version_number", run.VersionNumber);
+        writer.WriteString("status", run.Status.ToWire());
+        writer.WriteStartArray("turns");
+        await foreach (var turn in history.ReadAllTurnsAsync(caller.TenantId, id, ct))
+        {
+            JsonSerializer.Serialize(writer, Transcript.TurnFrom(turn), options);
+            await writer.FlushAsync(ct);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        await writer.FlushAsync(ct);
     }
 
     private static async Task<Created<ForkResponse>> ForkRun(

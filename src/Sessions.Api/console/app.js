@@ -141,8 +141,15 @@ async function runsPage() {
 async function runPage(runId) {
   const [run, transcript] = await Promise.all([api(`/v1/runs/${runId}`), api(`/v1/runs/${runId}/transcript`)]);
   const workflow = await api(`/v1/workflows/${run.workflow_id}`);
-  const eventsByTurn = new Map(run.turns.map((t) => [t.turn_number, t.events]));
-  const finishedAfter = new Map(run.turns.map((t) => [t.turn_number, ["completed", "failed", "cancelled", "aborted_looping_risk"].includes(t.output.status)]));
+  // The run's answer holds its first page of turns; the rest are read page by page.
+  const allTurns = [...run.turns];
+  for (let next = run.next_turns; next; ) {
+    const page = await api(next);
+    allTurns.push(...page.turns);
+    next = page.next;
+  }
+  const eventsByTurn = new Map(allTurns.map((t) => [t.turn_number, t.events]));
+  const finishedAfter = new Map(allTurns.map((t) => [t.turn_number, ["completed", "failed", "cancelled", "aborted_looping_risk"].includes(t.output.status)]));
 
   const report = el("div", { "data-testid": "replay-report" });
   const versionSelect = el("select", { "data-testid": "replay-version" },

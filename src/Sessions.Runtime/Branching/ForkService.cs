@@ -17,7 +17,8 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
     public async Task<RunDocument> ForkAsync(string tenantId, string runId, int turnNumber, int? versionNumber, CancellationToken cancellationToken)
     {
         var source = await runs.GetAsync(tenantId, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
-        var turns = await runs.GetTurnsAsync(tenantId, runId, cancellationToken);
+        // Turns 0 (a fork's own) to turnNumber: the checkpoint needs nothing after it.
+        var turns = await runs.GetTurnsAsync(tenantId, runId, -1, turnNumber + 1, cancellationToken);
         if (!turns.Any(t => t.TurnNumber == turnNumber))
         {
             throw new DomainException(ErrorKind.NotFound, "turn_not_found", "Turn not found", $"The run has no turn {turnNumber}; its turns are 1 to {source.TurnNumber}.")

@@ -40,18 +40,21 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
 
         var workflow = await workflows.GetAsync(tenantId, source.WorkflowId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
         var version = versionNumber ?? workflow.ActiveVersion;
-        var turns = await runs.GetTurnsAsync(tenantId, runId, cancellationToken);
-        var events = await runs.GetEventsAsync(tenantId, runId, 0, History.RunHistory.MaxEventsPerRead, cancellationToken);
+        var turns = await runs.GetAllTurnsAsync(tenantId, runId, cancellationToken);
         var states = Checkpoints.StatesAfter(turns);
 
         string? replayId = null;
         var replayed = new List<ReplayedTurn>();
         foreach (var turn in turns.Where(t => t.TurnNumber >= 1))
         {
+            // Each turn's own events, read as its turn comes: a long run is never read into memory whole.
+            var events = turn.LastSeq < turn.FirstSeq
+                ? []
+                : await runs.GetEventsAsync(tenantId, runId, turn.FirstSeq - 1, (int)(turn.LastSeq - turn.FirstSeq + 1), cancellationToken);
             var before = new TurnView(
                 turn.Output["status"]!.GetValue<string>(),
                 null,
-                Said(events.Where(e => e.Seq >= turn.FirstSeq && e.Seq <= turn.LastSeq)),
+                Said(events),
                 turn.Output["next_input_hint"] as JsonObject);
             var step = await ReplayTurnAsync(tenantId, source, turn, replayId, version, cancellationToken);
             replayId ??= step.View is { Code: null } ? step.RunId : null;

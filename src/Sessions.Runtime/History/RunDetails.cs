@@ -2,8 +2,12 @@ using Sessions.Runtime.Storage;
 
 namespace Sessions.Runtime.History;
 
-/// <summary>One turn read back: what the client sent, what came of it, and its events.</summary>
-public sealed record TurnRecord(TurnDocument Turn, IReadOnlyList<RunEvent> Events);
+/// <summary>One turn read back: what the client sent, what came of it, and its events (all of them, or the first ones).</summary>
+/// <param name="EventsComplete">False when the page's events ran out inside this turn; the rest are read by seq.</param>
+public sealed record TurnRecord(TurnDocument Turn, IReadOnlyList<RunEvent> Events, bool EventsComplete);
+
+/// <summary>A page of a run's turns; <see cref="HasMore"/> when turns follow its last one.</summary>
+public sealed record TurnPage(IReadOnlyList<TurnRecord> Turns, bool HasMore);
 
 /// <summary>One execution of one node, reconstructed from the run's events.</summary>
 public sealed record NodeExecution(
@@ -15,7 +19,8 @@ public sealed record NodeExecution(
     DateTimeOffset? CompletedAt);
 
 /// <summary>Everything about a run, for support staff.</summary>
-public sealed record RunDetails(RunDocument Run, string WorkflowName, IReadOnlyList<TurnRecord> Turns, IReadOnlyList<NodeExecution> NodeExecutions);
+/// <summary>A run for support staff: its state, the first page of its turns, and the node executions of those turns.</summary>
+public sealed record RunDetails(RunDocument Run, string WorkflowName, TurnPage Turns, IReadOnlyList<NodeExecution> NodeExecutions);
 
 public enum CancelOutcome
 {

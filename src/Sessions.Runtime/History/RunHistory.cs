@@ -8,8 +8,16 @@ namespace Sessions.Runtime.History;
 /// <summary>Reads runs back for people and dashboards, and cancels them in bulk. Every read is scoped by tenant.</summary>
 public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEngine engine)
 {
-    /// <summary>Enough for any single run we expect; a run with more events is read through the paged events endpoint.</summary>
-    public const int MaxEventsPerRead = 100_000;
+    /// <summary>Turns in the first page of a run read, and in a page of turns unless asked otherwise.</summary>
+    public const int DefaultTurnsPerPage = 20;
+
+    public const int MaxTurnsPerPage = 200;
+
+    /// <summary>
+    /// Events in one page of turns, in all: a read's memory is bounded by its page, however long the run. A turn whose
+    /// events do not fit is the page's last, marked incomplete, and the rest of its events are read by seq.
+    /// </summary>
+    public const int MaxEventsPerPage = 1_000;
 
     public const int MaxCancelReasonLength = 500;
 
@@ -19,19 +27,104 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
     public Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, string? workflowId, CancellationToken cancellationToken) =>
         runs.CountByStatusAsync(tenantId, workflowId, cancellationToken);
 
+    public async Task<(RunDocument Run, string WorkflowName)> GetRunWithNameAsync(string tenantId, string runId, CancellationToken cancellationToken)
+    {
+        var run = await GetRunAsync(tenantId, runId, cancellationToken);
+        return (run, (await workflows.GetAsync(tenantId, run.WorkflowId, cancellationToken))?.Name ?? string.Empty);
+    }
+
     public async Task<RunDocument> GetRunAsync(string tenantId, string runId, CancellationToken cancellationToken) =>
         await runs.GetAsync(tenantId, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
 
+    /// <summary>The run, with the first page of its turns and the node executions of those turns.</summary>
     public async Task<RunDetails> GetDetailsAsync(string tenantId, string runId, CancellationToken cancellationToken)
     {
-        var run = await GetRunAsync(tenantId, runId, cancellationToken);
-        var workflow = await workflows.GetAsync(tenantId, run.WorkflowId, cancellationToken);
-        var events = await runs.GetEventsAsync(tenantId, runId, 0, MaxEventsPerRead, cancellationToken);
-        var turns = await runs.GetTurnsAsync(tenantId, runId, cancellationToken);
-        var records = turns
-            .Select(t => new TurnRecord(t, events.Where(e => e.Seq >= t.FirstSeq && e.Seq <= t.LastSeq).ToList()))
-            .ToList();
-        return new RunDetails(run, workflow?.Name ?? string.Empty, records, NodeExecutions.From(events, run.Status));
+        var (run, workflowName) = await GetRunWithNameAsync(tenantId, runId, cancellationToken);
+        var page = await ReadTurnPageAsync(tenantId, runId, -1, DefaultTurnsPerPage, cancellationToken);
+        var events = page.Turns.SelectMany(t => t.Events).ToList();
+        return new RunDetails(run, workflowName, page, NodeExecutions.From(events, run.Status));
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> turns numbered above <paramref name="afterTurn"/>, with their events, at most
+    /// <see cref="MaxEventsPerPage"/> events in all.
+    /// </summary>
+    public async Task<TurnPage> GetTurnPageAsync(string tenantId, string runId, int afterTurn, int limit, CancellationToken cancellationToken)
+    {
+        await GetRunAsync(tenantId, runId, cancellationToken);
+        return await ReadTurnPageAsync(tenantId, runId, afterTurn, limit, cancellationToken);
+    }
+
+    /// <summary>
+    /// Every turn of the run in order, each with all its events, read a page at a time: for answers that are written
+    /// as they are read (the transcript), so that a long run never sits in memory whole.
+    /// </summary>
+    public async IAsyncEnumerable<TurnRecord> ReadAllTurnsAsync(
+        string tenantId, string runId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var after = -1;
+        while (true)
+        {
+            var turns = await runs.GetTurnsAsync(tenantId, runId, after, DefaultTurnsPerPage, cancellationToken);
+            foreach (var turn in turns)
+            {
+                var events = new List<RunEvent>();
+                var afterSeq = turn.FirstSeq - 1;
+                while (afterSeq < turn.LastSeq)
+                {
+                    var chunk = await runs.GetEventsAsync(tenantId, runId, afterSeq, (int)Math.Min(MaxEventsPerPage, turn.LastSeq - afterSeq), cancellationToken);
+                    if (chunk.Count == 0)
+                    {
+                        break;
+                    }
+
+                    events.AddRange(chunk);
+                    afterSeq = chunk[^1].Seq;
+                }
+
+                yield return new TurnRecord(turn, events, EventsComplete: true);
+                after = turn.TurnNumber;
+            }
+
+            if (turns.Count < DefaultTurnsPerPage)
+            {
+                yield break;
+            }
+        }
+    }
+
+    private async Task<TurnPage> ReadTurnPageAsync(string tenantId, string runId, int afterTurn, int limit, CancellationToken cancellationToken)
+    {
+        var turns = await runs.GetTurnsAsync(tenantId, runId, afterTurn, limit + 1, cancellationToken);
+        var hasMore = turns.Count > limit;
+        turns = turns.Take(limit).ToList();
+        var withEvents = turns.Where(t => t.LastSeq >= t.FirstSeq).ToList();
+        var events = withEvents.Count == 0
+            ? []
+            : await runs.GetEventsAsync(tenantId, runId, withEvents[0].FirstSeq - 1, MaxEventsPerPage, cancellationToken);
+        var lastRead = events.Count == MaxEventsPerPage ? events[^1].Seq : long.MaxValue;
+
+        var records = new List<TurnRecord>();
+        foreach (var turn in turns)
+        {
+            if (turn.FirstSeq > lastRead && turn.LastSeq >= turn.FirstSeq)
+            {
+                // The page's events ran out before this turn: it starts the next page.
+                hasMore = true;
+                break;
+            }
+
+            var own = events.Where(e => e.Seq >= turn.FirstSeq && e.Seq <= turn.LastSeq).ToList();
+            var complete = turn.LastSeq <= lastRead;
+            records.Add(new TurnRecord(turn, own, complete));
+            if (!complete)
+            {
+                hasMore = records.Count < turns.Count || hasMore;
+                break;
+            }
+        }
+
+        return new TurnPage(records, hasMore);
     }
 
     public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken)

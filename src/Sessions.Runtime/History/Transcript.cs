@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
 
 namespace Sessions.Runtime.History;
 
@@ -13,38 +14,35 @@ public sealed record TranscriptLine(string Role, string Kind, string Text);
 
 public sealed record TranscriptTurn(int TurnNumber, DateTimeOffset At, string? Command, IReadOnlyList<TranscriptLine> Lines);
 
+/// <remarks>
+/// The HTTP answer is written a turn at a time as the turns are read (<see cref="RunHistory.ReadAllTurnsAsync"/>), in
+/// this record's shape, so that a long conversation never sits in memory whole.
+/// </remarks>
 public sealed record Transcript(string RunId, string WorkflowId, string WorkflowName, int VersionNumber, RunStatus Status, IReadOnlyList<TranscriptTurn> Turns)
 {
-    public static Transcript From(RunDetails details)
-    {
-        var run = details.Run;
-        var turns = details.Turns.Select(t => new TranscriptTurn(
-            t.Turn.TurnNumber,
-            t.Turn.StartedAt,
-            t.Turn.Input["command"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>().ToLowerInvariant() : null,
-            t.Events.SelectMany(Lines).ToList())).ToList();
-        return new Transcript(run.Id, run.WorkflowId, details.WorkflowName, run.VersionNumber, run.Status, turns);
-    }
+    public static TranscriptTurn TurnFrom(TurnRecord record) => new(
+        record.Turn.TurnNumber,
+        record.Turn.StartedAt,
+        record.Turn.Input["command"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>().ToLowerInvariant() : null,
+        record.Events.SelectMany(Lines).ToList());
 
-    public string ToMarkdown()
+    public static string MarkdownHeading(RunDocument run, string workflowName) =>
+        string.Create(CultureInfo.InvariantCulture, $"# {workflowName}: run {run.Id}\n\nWorkflow `{run.WorkflowId}` version {run.VersionNumber}, status **{run.Status.ToWire()}**.\n");
+
+    public static string Markdown(TranscriptTurn turn)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"# {WorkflowName}: run {RunId}\n\n");
-        text.Append(CultureInfo.InvariantCulture, $"Workflow `{WorkflowId}` version {VersionNumber}, status **{Status.ToWire()}**.\n");
-        foreach (var turn in Turns)
+        text.Append(CultureInfo.InvariantCulture, $"\n## Turn {turn.TurnNumber} ({turn.At.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
+        text.Append(turn.Command is null or "start" or "data" ? ")\n\n" : $", command `{turn.Command}`)\n\n");
+        foreach (var line in turn.Lines)
         {
-            text.Append(CultureInfo.InvariantCulture, $"\n## Turn {turn.TurnNumber} ({turn.At.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
-            text.Append(turn.Command is null or "start" or "data" ? ")\n\n" : $", command `{turn.Command}`)\n\n");
-            foreach (var line in turn.Lines)
+            text.Append(line switch
             {
-                text.Append(line switch
-                {
-                    { Role: "system" } => $"_{line.Text}_\n\n",
-                    { Kind: "prompt" } => $"**Assistant asks:** {line.Text}\n\n",
-                    { Role: "user" } => $"**User:** {line.Text}\n\n",
-                    _ => $"**Assistant:** {line.Text}\n\n",
-                });
-            }
+                { Role: "system" } => $"_{line.Text}_\n\n",
+                { Kind: "prompt" } => $"**Assistant asks:** {line.Text}\n\n",
+                { Role: "user" } => $"**User:** {line.Text}\n\n",
+                _ => $"**Assistant:** {line.Text}\n\n",
+            });
         }
 
         return text.ToString();

@@ -57,7 +57,8 @@ public interface IRunStore
     /// <summary>Events with seq greater than <paramref name="afterSeq"/>, in seq order.</summary>
     Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken);
 
-    Task<IReadOnlyList<TurnDocument>> GetTurnsAsync(string tenantId, string runId, CancellationToken cancellationToken);
+    /// <summary>At most <paramref name="limit"/> turn records numbered above <paramref name="afterTurn"/>, in turn order.</summary>
+    Task<IReadOnlyList<TurnDocument>> GetTurnsAsync(string tenantId, string runId, int afterTurn, int limit, CancellationToken cancellationToken);
 
     /// <summary>The tenant's runs matching <paramref name="query"/>, newest first, with the total count of matches.</summary>
     Task<Page<RunSummary>> ListAsync(string tenantId, RunQuery query, CancellationToken cancellationToken);
@@ -122,3 +123,10 @@ public sealed record ReplaceResult(bool Written, RunDocument? Current)
 
 /// <summary>Another writer committed first; nothing was written.</summary>
 public sealed class StoreConflictException(string message) : Exception(message);
+
+public static class RunStoreExtensions
+{
+    /// <summary>Every turn record of a run (a fork's turn 0 included), for the few callers that need a run's whole history.</summary>
+    public static Task<IReadOnlyList<TurnDocument>> GetAllTurnsAsync(this IRunStore runs, string tenantId, string runId, CancellationToken cancellationToken) =>
+        runs.GetTurnsAsync(tenantId, runId, -1, int.MaxValue, cancellationToken);
+}

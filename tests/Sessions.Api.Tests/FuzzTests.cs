@@ -4,14 +4,16 @@ using System.Text.Json.Nodes;
 using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.Data.Sqlite;
+using Sessions.Testing;
 
 namespace Sessions.Api.Tests;
 
 /// <summary>
-/// Property: whatever arrives (random and mutated bodies, headers and ids, at every endpoint), the server never
-/// answers 5xx, every refusal is a problem document with a code, and a refused request changes nothing stored.
+/// Property: whatever arrives (random and mutated bodies, headers and ids, at every endpoint; JSON nested past the
+/// limit, invalid UTF-8, lone surrogates, duplicate keys, NUL, backtracking patterns), the server never answers 5xx,
+/// every refusal is a problem document with a code, and a refused request changes nothing stored. On both stores.
 /// </summary>
-public sealed class FuzzTests : IAsyncLifetime
+public abstract class FuzzTests : IAsyncLifetime
 {
     private static readonly string[] FieldNames =
     [
@@ -21,14 +23,19 @@ public sealed class FuzzTests : IAsyncLifetime
 
     private static readonly string[] Commands = ["start", "data", "resume", "pause", "stop", "STOP", "", "jump"];
 
-    private readonly SessionsFactory factory = new(null, new() { ["Sessions:RateLimit:PermitsPerSecond"] = "0" });
+    private SessionsFactory factory = null!;
     private HttpClient client = null!;
     private string waiting = null!;
     private string paused = null!;
     private string finished = null!;
 
-    public async Task InitializeAsync()
+    protected SessionsFactory Factory => factory;
+
+    public virtual async Task InitializeAsync()
     {
+        var settings = await SettingsAsync();
+        settings["Sessions:RateLimit:PermitsPerSecond"] = "0";
+        factory = new SessionsFactory(null, settings);
         client = factory.CreateClient();
         waiting = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
         paused = (await client.StartAsync(SessionsFactory.AppointmentBooking))["run_id"]!.GetValue<string>();
@@ -37,7 +44,16 @@ public sealed class FuzzTests : IAsyncLifetime
         await client.ReplyAsync(SessionsFactory.OrderStatus, finished, "123456");
     }
 
-    public Task DisposeAsync() => factory.DisposeAsync().AsTask();
+    public virtual Task DisposeAsync() => factory.DisposeAsync().AsTask();
+
+    protected abstract Task<Dictionary<string, string?>> SettingsAsync();
+
+    /// <summary>
+    /// Everything a request could change, in one string: runs, events, turns, workflows and versions. A run's version
+    /// is left out: on a shared store a refused turn may take the run's lease and give it back, which moves the version
+    /// and nothing a client can read.
+    /// </summary>
+    protected abstract string StoredDigest();
 
     [Fact]
     public void No_request_gets_a_5xx_every_refusal_is_a_problem_and_changes_nothing()
@@ -107,20 +123,6 @@ public sealed class FuzzTests : IAsyncLifetime
         return response;
     }
 
-    /// <summary>Everything a request could change, in one string: runs with their versions, events, turns, workflows and versions.</summary>
-    private string StoredDigest()
-    {
-        using var connection = new SqliteConnection($"Data Source={factory.DatabasePath};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT (SELECT COUNT(*) || ':' || COALESCE(SUM(version), 0) || ':' || COALESCE(MAX(updated_at), '') FROM runs)
-                || '|' || (SELECT COUNT(*) FROM run_events) || '|' || (SELECT COUNT(*) FROM run_turns)
-                || '|' || (SELECT COUNT(*) || ':' || COALESCE(SUM(length(doc)), 0) FROM workflows) || '|' || (SELECT COUNT(*) FROM workflow_versions);
-            """;
-        return (string)command.ExecuteScalar()!;
-    }
-
     private Gen<FuzzRequest> Requests()
     {
         var workflowIds = Ids(SessionsFactory.OrderStatus, SessionsFactory.AppointmentBooking);
@@ -157,9 +159,50 @@ public sealed class FuzzTests : IAsyncLifetime
         var bodies = Gen.Frequency(
             (5, Json(3, runIds, workflowIds).Select(j => (byte[]?)Encoding.UTF8.GetBytes(j?.ToJsonString() ?? "null"))),
             (5, Mutated(runIds).Select(j => (byte[]?)Encoding.UTF8.GetBytes(j))),
+            (3, Mutated(runIds).SelectMany(j => Gen.Elements(InvalidUtf8).Select(bad => (byte[]?)WithBytesInFirstString(j, bad)))),
+            (2, Hostile().Select(j => (byte[]?)Encoding.UTF8.GetBytes(j))),
             (2, Gen.Elements<byte[]?>(null, [], "{"u8.ToArray(), "[1,"u8.ToArray(), [0xff, 0xfe, 0x00], Encoding.UTF8.GetBytes(new string('[', 200) + new string(']', 200)))));
         return Gen.Zip(paths, Gen.Zip(Gen.Zip(bodies, contentTypes), headers))
             .Select(r => new FuzzRequest(r.Item1.Item1, r.Item1.Item2, r.Item2.Item1.Item2, r.Item2.Item1.Item1, r.Item2.Item2));
+    }
+
+    /// <summary>Byte sequences that are not UTF-8: a stray byte, an overlong encoding, an encoded surrogate, a cut sequence.</summary>
+    private static readonly byte[][] InvalidUtf8 = [[0xFF], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF8, 0x88, 0x80, 0x80, 0x80]];
+
+    /// <summary>JSON text (not values: a lone surrogate cannot be built as a .NET string and written) no store keeps as it is.</summary>
+    private static readonly string[] HostileValues =
+    [
+        "\"\\ud800\"", "\"a\\udc00b\"", "\"\\udc00\\ud800\"", "\"a\\u0000b\"", "{\"a\":1,\"a\":2}", "{\"\\ud83d\":1}", "{\"n\\u0000\":1}",
+        BadInputTests.Nested(60), BadInputTests.Nested(61), BadInputTests.Nested(62), BadInputTests.Nested(70), BadInputTests.Nested(500),
+    ];
+
+    /// <summary>Patterns that backtrack catastrophically, or use what linear-time matching refuses.</summary>
+    private static readonly string[] HostilePatterns = ["^(a+)+$", "(a|a)*b", "(.*)*x", "^(\\\\w+\\\\s?)*$", "(a)\\\\1", "(?<=a)b", "(?>a+)b"];
+
+    /// <summary>Bodies of every endpoint with a hostile value in one place, and workflows with hostile patterns.</summary>
+    private static Gen<string> Hostile() => Gen.OneOf(
+        Gen.Elements(HostileValues).SelectMany(v => Gen.Elements(
+            $$$"""{"run_input":{"user_message":{{{v}}}}}""",
+            $$$"""{"run_input":{"dynamic_variables":{"x":{{{v}}}},"run_by":{{{v}}}}}""",
+            $$$"""{"run_input":{"miscellaneous":{{{v}}}}}""",
+            $$$"""{"run_ids":[{{{v}}}],"reason":{{{v}}}}""",
+            $$$"""{"turn_number":1,"extra":{{{v}}}}""",
+            $$$"""{"name":{{{v}}},"start":"a","nodes":[{"id":"a","type":"end"}]}""",
+            $$$"""{"name":"n","description":{{{v}}},"start":"a","nodes":[{"id":"a","type":"set","assign":{"x":{{{v}}}},"next":"b"},{"id":"b","type":"end"}]}""")),
+        Gen.Elements(HostilePatterns).SelectMany(p => Gen.Elements(
+            $$$"""{"name":"p","start":"q","nodes":[{"id":"q","type":"ask","prompt":"?","variable":"said","next":"b"},{"id":"b","type":"branch","cases":[{"when":{"var":"said","op":"matches","value":"{{{p}}}"},"next":"e"}],"default":"e"},{"id":"e","type":"end"}]}""",
+            $$$"""{"name":"p","start":"q","nodes":[{"id":"q","type":"ask","prompt":"?","variable":"said","input":{"kind":"text","pattern":"{{{p}}}"},"next":"e"},{"id":"e","type":"end"}]}""")));
+
+    /// <summary>The body with <paramref name="bytes"/> put inside its first string value.</summary>
+    private static byte[] WithBytesInFirstString(string json, byte[] bytes)
+    {
+        var at = json.IndexOf(":\"", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return [.. Encoding.UTF8.GetBytes(json), .. bytes];
+        }
+
+        return [.. Encoding.UTF8.GetBytes(json[..(at + 2)]), .. bytes, .. Encoding.UTF8.GetBytes(json[(at + 2)..])];
     }
 
     /// <summary>Real ids, ids one step off, broken ids and nonsense.</summary>
@@ -218,5 +261,54 @@ public sealed class FuzzTests : IAsyncLifetime
     {
         public override string ToString() =>
             $"{Method} {Path} [{ContentType}] {string.Join(' ', Headers.Select(h => $"{h.Name}: {h.Value}"))} {(Body is null ? "<no body>" : Encoding.UTF8.GetString(Body[..Math.Min(Body.Length, 300)]))}";
+    }
+}
+
+public sealed class SqliteFuzzTests : FuzzTests
+{
+    protected override Task<Dictionary<string, string?>> SettingsAsync() => Task.FromResult(new Dictionary<string, string?>());
+
+    protected override string StoredDigest()
+    {
+        using var connection = new SqliteConnection($"Data Source={Factory.DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT (SELECT COUNT(*) || ':' || COALESCE(MAX(updated_at), '') || ':' || COALESCE(SUM(length(status)), 0) FROM runs)
+                || '|' || (SELECT COUNT(*) FROM run_events) || '|' || (SELECT COUNT(*) FROM run_turns)
+                || '|' || (SELECT COUNT(*) || ':' || COALESCE(SUM(length(doc)), 0) FROM workflows) || '|' || (SELECT COUNT(*) FROM workflow_versions);
+            """;
+        return (string)command.ExecuteScalar()!;
+    }
+}
+
+public sealed class PostgresFuzzTests : FuzzTests
+{
+    private TestPostgres database = null!;
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await database.DisposeAsync();
+    }
+
+    protected override async Task<Dictionary<string, string?>> SettingsAsync()
+    {
+        database = await TestPostgres.CreateAsync();
+        return MultiInstanceTests.OnPostgres(database.ConnectionString);
+    }
+
+    protected override string StoredDigest()
+    {
+        using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+        connection.Open();
+        using var command = new Npgsql.NpgsqlCommand(
+            """
+            SELECT (SELECT COUNT(*) || ':' || COALESCE(MAX(updated_at)::text, '') || ':' || COALESCE(SUM(length(status)), 0) FROM runs)
+                || '|' || (SELECT COUNT(*) FROM run_events) || '|' || (SELECT COUNT(*) FROM run_turns)
+                || '|' || (SELECT COUNT(*) || ':' || COALESCE(SUM(length(doc::text)), 0) FROM workflows) || '|' || (SELECT COUNT(*) FROM workflow_versions);
+            """,
+            connection);
+        return (string)command.ExecuteScalar()!;
     }
 }

@@ -27,7 +27,7 @@ public static class ExecuteEndpoints
             .WithDescription("Without run_id a new run is created and stepped until it waits, pauses or ends. With run_id the run continues with run_input.user_message. Every rejected request leaves the run exactly as it was. With an Idempotency-Key header a retry of the same request gets the first answer byte for byte (header Idempotent-Replayed: true) and runs nothing; the same key with another body is a 422 idempotency_key_reused, and while the first is still running a 409 idempotency_key_in_flight with Retry-After. expected_turn in the body makes the turn a 409 turn_mismatch unless the run is at that turn.")
             .Accepts<ExecuteRequest>("application/json")
             .Produces<ExecuteResponse>(StatusCodes.Status200OK, "application/json")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status503ServiceUnavailable);
 
         group.MapPost("/execute/stream", ExecuteStreaming)
             .WithName("ExecuteStreaming")
@@ -35,7 +35,7 @@ public static class ExecuteEndpoints
             .WithDescription("Same body as execute. Each event is an SSE message with id = seq; `ping` while a node works; a final `result` whose data is exactly execute's JSON answer, or `error` with a problem if the turn fails after the stream began. A request refused before anything happened answers with its status and problem, as execute does. Idempotency-Key and expected_turn work as on execute; a retried key streams the first turn's events and answer again. The turn runs to the end even if the client disconnects; reconnect to /v1/runs/{run_id}/events/stream with Last-Event-ID.")
             .Accepts<ExecuteRequest>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status503ServiceUnavailable);
 
         return group;
     }

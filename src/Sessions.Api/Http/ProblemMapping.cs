@@ -28,13 +28,17 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
     /// <summary>The problem a refused request answers, for streams that report it as an `error` event instead.</summary>
     public static ProblemDetails? ToProblem(Exception exception, HttpContext httpContext)
     {
-        if (exception is not DomainException domain)
+        var problem = exception switch
         {
-            return null;
+            DomainException domain => FromDomain(domain),
+            CommitOutcomeUnknownException unknown => OutcomeUnknown(unknown),
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            problem.Instance = httpContext.Request.Path;
         }
 
-        var problem = FromDomain(domain);
-        problem.Instance = httpContext.Request.Path;
         return problem;
     }
 
@@ -50,9 +54,15 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
         var problem = exception switch
         {
             DomainException domain => FromDomain(domain),
+            CommitOutcomeUnknownException unknown => OutcomeUnknown(unknown),
             BadHttpRequestException bad => Problem(bad.StatusCode, bad.StatusCode == 413 ? ProblemCodes.PayloadTooLarge : ProblemCodes.InvalidRequest, "Bad request", bad.Message),
             _ => null,
         };
+        if (exception is CommitOutcomeUnknownException)
+        {
+            logger.LogError(exception, "Commit outcome unknown on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
+        }
+
         if (problem is null)
         {
             logger.LogError(exception, "Unhandled error on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
@@ -133,6 +143,20 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
             problem.Extensions[key] = value;
         }
 
+        return problem;
+    }
+
+    /// <summary>The one 5xx that may follow a commit: it says so, and how to find out without applying the turn twice.</summary>
+    private static ProblemDetails OutcomeUnknown(CommitOutcomeUnknownException unknown)
+    {
+        var problem = Problem(
+            StatusCodes.Status503ServiceUnavailable,
+            ProblemCodes.CommitOutcomeUnknown,
+            "Turn may have been applied",
+            $"The store failed while this turn was being committed and could not be asked whether it was applied. Read the run: at turn {unknown.TurnNumber} it was. "
+            + "Or send the request again with the same Idempotency-Key, or with expected_turn, so that it cannot be applied twice.");
+        problem.Extensions["run_id"] = unknown.RunId;
+        problem.Extensions["turn_number"] = unknown.TurnNumber;
         return problem;
     }
 

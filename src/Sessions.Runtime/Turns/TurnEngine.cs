@@ -140,10 +140,37 @@ public sealed class TurnEngine(
                 "Turn lost a race",
                 "Another turn of this run was committed while this one ran; this turn was not applied. Read the run and retry.");
         }
+        catch (Exception failure) when (failure is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // A commit can fail after the database applied it (the connection dropped before its reply came). Answering
+            // "not applied" then would invite a retry that applies the turn twice: the stored run says which it was.
+            recent.Forget(updated.TenantId, updated.Id);
+            if (!await LandedAsync(updated, failure))
+            {
+                throw;
+            }
+
+            logger.LogWarning(failure, "The commit of turn {TurnNumber} of run {RunId} reported a failure but was applied; answering it as committed.", updated.TurnNumber, updated.Id);
+            hold.Committed();
+        }
 
         feed.Committed(run.Id);
 
         return outcome;
+    }
+
+    /// <summary>Whether the store holds the run as this turn committed it; unknown (the read fails too) is its own answer.</summary>
+    private async Task<bool> LandedAsync(RunDocument committed, Exception failure)
+    {
+        try
+        {
+            var stored = await runs.GetAsync(committed.TenantId, committed.Id, CancellationToken.None);
+            return stored is not null && stored.Version == committed.Version && stored.LastSeq == committed.LastSeq;
+        }
+        catch (Exception)
+        {
+            throw new CommitOutcomeUnknownException(committed.Id, committed.TurnNumber, failure);
+        }
     }
 
     /// <summary>Before the commit: an answer that cannot be written (too deep to serialize, say) refuses the turn whole.</summary>

@@ -24,10 +24,14 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets) : INodeHand
     private const string Mask = "***";
     private static readonly HashSet<string> Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
+    /// <summary>A called service's answer is read whole into memory, so it is bounded: a larger one fails the call.</summary>
+    public const int MaxResponseBytes = 4 * 1024 * 1024;
+
     // One client for every node: pooled connections, recycled so DNS changes are seen; timeouts come from the pipeline.
     private static readonly HttpClient Client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
     {
         Timeout = Timeout.InfiniteTimeSpan,
+        MaxResponseContentBufferSize = MaxResponseBytes,
     };
 
     public string NodeType => "http_request";

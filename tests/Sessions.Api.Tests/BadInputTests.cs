@@ -289,6 +289,15 @@ public abstract class BadInputTests(BadInputFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await fixture.Client.GetAsync($"/v1/runs/{runId}/events")).StatusCode);
     }
 
+    [Fact]
+    public async Task A_service_answer_larger_than_the_limit_fails_the_call_with_a_clear_error()
+    {
+        await using var api = await LoopbackApi.StartAsync("token");
+        var result = await RunCallAsync(api, "hostile/huge");
+        Assert.Equal("failed", result["status"]!.GetValue<string>());
+        Assert.Contains("hostile/huge failed", result["error"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData("hostile/surrogate")]
     [InlineData("hostile/nul")]

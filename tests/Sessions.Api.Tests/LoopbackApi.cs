@@ -53,6 +53,15 @@ public sealed class LoopbackApi : IAsyncDisposable
         // Answers no store may keep as they are: nested as deep as a parser allows, a lone surrogate escape, a NUL.
         app.MapGet("/hostile/deep", () => Results.Text("{\"v\":" + new string('[', 63) + "1" + new string(']', 63) + "}", "application/json"));
         app.MapGet("/hostile/surrogate", () => Results.Text("{\"name\":\"a\\ud800b\",\"ok\":true}", "application/json"));
+        app.MapGet("/hostile/huge", async (HttpResponse response) =>
+        {
+            response.ContentType = "application/json";
+            var chunk = System.Text.Encoding.UTF8.GetBytes(new string(' ', 64 * 1024));
+            for (var i = 0; i < 80; i++)
+            {
+                await response.Body.WriteAsync(chunk);
+            }
+        });
         app.MapGet("/hostile/nul", () => Results.Text("{\"name\":\"a\\u0000b\",\"ok\":true}", "application/json"));
         app.MapGet("/slow", async () =>
         {

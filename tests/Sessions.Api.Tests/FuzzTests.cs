@@ -48,11 +48,7 @@ public abstract class FuzzTests : IAsyncLifetime
 
     protected abstract Task<Dictionary<string, string?>> SettingsAsync();
 
-    /// <summary>
-    /// Everything a request could change, in one string: runs, events, turns, workflows and versions. A run's version
-    /// is left out: on a shared store a refused turn may take the run's lease and give it back, which moves the version
-    /// and nothing a client can read.
-    /// </summary>
+    /// <summary>Everything a request could change, in one string: runs with their versions, events, turns, workflows and versions.</summary>
     protected abstract string StoredDigest();
 
     [Fact]
@@ -274,7 +270,7 @@ public sealed class SqliteFuzzTests : FuzzTests
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT (SELECT COUNT(*) || ':' || COALESCE(MAX(updated_at), '') || ':' || COALESCE(SUM(length(status)), 0) FROM runs)
+            SELECT (SELECT COUNT(*) || ':' || COALESCE(SUM(version), 0) || ':' || COALESCE(MAX(updated_at), '') FROM runs)
                 || '|' || (SELECT COUNT(*) FROM run_events) || '|' || (SELECT COUNT(*) FROM run_turns)
                 || '|' || (SELECT COUNT(*) || ':' || COALESCE(SUM(length(doc)), 0) FROM workflows) || '|' || (SELECT COUNT(*) FROM workflow_versions);
             """;
@@ -304,7 +300,7 @@ public sealed class PostgresFuzzTests : FuzzTests
         connection.Open();
         using var command = new Npgsql.NpgsqlCommand(
             """
-            SELECT (SELECT COUNT(*) || ':' || COALESCE(MAX(updated_at)::text, '') || ':' || COALESCE(SUM(length(status)), 0) FROM runs)
+            SELECT (SELECT COUNT(*) || ':' || COALESCE(SUM(version), 0) || ':' || COALESCE(MAX(updated_at)::text, '') FROM runs)
                 || '|' || (SELECT COUNT(*) FROM run_events) || '|' || (SELECT COUNT(*) FROM run_turns)
                 || '|' || (SELECT COUNT(*) || ':' || COALESCE(SUM(length(doc::text)), 0) FROM workflows) || '|' || (SELECT COUNT(*) FROM workflow_versions);
             """,

@@ -77,6 +77,20 @@ public sealed class TurnEngine(
         }
 
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
+        var startedAt = clock.GetUtcNow();
+        var turn = new TurnExecution(run, definition, request, options.Value, clock, logger, observer);
+        try
+        {
+            // Refusals that need only the run come before holding it, so that a refused request writes nothing.
+            turn.Begin();
+        }
+        catch (DomainException) when (fromCopy && mayStartAgain && !runs.OwnedByOneProcess)
+        {
+            // This server's copy may be stale (another server moved the run on): refuse only what the stored run refuses.
+            recent.Forget(request.TenantId, request.RunId!);
+            return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
+        }
+
         var (hold, current) = await TurnHold.TryTakeAsync(runs, keys, locks, run, request.RunId is null, request.Idempotency, options.Value, clock, logger, cancellationToken);
         if (hold is null)
         {
@@ -92,9 +106,7 @@ public sealed class TurnEngine(
         }
 
         await using var held = hold;
-        var startedAt = clock.GetUtcNow();
-        var turn = new TurnExecution(run, definition, request, options.Value, clock, logger, observer);
-        await turn.RunAsync(cancellationToken);
+        await turn.ContinueAsync(cancellationToken);
         var (executed, events) = turn.Result();
 
         // From here on the hold is not renewed: what is left is rendering the answer and one write.

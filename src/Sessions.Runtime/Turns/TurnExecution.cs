@@ -40,6 +40,10 @@ internal sealed class TurnExecution
     private JsonNode? output;
     private TerminationSource? terminationSource;
 
+    // What the request set going, run once the run is held: nothing for a command that only changes the status.
+    private Func<CancellationToken, Task> rest = _ => Task.CompletedTask;
+    private bool held;
+
     public TurnExecution(RunDocument run, WorkflowDefinition definition, TurnRequest request, TurnOptions limits, TimeProvider clock, ILogger logger, TurnObserver? observer)
     {
         this.observer = observer;
@@ -62,7 +66,12 @@ internal sealed class TurnExecution
         terminationSource = run.TerminationSource;
     }
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies the request to the run in memory, or refuses it (a <see cref="DomainException"/>) if the run as read
+    /// cannot take it: a finished run, a command its status does not permit, a reply that is missing or does not match.
+    /// Needs nothing but the run, so the engine calls it before holding the run, and a refusal writes nothing at all.
+    /// </summary>
+    public void Begin()
     {
         RunStateMachine.EnsureNotTerminal(status);
 
@@ -103,18 +112,33 @@ internal sealed class TurnExecution
 
             RecordUserMessage(null);
             Fire(RunTrigger.Step);
-            await StepFromAsync(definition.Start, cancellationToken);
+            rest = cancellationToken => StepFromAsync(definition.Start, cancellationToken);
         }
         else if (waitingNodeId is not null)
         {
-            await AnswerWaitingNodeAsync(definition.Nodes[waitingNodeId], cancellationToken);
+            rest = AnswerWaitingNode(definition.Nodes[waitingNodeId]);
         }
         else
         {
             Fire(RunTrigger.Resume);
             RecordUserMessage(null);
-            await StepFromAsync(cursor!, cancellationToken);
+            var from = cursor!;
+            rest = cancellationToken => StepFromAsync(from, cancellationToken);
         }
+    }
+
+    /// <summary>Steps the nodes that the request set going, once the run is held; <see cref="Begin"/> comes first.</summary>
+    public Task ContinueAsync(CancellationToken cancellationToken)
+    {
+        // The observer (a stream) sees events only from here: a turn that then could not hold its run, and starts again
+        // from the stored run, must not have shown it events twice.
+        held = true;
+        foreach (var recorded in events.Events)
+        {
+            observer?.OnEvent?.Invoke(recorded);
+        }
+
+        return rest(cancellationToken);
     }
 
     public (RunDocument Run, IReadOnlyList<RunEvent> Events) Result()
@@ -142,7 +166,8 @@ internal sealed class TurnExecution
         return (updated, events.Events);
     }
 
-    private async Task AnswerWaitingNodeAsync(CompiledNode node, CancellationToken cancellationToken)
+    /// <summary>Takes the reply to the node the run waits at, or refuses it; returns what follows once the run is held.</summary>
+    private Func<CancellationToken, Task> AnswerWaitingNode(CompiledNode node)
     {
         if (request.UserMessage is null)
         {
@@ -154,8 +179,7 @@ internal sealed class TurnExecution
 
             // A run parked by the `pause` command and resumed without a reply asks its question again.
             Fire(RunTrigger.Resume);
-            await StepFromAsync(node.Id, cancellationToken);
-            return;
+            return cancellationToken => StepFromAsync(node.Id, cancellationToken);
         }
 
         var result = node.Handler.AcceptReply(Context(node), request.UserMessage);
@@ -170,7 +194,7 @@ internal sealed class TurnExecution
         RecordUserMessage(node.Id);
         waitingNodeId = null;
         waitingHint = null;
-        await ContinueAfterAsync(node, result, cancellationToken);
+        return cancellationToken => ContinueAfterAsync(node, result, cancellationToken);
     }
 
     private async Task StepFromAsync(string nodeId, CancellationToken cancellationToken)
@@ -440,7 +464,10 @@ internal sealed class TurnExecution
     private void OnRecorded(RunEvent recorded)
     {
         memory.Observe(recorded);
-        observer?.OnEvent?.Invoke(recorded);
+        if (held)
+        {
+            observer?.OnEvent?.Invoke(recorded);
+        }
     }
 
     private NodeContext Context(CompiledNode node) =>

@@ -16,6 +16,16 @@ using Sessions.Runtime.Turns;
 
 var builder = WebApplication.CreateBuilder(args);
 
+// A host that fails to start logs its stack trace at Error; the reasons a person can act on are said in one line
+// below instead (StartupFailure). A background service that dies still logs at Critical, with its exception.
+builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+
+// The default address is set here, not in appsettings.json, where it would override ASPNETCORE_URLS and --urls.
+if (!ListenGuard.AnyConfigured(builder.Configuration))
+{
+    builder.WebHost.UseUrls(ListenGuard.DefaultUrl);
+}
+
 var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
 if (!auth.Enabled && ListenGuard.NonLoopbackAddresses(builder.Configuration) is { Count: > 0 } open)
 {
@@ -91,7 +101,17 @@ app.MapWorkflows();
 app.MapExecute();
 app.MapRuns();
 
-app.Run();
+try
+{
+    app.Run();
+}
+catch (Exception failure) when (StartupFailure.Describe(failure, builder.Configuration) is { } reason)
+{
+    // One line a person can act on, instead of the host's stack trace.
+    Console.Error.WriteLine(reason);
+    return 3;
+}
+
 return 0;
 
 /// <summary>Visible to WebApplicationFactory in the end-to-end tests.</summary>

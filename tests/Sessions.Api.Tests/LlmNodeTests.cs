@@ -152,6 +152,12 @@ public sealed class LlmNodeTests : IAsyncLifetime
         var broken = await client.StartAsync(await UploadAsync(Worker("default", "[500] order 555666")));
         Assert.Equal("failed", broken["status"]!.GetValue<string>());
         Assert.Equal(3, model.Requests.Count(r => r.Body.ToJsonString().Contains("[500]")));
+
+        // One warning line for operators, naming run and node; the stack trace only at debug.
+        var runId = broken["run_id"]!.GetValue<string>();
+        var warning = Assert.Single(factory.Logs, line => line.StartsWith("Warning", StringComparison.Ordinal) && line.Contains($"of run {runId} failed", StringComparison.Ordinal));
+        Assert.DoesNotContain("   at ", warning);
+        Assert.Contains(factory.Logs, line => line.StartsWith("Debug", StringComparison.Ordinal) && line.Contains(runId, StringComparison.Ordinal) && line.Contains("   at ", StringComparison.Ordinal));
     }
 
     [Fact]

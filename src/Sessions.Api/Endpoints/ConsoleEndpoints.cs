@@ -17,6 +17,7 @@ public static class ConsoleEndpoints
         // DefaultFiles also redirects /ui to /ui/, so no endpoint is needed (one would match /ui/ too).
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files, RequestPath = Path });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files, RequestPath = Path });
+        app.MapGet("/", () => Results.Redirect($"{Path}/")).ExcludeFromDescription().AllowAnonymous();
         return app;
     }
 }

@@ -14,16 +14,23 @@ public sealed class ReaperService(StaleRunReaper reaper, IOptions<ReaperOptions>
         }
 
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.IntervalSeconds));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await reaper.SweepAsync(stoppingToken);
+                try
+                {
+                    await reaper.SweepAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Stale-run sweep failed; the next one retries");
+                }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning(ex, "Stale-run sweep failed; the next one retries");
-            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping, or a host that never finished starting being disposed: nothing left to sweep.
         }
     }
 }

@@ -5,8 +5,9 @@ using Sessions.Runtime.Turns;
 namespace Sessions.Api.Http;
 
 /// <summary>
-/// Reads an execute body: its shape, `run_id` and `expected_turn` here, its `run_input` with the runtime's reader (the one replays use).
-/// Unknown fields are ignored; used fields of the wrong type are a 400 naming their JSON paths.
+/// Reads an execute body: its shape, `run_id`, `expected_turn` and a top-level `version_number` here, its `run_input`
+/// with the runtime's reader (the one replays use). Unknown fields are ignored; every used field of the wrong type is
+/// named in one 400, with its JSON path.
 /// </summary>
 public static class ExecuteRequestParser
 {
@@ -20,12 +21,17 @@ public static class ExecuteRequestParser
         var root = body as JsonObject ?? [];
         var errors = new List<FieldError>();
         string? runId = null;
+        var runIdMalformed = false;
         switch (root["run_id"])
         {
             case null:
                 break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String && Sessions.Runtime.Ids.ObjectId.TryParse(v.GetValue<string>(), out var id):
+                runId = id.ToString();
+                break;
             case JsonValue v when v.GetValueKind() == JsonValueKind.String:
-                runId = RouteValues.ObjectIdOrThrow(v.GetValue<string>(), "run_id");
+                errors.Add(new("$.run_id", "run_id is 24 lowercase hex characters (an ObjectId)."));
+                runIdMalformed = true;
                 break;
             default:
                 errors.Add(new("$.run_id", "run_id is a string."));
@@ -51,12 +57,19 @@ public static class ExecuteRequestParser
             errors.Add(new("$.run_input", "run_input is an object."));
         }
 
-        if (errors.Count > 0)
+        var request = RunInputReader.Read(input ?? [], tenantId, workflowId, runId, errors, runIdMalformed) with { ExpectedTurn = expectedTurn };
+
+        // The version: the query's, else run_input's, else one at the top of the body (where some clients send it).
+        var topVersionNumber = RunInputReader.ReadVersionNumber(root["version_number"]);
+        if (topVersionNumber is not null && request.VersionNumber is not null && topVersionNumber != request.VersionNumber)
         {
-            throw RunInputReader.InvalidFields(errors);
+            throw new Sessions.Runtime.Errors.DomainException(
+                Sessions.Runtime.Errors.ErrorKind.BadRequest,
+                Sessions.Runtime.Errors.ProblemCodes.InvalidVersionNumber,
+                "Two version numbers",
+                $"version_number is {topVersionNumber} at the top of the body and {request.VersionNumber} in run_input; send one.");
         }
 
-        var request = RunInputReader.Read(input ?? [], tenantId, workflowId, runId) with { ExpectedTurn = expectedTurn };
-        return queryVersionNumber is null ? request : request with { VersionNumber = queryVersionNumber };
+        return request with { VersionNumber = queryVersionNumber ?? request.VersionNumber ?? topVersionNumber };
     }
 }

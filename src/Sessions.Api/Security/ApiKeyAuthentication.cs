@@ -18,7 +18,7 @@ public sealed class ApiKeyAuthentication(
     UrlEncoder encoder,
     IOptions<AuthOptions> auth,
     IOptions<SessionsOptions> sessions)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, new RefusalsAtDebug(logger), encoder)
 {
     public const string SchemeName = "Bearer";
 
@@ -66,5 +66,34 @@ public sealed class ApiKeyAuthentication(
             [new(Caller.TenantClaim, tenant), new(ClaimTypes.Name, principal), new(ClaimTypes.Role, role.ToLowerInvariant())],
             authenticationType);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+}
+
+/// <summary>
+/// A refused key is routine (a client without its key, a scanner), so the handler's lines about challenges and
+/// refusals, which ASP.NET Core writes at information, are written at debug; warnings and errors stay as they are.
+/// </summary>
+internal sealed class RefusalsAtDebug(ILoggerFactory inner) : ILoggerFactory
+{
+    public ILogger CreateLogger(string categoryName) => new Demoted(inner.CreateLogger(categoryName));
+
+    public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+    public void Dispose()
+    {
+        // The inner factory belongs to the host.
+    }
+
+    private sealed class Demoted(ILogger inner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(Demote(logLevel));
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            inner.Log(Demote(logLevel), eventId, state, exception, formatter);
+
+        private static LogLevel Demote(LogLevel level) => level == LogLevel.Information ? LogLevel.Debug : level;
     }
 }

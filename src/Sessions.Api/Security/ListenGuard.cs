@@ -8,6 +8,13 @@ namespace Sessions.Api.Security;
 /// </summary>
 public static class ListenGuard
 {
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>Whether any way of choosing addresses was used: --urls, ASPNETCORE_URLS, ports, or Kestrel endpoints.</summary>
+    public static bool AnyConfigured(IConfiguration configuration) =>
+        Split(configuration["urls"]).Any() || Split(configuration["http_ports"]).Any() || Split(configuration["https_ports"]).Any()
+        || configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+
     public static IReadOnlyList<string> NonLoopbackAddresses(IConfiguration configuration)
     {
         var urls = new List<string>();

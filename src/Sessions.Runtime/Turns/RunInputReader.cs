@@ -23,9 +23,15 @@ public static class RunInputReader
     };
 
     /// <summary>The turn that <paramref name="input"/> asks for; throws a 400 naming every wrong field.</summary>
-    public static TurnRequest Read(JsonObject input, string tenantId, string workflowId, string? runId)
+    public static TurnRequest Read(JsonObject input, string tenantId, string workflowId, string? runId) =>
+        Read(input, tenantId, workflowId, runId, [], runIdMalformed: false);
+
+    /// <summary>
+    /// As <see cref="Read(JsonObject, string, string, string?)"/>, with <paramref name="errors"/> already found elsewhere in
+    /// the body: the 400 names them and this input's together, as `malformed_id` when the run id was one of them.
+    /// </summary>
+    public static TurnRequest Read(JsonObject input, string tenantId, string workflowId, string? runId, List<FieldError> errors, bool runIdMalformed)
     {
-        var errors = new List<FieldError>();
         var commandName = String(input, "command", errors);
         var userMessage = String(input, "user_message", errors);
         var dynamic = Object(input, "dynamic_variables", errors);
@@ -50,7 +56,7 @@ public static class RunInputReader
 
         if (errors.Count > 0)
         {
-            throw InvalidFields(errors);
+            throw runIdMalformed ? MalformedRunId(errors) : InvalidFields(errors);
         }
 
         var command = TurnCommand.Start;
@@ -77,6 +83,12 @@ public static class RunInputReader
 
     public static DomainException InvalidFields(IReadOnlyList<FieldError> errors, string? detail = null) =>
         new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid request", detail ?? "Some fields have the wrong JSON type; see errors.")
+            .With("errors", errors);
+
+    /// <summary>A malformed run_id keeps its own code, with every other wrong field of the body named beside it.</summary>
+    public static DomainException MalformedRunId(IReadOnlyList<FieldError> errors) =>
+        new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedId, "Malformed id", "'run_id' must be 24 lowercase hex characters (an ObjectId); see errors for every wrong field.")
+            .With("parameter", "run_id")
             .With("errors", errors);
 
     public static DomainException InvalidVersionNumber() =>

@@ -378,7 +378,9 @@ internal sealed class TurnExecution
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A node that throws fails the run with a message the author can act on, instead of failing the request.
-            logger.LogWarning(ex, "Node {NodeId} ({NodeType}) of run {RunId} threw", node.Id, node.Type, run.Id);
+            // One line for operators; the stack trace is for whoever debugs the node.
+            logger.LogWarning("Node {NodeId} ({NodeType}) of run {RunId} failed: {Error}", node.Id, node.Type, run.Id, ex.Message);
+            logger.LogDebug(ex, "Node {NodeId} ({NodeType}) of run {RunId} threw", node.Id, node.Type, run.Id);
             return NodeResult.Fail($"Node '{node.Id}' ({node.Type}) failed: {ex.Message}");
         }
     }

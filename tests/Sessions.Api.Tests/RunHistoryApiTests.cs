@@ -183,6 +183,66 @@ public sealed class RunHistoryApiTests(RunHistoryFixture f) : IClassFixture<RunH
     }
 }
 
+/// <summary>One turn at a time, as support staff read a conversation: what the run knew after it, and what it changed.</summary>
+public sealed class TurnDetailsTests : IDisposable
+{
+    private readonly SessionsFactory factory = new();
+    private readonly HttpClient client;
+
+    public TurnDetailsTests() => client = factory.CreateClient();
+
+    public void Dispose() => factory.Dispose();
+
+    [Fact]
+    public async Task Each_turn_shows_the_state_after_it_and_the_variables_it_changed()
+    {
+        var runId = (await client.StartAsync(SessionsFactory.OrderStatus, new { dynamic_variables = new { name = "Ada" } }))["run_id"]!.GetValue<string>();
+        await client.ReplyAsync(SessionsFactory.OrderStatus, runId, "654321");
+        await client.ReplyAsync(SessionsFactory.OrderStatus, runId, "123456");
+
+        var first = await (await client.GetAsync($"/v1/runs/{runId}/turns/1")).ReadObjectAsync();
+        Assert.Equal("waiting_for_user_input", first["state_after"]!["status"]!.GetValue<string>());
+        Assert.Equal("ask_order", first["state_after"]!["waiting_node_id"]!.GetValue<string>());
+        Assert.Equal("ask_order", first["state_after"]!["next_input_hint"]!["node_id"]!.GetValue<string>());
+        Assert.Equal("Ada", first["variable_changes"]!["added"]!["name"]!.GetValue<string>());
+        Assert.Empty(first["variable_changes"]!["changed"]!.AsObject());
+
+        var second = await (await client.GetAsync($"/v1/runs/{runId}/turns/2")).ReadObjectAsync();
+        Assert.Equal("654321", second["input"]!["user_message"]!.GetValue<string>());
+        Assert.Equal("654321", second["state_after"]!["variables"]!["order_id"]!.GetValue<string>());
+        var changed = second["variable_changes"]!["changed"]!;
+        Assert.Null(changed["order_id"]!["before"]);
+        Assert.Equal("654321", changed["order_id"]!["after"]!.GetValue<string>());
+        Assert.Equal((0, 1), (changed["attempts"]!["before"]!.GetValue<int>(), changed["attempts"]!["after"]!.GetValue<int>()));
+        Assert.False(changed.AsObject().ContainsKey("name"));
+        Assert.True(second["events_complete"]!.GetValue<bool>());
+        Assert.Equal("user_messages", second["events"]!.AsArray()[0]!["type"]!.GetValue<string>());
+
+        var third = await (await client.GetAsync($"/v1/runs/{runId}/turns/3")).ReadObjectAsync();
+        Assert.Equal("completed", third["state_after"]!["status"]!.GetValue<string>());
+        Assert.Null(third["state_after"]!["next_input_hint"]);
+        Assert.Equal("123456", third["variable_changes"]!["changed"]!["order_id"]!["after"]!.GetValue<string>());
+
+        // A fork's turn 0 is its starting state: every variable is new to it.
+        var fork = await (await client.PostAsync($"/v1/runs/{runId}/fork", Http.Json("""{"turn_number":2}"""))).ReadObjectAsync();
+        var origin = await (await client.GetAsync($"/v1/runs/{fork["run_id"]}/turns/0")).ReadObjectAsync();
+        Assert.Equal("654321", origin["variable_changes"]!["added"]!["order_id"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("4", 404, "turn_not_found")]
+    [InlineData("0", 404, "turn_not_found")]
+    [InlineData("x", 400, "invalid_request")]
+    [InlineData("-1", 400, "invalid_request")]
+    public async Task A_turn_that_is_not_there_is_a_problem(string turn, int status, string code)
+    {
+        var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var response = await client.GetAsync($"/v1/runs/{runId}/turns/{turn}");
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(code, (await response.ReadObjectAsync())["code"]!.GetValue<string>());
+    }
+}
+
 /// <summary>Reads of long runs come in bounded pages, with explicit links to the rest; nothing is cut silently.</summary>
 public sealed class LongRunReadTests : IDisposable
 {

@@ -46,7 +46,7 @@ public sealed class ConsoleTests : IAsyncLifetime
     [Fact]
     public async Task A_conversation_in_the_playground_is_found_in_the_runs_list_and_read_back()
     {
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
         page.SetDefaultTimeout(30_000);
         await page.GotoAsync(new Uri(server.Address, "/ui/#/play").ToString());
 
@@ -98,6 +98,11 @@ public sealed class ConsoleTests : IAsyncLifetime
         await Expect(transcript).ToContainTextAsync("User: dental");
         await Expect(transcript).ToContainTextAsync("Good news: the clinic confirmed 2026-12-03 (afternoon).");
         await Expect(page.GetByTestId("timeline").First).ToContainTextAsync("start_workflow");
+
+        // Under a turn, what the run knew after it and which variables the turn changed.
+        await page.GetByTestId("turn-state").Nth(1).Locator("summary").ClickAsync();
+        await Expect(page.GetByTestId("variable-changes").First).ToContainTextAsync("changed");
+        await Expect(page.GetByTestId("turn-state").Nth(1)).ToContainTextAsync("waiting_for_user_input");
 
         // Replay it against its own version: no divergence.
         await page.GetByTestId("replay").ClickAsync();

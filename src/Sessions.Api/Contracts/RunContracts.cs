@@ -57,6 +57,64 @@ public sealed record TurnContract(
         record.EventsComplete ? null : $"/v1/runs/{runId}/events?after_seq={(record.Events.Count > 0 ? record.Events[^1].Seq : record.Turn.FirstSeq - 1)}");
 }
 
+/// <summary>What the run knew after a turn.</summary>
+public sealed record TurnStateContract(
+    RunStatus Status,
+    [property: Description("The node the run waits at for a reply, if it does.")] string? WaitingNodeId,
+    [property: Description("The node a paused run resumes at, if it is paused.")] string? CursorNodeId,
+    JsonObject Variables,
+    string? Error,
+    JsonNode? Output,
+    InputHintContract? NextInputHint);
+
+/// <summary>The variables a turn changed, by top-level name.</summary>
+public sealed record VariableChangesContract(
+    [property: Description("Variables the turn set that were not set before, with their values.")] JsonObject Added,
+    [property: Description("Variables the turn removed, with the values they had.")] JsonObject Removed,
+    [property: Description("Variables whose value the turn changed: {name: {before, after}}.")] JsonObject Changed);
+
+/// <summary>One turn for support staff: its input, answer and events, the run's state after it, and what it changed.</summary>
+public sealed record TurnDetailsResponse(
+    string RunId,
+    int TurnNumber,
+    [property: Description("The run_input as the client sent it.")] JsonObject Input,
+    [property: Description("status, error and next_input_hint after the turn.")] JsonObject Output,
+    DateTime StartedAt,
+    DateTime CompletedAt,
+    IReadOnlyList<EventContract> Events,
+    bool EventsComplete,
+    string? MoreEvents,
+    [property: Description("The run after this turn; null for a turn recorded before checkpoints were kept.")] TurnStateContract? StateAfter,
+    [property: Description("Against the turn before (nothing, for a run's first turn); null when either state is unknown.")] VariableChangesContract? VariableChanges)
+{
+    public static TurnDetailsResponse From(string runId, TurnDetails details)
+    {
+        var turn = TurnContract.From(runId, details.Record);
+        var state = details.StateAfter;
+        return new TurnDetailsResponse(
+            runId,
+            turn.TurnNumber,
+            turn.Input,
+            turn.Output,
+            turn.StartedAt,
+            turn.CompletedAt,
+            turn.Events,
+            turn.EventsComplete,
+            turn.MoreEvents,
+            state is null ? null : new TurnStateContract(
+                state.Status,
+                state.WaitingNodeId,
+                state.Status == RunStatus.Paused ? state.CursorNodeId : null,
+                (JsonObject)state.Variables.DeepClone(),
+                state.Error,
+                state.Output?.DeepClone(),
+                state.Status == RunStatus.WaitingForUserInput ? InputHintContract.From(state.WaitingHint) : null),
+            details.Changes is { } changes
+                ? new VariableChangesContract((JsonObject)changes.Added.DeepClone(), (JsonObject)changes.Removed.DeepClone(), (JsonObject)changes.Changed.DeepClone())
+                : null);
+    }
+}
+
 /// <summary>A page of a run's turns, oldest first.</summary>
 public sealed record TurnPageResponse(
     string RunId,

@@ -47,6 +47,11 @@ public static class RunEndpoints
             .WithSummary("A page of a run's turns, oldest first, each with its input, output and events")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
+        group.MapGet("/{run_id}/turns/{turn_number}", GetTurn)
+            .WithName("GetRunTurn")
+            .WithSummary("One turn: its input, answer and events, the run's state after it, and the variables it changed")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+
         group.MapGet("/{run_id}/events", GetEvents)
             .WithName("GetRunEvents")
             .WithSummary("A page of a run's events after a seq")
@@ -225,6 +230,17 @@ public static class RunEndpoints
                 .With("parameter", "after_turn");
         var size = limit is null ? RunHistory.DefaultTurnsPerPage : RouteValues.PagingOrThrow(null, limit, maxLimit: RunHistory.MaxTurnsPerPage).Limit;
         return TypedResults.Ok(TurnPageResponse.From(id, await history.GetTurnPageAsync(caller.TenantId, id, after, size, ct), size));
+    }
+
+    private static async Task<Ok<TurnDetailsResponse>> GetTurn(
+        [FromRoute(Name = "run_id")] string runId, [FromRoute(Name = "turn_number")] string turnNumber, RunHistory history, IRunStore runs, Caller caller, CancellationToken ct)
+    {
+        var id = await VisibleRunAsync(runId, runs, caller, ct);
+        var number = int.TryParse(turnNumber, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid turn number", "turn_number is a whole number >= 0.")
+                .With("parameter", "turn_number");
+        return TypedResults.Ok(TurnDetailsResponse.From(id, await history.GetTurnAsync(caller.TenantId, id, number, ct)));
     }
 
     /// <summary>

@@ -171,7 +171,8 @@ async function runPage(runId) {
       finishedAfter.get(turn.turn_number) ? null : el("button", { class: "secondary", "data-testid": "fork", onclick: () => fork(runId, turn.turn_number) }, "Fork here")),
     turn.lines.map((line) => el("div", { class: `line ${line.role} ${line.kind}` }, line.role === "user" ? `User: ${line.text}` : line.text)),
     el("div", { class: "timeline", "data-testid": "timeline" },
-      (eventsByTurn.get(turn.turn_number) ?? []).map((e) => el("span", { title: `seq ${e.seq} at ${e.timestamp}` }, `${e.seq} ${e.type}${e.node_id ? ` · ${e.node_id}` : ""}`)))));
+      (eventsByTurn.get(turn.turn_number) ?? []).map((e) => el("span", { title: `seq ${e.seq} at ${e.timestamp}` }, `${e.seq} ${e.type}${e.node_id ? ` · ${e.node_id}` : ""}`))),
+    turnState(runId, turn.turn_number)));
 
   show(
     el("h1", {}, `${run.workflow_name} `, el("span", { class: "mono" }, run.run_id), " ", statusBadge(run.status)),
@@ -187,6 +188,36 @@ async function runPage(runId) {
     el("div", { class: "card", "data-testid": "transcript" }, turns),
     el("h2", {}, "Variables"),
     el("pre", { class: "card mono" }, JSON.stringify(run.variables, null, 2)));
+}
+
+// What the run knew after a turn and what the turn changed, read when support staff open it.
+function turnState(runId, turnNumber) {
+  const body = el("div", {}, "Loading…");
+  const details = el("details", { class: "turn-state", "data-testid": "turn-state" }, el("summary", {}, "State after this turn"), body);
+  details.addEventListener("toggle", async () => {
+    if (!details.open || details.dataset.loaded) return;
+    details.dataset.loaded = "yes";
+    try {
+      const turn = await api(`/v1/runs/${runId}/turns/${turnNumber}`);
+      const state = turn.state_after;
+      const changes = turn.variable_changes;
+      const rows = changes ? [
+        ...Object.entries(changes.added).map(([name, value]) => el("tr", { class: "added" }, el("td", { class: "mono" }, name), el("td", {}, "added"), el("td", { class: "mono" }, ""), el("td", { class: "mono" }, JSON.stringify(value)))),
+        ...Object.entries(changes.changed).map(([name, change]) => el("tr", { class: "changed" }, el("td", { class: "mono" }, name), el("td", {}, "changed"), el("td", { class: "mono" }, JSON.stringify(change.before)), el("td", { class: "mono" }, JSON.stringify(change.after)))),
+        ...Object.entries(changes.removed).map(([name, value]) => el("tr", { class: "removed" }, el("td", { class: "mono" }, name), el("td", {}, "removed"), el("td", { class: "mono" }, JSON.stringify(value)), el("td", { class: "mono" }, ""))),
+      ] : [];
+      body.replaceChildren(
+        state ? el("div", {}, "Status ", statusBadge(state.status), state.waiting_node_id ? ` · waiting at ${state.waiting_node_id}` : "", state.error ? ` · ${state.error}` : "") : el("p", {}, "This turn was recorded before states were kept."),
+        changes ? (rows.length
+          ? el("table", { "data-testid": "variable-changes" }, el("tr", {}, el("th", {}, "variable"), el("th", {}, "change"), el("th", {}, "before"), el("th", {}, "after")), rows)
+          : el("p", { "data-testid": "variable-changes" }, "No variable changed."))
+          : null,
+        state ? el("pre", { class: "mono" }, JSON.stringify(state.variables, null, 2)) : null);
+    } catch (error) {
+      body.replaceChildren(el("p", { class: "error" }, error.message));
+    }
+  });
+  return details;
 }
 
 async function fork(runId, turnNumber) {

@@ -21,7 +21,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
         var turns = await runs.GetTurnsAsync(tenantId, runId, -1, turnNumber + 1, cancellationToken);
         if (!turns.Any(t => t.TurnNumber == turnNumber))
         {
-            throw new DomainException(ErrorKind.NotFound, "turn_not_found", "Turn not found", $"The run has no turn {turnNumber}; its turns are 1 to {source.TurnNumber}.")
+            throw new DomainException(ErrorKind.NotFound, ProblemCodes.TurnNotFound, "Turn not found", $"The run has no turn {turnNumber}; its turns are 1 to {source.TurnNumber}.")
                 .With("turn_number", turnNumber);
         }
 

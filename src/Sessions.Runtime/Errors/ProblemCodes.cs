@@ -31,6 +31,7 @@ public static class ProblemCodes
     public const string VariablesTooLarge = "variables_too_large";
     public const string AnswerNotWritable = "answer_not_writable";
     public const string CommitOutcomeUnknown = "commit_outcome_unknown";
+    public const string TurnNotFound = "turn_not_found";
     public const string Unauthorized = "unauthorized";
     public const string Forbidden = "forbidden";
     public const string RateLimited = "rate_limited";

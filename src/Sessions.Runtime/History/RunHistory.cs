@@ -56,6 +56,28 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
     }
 
     /// <summary>
+    /// One turn with the run's state after it (rebuilt from the turn checkpoints up to it) and the variables it changed.
+    /// Its events are those a page holds at most; a turn with more says so, as in a page of turns.
+    /// </summary>
+    public async Task<TurnDetails> GetTurnAsync(string tenantId, string runId, int turnNumber, CancellationToken cancellationToken)
+    {
+        var run = await GetRunAsync(tenantId, runId, cancellationToken);
+        var turns = turnNumber < 0 ? [] : await runs.GetTurnsAsync(tenantId, runId, -1, turnNumber + 1, cancellationToken);
+        var turn = turns.FirstOrDefault(t => t.TurnNumber == turnNumber)
+            ?? throw new DomainException(ErrorKind.NotFound, ProblemCodes.TurnNotFound, "Turn not found", $"The run has no turn {turnNumber}; it is at turn {run.TurnNumber}.")
+                .With("turn_number", turnNumber);
+
+        var count = (int)Math.Max(0, turn.LastSeq - turn.FirstSeq + 1);
+        var events = count == 0 ? [] : await runs.GetEventsAsync(tenantId, runId, turn.FirstSeq - 1, Math.Min(count, MaxEventsPerPage), cancellationToken);
+        var states = Checkpoints.StatesAfter(turns);
+        var after = states.GetValueOrDefault(turnNumber);
+        var isFirst = turns[0].TurnNumber == turnNumber;
+        var before = isFirst ? null : states.GetValueOrDefault(turns.Last(t => t.TurnNumber < turnNumber).TurnNumber);
+        var changes = after is null || (!isFirst && before is null) ? null : VariableChanges.Between(before?.Variables, after.Variables);
+        return new TurnDetails(new TurnRecord(turn, events, events.Count == count), after, changes);
+    }
+
+    /// <summary>
     /// Every turn of the run in order, each with all its events, read a page at a time: for answers that are written
     /// as they are read (the transcript), so that a long run never sits in memory whole.
     /// </summary>

@@ -60,7 +60,9 @@ builder.Services.AddExceptionHandler<ProblemMapping>();
 builder.Services.AddOpenApi(openApi =>
 {
     openApi.AddOperationTransformer<ParameterSchemas>();
+    openApi.AddOperationTransformer<ContractDetails>();
     openApi.AddDocumentTransformer<BearerScheme>();
+    openApi.AddDocumentTransformer<ContractDetails>();
 });
 builder.Services.AddHealthChecks().AddCheck<HealthEndpoints.StoreHealthCheck>("store");
 

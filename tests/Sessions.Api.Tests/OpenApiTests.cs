@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Sessions.Api.Tests;
 
@@ -9,8 +10,15 @@ public sealed class OpenApiDocument : IAsyncLifetime
 
     public JsonObject Json { get; private set; } = null!;
 
-    public async Task InitializeAsync() =>
-        Json = JsonNode.Parse(await factory.CreateClient().GetStringAsync("/openapi/v1.json"))!.AsObject();
+    public string Text { get; private set; } = null!;
+
+    public SessionsFactory Factory => factory;
+
+    public async Task InitializeAsync()
+    {
+        Text = await factory.CreateClient().GetStringAsync("/openapi/v1.json");
+        Json = JsonNode.Parse(Text)!.AsObject();
+    }
 
     public Task DisposeAsync()
     {
@@ -42,6 +50,10 @@ public sealed class OpenApiTests(OpenApiDocument openApi) : IClassFixture<OpenAp
     [InlineData("/v1/runs/{run_id}/events/stream", "get", "200 400 404")]
     [InlineData("/v1/workflows/{workflow_id}/runs", "get", "200 400 404")]
     [InlineData("/v1/workflows/{workflow_id}/runs/stats", "get", "200 400 404")]
+    [InlineData("/v1/runs/{run_id}/turns", "get", "200 400 404")]
+    [InlineData("/v1/runs/{run_id}/turns/{turn_number}", "get", "200 400 404")]
+    [InlineData("/health", "get", "200 503")]
+    [InlineData("/alive", "get", "200")]
     public void Every_endpoint_is_described_with_its_error_responses(string path, string method, string statuses)
     {
         var operation = document["paths"]![path]![method]!.AsObject();
@@ -50,7 +62,7 @@ public sealed class OpenApiTests(OpenApiDocument openApi) : IClassFixture<OpenAp
         foreach (var status in statuses.Split(' '))
         {
             Assert.True(responses.ContainsKey(status), $"{method} {path} does not describe {status}");
-            if (status[0] is '4' or '5')
+            if (status[0] is '4' or '5' && !path.StartsWith("/health", StringComparison.Ordinal))
             {
                 Assert.NotNull(responses[status]!["content"]!["application/problem+json"]);
             }
@@ -82,5 +94,73 @@ public sealed class OpenApiTests(OpenApiDocument openApi) : IClassFixture<OpenAp
         Assert.Equal(("integer", 0), (version["type"]!.GetValue<string>(), version["minimum"]!.GetValue<int>()));
         var seq = document["components"]!["schemas"]!["EventContract"]!["properties"]!["seq"]!;
         Assert.Equal("integer", seq["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void The_document_reads_cleanly_and_declares_every_endpoint_the_server_maps()
+    {
+        var read = Microsoft.OpenApi.OpenApiDocument.Parse(openApi.Text, "json");
+        Assert.NotNull(read.Document);
+        Assert.Empty(read.Diagnostic?.Errors ?? []);
+
+        var declared = read.Document!.Paths
+            .SelectMany(p => p.Value.Operations!.Keys.Select(method => $"{method.Method.ToUpperInvariant()} {p.Key}"))
+            .ToHashSet();
+        var mapped = openApi.Factory.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IExcludeFromDescriptionMetadata>()?.ExcludeFromDescription != true)
+            .Where(e => !e.RoutePattern.RawText!.StartsWith("/openapi", StringComparison.Ordinal))
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IHttpMethodMetadata>()?.HttpMethods ?? []).Select(method => $"{method} {Normalize(e.RoutePattern.RawText!)}"))
+            .ToHashSet();
+        Assert.NotEmpty(mapped);
+        Assert.Empty(mapped.Except(declared));
+        Assert.Empty(declared.Except(mapped));
+    }
+
+    [Fact]
+    public void Every_body_may_be_refused_as_415_and_hand_read_headers_are_declared()
+    {
+        foreach (var (path, item) in document["paths"]!.AsObject())
+        {
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                if (operation!["requestBody"] is not null)
+                {
+                    Assert.True(operation["responses"]!.AsObject().ContainsKey("415"), $"{method} {path} does not describe 415");
+                }
+            }
+        }
+
+        string[] HeadersOf(string path, string method) =>
+            document["paths"]![path]![method]!["parameters"]!.AsArray().Where(p => p!["in"]!.GetValue<string>() == "header").Select(p => p!["name"]!.GetValue<string>()).ToArray();
+        Assert.Contains("Idempotency-Key", HeadersOf("/v1/workflows/{workflow_id}/execute", "post"));
+        Assert.Contains("Idempotency-Key", HeadersOf("/v1/workflows/{workflow_id}/execute/stream", "post"));
+        Assert.Contains("Last-Event-ID", HeadersOf("/v1/runs/{run_id}/events/stream", "get"));
+    }
+
+    [Fact]
+    public void Every_problem_code_is_in_the_document_and_in_the_readme_error_table()
+    {
+        var codes = Sessions.Runtime.Errors.ProblemCodes.All;
+        var documented = document["components"]!["schemas"]!["ProblemCode"]!["enum"]!.AsArray().Select(c => c!.GetValue<string>()).ToHashSet();
+        Assert.Empty(codes.Except(documented));
+
+        var readme = File.ReadAllLines(Path.Combine(RepositoryRoot(), "README.md"));
+        var table = string.Join("\n", readme.Where(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^\| [45]\d\d \|")));
+        var missing = codes.Where(code => !table.Contains($"`{code}`", StringComparison.Ordinal)).ToList();
+        Assert.True(missing.Count == 0, "Not in the README's error table: " + string.Join(", ", missing));
+    }
+
+    private static string Normalize(string pattern) => "/" + pattern.Trim('/');
+
+    private static string RepositoryRoot()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Sessions.sln")))
+        {
+            folder = folder.Parent;
+        }
+
+        return folder?.FullName ?? throw new InvalidOperationException("No Sessions.sln above " + AppContext.BaseDirectory);
     }
 }

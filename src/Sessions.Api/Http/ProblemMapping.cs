@@ -66,7 +66,7 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
         if (problem is null)
         {
             logger.LogError(exception, "Unhandled error on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
-            problem = Problem(500, "internal_error", "Internal error", "The server failed to answer; nothing was changed by this request.");
+            problem = Problem(500, ProblemCodes.InternalError, "Internal error", "The server failed to answer; nothing was changed by this request.");
         }
 
         problem.Instance = httpContext.Request.Path;
@@ -106,10 +106,10 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
         {
             401 => (ProblemCodes.Unauthorized, "API key required"),
             403 => (ProblemCodes.Forbidden, "Not permitted"),
-            404 => ("route_not_found", "No such endpoint"),
-            405 => ("method_not_allowed", "Method not allowed"),
+            404 => (ProblemCodes.RouteNotFound, "No such endpoint"),
+            405 => (ProblemCodes.MethodNotAllowed, "Method not allowed"),
             415 => (ProblemCodes.UnsupportedMediaType, "Unsupported media type"),
-            _ => ("http_error", "Request failed"),
+            _ => (ProblemCodes.HttpError, "Request failed"),
         };
         var detail = status switch
         {

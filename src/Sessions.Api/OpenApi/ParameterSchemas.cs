@@ -22,6 +22,8 @@ public sealed class ParameterSchemas : IOpenApiOperationTransformer
         ["page"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Default = 1 },
         ["limit"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "100", Default = 10 },
         ["activate"] = () => new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = true },
+        ["after_turn"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "-1", Default = -1, Description = "The turn the page starts after; -1 from the start (a fork has a turn 0)." },
+        ["turn_number"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "0" },
     };
 
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)

@@ -26,10 +26,10 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
         }
 
         var state = Checkpoints.StatesAfter(turns).GetValueOrDefault(turnNumber)
-            ?? throw new DomainException(ErrorKind.Conflict, "checkpoint_unavailable", "No checkpoint", $"Turn {turnNumber} was recorded before checkpoints were kept.");
+            ?? throw new DomainException(ErrorKind.Conflict, ProblemCodes.CheckpointUnavailable, "No checkpoint", $"Turn {turnNumber} was recorded before checkpoints were kept.");
         if (RunStateMachine.IsTerminal(state.Status))
         {
-            throw new DomainException(ErrorKind.Conflict, "checkpoint_terminal", "Run had finished", $"After turn {turnNumber} the run was '{state.Status.ToWire()}'; fork an earlier turn.")
+            throw new DomainException(ErrorKind.Conflict, ProblemCodes.CheckpointTerminal, "Run had finished", $"After turn {turnNumber} the run was '{state.Status.ToWire()}'; fork an earlier turn.")
                 .With("run_status", state.Status.ToWire());
         }
 
@@ -82,7 +82,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
 
         if (!target.Nodes.TryGetValue(resumeAt, out var node) || node.Type != source.Nodes[resumeAt].Type)
         {
-            throw new DomainException(ErrorKind.Unprocessable, "checkpoint_incompatible", "Version cannot continue this checkpoint",
+            throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.CheckpointIncompatible, "Version cannot continue this checkpoint",
                     $"The run continues at node '{resumeAt}' ({source.Nodes[resumeAt].Type}), which version {version} does not have with that type.")
                 .With("node_id", resumeAt);
         }

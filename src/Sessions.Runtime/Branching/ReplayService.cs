@@ -34,7 +34,7 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
         var source = await runs.GetAsync(tenantId, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
         if (source.Origin == RunOrigin.Fork)
         {
-            throw new DomainException(ErrorKind.Unprocessable, "replay_unsupported", "Forks cannot be replayed",
+            throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.ReplayUnsupported, "Forks cannot be replayed",
                 "A fork began from another run's checkpoint, not from the workflow's start; replay the run it was forked from.");
         }
 

@@ -32,6 +32,21 @@ public static class ProblemCodes
     public const string AnswerNotWritable = "answer_not_writable";
     public const string CommitOutcomeUnknown = "commit_outcome_unknown";
     public const string TurnNotFound = "turn_not_found";
+    public const string CheckpointUnavailable = "checkpoint_unavailable";
+    public const string CheckpointTerminal = "checkpoint_terminal";
+    public const string CheckpointIncompatible = "checkpoint_incompatible";
+    public const string ReplayUnsupported = "replay_unsupported";
+    public const string RouteNotFound = "route_not_found";
+    public const string MethodNotAllowed = "method_not_allowed";
+    public const string InternalError = "internal_error";
+    public const string HttpError = "http_error";
+
+    /// <summary>Every code above, for the OpenAPI document and the test that holds the README's error table to it.</summary>
+    public static IReadOnlyList<string> All { get; } = typeof(ProblemCodes)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .ToList();
     public const string Unauthorized = "unauthorized";
     public const string Forbidden = "forbidden";
     public const string RateLimited = "rate_limited";

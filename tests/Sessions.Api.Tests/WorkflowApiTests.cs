@@ -44,7 +44,7 @@ public sealed class WorkflowApiTests : IDisposable
         var problem = await response.ReadObjectAsync();
         Assert.Equal("invalid_definition", problem["code"]!.GetValue<string>());
         var errors = problem["errors"]!.AsArray().Select(e => $"{e!["path"]} {e["code"]}").ToList();
-        Assert.Equal(["$.nodes[1].id duplicate_node_id", "$.nodes[0].next dangling_next"], errors);
+        Assert.Equal(["$.nodes[1].id duplicate_node_id", "$.nodes[1].type unknown_node_type", "$.nodes[0].next dangling_next"], errors);
         Assert.Equal(before, (await (await client.GetAsync("/v1/workflows")).ReadObjectAsync())["total"]!.GetValue<int>());
     }
 

@@ -127,4 +127,34 @@ public class DefinitionCompilerTests
         Assert.Null(result.Definition);
         Assert.Contains(result.Errors, e => e.Path == path);
     }
+
+    [Fact]
+    public void A_node_of_an_unknown_type_is_named_once_and_its_next_is_still_checked()
+    {
+        var result = Compile("""
+            { "name": "x", "start": "a",
+              "nodes": [
+                { "id": "a", "type": "teleport", "next": "nowhere" },
+                { "id": "b", "type": "teleport", "next": "c" },
+                { "id": "c", "type": "end" },
+                { "id": "c", "type": "warp" },
+                { "id": "d d", "type": "say", "text": "hi", "next": "gone" } ] }
+            """);
+        Assert.Null(result.Definition);
+        Assert.Equal(
+            [
+                ("$.nodes[0].type", "unknown_node_type"),
+                ("$.nodes[1].type", "unknown_node_type"),
+                ("$.nodes[3].id", "duplicate_node_id"),
+                ("$.nodes[3].type", "unknown_node_type"),
+                ("$.nodes[4].id", "invalid_node_id"),
+                ("$.nodes[0].next", "dangling_next"),
+                ("$.nodes[4].next", "dangling_next"),
+            ],
+            result.Errors.Select(e => (e.Path, e.Code)));
+
+        // "a" exists, whatever its type: no false unknown_start; "b" and "c" are only reached through nodes of
+        // unknown type, which still count as edges: no false unreachable warnings about them beyond "b" itself.
+        Assert.Equal([("$.nodes[1]", "unreachable_node"), ("$.nodes[2]", "unreachable_node")], result.Warnings.Select(w => (w.Path, w.Code)));
+    }
 }

@@ -29,24 +29,32 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         var start = RequiredString(root, "start", problems);
         var variables = ReadVariables(root, problems);
         var limits = ReadLimits(root, problems);
-        var specs = ReadNodes(root, problems);
+        var (specs, uncompiled) = ReadNodes(root, problems);
 
+        // Every node that names an id counts as there, even one whose type is unknown or whose id is taken, so that its
+        // own problem is the only one reported about it, never a false one about the edges that lead to it.
+        var declared = specs.Select(s => s.Node.Id).Concat(uncompiled.Select(u => u.Id)).ToHashSet(StringComparer.Ordinal);
         var edges = specs.ToDictionary(s => s.Node.Id, s => s.Spec.Edges.Select(e => e.Target).Distinct().ToList());
-        foreach (var spec in specs.Select(s => s.Spec))
+        foreach (var (target, path) in specs.SelectMany(s => s.Spec.Edges).Concat(uncompiled.SelectMany(u => u.Edges)).Where(e => !declared.Contains(e.Target)))
         {
-            foreach (var (target, path) in spec.Edges.Where(e => !edges.ContainsKey(e.Target)))
-            {
-                problems.Error(path, "dangling_next", $"No node has the id \"{target}\".");
-            }
+            problems.Error(path, "dangling_next", $"No node has the id \"{target}\".");
         }
 
-        if (start is not null && !edges.ContainsKey(start))
+        if (start is not null && !declared.Contains(start))
         {
             problems.Error("$.start", "unknown_start", $"No node has the id \"{start}\".");
         }
         else if (start is not null)
         {
-            WarnUnreachable(start, specs, edges, problems);
+            var reachable = new Dictionary<string, List<string>>(edges, StringComparer.Ordinal);
+            foreach (var node in uncompiled.Where(u => !reachable.ContainsKey(u.Id)))
+            {
+                reachable[node.Id] = node.Edges.Select(e => e.Target).ToList();
+            }
+
+            var graphNodes = specs.Select(s => (s.Node.Id, s.Spec.Path, s.Index))
+                .Concat(uncompiled.Where(u => !u.Id.StartsWith('#')).Select(u => (u.Id, u.Path, u.Index)));
+            WarnUnreachable(start, graphNodes, reachable, problems);
         }
 
         CheckLoops(specs, edges, problems);
@@ -119,13 +127,17 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         return fallback;
     }
 
-    private List<(CompiledNode Node, NodeSpec Spec, int Index)> ReadNodes(JsonObject root, ProblemCollector problems)
+    /// <summary>A node that cannot be compiled (its type is unknown, its id taken or malformed), with the edges it names.</summary>
+    private sealed record UncompiledNode(string Id, string Path, int Index, List<(string Target, string Path)> Edges);
+
+    private (List<(CompiledNode Node, NodeSpec Spec, int Index)> Compiled, List<UncompiledNode> Uncompiled) ReadNodes(JsonObject root, ProblemCollector problems)
     {
         var result = new List<(CompiledNode, NodeSpec, int)>();
+        var uncompiledNodes = new List<UncompiledNode>();
         if (root["nodes"] is not JsonArray nodes || nodes.Count == 0)
         {
             problems.Error("$.nodes", root.ContainsKey("nodes") ? "invalid_type" : "missing_field", "\"nodes\" is a non-empty array of nodes.");
-            return result;
+            return (result, uncompiledNodes);
         }
 
         var firstIndexById = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -138,35 +150,52 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
                 continue;
             }
 
+            // Each problem of a node is reported, not only its first: a bad id does not hide an unknown type.
             var id = json["id"] is JsonValue idValue && idValue.GetValueKind() == JsonValueKind.String ? idValue.GetValue<string>() : null;
-            if (id is null || !NodeIdPattern().IsMatch(id))
+            var validId = id is not null && NodeIdPattern().IsMatch(id);
+            if (!validId)
             {
                 problems.Error($"{path}.id", id is null ? "missing_field" : "invalid_node_id", "\"id\" is a string of letters, digits, '_' or '-' (at most 100).");
-                continue;
             }
 
-            if (!firstIndexById.TryAdd(id, i))
+            var duplicate = validId && !firstIndexById.TryAdd(id!, i);
+            if (duplicate)
             {
-                problems.Error($"{path}.id", "duplicate_node_id", $"The id \"{id}\" is already used by $.nodes[{firstIndexById[id]}].");
-                continue;
+                problems.Error($"{path}.id", "duplicate_node_id", $"The id \"{id}\" is already used by $.nodes[{firstIndexById[id!]}].");
             }
 
             var type = json["type"] is JsonValue typeValue && typeValue.GetValueKind() == JsonValueKind.String ? typeValue.GetValue<string>() : null;
+            var spec = new NodeSpec(json, path, problems, templates);
             if (type is null || !handlers.TryGet(type, out var handler))
             {
                 problems.Error($"{path}.type", type is null ? "missing_field" : "unknown_node_type",
                     $"\"type\" is one of: {string.Join(", ", handlers.NodeTypes.Order())}.");
+
+                // Its fields cannot be checked without its type, but where it says to go next can.
+                if (json.ContainsKey("next") && spec.String("next", required: false) is { } target)
+                {
+                    spec.Edge(target, spec.FieldPath("next"));
+                }
+
+                uncompiledNodes.Add(new UncompiledNode(validId && !duplicate ? id! : $"#{i}", path, i, [.. spec.Edges]));
                 continue;
             }
 
-            var spec = new NodeSpec(json, path, problems, templates);
             var next = ReadNext(json, spec, handler, problems);
             var selfLoop = SelfLoop.Parse(json, path, problems);
             var config = handler.Compile(spec);
-            result.Add((new CompiledNode(id, type, next, config, handler, [], selfLoop), spec, i));
+            if (validId && !duplicate)
+            {
+                result.Add((new CompiledNode(id!, type, next, config, handler, [], selfLoop), spec, i));
+            }
+            else
+            {
+                // Ids cannot hold '#': this stands for a node outside the graph, kept for the edges it names.
+                uncompiledNodes.Add(new UncompiledNode($"#{i}", path, i, [.. spec.Edges]));
+            }
         }
 
-        return result;
+        return (result, uncompiledNodes);
     }
 
     private static string? ReadNext(JsonObject json, NodeSpec spec, INodeHandler handler, ProblemCollector problems)
@@ -190,7 +219,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         return next;
     }
 
-    private static void WarnUnreachable(string start, List<(CompiledNode Node, NodeSpec Spec, int Index)> specs, Dictionary<string, List<string>> edges, ProblemCollector problems)
+    private static void WarnUnreachable(string start, IEnumerable<(string Id, string Path, int Index)> nodes, Dictionary<string, List<string>> edges, ProblemCollector problems)
     {
         var reached = new HashSet<string>(StringComparer.Ordinal) { start };
         var queue = new Queue<string>([start]);
@@ -202,9 +231,9 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
             }
         }
 
-        foreach (var (node, spec, _) in specs.Where(s => !reached.Contains(s.Node.Id)))
+        foreach (var (id, path, _) in nodes.Where(n => !reached.Contains(n.Id)).OrderBy(n => n.Index))
         {
-            problems.Warn(spec.Path, "unreachable_node", $"No path from \"{start}\" leads to \"{node.Id}\".");
+            problems.Warn(path, "unreachable_node", $"No path from \"{start}\" leads to \"{id}\".");
         }
     }
 

@@ -11,6 +11,7 @@ namespace Sessions.Ui.Tests;
 public sealed class ConsoleTests : IAsyncLifetime
 {
     private const string ChromiumPath = "/usr/bin/chromium";
+    private const string AppointmentBooking = "66a1f0000000000000000003";
 
     private readonly TempDirectory folder = new();
     private ServerProcess server = null!;
@@ -50,7 +51,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         page.SetDefaultTimeout(30_000);
         await page.GotoAsync(new Uri(server.Address, "/ui/#/play").ToString());
 
-        await page.GetByTestId("play-workflow").SelectOptionAsync(new SelectOptionValue { Label = "Appointment booking" });
+        await page.GetByTestId("play-workflow").SelectOptionAsync(new SelectOptionValue { Value = AppointmentBooking });
         await page.GetByTestId("play-start").ClickAsync();
         await Expect(page.GetByTestId("chat")).ToContainTextAsync("Which service do you need?");
 
@@ -61,7 +62,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         // A text reply is checked against its pattern before it is sent.
         await page.GetByTestId("reply").FillAsync("2026-13-01");
         await page.GetByTestId("send").ClickAsync();
-        await Expect(page.GetByTestId("reply-error")).ToContainTextAsync("Does not match");
+        await Expect(page.GetByTestId("reply-error")).ToContainTextAsync("not in the expected form");
         await page.GetByTestId("reply").FillAsync("2026-12-03");
         await page.GetByTestId("send").ClickAsync();
         await Expect(page.GetByTestId("chat")).ToContainTextAsync("Morning or afternoon?");
@@ -83,7 +84,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         // Find it in the runs list, filtered to its workflow and status.
         await page.GetByTestId("nav-runs").ClickAsync();
         var filters = page.GetByTestId("run-filters");
-        await filters.Locator("select[name=workflow_id]").SelectOptionAsync(new SelectOptionValue { Label = "Appointment booking" });
+        await filters.Locator("select[name=workflow_id]").SelectOptionAsync(new SelectOptionValue { Value = AppointmentBooking });
         await filters.Locator("select[name=status]").SelectOptionAsync("completed");
         await filters.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
         await Expect(page.GetByTestId("run-row")).ToHaveCountAsync(1);
@@ -115,5 +116,59 @@ public sealed class ConsoleTests : IAsyncLifetime
         await Expect(page.Locator("h1")).Not.ToContainTextAsync(runId);
         await Expect(page.Locator("h1 [data-testid=status]")).ToHaveTextAsync("waiting_for_user_input");
         await Expect(page.Locator("main")).ToContainTextAsync($"fork of {runId} at turn 5");
+
+        // The fork says where it stands and what it waits on, and offers no replay (a fork cannot be replayed).
+        await Expect(page.GetByTestId("run-summary")).ToContainTextAsync("1 turn, at turn 0");
+        await Expect(page.GetByTestId("waiting-prompt")).ToHaveTextAsync("Shall we send a reminder the day before?");
+        await Expect(page.GetByTestId("replay")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task A_run_is_answered_resumed_stopped_and_cancelled_from_its_page()
+    {
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        page.SetDefaultTimeout(30_000);
+        using var http = new HttpClient { BaseAddress = server.Address };
+        async Task<string> StartAsync()
+        {
+            var response = await http.PostAsync($"/v1/workflows/{AppointmentBooking}/execute", new StringContent("""{"run_input":{"run_by":"ada"}}""", System.Text.Encoding.UTF8, "application/json"));
+            response.EnsureSuccessStatusCode();
+            return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("run_id").GetString()!;
+        }
+
+        // Answer the questions the run waits on, with the controls its hints call for.
+        var answered = await StartAsync();
+        await page.GotoAsync(new Uri(server.Address, $"/ui/#/runs/{answered}").ToString());
+        await Expect(page.GetByTestId("waiting-prompt")).ToHaveTextAsync("Which service do you need?");
+        await Expect(page.GetByTestId("run-actions")).ToContainTextAsync("one of: General check-up, Dental cleaning");
+        await page.GetByTestId("choice").Filter(new() { HasText = "Dental cleaning" }).ClickAsync();
+        await Expect(page.GetByTestId("waiting-prompt")).ToHaveTextAsync("Which day? (YYYY-MM-DD)");
+        await page.GetByTestId("reply").FillAsync("2026-12-03");
+        await page.GetByTestId("send").ClickAsync();
+        await page.GetByTestId("choice").Filter(new() { HasText = "Afternoon" }).ClickAsync();
+
+        // Paused by the workflow: resume it, then stop it.
+        await Expect(page.Locator("h1 [data-testid=status]")).ToHaveTextAsync("paused");
+        Directory.CreateDirectory(ScreenshotFolder);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotFolder, "run-actions.png"), FullPage = true });
+        await page.GetByTestId("run-resume").ClickAsync();
+        await Expect(page.GetByTestId("waiting-prompt")).ToHaveTextAsync("Shall we send a reminder the day before?");
+        await page.GetByTestId("run-stop").ClickAsync();
+        await Expect(page.Locator("h1 [data-testid=status]")).ToHaveTextAsync("cancelled");
+        await Expect(page.GetByTestId("run-actions")).ToHaveCountAsync(0);
+        await Expect(page.GetByTestId("transcript")).ToContainTextAsync("User: dental");
+
+        // Cancel another with a reason, which the transcript keeps.
+        var cancelled = await StartAsync();
+        await page.GotoAsync(new Uri(server.Address, $"/ui/#/runs/{cancelled}").ToString());
+        await page.GetByTestId("cancel-reason").FillAsync("customer left the chat");
+        await page.GetByTestId("run-cancel").ClickAsync();
+        await Expect(page.Locator("h1 [data-testid=status]")).ToHaveTextAsync("cancelled");
+        await Expect(page.GetByTestId("transcript")).ToContainTextAsync("customer left the chat");
+
+        // A link to a run that is not there shows only that, not the previous run with an error under it.
+        await page.GotoAsync(new Uri(server.Address, "/ui/#/runs/66a1f00000000000000000ff").ToString());
+        await Expect(page.GetByTestId("page-error")).ToBeVisibleAsync();
+        await Expect(page.Locator("h1")).ToHaveCountAsync(0);
     }
 }

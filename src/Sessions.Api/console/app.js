@@ -56,9 +56,15 @@ const statusBadge = (status) => el("span", { class: `status ${status}`, "data-te
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
 const show = (...nodes) => view.replaceChildren(...nodes);
 
+// A page that cannot be shown replaces the previous one, so nothing on screen belongs to another run.
 function showError(error) {
-  view.append(el("p", { class: "error", role: "alert" }, error.message));
+  show(el("p", { class: "error", role: "alert", "data-testid": "page-error" }, error.message), el("p", {}, el("a", { href: "#/runs" }, "Back to the runs")));
 }
+
+/** A workflow as people tell them apart: name, the end of its id, and its active version. */
+const workflowLabel = (w) => `${w.name} · …${w.workflow_id.slice(-6)} · v${w.active_version}`;
+
+const TERMINAL = ["completed", "failed", "cancelled", "aborted_looping_risk"];
 
 // --- routing -------------------------------------------------------------------------------------
 
@@ -84,7 +90,7 @@ async function runsPage() {
   const filters = el("form", { class: "card filters", "data-testid": "run-filters" },
     el("label", {}, "Workflow", el("select", { name: "workflow_id" },
       el("option", { value: "" }, "All"),
-      workflows.map((w) => el("option", { value: w.workflow_id, selected: params.get("workflow_id") === w.workflow_id }, w.name)))),
+      workflows.map((w) => el("option", { value: w.workflow_id, selected: params.get("workflow_id") === w.workflow_id }, workflowLabel(w))))),
     el("label", {}, "Status", el("select", { name: "status" },
       el("option", { value: "" }, "Any"),
       STATUSES.map((s) => el("option", { value: s, selected: params.get("status") === s }, s)))),
@@ -149,7 +155,8 @@ async function runPage(runId) {
     next = page.next;
   }
   const eventsByTurn = new Map(allTurns.map((t) => [t.turn_number, t.events]));
-  const finishedAfter = new Map(allTurns.map((t) => [t.turn_number, ["completed", "failed", "cancelled", "aborted_looping_risk"].includes(t.output.status)]));
+  const finishedAfter = new Map(allTurns.map((t) => [t.turn_number, TERMINAL.includes(t.output.status)]));
+  const reload = () => runPage(runId);
 
   const report = el("div", { "data-testid": "replay-report" });
   const versionSelect = el("select", { "data-testid": "replay-version" },
@@ -177,17 +184,93 @@ async function runPage(runId) {
   show(
     el("h1", {}, `${run.workflow_name} `, el("span", { class: "mono" }, run.run_id), " ", statusBadge(run.status)),
     el("div", { class: "card" },
-      el("div", {}, `Version ${run.version_number} · ${run.turn_number} turns · started ${when(run.created_at)}`, run.run_by ? ` by ${run.run_by}` : ""),
+      el("div", { "data-testid": "run-summary" }, `Workflow …${run.workflow_id.slice(-6)} version ${run.version_number} · ${allTurns.length} ${allTurns.length === 1 ? "turn" : "turns"}, at turn ${run.turn_number} · started ${when(run.created_at)}`, run.run_by ? ` by ${run.run_by}` : ""),
       run.source_run_id ? el("div", {}, `${run.origin} of `, el("a", { href: `#/runs/${run.source_run_id}`, class: "mono" }, run.source_run_id),
         run.checkpoint_source_turn_index !== null ? ` at turn ${run.checkpoint_source_turn_index}` : "") : null,
       run.error ? el("div", { class: "error" }, run.error) : null,
       el("div", {}, el("a", { href: `/v1/runs/${runId}/transcript?format=markdown`, "data-testid": "markdown" }, "Transcript as Markdown"))),
-    el("div", { class: "card filters" }, el("label", {}, "Replay against", versionSelect), replayButton),
+    runActions(run, reload),
+    run.origin === "fork"
+      ? el("p", { class: "card" }, "A fork began from another run's checkpoint, so it cannot be replayed; replay ", el("a", { href: `#/runs/${run.source_run_id}`, class: "mono" }, run.source_run_id), ".")
+      : el("div", { class: "card filters" }, el("label", {}, "Replay against", versionSelect), replayButton),
     report,
     el("h2", {}, "Transcript"),
     el("div", { class: "card", "data-testid": "transcript" }, turns),
     el("h2", {}, "Variables"),
     el("pre", { class: "card mono" }, JSON.stringify(run.variables, null, 2)));
+}
+
+/**
+ * What support staff can do to a run that is still going: answer the question it waits on (with the same controls as
+ * the playground), resume it when paused, stop it, or cancel it with a reason. Each action names the turn it was
+ * made against, so one taken on a run that moved on meanwhile is refused, not applied to the wrong state.
+ */
+function runActions(run, reload) {
+  if (TERMINAL.includes(run.status)) return null;
+  const problem = el("p", { class: "error", "data-testid": "action-error" });
+  const act = async (runInput) => {
+    try {
+      await api(`/v1/workflows/${run.workflow_id}/execute`, {
+        method: "POST",
+        body: JSON.stringify({ run_id: run.run_id, expected_turn: run.turn_number, run_input: { run_by: run.run_by ?? undefined, ...runInput } }),
+      });
+      await reload();
+    } catch (error) {
+      problem.textContent = error.message;
+    }
+  };
+  const reason = el("input", { "data-testid": "cancel-reason", placeholder: "reason (recorded on the run)" });
+  const cancel = async () => {
+    try {
+      await api("/v1/runs/cancel", { method: "POST", body: JSON.stringify({ run_ids: [run.run_id], reason: reason.value || undefined }) });
+      await reload();
+    } catch (error) {
+      problem.textContent = error.message;
+    }
+  };
+  const hint = run.next_input_hint;
+  return el("div", { class: "card", "data-testid": "run-actions" },
+    hint ? el("div", {}, "Waiting for an answer to: ", el("strong", { "data-testid": "waiting-prompt" }, hint.prompt), " ", inputRule(hint.input)) : null,
+    el("div", { class: "answer" },
+      hint ? answerControls(hint, (text) => act({ user_message: text })) : null,
+      run.status === "paused" ? el("button", { "data-testid": "run-resume", onclick: () => act({ command: "resume" }) }, "Resume") : null,
+      el("button", { class: "secondary", "data-testid": "run-stop", onclick: () => act({ command: "stop" }) }, "Stop")),
+    el("div", { class: "filters" }, reason, el("button", { class: "secondary", "data-testid": "run-cancel", onclick: cancel }, "Cancel with reason")),
+    problem);
+}
+
+/** The reply a hint accepts, in words: never a raw pattern. */
+function inputRule(input) {
+  if (!input) return "";
+  if (input.kind === "choice") return `(one of: ${input.options.map((o) => o.label ?? o.value).join(", ")})`;
+  if (input.kind === "boolean") return "(yes or no)";
+  if (input.kind === "number" || input.kind === "integer") {
+    const range = [input.min !== undefined ? `at least ${input.min}` : null, input.max !== undefined ? `at most ${input.max}` : null].filter(Boolean).join(", ");
+    return `(${input.kind === "integer" ? "a whole number" : "a number"}${range ? `, ${range}` : ""})`;
+  }
+  const length = [input.min_length !== undefined ? `at least ${input.min_length}` : null, input.max_length !== undefined ? `at most ${input.max_length}` : null].filter(Boolean).join(", ");
+  return length ? `(text, ${length} characters)` : "";
+}
+
+/** Controls for answering a hint: a button per choice, yes/no, or a box checked before it is sent. */
+function answerControls(hint, send) {
+  const input = hint.input;
+  if (input.kind === "choice") {
+    return input.options.map((o) => el("button", { "data-testid": "choice", onclick: () => send(String(o.value)) }, o.label ?? String(o.value)));
+  }
+  if (input.kind === "boolean") {
+    return [el("button", { "data-testid": "yes", onclick: () => send("yes") }, "Yes"), el("button", { "data-testid": "no", class: "secondary", onclick: () => send("no") }, "No")];
+  }
+  const box = el("input", { "data-testid": "reply", placeholder: hint.prompt, inputmode: input.kind === "text" ? "text" : "decimal" });
+  const problem = el("span", { class: "error", "data-testid": "reply-error" });
+  const submit = () => {
+    const why = checkReply(box.value, input);
+    problem.textContent = why ?? "";
+    if (!why) send(box.value);
+  };
+  box.addEventListener("keydown", (event) => { if (event.key === "Enter") submit(); });
+  setTimeout(() => box.focus());
+  return [box, el("button", { "data-testid": "send", onclick: submit }, "Send"), problem];
 }
 
 // What the run knew after a turn and what the turn changed, read when support staff open it.
@@ -225,15 +308,31 @@ async function fork(runId, turnNumber) {
   location.hash = `#/runs/${result.run_id}`;
 }
 
+/** What a turn's input was, in words: its reply, its command, or the start with the variables it was given. */
+function turnInput(input) {
+  if (input.user_message !== undefined && input.user_message !== null) return input.user_message;
+  const command = (input.command ?? "start").toLowerCase();
+  const variables = input.dynamic_variables && Object.keys(input.dynamic_variables).length ? ` with ${Object.entries(input.dynamic_variables).map(([k, v]) => `${k} = ${shown(v)}`).join(", ")}` : "";
+  return `${command}${variables}`;
+}
+
+/** A value as people read it: text as it is, nothing as "(none)", anything else as compact JSON. */
+function shown(value) {
+  if (value === null || value === undefined) return "(none)";
+  if (typeof value === "string") return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(" / ");
+  return JSON.stringify(value);
+}
+
 function replayReport(report) {
   const summary = report.diverged
     ? el("p", { class: "diverged" }, `Diverges from turn ${report.first_divergent_turn} on version ${report.version_number}.`)
     : el("p", { class: "same" }, `No divergence on version ${report.version_number}.`);
   const rows = report.turns.map((turn) => el("tr", {},
     el("td", {}, turn.turn_number),
-    el("td", { class: "mono" }, turn.input.user_message ?? turn.input.command ?? ""),
+    el("td", { class: "mono", "data-testid": "replay-input" }, turnInput(turn.input)),
     el("td", { class: turn.diverged ? "diverged" : "same" }, turn.diverged ? "diverged" : "same"),
-    el("td", {}, turn.differences.map((d) => el("div", {}, el("code", {}, d.field), ": ", JSON.stringify(d.before), " → ", JSON.stringify(d.after))))));
+    el("td", {}, turn.differences.map((d) => el("div", { "data-testid": "difference" }, el("code", {}, d.field), ": ", shown(d.before), " → ", shown(d.after))))));
   return el("div", { class: "card diff" }, summary,
     report.replay_run_id ? el("p", {}, "Replay run: ", el("a", { href: `#/runs/${report.replay_run_id}`, class: "mono" }, report.replay_run_id)) : null,
     el("table", {}, el("thead", {}, el("tr", {}, ["Turn", "Input", "Result", "Differences"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
@@ -243,7 +342,9 @@ function replayReport(report) {
 
 async function playground() {
   const workflows = (await api("/v1/workflows?limit=100")).items;
-  const picker = el("select", { "data-testid": "play-workflow" }, workflows.map((w) => el("option", { value: w.workflow_id }, w.name)));
+  const picker = el("select", { "data-testid": "play-workflow" }, workflows.map((w) => el("option", { value: w.workflow_id }, workflowLabel(w))));
+  const runBy = el("input", { "data-testid": "play-run-by", value: "console", placeholder: "run_by" });
+  const variables = el("textarea", { "data-testid": "play-variables", rows: 2, placeholder: '{"name": "Ada"}' });
   const chat = el("div", { class: "chat card", "data-testid": "chat" });
   const answer = el("div", { class: "answer", "data-testid": "answer" });
   const events = el("ol", { class: "events card mono", "data-testid": "live-events" });
@@ -300,37 +401,31 @@ async function playground() {
   function renderAnswer(hint) {
     answer.replaceChildren();
     if (!hint) return;
-    const input = hint.input;
-    const send = (text) => turn({ user_message: text });
-    if (input.kind === "choice") {
-      answer.append(...input.options.map((o) => el("button", { "data-testid": "choice", onclick: () => send(String(o.value)) }, o.label ?? String(o.value))));
-    } else if (input.kind === "boolean") {
-      answer.append(el("button", { "data-testid": "yes", onclick: () => send("yes") }, "Yes"), el("button", { "data-testid": "no", class: "secondary", onclick: () => send("no") }, "No"));
-    } else {
-      const box = el("input", { "data-testid": "reply", placeholder: hint.prompt, inputmode: input.kind === "text" ? "text" : "decimal" });
-      const problem = el("span", { class: "error", "data-testid": "reply-error" });
-      const submit = () => {
-        const why = checkReply(box.value, input);
-        problem.textContent = why ?? "";
-        if (!why) send(box.value);
-      };
-      box.addEventListener("keydown", (event) => { if (event.key === "Enter") submit(); });
-      answer.append(box, el("button", { "data-testid": "send", onclick: submit }, "Send"), problem);
-      box.focus();
-    }
+    answer.append(...answerControls(hint, (text) => turn({ user_message: text })));
     answer.append(el("button", { class: "secondary", "data-testid": "stop", onclick: () => turn({ command: "stop" }) }, "Stop"));
   }
 
   const start = el("button", { "data-testid": "play-start", onclick: async () => {
     chat.replaceChildren();
     events.replaceChildren();
+    let dynamic;
+    try {
+      dynamic = variables.value.trim() ? JSON.parse(variables.value) : undefined;
+    } catch (error) {
+      say("system", `The variables are not JSON: ${error.message}`);
+      return;
+    }
     session = { workflowId: picker.value, runId: undefined, hint: null };
-    await turn({ run_by: "console" });
+    await turn({ run_by: runBy.value.trim() || undefined, dynamic_variables: dynamic });
   } }, "Start");
 
   show(
     el("h1", {}, "Playground"),
-    el("div", { class: "card filters" }, el("label", {}, "Workflow", picker), start, state),
+    el("div", { class: "card filters" },
+      el("label", {}, "Workflow", picker),
+      el("label", {}, "Run by", runBy),
+      el("label", {}, "Variables (JSON)", variables),
+      start, state),
     el("div", { class: "grid" },
       el("div", {}, chat, answer),
       el("div", {}, el("h2", {}, "Live events"), events)));
@@ -348,7 +443,7 @@ function checkReply(text, input) {
   }
   if (input.min_length !== undefined && text.length < input.min_length) return `At least ${input.min_length} characters.`;
   if (input.max_length !== undefined && text.length > input.max_length) return `At most ${input.max_length} characters.`;
-  if (input.pattern && !new RegExp(input.pattern).test(text)) return `Does not match ${input.pattern}.`;
+  if (input.pattern && !new RegExp(input.pattern).test(text)) return "That is not in the expected form; check it and try again.";
   return null;
 }
 

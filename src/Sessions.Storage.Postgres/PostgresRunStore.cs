@@ -171,14 +171,57 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     public async Task<Page<RunSummary>> ListAsync(string tenantId, RunQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var values = new List<object?> { tenantId };
-        var where = new List<string> { "r.tenant_id = $1" };
+        var values = new List<object?>();
+        var filter = Filter(tenantId, query, values);
+        await using var count = Sql.Command(connection, $"SELECT COUNT(*) {From} WHERE {filter};", values.ToArray());
+        var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken));
+
+        values.Add(query.Limit);
+        var limit = "$" + values.Count;
+        values.Add((long)(query.Page - 1) * query.Limit);
+        var offset = "$" + values.Count;
+        await using var list = Sql.Command(
+            connection,
+            $"SELECT r.doc::text, w.doc->>'name' {From} WHERE {filter} ORDER BY r.created_at DESC, r.id DESC LIMIT {limit} OFFSET {offset};",
+            values.ToArray());
+        var items = new List<RunSummary>();
+        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(new RunSummary(JsonSerializer.Deserialize<RunDocument>(reader.GetString(0), DocumentJson.Options)!, reader.GetString(1)));
+        }
+
+        return new Page<RunSummary>(items, total);
+    }
+
+    public async Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, RunQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var values = new List<object?>();
+        var filter = Filter(tenantId, query, values);
+        await using var command = Sql.Command(connection, $"SELECT r.status, COUNT(*) {From} WHERE {filter} GROUP BY r.status;", values.ToArray());
+        var counts = Enum.GetValues<RunStatus>().ToDictionary(s => s, _ => 0L);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[RunStatusNames.FromWire(reader.GetString(0))] = reader.GetInt64(1);
+        }
+
+        return counts;
+    }
+
+    private const string From = "FROM runs r JOIN workflows w ON w.id = r.workflow_id AND w.tenant_id = r.tenant_id";
+
+    /// <summary>The WHERE clause of a run query (paging aside); its values are appended to <paramref name="values"/> as $1, $2...</summary>
+    private static string Filter(string tenantId, RunQuery query, List<object?> values)
+    {
         string Bind(object? value)
         {
             values.Add(value);
             return "$" + values.Count;
         }
 
+        var where = new List<string> { $"r.tenant_id = {Bind(tenantId)}" };
         if (query.WorkflowId is not null)
         {
             where.Add($"r.workflow_id = {Bind(query.WorkflowId)}");
@@ -210,43 +253,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             where.Add($"strpos(lower(w.doc->>'name'), lower({Bind(query.WorkflowNameContains)})) > 0");
         }
 
-        const string From = "FROM runs r JOIN workflows w ON w.id = r.workflow_id AND w.tenant_id = r.tenant_id";
-        var filter = string.Join(" AND ", where);
-        await using var count = Sql.Command(connection, $"SELECT COUNT(*) {From} WHERE {filter};", values.ToArray());
-        var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken));
-
-        var limit = Bind(query.Limit);
-        var offset = Bind((long)(query.Page - 1) * query.Limit);
-        await using var list = Sql.Command(
-            connection,
-            $"SELECT r.doc::text, w.doc->>'name' {From} WHERE {filter} ORDER BY r.created_at DESC, r.id DESC LIMIT {limit} OFFSET {offset};",
-            values.ToArray());
-        var items = new List<RunSummary>();
-        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            items.Add(new RunSummary(JsonSerializer.Deserialize<RunDocument>(reader.GetString(0), DocumentJson.Options)!, reader.GetString(1)));
-        }
-
-        return new Page<RunSummary>(items, total);
-    }
-
-    public async Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, string? workflowId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = Sql.Command(
-            connection,
-            "SELECT status, COUNT(*) FROM runs WHERE tenant_id = $1 AND ($2 IS NULL OR workflow_id = $2) GROUP BY status;",
-            tenantId,
-            workflowId);
-        var counts = Enum.GetValues<RunStatus>().ToDictionary(s => s, _ => 0L);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            counts[RunStatusNames.FromWire(reader.GetString(0))] = reader.GetInt64(1);
-        }
-
-        return counts;
+        return string.Join(" AND ", where);
     }
 
     public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)

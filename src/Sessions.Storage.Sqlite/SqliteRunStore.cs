@@ -178,55 +178,14 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     public async Task<Page<RunSummary>> ListAsync(string tenantId, RunQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var where = new List<string> { "r.tenant_id = $tenant" };
         await using var count = connection.CreateCommand();
         await using var list = connection.CreateCommand();
-        void Bind(string name, object value)
+        var filter = Filter(tenantId, query, (name, value) =>
         {
             count.Parameters.AddWithValue(name, value);
             list.Parameters.AddWithValue(name, value);
-        }
+        });
 
-        Bind("$tenant", tenantId);
-        if (query.WorkflowId is not null)
-        {
-            where.Add("r.workflow_id = $workflow");
-            Bind("$workflow", query.WorkflowId);
-        }
-
-        if (query.Statuses.Count > 0)
-        {
-            var names = query.Statuses.Select((s, i) => (Name: $"$status{i}", Value: s.ToWire())).ToList();
-            where.Add($"r.status IN ({string.Join(", ", names.Select(n => n.Name))})");
-            names.ForEach(n => Bind(n.Name, n.Value));
-        }
-
-        if (query.RunBy is not null)
-        {
-            where.Add("r.run_by = $run_by");
-            Bind("$run_by", query.RunBy);
-        }
-
-        if (query.CreatedFrom is { } from)
-        {
-            where.Add("r.created_at >= $from");
-            Bind("$from", from.ToUniversalTime().ToString("O"));
-        }
-
-        if (query.CreatedTo is { } to)
-        {
-            where.Add("r.created_at < $to");
-            Bind("$to", to.ToUniversalTime().ToString("O"));
-        }
-
-        if (!string.IsNullOrEmpty(query.WorkflowNameContains))
-        {
-            where.Add("json_extract(w.doc, '$.name') LIKE $name ESCAPE '\\'");
-            Bind("$name", "%" + query.WorkflowNameContains.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
-        }
-
-        const string From = "FROM runs r JOIN workflows w ON w.id = r.workflow_id AND w.tenant_id = r.tenant_id";
-        var filter = string.Join(" AND ", where);
         count.CommandText = $"SELECT COUNT(*) {From} WHERE {filter};";
         list.CommandText = $"SELECT r.doc, json_extract(w.doc, '$.name') {From} WHERE {filter} ORDER BY r.created_at DESC, r.id DESC LIMIT $limit OFFSET $offset;";
         list.Parameters.AddWithValue("$limit", query.Limit);
@@ -243,15 +202,12 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         return new Page<RunSummary>(items, total);
     }
 
-    public async Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, string? workflowId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, RunQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = workflowId is null
-            ? "SELECT status, COUNT(*) FROM runs WHERE tenant_id = $tenant GROUP BY status;"
-            : "SELECT status, COUNT(*) FROM runs WHERE tenant_id = $tenant AND workflow_id = $workflow GROUP BY status;";
-        command.Parameters.AddWithValue("$tenant", tenantId);
-        command.Parameters.AddWithValue("$workflow", (object?)workflowId ?? DBNull.Value);
+        var filter = Filter(tenantId, query, (name, value) => command.Parameters.AddWithValue(name, value));
+        command.CommandText = $"SELECT r.status, COUNT(*) {From} WHERE {filter} GROUP BY r.status;";
         var counts = Enum.GetValues<RunStatus>().ToDictionary(s => s, _ => 0L);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -260,6 +216,53 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         }
 
         return counts;
+    }
+
+    private const string From = "FROM runs r JOIN workflows w ON w.id = r.workflow_id AND w.tenant_id = r.tenant_id";
+
+    /// <summary>The WHERE clause of a run query (paging aside), binding its values through <paramref name="bind"/>.</summary>
+    private static string Filter(string tenantId, RunQuery query, Action<string, object> bind)
+    {
+        var where = new List<string> { "r.tenant_id = $tenant" };
+        bind("$tenant", tenantId);
+        if (query.WorkflowId is not null)
+        {
+            where.Add("r.workflow_id = $workflow");
+            bind("$workflow", query.WorkflowId);
+        }
+
+        if (query.Statuses.Count > 0)
+        {
+            var names = query.Statuses.Select((s, i) => (Name: $"$status{i}", Value: s.ToWire())).ToList();
+            where.Add($"r.status IN ({string.Join(", ", names.Select(n => n.Name))})");
+            names.ForEach(n => bind(n.Name, n.Value));
+        }
+
+        if (query.RunBy is not null)
+        {
+            where.Add("r.run_by = $run_by");
+            bind("$run_by", query.RunBy);
+        }
+
+        if (query.CreatedFrom is { } from)
+        {
+            where.Add("r.created_at >= $from");
+            bind("$from", from.ToUniversalTime().ToString("O"));
+        }
+
+        if (query.CreatedTo is { } to)
+        {
+            where.Add("r.created_at < $to");
+            bind("$to", to.ToUniversalTime().ToString("O"));
+        }
+
+        if (!string.IsNullOrEmpty(query.WorkflowNameContains))
+        {
+            where.Add("json_extract(w.doc, '$.name') LIKE $name ESCAPE '\\'");
+            bind("$name", "%" + query.WorkflowNameContains.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
+        }
+
+        return string.Join(" AND ", where);
     }
 
     private static async Task<bool> InsertRunAsync(SqliteConnection connection, SqliteTransaction transaction, RunDocument run, string doc)

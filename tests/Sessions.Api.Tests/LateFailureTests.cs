@@ -177,8 +177,8 @@ public abstract class LateFailureTests : IAsyncLifetime
         public Task<Page<RunSummary>> ListAsync(string tenantId, RunQuery query, CancellationToken cancellationToken) =>
             store.ListAsync(tenantId, query, cancellationToken);
 
-        public Task<IReadOnlyDictionary<Sessions.Runtime.Runs.RunStatus, long>> CountByStatusAsync(string tenantId, string? workflowId, CancellationToken cancellationToken) =>
-            store.CountByStatusAsync(tenantId, workflowId, cancellationToken);
+        public Task<IReadOnlyDictionary<Sessions.Runtime.Runs.RunStatus, long>> CountByStatusAsync(string tenantId, RunQuery query, CancellationToken cancellationToken) =>
+            store.CountByStatusAsync(tenantId, query, cancellationToken);
 
         public Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<Sessions.Runtime.Runs.RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken) =>
             store.ListInactiveAsync(statuses, updatedBefore, limit, cancellationToken);

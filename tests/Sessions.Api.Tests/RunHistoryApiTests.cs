@@ -115,6 +115,13 @@ public sealed class RunHistoryApiTests(RunHistoryFixture f) : IClassFixture<RunH
         Assert.Equal((1, 1, 0), (orders["counts"]!["completed"]!.GetValue<int>(), orders["counts"]!["waiting_for_user_input"]!.GetValue<int>(), orders["counts"]!["failed"]!.GetValue<int>()));
         var all = await f.GetAsync("/v1/runs/stats");
         Assert.Equal((3, 2), (all["total"]!.GetValue<int>(), all["counts"]!["waiting_for_user_input"]!.GetValue<int>()));
+
+        // The counts follow the list's filters, so a filtered list and its counts agree.
+        var adas = await f.GetAsync("/v1/runs/stats?run_by=ada");
+        Assert.Equal((2, 1, 1), (adas["total"]!.GetValue<int>(), adas["counts"]!["completed"]!.GetValue<int>(), adas["counts"]!["waiting_for_user_input"]!.GetValue<int>()));
+        var adasOrders = await f.GetAsync($"/v1/workflows/{SessionsFactory.OrderStatus}/runs/stats?run_by=ada&q=order");
+        Assert.Equal(1, adasOrders["total"]!.GetValue<int>());
+        Assert.Equal(0, (await f.GetAsync("/v1/runs/stats?created_after=2999-01-01T00:00:00Z"))["total"]!.GetValue<int>());
     }
 
     [Fact]

@@ -269,11 +269,24 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(6, beyond.Total);
         Assert.Equal(0, (await Runs.ListAsync("someone-else", new RunQuery(), default)).Total);
 
-        var counts = await Runs.CountByStatusAsync(tenant, null, default);
+        var counts = await Runs.CountByStatusAsync(tenant, new RunQuery(), default);
         Assert.Equal((4L, 2L, 0L), (counts[RunStatus.WaitingForUserInput], counts[RunStatus.Completed], counts[RunStatus.Failed]));
-        var ofOrders = await Runs.CountByStatusAsync(tenant, orders, default);
+        var ofOrders = await Runs.CountByStatusAsync(tenant, new RunQuery { WorkflowId = orders }, default);
         Assert.Equal((2L, 1L), (ofOrders[RunStatus.WaitingForUserInput], ofOrders[RunStatus.Completed]));
         Assert.Equal(Enum.GetValues<RunStatus>().Length, ofOrders.Count);
+
+        // Counts follow every filter of the list, as the list's total does (paging aside).
+        foreach (var filter in new[]
+        {
+            new RunQuery { RunBy = "ada" },
+            new RunQuery { CreatedFrom = T0.AddMinutes(2), CreatedTo = T0.AddMinutes(4) },
+            new RunQuery { WorkflowNameContains = "100%_" },
+            new RunQuery { Statuses = [RunStatus.Completed] },
+        })
+        {
+            var filtered = await Runs.CountByStatusAsync(tenant, filter, default);
+            Assert.Equal((await Runs.ListAsync(tenant, filter with { Limit = 100 }, default)).Total, filtered.Values.Sum());
+        }
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public static class RunEndpoints
 
         group.MapGet("/stats", RunStats)
             .WithName("RunStats")
-            .WithSummary("Counts of the tenant's runs by status")
+            .WithSummary("Counts by status of the tenant's runs that match the same filters as the list")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden)
             .RequireAuthorization(Policies.Editor);
 
@@ -101,7 +101,7 @@ public static class RunEndpoints
 
         byWorkflow.MapGet("/stats", WorkflowRunStats)
             .WithName("WorkflowRunStats")
-            .WithSummary("Counts of one workflow's runs by status")
+            .WithSummary("Counts by status of one workflow's runs that match the same filters as the list")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
             .RequireAuthorization(Policies.Editor);
 
@@ -124,17 +124,17 @@ public static class RunEndpoints
     }
 
     private static async Task<Ok<RunStatsResponse>> RunStats(
-        RunHistory history, Caller caller, CancellationToken ct, [FromQuery(Name = "workflow_id")] string? workflowId = null)
+        [AsParameters] RunFilters filters, RunHistory history, Caller caller, CancellationToken ct, [FromQuery(Name = "workflow_id")] string? workflowId = null)
     {
         var id = workflowId is null ? null : RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
-        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.TenantId, id, ct)));
+        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.TenantId, filters.ToQuery(id), ct)));
     }
 
     private static async Task<Ok<RunStatsResponse>> WorkflowRunStats(
-        [FromRoute(Name = "workflow_id")] string workflowId, RunHistory history, IWorkflowStore workflows, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunHistory history, IWorkflowStore workflows, Caller caller, CancellationToken ct)
     {
         var id = await ExistingWorkflowAsync(workflowId, workflows, caller, ct);
-        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.TenantId, id, ct)));
+        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.TenantId, filters.ToQuery(id), ct)));
     }
 
     private static async Task<Ok<RunDetailsResponse>> GetRun(

@@ -111,7 +111,7 @@ async function runsPage() {
   for (const name of ["created_after", "created_before"]) if (params.get(name)) query.set(name, new Date(params.get(name)).toISOString());
   const [runs, stats] = await Promise.all([
     api(`/v1/runs?${query}`),
-    api(`/v1/runs/stats${params.get("workflow_id") ? `?workflow_id=${params.get("workflow_id")}` : ""}`),
+    api(`/v1/runs/stats?${new URLSearchParams([...query].filter(([name]) => name !== "page" && name !== "limit"))}`),
   ]);
 
   const counts = el("div", { class: "counts", "data-testid": "status-counts" },

@@ -24,8 +24,9 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
     public Task<Page<RunSummary>> ListAsync(string tenantId, RunQuery query, CancellationToken cancellationToken) =>
         runs.ListAsync(tenantId, query, cancellationToken);
 
-    public Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, string? workflowId, CancellationToken cancellationToken) =>
-        runs.CountByStatusAsync(tenantId, workflowId, cancellationToken);
+    /// <summary>Counts by status of the runs the query's filters match (its paging aside).</summary>
+    public Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, RunQuery query, CancellationToken cancellationToken) =>
+        runs.CountByStatusAsync(tenantId, query, cancellationToken);
 
     public async Task<(RunDocument Run, string WorkflowName)> GetRunWithNameAsync(string tenantId, string runId, CancellationToken cancellationToken)
     {

@@ -13,7 +13,7 @@ namespace Sessions.Api.Tests;
 /// Runs in every state a client can meet, shared by the table below. Every bad request must leave all of them
 /// exactly as they were, so sharing them across cases is itself part of the check. One per store.
 /// </summary>
-public abstract class BadInputFixture : IAsyncLifetime
+public abstract class BadInputFixture(StoreUnderTest store) : IAsyncLifetime
 {
     public const string KindsDefinition = """
         { "name": "Input kinds", "start": "num",
@@ -33,7 +33,7 @@ public abstract class BadInputFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Factory = new SessionsFactory(null, await SettingsAsync());
+        Factory = new SessionsFactory(null, await store.SettingsAsync());
         Client = Factory.CreateClient();
         var created = await Client.PostAsync("/v1/workflows", Http.Json(KindsDefinition));
         KindsWorkflow = (await created.ReadObjectAsync())["workflow_id"]!.GetValue<string>();
@@ -51,13 +51,11 @@ public abstract class BadInputFixture : IAsyncLifetime
         (await Client.ExecuteAsync(SessionsFactory.AppointmentBooking, new { run_id = Runs["booking_paused"], run_input = new { command = "pause" } })).EnsureSuccessStatusCode();
     }
 
-    public virtual Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         Factory.Dispose();
-        return Task.CompletedTask;
+        await store.DisposeAsync();
     }
-
-    protected abstract Task<Dictionary<string, string?>> SettingsAsync();
 
     /// <summary>Everything stored about every run: document, events and turns.</summary>
     public async Task<string> SnapshotAsync()
@@ -90,27 +88,9 @@ public abstract class BadInputFixture : IAsyncLifetime
     }
 }
 
-public sealed class SqliteBadInputFixture : BadInputFixture
-{
-    protected override Task<Dictionary<string, string?>> SettingsAsync() => Task.FromResult(new Dictionary<string, string?>());
-}
+public sealed class SqliteBadInputFixture() : BadInputFixture(new SqliteStoreUnderTest());
 
-public sealed class PostgresBadInputFixture : BadInputFixture
-{
-    private TestPostgres database = null!;
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await database.DisposeAsync();
-    }
-
-    protected override async Task<Dictionary<string, string?>> SettingsAsync()
-    {
-        database = await TestPostgres.CreateAsync();
-        return MultiInstanceTests.OnPostgres(database.ConnectionString);
-    }
-}
+public sealed class PostgresBadInputFixture() : BadInputFixture(new PostgresStoreUnderTest());
 
 public sealed class SqliteBadInputTests(SqliteBadInputFixture fixture) : BadInputTests(fixture), IClassFixture<SqliteBadInputFixture>;
 

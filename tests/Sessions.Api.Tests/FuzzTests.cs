@@ -13,7 +13,7 @@ namespace Sessions.Api.Tests;
 /// limit, invalid UTF-8, lone surrogates, duplicate keys, NUL, backtracking patterns), the server never answers 5xx,
 /// every refusal is a problem document with a code, and a refused request changes nothing stored. On both stores.
 /// </summary>
-public abstract class FuzzTests : IAsyncLifetime
+public abstract class FuzzTests(StoreUnderTest store) : IAsyncLifetime
 {
     private static readonly string[] FieldNames =
     [
@@ -31,9 +31,11 @@ public abstract class FuzzTests : IAsyncLifetime
 
     protected SessionsFactory Factory => factory;
 
+    protected StoreUnderTest Store => store;
+
     public virtual async Task InitializeAsync()
     {
-        var settings = await SettingsAsync();
+        var settings = await store.SettingsAsync();
         settings["Sessions:RateLimit:PermitsPerSecond"] = "0";
         factory = new SessionsFactory(null, settings);
         client = factory.CreateClient();
@@ -44,9 +46,11 @@ public abstract class FuzzTests : IAsyncLifetime
         await client.ReplyAsync(SessionsFactory.OrderStatus, finished, "123456");
     }
 
-    public virtual Task DisposeAsync() => factory.DisposeAsync().AsTask();
-
-    protected abstract Task<Dictionary<string, string?>> SettingsAsync();
+    public async Task DisposeAsync()
+    {
+        await factory.DisposeAsync();
+        await store.DisposeAsync();
+    }
 
     /// <summary>Everything a request could change, in one string: runs with their versions, events, turns, workflows and versions.</summary>
     protected abstract string StoredDigest();
@@ -260,10 +264,8 @@ public abstract class FuzzTests : IAsyncLifetime
     }
 }
 
-public sealed class SqliteFuzzTests : FuzzTests
+public sealed class SqliteFuzzTests() : FuzzTests(new SqliteStoreUnderTest())
 {
-    protected override Task<Dictionary<string, string?>> SettingsAsync() => Task.FromResult(new Dictionary<string, string?>());
-
     protected override string StoredDigest()
     {
         using var connection = new SqliteConnection($"Data Source={Factory.DatabasePath};Mode=ReadOnly;Pooling=False");
@@ -278,25 +280,11 @@ public sealed class SqliteFuzzTests : FuzzTests
     }
 }
 
-public sealed class PostgresFuzzTests : FuzzTests
+public sealed class PostgresFuzzTests() : FuzzTests(new PostgresStoreUnderTest())
 {
-    private TestPostgres database = null!;
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await database.DisposeAsync();
-    }
-
-    protected override async Task<Dictionary<string, string?>> SettingsAsync()
-    {
-        database = await TestPostgres.CreateAsync();
-        return MultiInstanceTests.OnPostgres(database.ConnectionString);
-    }
-
     protected override string StoredDigest()
     {
-        using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+        using var connection = new Npgsql.NpgsqlConnection(((PostgresStoreUnderTest)Store).ConnectionString);
         connection.Open();
         using var command = new Npgsql.NpgsqlCommand(
             """

@@ -11,27 +11,26 @@ namespace Sessions.Api.Tests;
 /// each store: on SQLite the one process holds runs and keys in flight in memory; on PostgreSQL they are leased in the
 /// store (<see cref="MultiInstanceTests"/> adds a second instance).
 /// </summary>
-public abstract class IdempotencyTests : IAsyncLifetime
+public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
 {
     private SessionsFactory factory = null!;
     private HttpClient client = null!;
     private LoopbackApi api = null!;
 
-    protected abstract Task<Dictionary<string, string?>> SettingsAsync();
-
-    public virtual async Task InitializeAsync()
+    public async Task InitializeAsync()
     {
-        var settings = await SettingsAsync();
+        var settings = await store.SettingsAsync();
         settings["Sessions:Turns:LeaseSeconds"] = "2";
         factory = new SessionsFactory(null, settings);
         client = factory.CreateClient();
         api = await LoopbackApi.StartAsync("token");
     }
 
-    public virtual async Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         await api.DisposeAsync();
         await factory.DisposeAsync();
+        await store.DisposeAsync();
     }
 
     [Fact]
@@ -209,24 +208,6 @@ public abstract class IdempotencyTests : IAsyncLifetime
     }
 }
 
-public sealed class SqliteIdempotencyTests : IdempotencyTests
-{
-    protected override Task<Dictionary<string, string?>> SettingsAsync() => Task.FromResult(new Dictionary<string, string?>());
-}
+public sealed class SqliteIdempotencyTests() : IdempotencyTests(new SqliteStoreUnderTest());
 
-public sealed class PostgresIdempotencyTests : IdempotencyTests
-{
-    private TestPostgres database = null!;
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await database.DisposeAsync();
-    }
-
-    protected override async Task<Dictionary<string, string?>> SettingsAsync()
-    {
-        database = await TestPostgres.CreateAsync();
-        return MultiInstanceTests.OnPostgres(database.ConnectionString);
-    }
-}
+public sealed class PostgresIdempotencyTests() : IdempotencyTests(new PostgresStoreUnderTest());

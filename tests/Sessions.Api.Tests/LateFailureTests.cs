@@ -15,7 +15,7 @@ namespace Sessions.Api.Tests;
 /// answer says truly whether the turn was applied, and a client that retries after any answer it got never has its
 /// reply applied twice.
 /// </summary>
-public abstract class LateFailureTests : IAsyncLifetime
+public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
 {
     private SessionsFactory factory = null!;
     private WebApplicationFactoryWithFaults server = null!;
@@ -27,18 +27,17 @@ public abstract class LateFailureTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        factory = new SessionsFactory(null, await SettingsAsync());
+        factory = new SessionsFactory(null, await store.SettingsAsync());
         server = new WebApplicationFactoryWithFaults(factory);
         client = server.Factory.CreateClient();
     }
 
-    public virtual async Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         await server.Factory.DisposeAsync();
         await factory.DisposeAsync();
+        await store.DisposeAsync();
     }
-
-    protected abstract Task<Dictionary<string, string?>> SettingsAsync();
 
     [Fact]
     public async Task An_answer_that_cannot_be_written_refuses_the_turn_and_a_retry_applies_it_once()
@@ -214,24 +213,6 @@ public abstract class LateFailureTests : IAsyncLifetime
     }
 }
 
-public sealed class SqliteLateFailureTests : LateFailureTests
-{
-    protected override Task<Dictionary<string, string?>> SettingsAsync() => Task.FromResult(new Dictionary<string, string?>());
-}
+public sealed class SqliteLateFailureTests() : LateFailureTests(new SqliteStoreUnderTest());
 
-public sealed class PostgresLateFailureTests : LateFailureTests
-{
-    private TestPostgres database = null!;
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await database.DisposeAsync();
-    }
-
-    protected override async Task<Dictionary<string, string?>> SettingsAsync()
-    {
-        database = await TestPostgres.CreateAsync();
-        return MultiInstanceTests.OnPostgres(database.ConnectionString);
-    }
-}
+public sealed class PostgresLateFailureTests() : LateFailureTests(new PostgresStoreUnderTest());

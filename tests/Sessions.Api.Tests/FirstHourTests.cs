@@ -18,17 +18,7 @@ public sealed class FirstHourTests : IDisposable
     [Fact]
     public async Task With_api_keys_the_samples_are_in_every_keyed_tenant_and_the_readme_curl_line_works()
     {
-        using var keyed = new SessionsFactory(null, new()
-        {
-            ["Sessions:Auth:ApiKeys:0:Sha256"] = ApiKeyAuthentication.Hash("acme-key-0123456789"),
-            ["Sessions:Auth:ApiKeys:0:Tenant"] = "acme",
-            ["Sessions:Auth:ApiKeys:0:Principal"] = "support-bot",
-            ["Sessions:Auth:ApiKeys:0:Role"] = "editor",
-            ["Sessions:Auth:ApiKeys:1:Sha256"] = ApiKeyAuthentication.Hash("globex-key-0123456789"),
-            ["Sessions:Auth:ApiKeys:1:Tenant"] = "globex",
-            ["Sessions:Auth:ApiKeys:1:Principal"] = "ops",
-            ["Sessions:Auth:ApiKeys:1:Role"] = "viewer",
-        });
+        using var keyed = WithKeys(("acme-key-0123456789", "acme", "editor"), ("globex-key-0123456789", "globex", "viewer"));
         var acme = keyed.CreateClient();
         acme.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "acme-key-0123456789");
         var globex = keyed.CreateClient();
@@ -91,13 +81,7 @@ public sealed class FirstHourTests : IDisposable
     [Fact]
     public async Task Refused_keys_are_logged_at_debug_not_information()
     {
-        using var keyed = new SessionsFactory(null, new()
-        {
-            ["Sessions:Auth:ApiKeys:0:Sha256"] = ApiKeyAuthentication.Hash("acme-key-0123456789"),
-            ["Sessions:Auth:ApiKeys:0:Tenant"] = "acme",
-            ["Sessions:Auth:ApiKeys:0:Principal"] = "support-bot",
-            ["Sessions:Auth:ApiKeys:0:Role"] = "viewer",
-        });
+        using var keyed = WithKeys(("acme-key-0123456789", "acme", "viewer"));
         var anonymous = keyed.CreateClient();
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/v1/workflows")).StatusCode);
         var viewer = keyed.CreateClient();
@@ -108,5 +92,20 @@ public sealed class FirstHourTests : IDisposable
         Assert.Contains(refusals, line => line.StartsWith("Debug", StringComparison.Ordinal) && line.Contains("challenged", StringComparison.Ordinal));
         Assert.Contains(refusals, line => line.StartsWith("Debug", StringComparison.Ordinal) && line.Contains("forbidden", StringComparison.Ordinal));
         Assert.DoesNotContain(refusals, line => line.StartsWith("Information", StringComparison.Ordinal));
+    }
+
+    /// <summary>A server with these API keys configured as the README shows, each with its own principal.</summary>
+    private static SessionsFactory WithKeys(params (string Key, string Tenant, string Role)[] keys)
+    {
+        var settings = new Dictionary<string, string?>();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            settings[$"Sessions:Auth:ApiKeys:{i}:Sha256"] = ApiKeyAuthentication.Hash(keys[i].Key);
+            settings[$"Sessions:Auth:ApiKeys:{i}:Tenant"] = keys[i].Tenant;
+            settings[$"Sessions:Auth:ApiKeys:{i}:Principal"] = $"{keys[i].Tenant}-{keys[i].Role}";
+            settings[$"Sessions:Auth:ApiKeys:{i}:Role"] = keys[i].Role;
+        }
+
+        return new SessionsFactory(null, settings);
     }
 }

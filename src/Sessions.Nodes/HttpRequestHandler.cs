@@ -19,20 +19,16 @@ namespace Sessions.Nodes;
 /// Polly; stores the status code and mapped response fields in variables. Secrets (`{{secrets.NAME}}`) may be used in
 /// the URL and headers only, and every place the call is recorded gets a rendering with them masked.
 /// </summary>
-public sealed partial class HttpRequestHandler(ISecretStore secrets) : INodeHandler
+public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClientFactory clients) : INodeHandler
 {
     private const string Mask = "***";
     private static readonly HashSet<string> Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
+    /// <summary>The named client of <see cref="IHttpClientFactory"/> the node calls through (configured by AddSessionsNodes).</summary>
+    public const string ClientName = "http_request";
+
     /// <summary>A called service's answer is read whole into memory, so it is bounded: a larger one fails the call.</summary>
     public const int MaxResponseBytes = 4 * 1024 * 1024;
-
-    // One client for every node: pooled connections, recycled so DNS changes are seen; timeouts come from the pipeline.
-    private static readonly HttpClient Client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
-    {
-        Timeout = Timeout.InfiniteTimeSpan,
-        MaxResponseContentBufferSize = MaxResponseBytes,
-    };
 
     public string NodeType => "http_request";
 
@@ -138,7 +134,7 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets) : INodeHand
                             : new StringContent(JsonText.Serialize(body), Encoding.UTF8, "application/json");
                     }
 
-                    return await Client.SendAsync(request, token);
+                    return await clients.CreateClient(ClientName).SendAsync(request, token);
                 },
                 cancellationToken);
         }

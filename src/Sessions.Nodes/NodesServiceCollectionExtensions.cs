@@ -14,6 +14,7 @@ public static class NodesServiceCollectionExtensions
     public static IServiceCollection AddSessionsNodes(this IServiceCollection services) =>
         services
             .TryAddSecretStore()
+            .AddOutboundHttp()
             .AddSingleton<LlmGateway>()
             .AddOptionsFor<LlmOptions>()
             .Scan(scan => scan
@@ -28,6 +29,23 @@ public static class NodesServiceCollectionExtensions
         where TOptions : class
     {
         services.AddOptions<TOptions>();
+        return services;
+    }
+
+    /// <summary>
+    /// The http_request node's client, from the factory: pooled handlers recycled so DNS changes are seen; timeouts and
+    /// retries come from the node's own pipeline, and an answer is bounded (<see cref="HttpRequestHandler.MaxResponseBytes"/>).
+    /// </summary>
+    private static IServiceCollection AddOutboundHttp(this IServiceCollection services)
+    {
+        services.AddHttpClient(HttpRequestHandler.ClientName, client =>
+        {
+            client.Timeout = Timeout.InfiniteTimeSpan;
+            client.MaxResponseContentBufferSize = HttpRequestHandler.MaxResponseBytes;
+        });
+
+        // The SDK sets its own network timeout per attempt; the node's pipeline bounds the whole call.
+        services.AddHttpClient(LlmGateway.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
         return services;
     }
 

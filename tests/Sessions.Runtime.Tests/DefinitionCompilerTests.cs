@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json.Nodes;
 using Sessions.Nodes;
 using Sessions.Runtime.Definitions;
@@ -11,7 +12,10 @@ public class DefinitionCompilerTests
     private static readonly DefinitionCompiler Compiler = new(
         new NodeHandlerRegistry([
             new SayHandler(), new AskHandler(), new SetHandler(),
-            new BranchHandler(new Sessions.Nodes.Llm.LlmGateway(Microsoft.Extensions.Options.Options.Create(new Sessions.Nodes.Llm.LlmOptions()), new NoSecrets())),
+            new BranchHandler(new Sessions.Nodes.Llm.LlmGateway(
+                Microsoft.Extensions.Options.Options.Create(new Sessions.Nodes.Llm.LlmOptions()),
+                new NoSecrets(),
+                new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>())),
             new PauseHandler(), new EndHandler(), new FailHandler()]),
         new TemplateEngine());
 

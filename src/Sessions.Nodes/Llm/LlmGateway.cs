@@ -1,6 +1,5 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Options;
@@ -24,11 +23,12 @@ public sealed record LlmReply(string Text, string Model, string Provider, int In
 /// Calls OpenAI-compatible chat endpoints through the official SDK: Polly retries transient failures with a timeout per
 /// attempt (the SDK's own retries are off, so there is one policy), then the fallback configuration, if any.
 /// </summary>
-public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secrets)
+public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secrets, IHttpClientFactory http)
 {
-    private const string NoKey = "no-key";
+    /// <summary>The named client of <see cref="IHttpClientFactory"/> model calls go through (configured by AddSessionsNodes).</summary>
+    public const string ClientName = "llm";
 
-    private readonly ConcurrentDictionary<(string BaseUrl, string Model, string Key), ChatClient> clients = new();
+    private const string NoKey = "no-key";
 
     public IReadOnlyDictionary<string, LlmConfig> Configs => options.Value.Configs;
 
@@ -57,7 +57,9 @@ public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secret
         var key = config.ApiKeySecret is { } secret
             ? secrets.Get(tenantId, secret) ?? throw new InvalidOperationException($"The secret '{secret}' is not configured for this tenant.")
             : NoKey;
-        var client = clients.GetOrAdd((baseUrl, model, key), k => NewClient(k.BaseUrl, k.Model, k.Key));
+        // A client per call over the factory's pooled handlers (which it recycles, so DNS changes are seen): cheap beside
+        // the model call itself, and no credential outlives the call that read it.
+        var client = NewClient(baseUrl, model, key, http.CreateClient(ClientName));
         var chat = messages.Select<LlmMessage, ChatMessage>(m => m.Role switch
         {
             "system" => new SystemChatMessage(m.Content),
@@ -111,13 +113,14 @@ public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secret
         return (text.ToString(), model, input, output);
     }
 
-    private static ChatClient NewClient(string baseUrl, string model, string key)
+    private static ChatClient NewClient(string baseUrl, string model, string key, HttpClient transport)
     {
         var clientOptions = new OpenAIClientOptions
         {
             Endpoint = new Uri(baseUrl),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = TimeSpan.FromMinutes(10),
+            Transport = new HttpClientPipelineTransport(transport),
         };
         if (key == NoKey)
         {

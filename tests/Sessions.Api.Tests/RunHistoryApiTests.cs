@@ -236,6 +236,20 @@ public sealed class TurnDetailsTests : IDisposable
         Assert.Equal("654321", origin["variable_changes"]!["added"]!["order_id"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task A_choice_reply_reads_in_the_transcript_as_the_label_the_person_was_shown()
+    {
+        var runId = (await client.StartAsync(SessionsFactory.SupportTicket))["run_id"]!.GetValue<string>();
+        await client.ReplyAsync(SessionsFactory.SupportTicket, runId, "Ada Lovelace");
+        await client.ReplyAsync(SessionsFactory.SupportTicket, runId, "ada@example.com");
+        await client.ReplyAsync(SessionsFactory.SupportTicket, runId, "billing");
+
+        var transcript = await (await client.GetAsync($"/v1/runs/{runId}/transcript")).ReadObjectAsync();
+        var said = transcript["turns"]!.AsArray().SelectMany(t => t!["lines"]!.AsArray()).Where(l => l!["role"]!.GetValue<string>() == "user").Select(l => l!["text"]!.GetValue<string>());
+        Assert.Equal(["Ada Lovelace", "ada@example.com", "Billing and invoices"], said);
+        Assert.Contains("**User:** Billing and invoices", await client.GetStringAsync($"/v1/runs/{runId}/transcript?format=markdown"));
+    }
+
     [Theory]
     [InlineData("4", 404, "turn_not_found")]
     [InlineData("0", 404, "turn_not_found")]

@@ -96,7 +96,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         await page.GetByRole(AriaRole.Link, new() { Name = runId }).ClickAsync();
         await Expect(page.GetByTestId("transcript-turn")).ToHaveCountAsync(6);
         var transcript = page.GetByTestId("transcript");
-        await Expect(transcript).ToContainTextAsync("User: dental");
+        await Expect(transcript).ToContainTextAsync("User: Dental cleaning");
         await Expect(transcript).ToContainTextAsync("Good news: the clinic confirmed 2026-12-03 (afternoon).");
         await Expect(page.GetByTestId("timeline").First).ToContainTextAsync("start_workflow");
 
@@ -156,7 +156,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         await page.GetByTestId("run-stop").ClickAsync();
         await Expect(page.Locator("h1 [data-testid=status]")).ToHaveTextAsync("cancelled");
         await Expect(page.GetByTestId("run-actions")).ToHaveCountAsync(0);
-        await Expect(page.GetByTestId("transcript")).ToContainTextAsync("User: dental");
+        await Expect(page.GetByTestId("transcript")).ToContainTextAsync("User: Dental cleaning");
 
         // Cancel another with a reason, which the transcript keeps.
         var cancelled = await StartAsync();

@@ -266,13 +266,14 @@ public static class RunEndpoints
 
         var (run, workflowName) = await history.GetRunWithNameAsync(caller.TenantId, id, ct);
         var body = http.Response.BodyWriter;
+        var reader = new Transcript.Reader();
         if (format == "markdown")
         {
             http.Response.ContentType = "text/markdown; charset=utf-8";
             await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.MarkdownHeading(run, workflowName)), ct);
             await foreach (var turn in history.ReadAllTurnsAsync(caller.TenantId, id, ct))
             {
-                await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.Markdown(Transcript.TurnFrom(turn))), ct);
+                await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.Markdown(reader.Turn(turn))), ct);
             }
 
             return;
@@ -290,7 +291,7 @@ public static class RunEndpoints
         writer.WriteStartArray("turns");
         await foreach (var turn in history.ReadAllTurnsAsync(caller.TenantId, id, ct))
         {
-            JsonSerializer.Serialize(writer, Transcript.TurnFrom(turn), options);
+            JsonSerializer.Serialize(writer, reader.Turn(turn), options);
             await writer.FlushAsync(ct);
         }
 

@@ -378,7 +378,7 @@ async function playground() {
     events.append(el("li", {}, `${e.seq} ${e.type}${e.node_id ? ` · ${e.node_id}` : ""}`));
     events.scrollTop = events.scrollHeight;
     if (e.type === "say_static") say("assistant", e.text);
-    else if (e.type === "user_messages") say("user", e.text);
+    else if (e.type === "user_messages") say("user", session.hint?.input?.options?.find((o) => String(o.value) === e.text)?.label ?? e.text);
     else if (e.type === "busy_wait_for_user_message") say("assistant", e.prompt, "prompt");
     else if (e.type === "pause_event") say("system", "Paused.");
     else if (e.type === "error" || e.type === "aborted_looping_risk") say("system", e.error);

@@ -20,11 +20,40 @@ public sealed record TranscriptTurn(int TurnNumber, DateTimeOffset At, string? C
 /// </remarks>
 public sealed record Transcript(string RunId, string WorkflowId, string WorkflowName, int VersionNumber, RunStatus Status, IReadOnlyList<TranscriptTurn> Turns)
 {
-    public static TranscriptTurn TurnFrom(TurnRecord record) => new(
-        record.Turn.TurnNumber,
-        record.Turn.StartedAt,
-        record.Turn.Input["command"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>().ToLowerInvariant() : null,
-        record.Events.SelectMany(Lines).ToList());
+    /// <summary>
+    /// Reads turns in order into transcript turns. It remembers the last question's choices across turns, so that a
+    /// reply to a choice reads as the label the person was shown, not the value it stands for.
+    /// </summary>
+    public sealed class Reader
+    {
+        private JsonArray? choices;
+
+        public TranscriptTurn Turn(TurnRecord record) => new(
+            record.Turn.TurnNumber,
+            record.Turn.StartedAt,
+            record.Turn.Input["command"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>().ToLowerInvariant() : null,
+            record.Events.SelectMany(Read).ToList());
+
+        private IEnumerable<TranscriptLine> Read(Storage.RunEvent e)
+        {
+            if (e.Type == RunEventType.BusyWaitForUserMessage)
+            {
+                choices = e.Fields["input"]?["options"] as JsonArray;
+            }
+            else if (e.Type == RunEventType.UserMessages && choices is not null && e.Fields["text"] is JsonValue text && text.GetValueKind() == JsonValueKind.String)
+            {
+                var reply = text.GetValue<string>();
+                var chosen = choices.FirstOrDefault(o => o?["value"] is JsonValue v && (v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : Values.JsonText.Serialize(v)) == reply);
+                choices = null;
+                if (chosen?["label"] is JsonValue label && label.GetValueKind() == JsonValueKind.String)
+                {
+                    return [new TranscriptLine("user", "message", label.GetValue<string>())];
+                }
+            }
+
+            return Lines(e);
+        }
+    }
 
     public static string MarkdownHeading(RunDocument run, string workflowName) =>
         string.Create(CultureInfo.InvariantCulture, $"# {workflowName}: run {run.Id}\n\nWorkflow `{run.WorkflowId}` version {run.VersionNumber}, status **{run.Status.ToWire()}**.\n");

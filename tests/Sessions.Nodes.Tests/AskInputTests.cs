@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Validation;
 using Sessions.Runtime.Inputs;
 
 namespace Sessions.Nodes.Tests;

@@ -83,7 +83,7 @@ public class SelfLoopTests
         await using var stack = await TestStack.StartAsync();
         var refused = await Assert.ThrowsAsync<DomainException>(() => stack.UploadAsync(Counting(selfLoop)));
         Assert.Equal(ProblemCodes.InvalidDefinition, refused.Code);
-        var errors = (IReadOnlyList<Definitions.DefinitionProblem>)refused.Extensions["errors"]!;
+        var errors = (IReadOnlyList<Validation.DefinitionProblem>)refused.Extensions["errors"]!;
         Assert.Contains(errors, e => e.Path == path && e.Code == code);
     }
 }

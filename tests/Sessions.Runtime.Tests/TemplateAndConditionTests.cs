@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Conditions;
 using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Validation;
 using Sessions.Runtime.Templates;
 
 namespace Sessions.Runtime.Tests;

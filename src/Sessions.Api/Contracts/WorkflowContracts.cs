@@ -2,6 +2,8 @@ using System.ComponentModel;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Validation;
 
 namespace Sessions.Api.Contracts;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Validation;
 
 namespace Sessions.Runtime.Conditions;
 

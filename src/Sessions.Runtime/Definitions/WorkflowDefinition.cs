@@ -1,3 +1,5 @@
+using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Validation;
 using System.Text.Json.Nodes;
 
 namespace Sessions.Runtime.Definitions;

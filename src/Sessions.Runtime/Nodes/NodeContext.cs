@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Sessions.Runtime.Definitions;
 
 namespace Sessions.Runtime.Nodes;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Validation;
 using Sessions.Runtime.Templates;
 
 namespace Sessions.Runtime.Nodes;

@@ -1,4 +1,5 @@
 using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Nodes;
 
 namespace Sessions.Runtime.Turns;
 

@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Conditions;
 using Sessions.Runtime.Errors;
-using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 

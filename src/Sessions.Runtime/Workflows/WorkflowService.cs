@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Values;
 using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Validation;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Storage;

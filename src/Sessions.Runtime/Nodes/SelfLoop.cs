@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Conditions;
+using Sessions.Runtime.Validation;
 
-namespace Sessions.Runtime.Definitions;
+namespace Sessions.Runtime.Nodes;
 
 /// <summary>
 /// `self_loop` on any node: run it again while it fails, or while `while` holds after an attempt, bounded by

@@ -1,4 +1,4 @@
-namespace Sessions.Runtime.Definitions;
+namespace Sessions.Runtime.Validation;
 
 /// <summary>One thing wrong (or, as a warning, suspicious) in an uploaded definition, at a JSON path such as $.nodes[2].next.</summary>
 public sealed record DefinitionProblem(string Path, string Code, string Message);

@@ -138,20 +138,23 @@ public sealed class MultiInstanceTests : IAsyncLifetime
     [Fact]
     public async Task A_run_held_by_a_dead_turn_is_refused_until_its_lease_expires_then_taken_over()
     {
-        var client = second.CreateClient();
+        // A server of its own whose clock the test moves on, so the dead lease expires without waiting for it.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = new SessionsFactory(null, OnPostgres(database.ConnectionString), clock);
+        var client = host.CreateClient();
         var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
-        var store = first.Services.GetRequiredService<IRunStore>();
+        var store = host.Services.GetRequiredService<IRunStore>();
         var run = (await store.GetAsync("default", runId, default))!;
 
         // What a server that died mid-turn leaves behind: a lease in the run that nobody renews.
-        var lease = new TurnLease("dead-server", DateTimeOffset.UtcNow.AddSeconds(1.5));
+        var lease = new TurnLease("dead-server", clock.GetUtcNow().AddSeconds(30));
         Assert.True((await store.TryReplaceAsync(RunLeases.Taken(run, lease), run.Version, default)).Written);
         var held = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, run_input = new { user_message = "123456" } });
         Assert.Equal(HttpStatusCode.Conflict, held.StatusCode);
         Assert.Equal("turn_conflict", (await held.ReadObjectAsync())["code"]!.GetValue<string>());
         Assert.Equal(lease, (await store.GetAsync("default", runId, default))!.Lease);
 
-        await Task.Delay(1600);
+        clock.Advance(TimeSpan.FromSeconds(31));
         var taken = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, run_input = new { user_message = "123456" } });
         Assert.Equal(HttpStatusCode.OK, taken.StatusCode);
         Assert.Equal(2, (await taken.ReadObjectAsync())["turn_number"]!.GetValue<int>());

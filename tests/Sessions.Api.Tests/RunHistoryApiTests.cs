@@ -6,7 +6,10 @@ namespace Sessions.Api.Tests;
 /// <summary>Runs in known states, made once for the history tests below; none of these tests changes them.</summary>
 public sealed class RunHistoryFixture : IAsyncLifetime
 {
-    public SessionsFactory Factory { get; } = new();
+    /// <summary>The server's clock, moved on between runs so that a time falls strictly between them, without waiting.</summary>
+    public Microsoft.Extensions.Time.Testing.FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+
+    public SessionsFactory Factory { get; }
 
     public HttpClient Client { get; private set; } = null!;
 
@@ -21,15 +24,17 @@ public sealed class RunHistoryFixture : IAsyncLifetime
 
     public DateTimeOffset Between { get; private set; }
 
+    public RunHistoryFixture() => Factory = new SessionsFactory(null, null, Clock);
+
     public async Task InitializeAsync()
     {
         Client = Factory.CreateClient();
         Completed = (await Client.StartAsync(SessionsFactory.OrderStatus, new { run_by = "ada", dynamic_variables = new { name = "Ada" } }))["run_id"]!.GetValue<string>();
         await Client.ReplyAsync(SessionsFactory.OrderStatus, Completed, "654321");
         await Client.ReplyAsync(SessionsFactory.OrderStatus, Completed, "123456");
-        await Task.Delay(20);
-        Between = DateTimeOffset.UtcNow;
-        await Task.Delay(20);
+        Clock.Advance(TimeSpan.FromMinutes(1));
+        Between = Clock.GetUtcNow();
+        Clock.Advance(TimeSpan.FromMinutes(1));
         Waiting = (await Client.StartAsync(SessionsFactory.OrderStatus, new { run_by = "bob" }))["run_id"]!.GetValue<string>();
         Ticket = (await Client.StartAsync(SessionsFactory.SupportTicket, new { run_by = "ada" }))["run_id"]!.GetValue<string>();
         await Client.ReplyAsync(SessionsFactory.SupportTicket, Ticket, "Ada Lovelace");

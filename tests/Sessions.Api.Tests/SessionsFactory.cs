@@ -5,6 +5,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sessions.Testing;
 
@@ -19,14 +21,17 @@ public sealed class SessionsFactory : WebApplicationFactory<Program>
 
     private readonly TempDirectory? ownedFolder;
     private readonly Dictionary<string, string?> settings;
+    private readonly TimeProvider? clock;
 
     public SessionsFactory()
         : this(null, null)
     {
     }
 
-    public SessionsFactory(string? databasePath, Dictionary<string, string?>? settings = null)
+    /// <param name="clock">The server's time, for tests that move it on instead of waiting for it; the real clock if null.</param>
+    public SessionsFactory(string? databasePath, Dictionary<string, string?>? settings = null, TimeProvider? clock = null)
     {
+        this.clock = clock;
         if (databasePath is null)
         {
             ownedFolder = new TempDirectory();
@@ -52,6 +57,11 @@ public sealed class SessionsFactory : WebApplicationFactory<Program>
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (clock is not null)
+        {
+            builder.ConfigureTestServices(services => services.AddSingleton(clock));
         }
     }
 

@@ -117,9 +117,9 @@ public static class RunEndpoints
     }
 
     private static async Task<Ok<RunListResponse>> ListWorkflowRuns(
-        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunHistory history, IWorkflowStore workflows, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunHistory history, Caller caller, CancellationToken ct)
     {
-        var id = await ExistingWorkflowAsync(workflowId, workflows, caller, ct);
+        var id = await history.RequireWorkflowAsync(caller.Scope, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
         return TypedResults.Ok(await ListAsync(history, caller, filters.ToQuery(id), ct));
     }
 
@@ -127,31 +127,31 @@ public static class RunEndpoints
         [AsParameters] RunFilters filters, RunHistory history, Caller caller, CancellationToken ct, [FromQuery(Name = "workflow_id")] string? workflowId = null)
     {
         var id = workflowId is null ? null : RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
-        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.TenantId, filters.ToQuery(id), ct)));
+        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.Scope, filters.ToQuery(id), ct)));
     }
 
     private static async Task<Ok<RunStatsResponse>> WorkflowRunStats(
-        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunHistory history, IWorkflowStore workflows, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunHistory history, Caller caller, CancellationToken ct)
     {
-        var id = await ExistingWorkflowAsync(workflowId, workflows, caller, ct);
-        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.TenantId, filters.ToQuery(id), ct)));
+        var id = await history.RequireWorkflowAsync(caller.Scope, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
+        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.Scope, filters.ToQuery(id), ct)));
     }
 
     private static async Task<Ok<RunDetailsResponse>> GetRun(
-        [FromRoute(Name = "run_id")] string runId, RunHistory history, IRunStore runs, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "run_id")] string runId, RunHistory history, Caller caller, CancellationToken ct)
     {
-        var id = await VisibleRunAsync(runId, runs, caller, ct);
-        return TypedResults.Ok(RunDetailsResponse.From(await history.GetDetailsAsync(caller.TenantId, id, ct)));
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        return TypedResults.Ok(RunDetailsResponse.From(await history.GetDetailsAsync(caller.Scope, id, ct)));
     }
 
     private static async Task<Ok<EventPageResponse>> GetEvents(
-        [FromRoute(Name = "run_id")] string runId, RunHistory history, IRunStore runs, Caller caller, CancellationToken ct,
+        [FromRoute(Name = "run_id")] string runId, RunHistory history, Caller caller, CancellationToken ct,
         [FromQuery(Name = "after_seq")] string? afterSeq = null, [FromQuery(Name = "limit")] string? limit = null)
     {
-        var id = await VisibleRunAsync(runId, runs, caller, ct);
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var after = RouteValues.AfterSeqOrThrow(afterSeq);
         var size = limit is null ? 100 : RouteValues.PagingOrThrow(null, limit, maxLimit: 1000).Limit;
-        var events = await history.GetEventsAsync(caller.TenantId, id, after, size + 1, ct);
+        var events = await history.GetEventsAsync(caller.Scope, id, after, size + 1, ct);
         var page = events.Take(size).ToList();
         return TypedResults.Ok(new EventPageResponse(id, page.Select(EventContract.From).ToList(), page.Count > 0 ? page[^1].Seq : after, events.Count > size));
     }
@@ -159,7 +159,6 @@ public static class RunEndpoints
     private static async Task FollowEvents(
         [FromRoute(Name = "run_id")] string runId,
         HttpContext http,
-        IRunStore runs,
         RunHistory history,
         RunEventFeed feed,
         Caller caller,
@@ -168,13 +167,13 @@ public static class RunEndpoints
         [FromQuery(Name = "after_seq")] string? afterSeq = null)
     {
         const int Batch = 500;
-        var id = await VisibleRunAsync(runId, runs, caller, http.RequestAborted);
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var lastEventId = http.Request.Headers["Last-Event-ID"].FirstOrDefault();
         var lastSeq = lastEventId is not null
             ? long.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq) ? seq
                 : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid Last-Event-ID", "Last-Event-ID is the seq of the last event received.")
             : RouteValues.AfterSeqOrThrow(afterSeq);
-        await history.GetRunAsync(caller.TenantId, id, http.RequestAborted);
+        await history.GetRunAsync(caller.Scope, id, http.RequestAborted);
 
         var stream = new ServerSentEvents(http.Response, json);
         var ping = TimeSpan.FromSeconds(options.Value.StreamPingSeconds);
@@ -183,7 +182,7 @@ public static class RunEndpoints
         {
             // Taken before reading, so a commit between the read and the wait still wakes us.
             var nextCommit = feed.NextCommit(id);
-            var events = await runs.GetEventsAsync(caller.TenantId, id, lastSeq, Batch, http.RequestAborted);
+            var events = await history.GetEventsAsync(caller.Scope, id, lastSeq, Batch, http.RequestAborted);
             foreach (var e in events)
             {
                 await stream.WriteAsync(null, EventContract.From(e), e.Seq);
@@ -195,7 +194,7 @@ public static class RunEndpoints
                 continue;
             }
 
-            var run = await runs.GetAsync(caller.TenantId, id, http.RequestAborted);
+            var run = await history.FindRunAsync(caller.Scope, id, http.RequestAborted);
             if (run is null || (RunStateMachine.IsTerminal(run.Status) && run.LastSeq <= lastSeq))
             {
                 await stream.WriteAsync("end", new { run_id = id, status = run?.Status.ToWire(), last_seq = lastSeq });
@@ -220,27 +219,27 @@ public static class RunEndpoints
     }
 
     private static async Task<Ok<TurnPageResponse>> GetTurns(
-        [FromRoute(Name = "run_id")] string runId, RunHistory history, IRunStore runs, Caller caller, CancellationToken ct,
+        [FromRoute(Name = "run_id")] string runId, RunHistory history, Caller caller, CancellationToken ct,
         [FromQuery(Name = "after_turn")] string? afterTurn = null, [FromQuery(Name = "limit")] string? limit = null)
     {
-        var id = await VisibleRunAsync(runId, runs, caller, ct);
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var after = afterTurn is null ? -1
             : int.TryParse(afterTurn, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= -1 ? n
             : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidPaging, "Invalid paging", "after_turn is a whole number >= -1 (the turn number the page starts after).")
                 .With("parameter", "after_turn");
         var size = limit is null ? RunHistory.DefaultTurnsPerPage : RouteValues.PagingOrThrow(null, limit, maxLimit: RunHistory.MaxTurnsPerPage).Limit;
-        return TypedResults.Ok(TurnPageResponse.From(id, await history.GetTurnPageAsync(caller.TenantId, id, after, size, ct), size));
+        return TypedResults.Ok(TurnPageResponse.From(id, await history.GetTurnPageAsync(caller.Scope, id, after, size, ct), size));
     }
 
     private static async Task<Ok<TurnDetailsResponse>> GetTurn(
-        [FromRoute(Name = "run_id")] string runId, [FromRoute(Name = "turn_number")] string turnNumber, RunHistory history, IRunStore runs, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "run_id")] string runId, [FromRoute(Name = "turn_number")] string turnNumber, RunHistory history, Caller caller, CancellationToken ct)
     {
-        var id = await VisibleRunAsync(runId, runs, caller, ct);
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var number = int.TryParse(turnNumber, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
             ? n
             : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid turn number", "turn_number is a whole number >= 0.")
                 .With("parameter", "turn_number");
-        return TypedResults.Ok(TurnDetailsResponse.From(id, await history.GetTurnAsync(caller.TenantId, id, number, ct)));
+        return TypedResults.Ok(TurnDetailsResponse.From(id, await history.GetTurnAsync(caller.Scope, id, number, ct)));
     }
 
     /// <summary>
@@ -251,27 +250,26 @@ public static class RunEndpoints
         [FromRoute(Name = "run_id")] string runId,
         HttpContext http,
         RunHistory history,
-        IRunStore runs,
         Caller caller,
         IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         [FromQuery(Name = "format")] string? format = null)
     {
         var ct = http.RequestAborted;
-        var id = await VisibleRunAsync(runId, runs, caller, ct);
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         if (format is not (null or "json" or "markdown"))
         {
             throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", "'format' is json or markdown.")
                 .With("parameter", "format");
         }
 
-        var (run, workflowName) = await history.GetRunWithNameAsync(caller.TenantId, id, ct);
+        var (run, workflowName) = await history.GetRunWithNameAsync(caller.Scope, id, ct);
         var body = http.Response.BodyWriter;
         var reader = new Transcript.Reader();
         if (format == "markdown")
         {
             http.Response.ContentType = "text/markdown; charset=utf-8";
             await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.MarkdownHeading(run, workflowName)), ct);
-            await foreach (var turn in history.ReadAllTurnsAsync(caller.TenantId, id, ct))
+            await foreach (var turn in history.ReadAllTurnsAsync(caller.Scope, id, ct))
             {
                 await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.Markdown(reader.Turn(turn))), ct);
             }
@@ -289,7 +287,7 @@ public static class RunEndpoints
         writer.WriteNumber("version_number", run.VersionNumber);
         writer.WriteString("status", run.Status.ToWire());
         writer.WriteStartArray("turns");
-        await foreach (var turn in history.ReadAllTurnsAsync(caller.TenantId, id, ct))
+        await foreach (var turn in history.ReadAllTurnsAsync(caller.Scope, id, ct))
         {
             JsonSerializer.Serialize(writer, reader.Turn(turn), options);
             await writer.FlushAsync(ct);
@@ -370,17 +368,10 @@ public static class RunEndpoints
         return TypedResults.Ok(CancelRunsResponse.From(await history.CancelAsync(caller.TenantId, runIds, reason, CancellationToken.None)));
     }
 
-    /// <summary>A viewer's lists hold only its own runs; asking for someone else's is refused rather than quietly emptied.</summary>
+    /// <summary>A viewer's lists hold only its own runs (<see cref="RunScope.Restrict"/>).</summary>
     private static async Task<RunListResponse> ListAsync(RunHistory history, Caller caller, RunQuery query, CancellationToken ct)
     {
-        if (caller.OnlyRunsBy is { } own)
-        {
-            query = query.RunBy is null || query.RunBy == own
-                ? query with { RunBy = own }
-                : throw new DomainException(ErrorKind.Forbidden, ProblemCodes.Forbidden, "Not permitted", "A viewer lists only its own runs: run_by must be absent or the key's principal.");
-        }
-
-        var page = await history.ListAsync(caller.TenantId, query, ct);
+        var page = await history.ListAsync(caller.Scope, query, ct);
         return new RunListResponse(page.Items.Select(s => RunSummaryContract.From(s.Run, s.WorkflowName)).ToList(), query.Page, query.Limit, page.Total);
     }
 
@@ -423,26 +414,6 @@ public static class RunEndpoints
                 Limit = limit,
             };
         }
-    }
-
-    /// <summary>The run id, once the caller may see the run: a viewer's read of another's run is a 404, as for a missing one.</summary>
-    private static async Task<string> VisibleRunAsync(string runId, IRunStore runs, Caller caller, CancellationToken ct)
-    {
-        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
-        if (caller.OnlyRunsBy is not null && (await runs.GetAsync(caller.TenantId, id, ct) is not { } run || !caller.CanSee(run.RunBy)))
-        {
-            throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
-        }
-
-        return id;
-    }
-
-    private static async Task<string> ExistingWorkflowAsync(string workflowId, IWorkflowStore workflows, Caller caller, CancellationToken ct)
-    {
-        var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
-        return await workflows.GetAsync(caller.TenantId, id, ct) is null
-            ? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow")
-            : id;
     }
 
     private static DomainException Invalid(string path, string message) => RunInputReader.InvalidFields([new(path, message)], message);

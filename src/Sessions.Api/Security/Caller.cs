@@ -1,3 +1,4 @@
+using Sessions.Runtime.Turns;
 using System.Security.Claims;
 using Sessions.Runtime.Errors;
 
@@ -41,7 +42,8 @@ public sealed class Caller
     /// <summary>A viewer sees only the runs it started; others see every run of the tenant.</summary>
     public string? OnlyRunsBy => Role == Role.Viewer ? Principal : null;
 
-    public bool CanSee(string? runBy) => OnlyRunsBy is null || OnlyRunsBy == runBy;
+    /// <summary>The runs this caller may see, for every read and turn (<see cref="RunScope"/>).</summary>
+    public RunScope Scope => new(TenantId, OnlyRunsBy);
 
     /// <summary>
     /// Who a new run is recorded as started by: for a viewer always itself; for others the body's `run_by`, else the

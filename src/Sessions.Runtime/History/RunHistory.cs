@@ -21,27 +21,39 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
 
     public const int MaxCancelReasonLength = 500;
 
-    public Task<Page<RunSummary>> ListAsync(string tenantId, RunQuery query, CancellationToken cancellationToken) =>
-        runs.ListAsync(tenantId, query, cancellationToken);
+    /// <summary>The runs the scope sees that match the query, newest first; a viewer asking for another's runs is refused.</summary>
+    public Task<Page<RunSummary>> ListAsync(RunScope scope, RunQuery query, CancellationToken cancellationToken) =>
+        runs.ListAsync(scope.TenantId, scope.Restrict(query), cancellationToken);
 
     /// <summary>Counts by status of the runs the query's filters match (its paging aside).</summary>
-    public Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, RunQuery query, CancellationToken cancellationToken) =>
-        runs.CountByStatusAsync(tenantId, query, cancellationToken);
+    public Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(RunScope scope, RunQuery query, CancellationToken cancellationToken) =>
+        runs.CountByStatusAsync(scope.TenantId, scope.Restrict(query), cancellationToken);
 
-    public async Task<(RunDocument Run, string WorkflowName)> GetRunWithNameAsync(string tenantId, string runId, CancellationToken cancellationToken)
+    public async Task<(RunDocument Run, string WorkflowName)> GetRunWithNameAsync(RunScope scope, string runId, CancellationToken cancellationToken)
     {
-        var run = await GetRunAsync(tenantId, runId, cancellationToken);
-        return (run, (await workflows.GetAsync(tenantId, run.WorkflowId, cancellationToken))?.Name ?? string.Empty);
+        var run = await GetRunAsync(scope, runId, cancellationToken);
+        return (run, (await workflows.GetAsync(scope.TenantId, run.WorkflowId, cancellationToken))?.Name ?? string.Empty);
     }
 
-    public async Task<RunDocument> GetRunAsync(string tenantId, string runId, CancellationToken cancellationToken) =>
-        await runs.GetAsync(tenantId, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+    /// <summary>The run, if the scope sees it; one it may not see is a 404 exactly like one that does not exist.</summary>
+    public async Task<RunDocument> GetRunAsync(RunScope scope, string runId, CancellationToken cancellationToken) =>
+        await FindRunAsync(scope, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+
+    /// <summary>The run if it exists and the scope sees it, else null.</summary>
+    public async Task<RunDocument?> FindRunAsync(RunScope scope, string runId, CancellationToken cancellationToken) =>
+        await runs.GetAsync(scope.TenantId, runId, cancellationToken) is { } run && scope.CanSee(run) ? run : null;
+
+    /// <summary>The workflow's id once it exists in the scope's tenant; else a 404.</summary>
+    public async Task<string> RequireWorkflowAsync(RunScope scope, string workflowId, CancellationToken cancellationToken) =>
+        await workflows.GetAsync(scope.TenantId, workflowId, cancellationToken) is null
+            ? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow")
+            : workflowId;
 
     /// <summary>The run, with the first page of its turns and the node executions of those turns.</summary>
-    public async Task<RunDetails> GetDetailsAsync(string tenantId, string runId, CancellationToken cancellationToken)
+    public async Task<RunDetails> GetDetailsAsync(RunScope scope, string runId, CancellationToken cancellationToken)
     {
-        var (run, workflowName) = await GetRunWithNameAsync(tenantId, runId, cancellationToken);
-        var page = await ReadTurnPageAsync(tenantId, runId, -1, DefaultTurnsPerPage, cancellationToken);
+        var (run, workflowName) = await GetRunWithNameAsync(scope, runId, cancellationToken);
+        var page = await ReadTurnPageAsync(scope.TenantId, runId, -1, DefaultTurnsPerPage, cancellationToken);
         var events = page.Turns.SelectMany(t => t.Events).ToList();
         return new RunDetails(run, workflowName, page, NodeExecutions.From(events, run.Status));
     }
@@ -50,19 +62,20 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
     /// Up to <paramref name="limit"/> turns numbered above <paramref name="afterTurn"/>, with their events, at most
     /// <see cref="MaxEventsPerPage"/> events in all.
     /// </summary>
-    public async Task<TurnPage> GetTurnPageAsync(string tenantId, string runId, int afterTurn, int limit, CancellationToken cancellationToken)
+    public async Task<TurnPage> GetTurnPageAsync(RunScope scope, string runId, int afterTurn, int limit, CancellationToken cancellationToken)
     {
-        await GetRunAsync(tenantId, runId, cancellationToken);
-        return await ReadTurnPageAsync(tenantId, runId, afterTurn, limit, cancellationToken);
+        await GetRunAsync(scope, runId, cancellationToken);
+        return await ReadTurnPageAsync(scope.TenantId, runId, afterTurn, limit, cancellationToken);
     }
 
     /// <summary>
     /// One turn with the run's state after it (rebuilt from the turn checkpoints up to it) and the variables it changed.
     /// Its events are those a page holds at most; a turn with more says so, as in a page of turns.
     /// </summary>
-    public async Task<TurnDetails> GetTurnAsync(string tenantId, string runId, int turnNumber, CancellationToken cancellationToken)
+    public async Task<TurnDetails> GetTurnAsync(RunScope scope, string runId, int turnNumber, CancellationToken cancellationToken)
     {
-        var run = await GetRunAsync(tenantId, runId, cancellationToken);
+        var tenantId = scope.TenantId;
+        var run = await GetRunAsync(scope, runId, cancellationToken);
         var turns = turnNumber < 0 ? [] : await runs.GetTurnsAsync(tenantId, runId, -1, turnNumber + 1, cancellationToken);
         var turn = turns.FirstOrDefault(t => t.TurnNumber == turnNumber)
             ?? throw new DomainException(ErrorKind.NotFound, ProblemCodes.TurnNotFound, "Turn not found", $"The run has no turn {turnNumber}; it is at turn {run.TurnNumber}.")
@@ -83,8 +96,9 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
     /// as they are read (the transcript), so that a long run never sits in memory whole.
     /// </summary>
     public async IAsyncEnumerable<TurnRecord> ReadAllTurnsAsync(
-        string tenantId, string runId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        RunScope scope, string runId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var tenantId = (await GetRunAsync(scope, runId, cancellationToken)).TenantId;
         var after = -1;
         while (true)
         {
@@ -150,10 +164,10 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
         return new TurnPage(records, hasMore);
     }
 
-    public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(RunScope scope, string runId, long afterSeq, int limit, CancellationToken cancellationToken)
     {
-        await GetRunAsync(tenantId, runId, cancellationToken);
-        return await runs.GetEventsAsync(tenantId, runId, afterSeq, limit, cancellationToken);
+        await GetRunAsync(scope, runId, cancellationToken);
+        return await runs.GetEventsAsync(scope.TenantId, runId, afterSeq, limit, cancellationToken);
     }
 
     /// <summary>

@@ -235,7 +235,7 @@ public sealed class TurnEngine(
 
     /// <summary>The run if this request may take a turn of it: a run of its workflow, and its caller's own where that is the rule.</summary>
     private static RunDocument? Visible(RunDocument? run, TurnRequest request) =>
-        run is not null && run.WorkflowId == request.WorkflowId && (request.OnlyRunsBy is null || run.RunBy == request.OnlyRunsBy) ? run : null;
+        run is not null && run.WorkflowId == request.WorkflowId && new RunScope(request.TenantId, request.OnlyRunsBy).CanSee(run) ? run : null;
 
     private async Task<RunDocument> LoadRunAsync(TurnRequest request, CancellationToken cancellationToken)
     {

@@ -1,0 +1,27 @@
+using Sessions.Runtime.Errors;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Runtime.Turns;
+
+/// <summary>
+/// Which runs a caller may see: its tenant's, and for a viewer only those it started. The one place that rule lives;
+/// every read, list and turn goes through it, and a run outside it answers as one that does not exist.
+/// </summary>
+/// <param name="OnlyRunsBy">The principal whose runs alone are visible (a viewer's own), or null for every run of the tenant.</param>
+public sealed record RunScope(string TenantId, string? OnlyRunsBy = null)
+{
+    public bool CanSee(RunDocument run) => run.TenantId == TenantId && (OnlyRunsBy is null || run.RunBy == OnlyRunsBy);
+
+    /// <summary>The query limited to what the scope sees; asking for another principal's runs is refused, not quietly emptied.</summary>
+    public RunQuery Restrict(RunQuery query)
+    {
+        if (OnlyRunsBy is not { } own)
+        {
+            return query;
+        }
+
+        return query.RunBy is null || query.RunBy == own
+            ? query with { RunBy = own }
+            : throw new DomainException(ErrorKind.Forbidden, ProblemCodes.Forbidden, "Not permitted", "A viewer lists only its own runs: run_by must be absent or the key's principal.");
+    }
+}

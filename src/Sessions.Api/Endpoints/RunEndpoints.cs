@@ -175,6 +175,8 @@ public static class RunEndpoints
             : RouteValues.AfterSeqOrThrow(afterSeq);
         await history.GetRunAsync(caller.Scope, id, http.RequestAborted);
 
+        // One read of the run and one of its events per round. The run is read first: if it is finished then, the
+        // events read after it hold all it will ever have.
         var stream = new ServerSentEvents(http.Response, json);
         var ping = TimeSpan.FromSeconds(options.Value.StreamPingSeconds);
         var quietFor = TimeSpan.Zero;
@@ -182,7 +184,8 @@ public static class RunEndpoints
         {
             // Taken before reading, so a commit between the read and the wait still wakes us.
             var nextCommit = feed.NextCommit(id);
-            var events = await history.GetEventsAsync(caller.Scope, id, lastSeq, Batch, http.RequestAborted);
+            var run = await history.FindRunAsync(caller.Scope, id, http.RequestAborted);
+            var events = run is null ? [] : await history.ReadEventsAsync(run, lastSeq, Batch, http.RequestAborted);
             foreach (var e in events)
             {
                 await stream.WriteAsync(null, EventContract.From(e), e.Seq);
@@ -194,7 +197,6 @@ public static class RunEndpoints
                 continue;
             }
 
-            var run = await history.FindRunAsync(caller.Scope, id, http.RequestAborted);
             if (run is null || (RunStateMachine.IsTerminal(run.Status) && run.LastSeq <= lastSeq))
             {
                 await stream.WriteAsync("end", new { run_id = id, status = run?.Status.ToWire(), last_seq = lastSeq });
@@ -269,7 +271,7 @@ public static class RunEndpoints
         {
             http.Response.ContentType = "text/markdown; charset=utf-8";
             await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.MarkdownHeading(run, workflowName)), ct);
-            await foreach (var turn in history.ReadAllTurnsAsync(caller.Scope, id, ct))
+            await foreach (var turn in history.ReadAllTurnsAsync(run, ct))
             {
                 await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.Markdown(reader.Turn(turn))), ct);
             }
@@ -287,7 +289,7 @@ public static class RunEndpoints
         writer.WriteNumber("version_number", run.VersionNumber);
         writer.WriteString("status", run.Status.ToWire());
         writer.WriteStartArray("turns");
-        await foreach (var turn in history.ReadAllTurnsAsync(caller.Scope, id, ct))
+        await foreach (var turn in history.ReadAllTurnsAsync(run, ct))
         {
             JsonSerializer.Serialize(writer, reader.Turn(turn), options);
             await writer.FlushAsync(ct);

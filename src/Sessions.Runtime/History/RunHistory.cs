@@ -95,10 +95,11 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
     /// Every turn of the run in order, each with all its events, read a page at a time: for answers that are written
     /// as they are read (the transcript), so that a long run never sits in memory whole.
     /// </summary>
+    /// <param name="run">The run, as read through the caller's scope (<see cref="GetRunAsync"/>).</param>
     public async IAsyncEnumerable<TurnRecord> ReadAllTurnsAsync(
-        RunScope scope, string runId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        RunDocument run, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var tenantId = (await GetRunAsync(scope, runId, cancellationToken)).TenantId;
+        var (tenantId, runId) = (run.TenantId, run.Id);
         var after = -1;
         while (true)
         {
@@ -164,11 +165,12 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
         return new TurnPage(records, hasMore);
     }
 
-    public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(RunScope scope, string runId, long afterSeq, int limit, CancellationToken cancellationToken)
-    {
-        await GetRunAsync(scope, runId, cancellationToken);
-        return await runs.GetEventsAsync(scope.TenantId, runId, afterSeq, limit, cancellationToken);
-    }
+    public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(RunScope scope, string runId, long afterSeq, int limit, CancellationToken cancellationToken) =>
+        await ReadEventsAsync(await GetRunAsync(scope, runId, cancellationToken), afterSeq, limit, cancellationToken);
+
+    /// <summary>Events of a run already read through the caller's scope (<see cref="FindRunAsync"/>), after a seq.</summary>
+    public Task<IReadOnlyList<RunEvent>> ReadEventsAsync(RunDocument run, long afterSeq, int limit, CancellationToken cancellationToken) =>
+        runs.GetEventsAsync(run.TenantId, run.Id, afterSeq, limit, cancellationToken);
 
     /// <summary>
     /// Cancels each run that is still going; reports per run. A run of the named workflow is picked only while it is

@@ -65,8 +65,9 @@ public sealed class FirstHourTests : IDisposable
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.ReadObjectAsync();
         Assert.Equal("malformed_id", problem["code"]!.GetValue<string>());
+        // Each once: those of the wrong JSON type first, in the body's order, then the string that is no ObjectId.
         Assert.Equal(
-            ["$.run_id", "$.expected_turn", "$.run_input.user_message", "$.run_input.run_by"],
+            ["$.expected_turn", "$.run_input.user_message", "$.run_input.run_by", "$.run_id"],
             problem["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>()));
     }
 

@@ -1,4 +1,6 @@
 using System.ComponentModel;
+using Sessions.Api.Http;
+using Sessions.Runtime.Validation;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 
@@ -6,7 +8,14 @@ namespace Sessions.Api.Contracts;
 
 public sealed record ForkRequest(
     [property: Description("The source turn whose end state the fork starts from (1 to the run's turn_number).")] int TurnNumber,
-    [property: Description("Run the fork on this version of the workflow; default: the source run's version.")] int? VersionNumber);
+    [property: Description("Run the fork on this version of the workflow; default: the source run's version.")] int? VersionNumber = null) : ICheckedBody
+{
+    public void Check(List<FieldError> errors)
+    {
+        FieldErrors.NotNegative(TurnNumber, "$.turn_number", errors);
+        FieldErrors.NotNegative(VersionNumber, "$.version_number", errors);
+    }
+}
 
 public sealed record ForkResponse(
     string RunId,
@@ -28,4 +37,7 @@ public sealed record ForkResponse(
 }
 
 public sealed record ReplayRequest(
-    [property: Description("The version to replay against; default: the workflow's active version.")] int? VersionNumber);
+    [property: Description("The version to replay against; default: the workflow's active version.")] int? VersionNumber = null) : ICheckedBody
+{
+    public void Check(List<FieldError> errors) => FieldErrors.NotNegative(VersionNumber, "$.version_number", errors);
+}

@@ -9,18 +9,10 @@ namespace Sessions.Api.Contracts;
 
 /// <summary>The body of `POST /v1/workflows/{workflow_id}/execute`. Unknown fields are accepted and ignored.</summary>
 public sealed record ExecuteRequest(
-    [property: Description("Absent on the first turn, which creates the run; echoed on every later turn.")] string? RunId,
-    RunInput? RunInput,
-    [property: Description("Optional: the turn number the client last saw. If the run is at another turn (another tab moved it), the turn is refused with 409 turn_mismatch.")] int? ExpectedTurn = null);
-
-public sealed record RunInput(
-    [property: Description("start (default), data, resume, pause or stop.")] string? Command,
-    [property: Description("The user's reply. Also accepted as dynamic_variables.user_message.")] string? UserMessage,
-    [property: Description("Merged into the run's variables before the turn runs.")] JsonObject? DynamicVariables,
-    [property: Description("Merged into the run's variables before dynamic_variables.")] JsonObject? RuntimeVariables,
-    [property: Description("Kept with the turn's input; not used by the engine.")] JsonNode? Miscellaneous,
-    [property: Description("Who started the run (first turn) or sent this turn.")] string? RunBy,
-    [property: Description("The workflow version to run, first turn only; the query parameter wins.")] int? VersionNumber);
+    [property: Description("Absent on the first turn, which creates the run; echoed on every later turn.")] string? RunId = null,
+    RunInput? RunInput = null,
+    [property: Description("Optional: the turn number the client last saw. If the run is at another turn (another tab moved it), the turn is refused with 409 turn_mismatch.")] int? ExpectedTurn = null,
+    [property: Description("Where some clients send it: as run_input.version_number (send one of the two); the query parameter wins.")] int? VersionNumber = null);
 
 /// <summary>One event, flat: the common fields, then the fields of its type (text, prompt, cycle, ...).</summary>
 public sealed class EventContract

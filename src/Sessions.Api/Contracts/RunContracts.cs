@@ -1,8 +1,11 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using Sessions.Api.Http;
 using Sessions.Runtime.History;
+using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Validation;
 
 namespace Sessions.Api.Contracts;
 
@@ -196,9 +199,43 @@ public sealed record EventPageResponse(
 
 /// <summary>Either run_ids or workflow_id, not both.</summary>
 public sealed record CancelRunsRequest(
-    [property: Description("At most 100 run ids.")] IReadOnlyList<string>? RunIds,
-    [property: Description("Cancel every run of this workflow that is not finished.")] string? WorkflowId,
-    [property: Description("At most 500 characters; recorded on each run's cancelled event.")] string? Reason);
+    [property: Description("At most 100 run ids.")] IReadOnlyList<string>? RunIds = null,
+    [property: Description("Cancel every run of this workflow that is not finished.")] string? WorkflowId = null,
+    [property: Description("At most 500 characters; recorded on each run's cancelled event.")] string? Reason = null) : ICheckedBody
+{
+    public const int MaxRunIds = 100;
+
+    public void Check(List<FieldError> errors)
+    {
+        if (Reason?.Length > RunHistory.MaxCancelReasonLength)
+        {
+            errors.Add(new("$.reason", $"reason is at most {RunHistory.MaxCancelReasonLength} characters."));
+        }
+
+        if ((RunIds is null) == (WorkflowId is null))
+        {
+            errors.Add(new("$", "Send either run_ids or workflow_id, not both and not neither."));
+        }
+
+        if (RunIds is { Count: 0 or > MaxRunIds })
+        {
+            errors.Add(new("$.run_ids", $"run_ids is an array of 1 to {MaxRunIds} run id strings."));
+        }
+
+        for (var i = 0; i < (RunIds?.Count ?? 0); i++)
+        {
+            if (!ObjectId.TryParse(RunIds![i], out _))
+            {
+                errors.Add(FieldError.NotAnObjectId($"$.run_ids[{i}]", "run_ids"));
+            }
+        }
+
+        if (WorkflowId is not null && !ObjectId.TryParse(WorkflowId, out _))
+        {
+            errors.Add(FieldError.NotAnObjectId("$.workflow_id", "workflow_id"));
+        }
+    }
+}
 
 public sealed record CancelRunResult(
     string RunId,

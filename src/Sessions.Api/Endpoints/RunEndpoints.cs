@@ -20,8 +20,6 @@ namespace Sessions.Api.Endpoints;
 /// <summary>Run history for support staff and dashboards: list, read, page events, count, cancel, transcript.</summary>
 public static class RunEndpoints
 {
-    private const int MaxCancelRunIds = 100;
-
     public static RouteGroupBuilder MapRuns(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/runs").WithTags("Runs");
@@ -304,9 +302,8 @@ public static class RunEndpoints
         [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, ForkService forks, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
-        var json = await body.ReadJsonAsync(request, ct) as JsonObject ?? throw Invalid("$", "The body is an object with turn_number.");
-        var turn = json["turn_number"] is JsonValue t && t.TryGetValue<int>(out var n) && n >= 0 ? n : throw Invalid("$.turn_number", "turn_number is a whole number >= 0.");
-        var fork = await forks.ForkAsync(caller.TenantId, id, turn, RunInputReader.ReadVersionNumber(json["version_number"]), CancellationToken.None);
+        var asked = await body.ReadAsAsync<ForkRequest>(request, ct);
+        var fork = await forks.ForkAsync(caller.TenantId, id, asked.TurnNumber, asked.VersionNumber, CancellationToken.None);
         return TypedResults.Created($"/v1/runs/{fork.Id}", ForkResponse.From(fork));
     }
 
@@ -314,60 +311,28 @@ public static class RunEndpoints
         [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, ReplayService replays, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
-        var json = await body.ReadJsonAsync(request, ct) switch
-        {
-            null => [],
-            JsonObject obj => obj,
-            _ => throw Invalid("$", "The body is an object."),
-        };
-        var report = await replays.ReplayAsync(caller.TenantId, id, RunInputReader.ReadVersionNumber(json["version_number"]), CancellationToken.None);
+        var asked = await body.ReadAsAsync<ReplayRequest>(request, ct);
+        var report = await replays.ReplayAsync(caller.TenantId, id, asked.VersionNumber, CancellationToken.None);
         return TypedResults.Created(report.ReplayRunId is null ? null : $"/v1/runs/{report.ReplayRunId}", report);
     }
 
     private static async Task<Ok<CancelRunsResponse>> CancelRuns(
         HttpRequest request, RequestBody body, RunHistory history, Caller caller, CancellationToken ct)
     {
-        var json = await body.ReadJsonAsync(request, ct) as JsonObject
-            ?? throw Invalid("$", "The body is an object with run_ids or workflow_id.");
-        var reason = json["reason"] switch
-        {
-            null => null,
-            JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-            _ => throw Invalid("$.reason", "reason is a string."),
-        };
-        if (reason?.Length > RunHistory.MaxCancelReasonLength)
-        {
-            throw Invalid("$.reason", $"reason is at most {RunHistory.MaxCancelReasonLength} characters.");
-        }
-
-        var hasIds = json["run_ids"] is not null;
-        var hasWorkflow = json["workflow_id"] is not null;
-        if (hasIds == hasWorkflow)
-        {
-            throw Invalid("$", "Send either run_ids or workflow_id, not both and not neither.");
-        }
+        var asked = await body.ReadAsAsync<CancelRunsRequest>(request, ct);
 
         // Cancelling is not tied to the caller staying connected: once accepted, every cancel is carried out.
-        if (hasWorkflow)
+        if (asked.WorkflowId is { } workflowId)
         {
-            var workflowId = json["workflow_id"] is JsonValue w && w.GetValueKind() == JsonValueKind.String
-                ? RouteValues.ObjectIdOrThrow(w.GetValue<string>(), "workflow_id")
-                : throw Invalid("$.workflow_id", "workflow_id is a string.");
             if (caller.Role < Role.Admin)
             {
                 throw new DomainException(ErrorKind.Forbidden, ProblemCodes.Forbidden, "Not permitted", "Cancelling every run of a workflow takes an admin key; an editor cancels by run_ids.");
             }
 
-            return TypedResults.Ok(CancelRunsResponse.From(await history.CancelWorkflowRunsAsync(caller.TenantId, workflowId, reason, CancellationToken.None)));
+            return TypedResults.Ok(CancelRunsResponse.From(await history.CancelWorkflowRunsAsync(caller.TenantId, workflowId, asked.Reason, CancellationToken.None)));
         }
 
-        if (json["run_ids"] is not JsonArray ids || ids.Count is 0 or > MaxCancelRunIds || ids.Any(i => i is not JsonValue s || s.GetValueKind() != JsonValueKind.String))
-        {
-            throw Invalid("$.run_ids", $"run_ids is an array of 1 to {MaxCancelRunIds} run id strings.");
-        }
-
-        var runIds = ids.Select(i => RouteValues.ObjectIdOrThrow(i!.GetValue<string>(), "run_ids")).ToList();
-        return TypedResults.Ok(CancelRunsResponse.From(await history.CancelAsync(caller.TenantId, runIds, reason, CancellationToken.None)));
+        return TypedResults.Ok(CancelRunsResponse.From(await history.CancelAsync(caller.TenantId, asked.RunIds!, asked.Reason, CancellationToken.None)));
     }
 
     /// <summary>A viewer's lists hold only its own runs (<see cref="RunScope.Restrict"/>).</summary>
@@ -417,6 +382,4 @@ public static class RunEndpoints
             };
         }
     }
-
-    private static DomainException Invalid(string path, string message) => RunInputReader.InvalidFields([new(path, message)], message);
 }

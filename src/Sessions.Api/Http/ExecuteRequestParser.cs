@@ -1,75 +1,53 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sessions.Api.Contracts;
+using Sessions.Runtime.Errors;
+using Sessions.Runtime.Ids;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Validation;
 
 namespace Sessions.Api.Http;
 
 /// <summary>
-/// Reads an execute body: its shape, `run_id`, `expected_turn` and a top-level `version_number` here, its `run_input`
-/// with the runtime's reader (the one replays use). Unknown fields are ignored; every used field of the wrong type is
-/// named in one 400, with its JSON path.
+/// Reads an execute body: bound once to <see cref="ExecuteRequest"/>, then its `run_id`, `expected_turn` and top-level
+/// `version_number` checked here and its `run_input` by the runtime's reader (the one replays use). Every wrong field
+/// is named in one 400, with its JSON path.
 /// </summary>
 public static class ExecuteRequestParser
 {
     public static TurnRequest Parse(JsonNode? body, string tenantId, string workflowId, int? queryVersionNumber)
     {
-        if (body is not null and not JsonObject)
-        {
-            throw RunInputReader.InvalidFields([new("$", "The body is a JSON object.")]);
-        }
-
-        var root = body as JsonObject ?? [];
         var errors = new List<FieldError>();
+        var request = JsonBinder.Bind<ExecuteRequest>(body ?? new JsonObject(), "$", errors) ?? new ExecuteRequest();
+
         string? runId = null;
-        var runIdMalformed = false;
-        switch (root["run_id"])
+        if (request.RunId is { } sentRunId)
         {
-            case null:
-                break;
-            case JsonValue v when v.GetValueKind() == JsonValueKind.String && Sessions.Runtime.Ids.ObjectId.TryParse(v.GetValue<string>(), out var id):
+            if (ObjectId.TryParse(sentRunId, out var id))
+            {
                 runId = id.ToString();
-                break;
-            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
-                errors.Add(new("$.run_id", "run_id is 24 lowercase hex characters (an ObjectId)."));
-                runIdMalformed = true;
-                break;
-            default:
-                errors.Add(new("$.run_id", "run_id is a string."));
-                break;
+            }
+            else
+            {
+                errors.Add(FieldError.NotAnObjectId("$.run_id", "run_id"));
+            }
         }
 
-        int? expectedTurn = null;
-        switch (root["expected_turn"])
-        {
-            case null:
-                break;
-            case JsonValue v when v.TryGetValue<int>(out var turn) && turn >= 0:
-                expectedTurn = turn;
-                break;
-            default:
-                errors.Add(new("$.expected_turn", "expected_turn is an integer, 0 or more."));
-                break;
-        }
+        FieldErrors.NotNegative(request.ExpectedTurn, "$.expected_turn", errors);
+        FieldErrors.NotNegative(request.VersionNumber, "$.version_number", errors);
 
-        var input = root["run_input"] as JsonObject;
-        if (root["run_input"] is not null && input is null)
-        {
-            errors.Add(new("$.run_input", "run_input is an object."));
-        }
-
-        var request = RunInputReader.Read(input ?? [], tenantId, workflowId, runId, errors, runIdMalformed) with { ExpectedTurn = expectedTurn };
+        var turn = RunInputReader.Read(request.RunInput, (body as JsonObject)?["run_input"] as JsonObject, tenantId, workflowId, runId, errors)
+            with { ExpectedTurn = request.ExpectedTurn };
 
         // The version: the query's, else run_input's, else one at the top of the body (where some clients send it).
-        var topVersionNumber = RunInputReader.ReadVersionNumber(root["version_number"]);
-        if (topVersionNumber is not null && request.VersionNumber is not null && topVersionNumber != request.VersionNumber)
+        if (request.VersionNumber is { } top && turn.VersionNumber is { } inInput && top != inInput)
         {
-            throw new Sessions.Runtime.Errors.DomainException(
-                Sessions.Runtime.Errors.ErrorKind.BadRequest,
-                Sessions.Runtime.Errors.ProblemCodes.InvalidVersionNumber,
+            throw new DomainException(
+                ErrorKind.BadRequest,
+                ProblemCodes.InvalidVersionNumber,
                 "Two version numbers",
-                $"version_number is {topVersionNumber} at the top of the body and {request.VersionNumber} in run_input; send one.");
+                $"version_number is {top} at the top of the body and {inInput} in run_input; send one.");
         }
 
-        return request with { VersionNumber = queryVersionNumber ?? request.VersionNumber ?? topVersionNumber };
+        return turn with { VersionNumber = queryVersionNumber ?? turn.VersionNumber ?? request.VersionNumber };
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Sessions.Api.Configuration;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Validation;
 using Sessions.Runtime.Values;
 
 namespace Sessions.Api.Http;
@@ -16,6 +17,26 @@ public sealed class RequestBody(IOptions<SessionsOptions> options, IOptions<Turn
 {
     // Duplicate keys are refused here, as malformed JSON: a JsonObject would otherwise fail on them later, past the edge.
     private readonly JsonDocumentOptions documentOptions = new() { MaxDepth = turns.Value.MaxJsonDepth, AllowDuplicateProperties = false };
+
+    /// <summary>
+    /// The body bound to its contract record (an empty body binds as `{}`): a body with wrong fields is refused with
+    /// every one of them named, those of its types first, then those its own <see cref="ICheckedBody.Check"/> finds.
+    /// </summary>
+    public async Task<T> ReadAsAsync<T>(HttpRequest request, CancellationToken cancellationToken)
+        where T : class, ICheckedBody
+    {
+        var json = await ReadJsonAsync(request, cancellationToken) ?? new JsonObject();
+        var errors = new List<FieldError>();
+        var bound = JsonBinder.Bind<T>(json, "$", errors);
+
+        // Checks of meaning run on a whole record only: on one missing its wrong fields they would name false problems.
+        if (bound is not null && errors.Count == 0)
+        {
+            bound.Check(errors);
+        }
+
+        return errors.Count == 0 && bound is not null ? bound : throw FieldErrors.Refusal(errors);
+    }
 
     /// <summary>The parsed body, or null when it is empty.</summary>
     public async Task<JsonNode?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken) =>
@@ -95,3 +116,9 @@ public sealed class RequestBody(IOptions<SessionsOptions> options, IOptions<Turn
 }
 
 public sealed record JsonBody(ReadOnlyMemory<byte> Bytes, JsonNode? Json);
+
+/// <summary>A request body record that checks what its types cannot say: ranges, id formats, fields that go together.</summary>
+public interface ICheckedBody
+{
+    void Check(List<FieldError> errors);
+}

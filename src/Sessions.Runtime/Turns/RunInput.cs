@@ -1,0 +1,17 @@
+using System.ComponentModel;
+using System.Text.Json.Nodes;
+
+namespace Sessions.Runtime.Turns;
+
+/// <summary>
+/// A turn's `run_input` as the published protocol shapes it: the typed record a request body binds to, live and when
+/// a recorded turn is replayed. Unknown fields are accepted and ignored (they stay in the recorded input).
+/// </summary>
+public sealed record RunInput(
+    [property: Description("start (default), data, resume, pause or stop.")] string? Command = null,
+    [property: Description("The user's reply. Also accepted as dynamic_variables.user_message.")] string? UserMessage = null,
+    [property: Description("Merged into the run's variables before the turn runs.")] JsonObject? DynamicVariables = null,
+    [property: Description("Merged into the run's variables before dynamic_variables.")] JsonObject? RuntimeVariables = null,
+    [property: Description("Kept with the turn's input; not used by the engine.")] JsonNode? Miscellaneous = null,
+    [property: Description("Who started the run (first turn) or sent this turn.")] string? RunBy = null,
+    [property: Description("The workflow version to run, first turn only; the query parameter wins.")] int? VersionNumber = null);

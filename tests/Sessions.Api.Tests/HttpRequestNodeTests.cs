@@ -93,12 +93,12 @@ public sealed class HttpRequestNodeTests : IAsyncLifetime
 
         var slow = await UploadAsync($$$"""
             { "name": "Slow", "start": "call", "nodes": [
-              { "id": "call", "type": "http_request", "url": "{{{api.Address}}}slow", "timeout_seconds": 0.2, "retries": 1, "retry_delay_seconds": 0.01, "next": "done" },
+              { "id": "call", "type": "http_request", "url": "{{{api.Address}}}delay/3000", "timeout_seconds": 0.2, "retries": 1, "retry_delay_seconds": 0.01, "next": "done" },
               { "id": "done", "type": "end" } ] }
             """);
         var failed = await client.StartAsync(slow);
         Assert.Equal("failed", failed["status"]!.GetValue<string>());
-        Assert.Equal($"GET {api.Address}slow failed after 2 attempt(s): timed out", failed["error"]!.GetValue<string>());
+        Assert.Equal($"GET {api.Address}delay/3000 failed after 2 attempt(s): timed out", failed["error"]!.GetValue<string>());
     }
 
     [Fact]

@@ -120,20 +120,21 @@ public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
     [Fact]
     public async Task A_request_still_in_flight_with_the_key_is_a_409_with_retry_after_then_the_answer()
     {
+        var gate = api.Gate("in-flight");
         var slow = await client.UploadAsync($$$"""
             { "name": "Slow", "start": "call", "nodes": [
-              { "id": "call", "type": "http_request", "url": "{{{api.Address}}}slow", "timeout_seconds": 10, "next": "done" },
+              { "id": "call", "type": "http_request", "url": "{{{api.Address}}}gate/in-flight", "timeout_seconds": 30, "next": "done" },
               { "id": "done", "type": "end", "output": "done" } ] }
             """);
         var first = client.ExecuteWithKeyAsync(slow, "slow-1", "{}");
-        await Task.Delay(500);
+        await gate.Arrived;
         var during = await client.ExecuteWithKeyAsync(slow, "slow-1", "{}");
         Assert.Equal(HttpStatusCode.Conflict, during.StatusCode);
         Assert.True(during.Headers.RetryAfter!.Delta >= TimeSpan.FromSeconds(1));
         var problem = await during.ReadObjectAsync();
         Assert.Equal("idempotency_key_in_flight", problem["code"]!.GetValue<string>());
 
-        // The turn outlives its lease (3 s against 2 s): renewal keeps both the run and the key held until it commits.
+        gate.Open();
         var answer = await first;
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         var after = await client.ExecuteWithKeyAsync(slow, "slow-1", "{}");

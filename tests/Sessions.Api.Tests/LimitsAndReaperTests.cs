@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Runtime.Turns;
+using Sessions.Testing;
 
 namespace Sessions.Api.Tests;
 
@@ -67,26 +70,28 @@ public sealed class LimitsAndReaperTests
     [Fact]
     public async Task The_reaper_cancels_runs_left_waiting_past_the_age_and_leaves_paused_ones()
     {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var factory = new SessionsFactory(null, new()
         {
-            ["Sessions:Reaper:IntervalSeconds"] = "0.3",
-            ["Sessions:Reaper:MaxInactiveHours"] = "0.0005",
-        });
+            ["Sessions:Reaper:IntervalSeconds"] = "60",
+            ["Sessions:Reaper:MaxInactiveHours"] = "1",
+        }, clock);
         var client = factory.CreateClient();
         var waiting = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
         var paused = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
         Assert.Equal(HttpStatusCode.OK, (await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = paused, run_input = new { command = "pause" } })).StatusCode);
 
+        // Within the age, a sweep leaves it waiting; past it, the next sweep cancels it.
+        clock.Advance(TimeSpan.FromMinutes(59));
+        var sweeps = factory.Services.GetRequiredService<StaleRunReaper>();
+        Assert.Equal(0, await sweeps.SweepAsync(default));
+        Assert.Equal("waiting_for_user_input", (await (await client.GetAsync($"/v1/runs/{waiting}")).ReadObjectAsync())["status"]!.GetValue<string>());
+
+        clock.Advance(TimeSpan.FromMinutes(2));
         JsonObject run = null!;
-        for (var i = 0; i < 50; i++)
-        {
-            await Task.Delay(200);
-            run = await (await client.GetAsync($"/v1/runs/{waiting}")).ReadObjectAsync();
-            if (run["status"]!.GetValue<string>() == "cancelled")
-            {
-                break;
-            }
-        }
+        await Eventually.TrueAsync(
+            async () => (run = await (await client.GetAsync($"/v1/runs/{waiting}")).ReadObjectAsync())["status"]!.GetValue<string>() == "cancelled",
+            "the timed sweep cancelled the run");
 
         Assert.Equal(("cancelled", "stale_run_reaper"), (run["status"]!.GetValue<string>(), run["termination_source"]!.GetValue<string>()));
         var cancelled = run["turns"]!.AsArray()[^1]!["events"]!.AsArray().Single(e => e!["type"]!.GetValue<string>() == "cancelled")!;

@@ -8,11 +8,15 @@ using Microsoft.AspNetCore.Http;
 
 namespace Sessions.Api.Tests;
 
-/// <summary>A small real JSON API on loopback for the http_request node: orders behind a bearer token, a flaky and a slow route.</summary>
+/// <summary>
+/// A small real JSON API on loopback for the http_request node: orders behind a bearer token, a flaky route, a delayed
+/// one, a gated one (held until the test opens it) and answers no store may keep.
+/// </summary>
 public sealed class LoopbackApi : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly ConcurrentDictionary<string, int> calls = new();
+    private readonly ConcurrentDictionary<string, CallGate> gates = new();
 
     private LoopbackApi(WebApplication app) => this.app = app;
 
@@ -63,9 +67,11 @@ public sealed class LoopbackApi : IAsyncDisposable
             }
         });
         app.MapGet("/hostile/nul", () => Results.Text("{\"name\":\"a\\u0000b\",\"ok\":true}", "application/json"));
-        app.MapGet("/slow", async () =>
+        app.MapGet("/gate/{name}", async (string name) =>
         {
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            var gate = api.Gate(name);
+            gate.Arrive();
+            await gate.Opened;
             return Results.Json(new { ok = true });
         });
 
@@ -76,5 +82,23 @@ public sealed class LoopbackApi : IAsyncDisposable
 
     public int Calls(string key) => calls.GetValueOrDefault(key);
 
+    /// <summary>The gate `/gate/{name}` waits at: a call that a test holds open for as long as it needs, then lets through.</summary>
+    public CallGate Gate(string name) => gates.GetOrAdd(name, _ => new CallGate());
+
     public async ValueTask DisposeAsync() => await app.DisposeAsync();
+}
+
+/// <summary>Tells a test when a call has arrived, and holds the call until the test opens the gate.</summary>
+public sealed class CallGate
+{
+    private readonly TaskCompletionSource arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Arrived => arrived.Task;
+
+    public Task Opened => opened.Task;
+
+    public void Open() => opened.TrySetResult();
+
+    public void Arrive() => arrived.TrySetResult();
 }

@@ -162,27 +162,47 @@ public sealed class MultiInstanceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_turn_that_outlives_its_lease_keeps_the_run_by_renewing_it()
+    public async Task A_turn_that_outlives_its_lease_keeps_the_run_and_its_key_by_renewing_them()
     {
+        // Two instances of their own on one clock that the test moves on, while the turn's call is held open.
         await using var slow = await LoopbackApi.StartAsync("token");
+        var gate = slow.Gate("renew");
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         var settings = OnPostgres(database.ConnectionString);
-        settings["Sessions:Turns:LeaseSeconds"] = "1";
-        await using var host = new SessionsFactory(null, settings);
-        var client = host.CreateClient();
+        settings["Sessions:Turns:LeaseSeconds"] = "3";
+        await using var working = new SessionsFactory(null, settings, clock);
+        await using var other = new SessionsFactory(null, settings, clock);
+        var client = working.CreateClient();
+        var otherClient = other.CreateClient();
         var workflow = await client.UploadAsync($$$"""
             { "name": "Slow", "start": "ask", "nodes": [
               { "id": "ask", "type": "ask", "prompt": "Next?", "variable": "message", "next": "call" },
-              { "id": "call", "type": "http_request", "url": "{{{slow.Address}}}delay/2500", "timeout_seconds": 10, "next": "ask" } ] }
+              { "id": "call", "type": "http_request", "url": "{{{slow.Address}}}gate/renew", "timeout_seconds": 60, "next": "ask" } ] }
             """);
         var runId = (await client.StartAsync(workflow))["run_id"]!.GetValue<string>();
+        var reply = $$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"one"}}""";
+        var turn = client.ExecuteWithKeyAsync(workflow, "renewed", reply);
+        await gate.Arrived;
 
-        // The first reply works for 2.5 s on a 1 s lease; a racing reply from the other instance meanwhile is refused.
-        var working = client.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "one" } });
-        await Task.Delay(1500);
-        var racing = await first.CreateClient().ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "two" } });
-        Assert.Equal(HttpStatusCode.Conflict, racing.StatusCode);
-        var answer = await working;
+        // Four seconds on a three-second lease, a third at a time; each renewal is seen in the store before time moves on.
+        var store = working.Services.GetRequiredService<IRunStore>();
+        for (var third = 0; third < 4; third++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            var renewedUntil = clock.GetUtcNow().AddSeconds(3);
+            await Eventually.TrueAsync(async () => (await store.GetAsync("default", runId, default))?.Lease?.ExpiresAt >= renewedUntil.AddMilliseconds(-1));
+        }
+
+        var racing = await otherClient.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "two" } });
+        Assert.Equal("turn_conflict", (await racing.ReadObjectAsync())["code"]!.GetValue<string>());
+        var retried = await otherClient.ExecuteWithKeyAsync(workflow, "renewed", reply);
+        Assert.Equal("idempotency_key_in_flight", (await retried.ReadObjectAsync())["code"]!.GetValue<string>());
+
+        gate.Open();
+        var answer = await turn;
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         Assert.Equal(2, (await answer.ReadObjectAsync())["turn_number"]!.GetValue<int>());
+        var replayed = await otherClient.ExecuteWithKeyAsync(workflow, "renewed", reply);
+        Assert.Equal(await answer.Content.ReadAsStringAsync(), await replayed.Content.ReadAsStringAsync());
     }
 }

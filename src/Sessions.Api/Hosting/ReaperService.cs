@@ -4,7 +4,7 @@ using Sessions.Runtime.Turns;
 namespace Sessions.Api.Hosting;
 
 /// <summary>Runs the stale-run reaper every `Sessions:Reaper:IntervalSeconds` on every instance; sweeps are safe to overlap.</summary>
-public sealed class ReaperService(StaleRunReaper reaper, IOptions<ReaperOptions> options, ILogger<ReaperService> logger) : BackgroundService
+public sealed class ReaperService(StaleRunReaper reaper, IOptions<ReaperOptions> options, TimeProvider clock, ILogger<ReaperService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -13,7 +13,7 @@ public sealed class ReaperService(StaleRunReaper reaper, IOptions<ReaperOptions>
             return;
         }
 
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.IntervalSeconds));
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.IntervalSeconds), clock);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))

@@ -34,19 +34,17 @@ internal static class Sql
     /// <summary>Text to store in a `json` column: passed as json so that PostgreSQL checks it without reformatting it.</summary>
     public static Json AsJson(string text) => new(text);
 
-    public static Json AsJsonOrNull(string? text) => new(text);
-
     private static NpgsqlParameter Parameter(object? value) => value switch
     {
         // Untyped nulls are text: PostgreSQL must know a parameter's type even in `$1 IS NULL`.
         null => new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
-        Json json => new NpgsqlParameter { Value = (object?)json.Text ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Json },
+        Json json => new NpgsqlParameter { Value = json.Text, NpgsqlDbType = NpgsqlDbType.Json },
         Jsonb json => new NpgsqlParameter { Value = json.Text, NpgsqlDbType = NpgsqlDbType.Jsonb },
         DateTimeOffset time => new NpgsqlParameter<DateTimeOffset> { TypedValue = time.ToUniversalTime() },
         _ => new NpgsqlParameter { Value = value },
     };
 
-    public sealed record Json(string? Text);
+    public sealed record Json(string Text);
 
     public sealed record Jsonb(string Text);
 

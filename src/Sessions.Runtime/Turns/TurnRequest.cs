@@ -1,6 +1,5 @@
 using Sessions.Runtime.Runs;
 using System.Text.Json.Nodes;
-using Sessions.Runtime.Inputs;
 using Sessions.Runtime.Storage;
 
 namespace Sessions.Runtime.Turns;
@@ -74,6 +73,3 @@ public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events
 
     public bool IsCompleted => Runs.RunStateMachine.IsTerminal(Run.Status);
 }
-
-/// <summary>A reply that does not fit the waiting node: the 422 says what was expected, and nothing is written.</summary>
-public sealed record RejectedReply(string Expected, InputSpec Input);

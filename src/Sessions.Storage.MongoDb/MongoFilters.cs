@@ -1,0 +1,105 @@
+using System.Text.RegularExpressions;
+using MongoDB.Bson;
+using MongoDB.Driver;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.MongoDb;
+
+/// <summary>
+/// Every filter, sort and update the provider sends, built here and nowhere else, so that a test can render each with
+/// the driver's serializers and compare it with the BSON it must be, without a server.
+/// </summary>
+public static class MongoFilters
+{
+    private static readonly FilterDefinitionBuilder<BsonDocument> Filter = Builders<BsonDocument>.Filter;
+    private static readonly SortDefinitionBuilder<BsonDocument> Sort = Builders<BsonDocument>.Sort;
+
+    public static readonly SortDefinition<BsonDocument> NewestFirst = Sort.Descending("created_at").Descending("_id");
+
+    public static FilterDefinition<BsonDocument> Owned(string tenantId, string id) =>
+        Filter.Eq("_id", StoredDocuments.Id(id)) & Filter.Eq("tenant_id", tenantId);
+
+    /// <summary>The version-checked write: this tenant's document, only while it is still at the version read.</summary>
+    public static FilterDefinition<BsonDocument> AtVersion(string tenantId, string id, long version) =>
+        Owned(tenantId, id) & Filter.Eq("version", version);
+
+    public static FilterDefinition<BsonDocument> Tenant(string tenantId) => Filter.Eq("tenant_id", tenantId);
+
+    public static UpdateDefinition<BsonDocument> NextVersionNumber() => Builders<BsonDocument>.Update.Inc("latest_version", 1);
+
+    public static FilterDefinition<BsonDocument> VersionOf(string tenantId, string workflowId, int versionNumber) =>
+        Filter.Eq("workflow_id", workflowId) & Filter.Eq("tenant_id", tenantId) & Filter.Eq("version_number", versionNumber);
+
+    public static FilterDefinition<BsonDocument> VersionsOf(string tenantId, string workflowId) =>
+        Filter.Eq("workflow_id", workflowId) & Filter.Eq("tenant_id", tenantId);
+
+    public static readonly SortDefinition<BsonDocument> OldestVersionFirst = Sort.Ascending("version_number");
+
+    public static readonly ProjectionDefinition<BsonDocument> WithoutDefinition = Builders<BsonDocument>.Projection.Exclude("definition_json");
+
+    public static FilterDefinition<BsonDocument> EventsAfter(string tenantId, string runId, long afterSeq) =>
+        Filter.Eq("run_id", runId) & Filter.Eq("tenant_id", tenantId) & Filter.Gt("seq", afterSeq);
+
+    public static readonly SortDefinition<BsonDocument> BySeq = Sort.Ascending("seq");
+
+    public static FilterDefinition<BsonDocument> TurnsAfter(string tenantId, string runId, int afterTurn) =>
+        Filter.Eq("run_id", runId) & Filter.Eq("tenant_id", tenantId) & Filter.Gt("turn_number", afterTurn);
+
+    public static readonly SortDefinition<BsonDocument> ByTurn = Sort.Ascending("turn_number");
+
+    /// <summary>Workflows whose name contains the text, ignoring case; the text is matched as it is, not as a pattern.</summary>
+    public static FilterDefinition<BsonDocument> NameContains(string tenantId, string text) =>
+        Tenant(tenantId) & Filter.Regex("name", new BsonRegularExpression(Regex.Escape(text), "i"));
+
+    /// <summary>
+    /// A run query's filter (paging aside). The workflow-name filter is a join in SQL; here it arrives as the ids of the
+    /// tenant's workflows whose names match, looked up first.
+    /// </summary>
+    public static FilterDefinition<BsonDocument> Runs(string tenantId, RunQuery query, IReadOnlyList<string>? workflowIdsByName)
+    {
+        var filter = Tenant(tenantId);
+        if (query.WorkflowId is not null)
+        {
+            filter &= Filter.Eq("workflow_id", query.WorkflowId);
+        }
+
+        if (workflowIdsByName is not null)
+        {
+            filter &= Filter.In("workflow_id", workflowIdsByName);
+        }
+
+        if (query.Statuses.Count > 0)
+        {
+            filter &= Filter.In("status", query.Statuses.Select(s => s.ToWire()));
+        }
+
+        if (query.RunBy is not null)
+        {
+            filter &= Filter.Eq("run_by", query.RunBy);
+        }
+
+        if (query.CreatedFrom is { } from)
+        {
+            filter &= Filter.Gte("created_at", StoredDocuments.Time(from));
+        }
+
+        if (query.CreatedTo is { } to)
+        {
+            filter &= Filter.Lt("created_at", StoredDocuments.Time(to));
+        }
+
+        return filter;
+    }
+
+    public static FilterDefinition<BsonDocument> Inactive(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore) =>
+        Filter.In("status", statuses.Select(s => s.ToWire())) & Filter.Lt("updated_at", StoredDocuments.Time(updatedBefore));
+
+    public static readonly SortDefinition<BsonDocument> LeastRecentlyUpdated = Sort.Ascending("updated_at");
+
+    public static FilterDefinition<BsonDocument> Key(string tenantId, string key) => Filter.Eq("tenant_id", tenantId) & Filter.Eq("key", key);
+
+    public static FilterDefinition<BsonDocument> KeyAtVersion(string tenantId, string key, long version) => Key(tenantId, key) & Filter.Eq("version", version);
+
+    public static FilterDefinition<BsonDocument> KeysRetainedUntil(DateTimeOffset now) => Filter.Lte("retain_until", StoredDocuments.Time(now));
+}

@@ -1,0 +1,41 @@
+using MongoDB.Bson;
+
+namespace Sessions.Storage.MongoDb;
+
+/// <summary>One index the provider needs, as `createIndex(keys, { name, unique, expireAfterSeconds })` declares it.</summary>
+public sealed record MongoIndex(string Collection, string Name, BsonDocument Keys, bool Unique = false, int? ExpireAfterSeconds = null);
+
+/// <summary>
+/// The collections and indexes of the store, declared once: the provider creates them at startup, and a test holds
+/// `mongo-init.js` at the repository root to the same list.
+/// </summary>
+public static class MongoSchema
+{
+    public const string Workflows = "workflows";
+    public const string WorkflowVersions = "workflow_versions";
+    public const string Runs = "workflow_runs";
+    public const string Events = "run_events";
+    public const string Turns = "run_turns";
+    public const string IdempotencyKeys = "idempotency_keys";
+
+    public static readonly IReadOnlyList<string> Collections = [Workflows, WorkflowVersions, Runs, Events, Turns, IdempotencyKeys];
+
+    public static readonly IReadOnlyList<MongoIndex> Indexes =
+    [
+        // A tenant's workflows, newest first.
+        new(Workflows, "tenant_newest", new BsonDocument { ["tenant_id"] = 1, ["created_at"] = -1, ["_id"] = -1 }),
+        new(WorkflowVersions, "workflow_version", new BsonDocument { ["workflow_id"] = 1, ["version_number"] = 1 }, Unique: true),
+
+        // Run lists, newest first, for the tenant and for one workflow; the reaper's scan by status and age.
+        new(Runs, "tenant_newest", new BsonDocument { ["tenant_id"] = 1, ["created_at"] = -1, ["_id"] = -1 }),
+        new(Runs, "tenant_workflow_newest", new BsonDocument { ["tenant_id"] = 1, ["workflow_id"] = 1, ["created_at"] = -1, ["_id"] = -1 }),
+        new(Runs, "status_updated", new BsonDocument { ["status"] = 1, ["updated_at"] = 1 }),
+
+        // A run's events and turns are each numbered once: a second commit of the same numbers fails whole.
+        new(Events, "run_seq", new BsonDocument { ["run_id"] = 1, ["seq"] = 1 }, Unique: true),
+        new(Turns, "run_turn", new BsonDocument { ["run_id"] = 1, ["turn_number"] = 1 }, Unique: true),
+
+        new(IdempotencyKeys, "tenant_key", new BsonDocument { ["tenant_id"] = 1, ["key"] = 1 }, Unique: true),
+        new(IdempotencyKeys, "purge_at_ttl", new BsonDocument { ["purge_at"] = 1 }, ExpireAfterSeconds: 0),
+    ];
+}

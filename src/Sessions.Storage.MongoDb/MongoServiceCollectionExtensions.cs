@@ -1,0 +1,18 @@
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.MongoDb;
+
+public static class MongoServiceCollectionExtensions
+{
+    /// <summary>The document store. Bind <see cref="MongoStoreOptions"/> (section Sessions:MongoDb) in the host.</summary>
+    public static IServiceCollection AddMongoStore(this IServiceCollection services)
+    {
+        services.AddSingleton<MongoDatabase>();
+        services.AddSingleton<IStoreLifecycle>(sp => sp.GetRequiredService<MongoDatabase>());
+        services.AddSingleton<IWorkflowStore, MongoWorkflowStore>();
+        services.AddSingleton<IRunStore, MongoRunStore>();
+        services.AddSingleton<IIdempotencyStore, MongoIdempotencyStore>();
+        return services;
+    }
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MongoDB.Bson;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Storage.MongoDb;
+
+/// <summary>
+/// The documents of each collection, mapped field by field. Runs, turns and workflows keep the one JSON shape every
+/// provider stores (<see cref="DocumentJson"/>), converted exactly by <see cref="JsonBson"/>, with `_id` the native
+/// ObjectId; the fields that queries filter or sort on are written here explicitly.
+///
+/// Times are fixed-width UTC text with 100 ns digits ("2026-12-02T06:41:59.1234567Z"): they read back exactly (a BSON
+/// date keeps milliseconds only) and sort and compare as text in time order. The one BSON date is a key's `purge_at`,
+/// which its TTL index needs.
+/// </summary>
+public static class StoredDocuments
+{
+    private const string TimeFormat = "yyyy-MM-ddTHH:mm:ss.fffffffZ";
+
+    public static BsonString Time(DateTimeOffset time) => new(time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture));
+
+    public static DateTimeOffset Time(BsonValue text) =>
+        DateTimeOffset.ParseExact(text.AsString, TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    public static ObjectId Id(string id) => ObjectId.Parse(id);
+
+    public static BsonDocument Run(RunDocument run)
+    {
+        var document = Shaped(run, run.Id);
+        document["created_at"] = Time(run.CreatedAt);
+        document["updated_at"] = Time(run.UpdatedAt);
+        document["version"] = new BsonInt64(run.Version);
+        document["last_seq"] = new BsonInt64(run.LastSeq);
+        return document;
+    }
+
+    public static RunDocument Run(BsonDocument document) => Read<RunDocument>(document);
+
+    public static BsonDocument Workflow(WorkflowDocument workflow)
+    {
+        var document = Shaped(workflow, workflow.Id);
+        document["created_at"] = Time(workflow.CreatedAt);
+        document["updated_at"] = Time(workflow.UpdatedAt);
+        return document;
+    }
+
+    public static WorkflowDocument Workflow(BsonDocument document) => Read<WorkflowDocument>(document);
+
+    /// <summary>The definition stays the text that was uploaded, byte for byte.</summary>
+    public static BsonDocument Version(WorkflowVersionDocument version) => new()
+    {
+        ["workflow_id"] = version.WorkflowId,
+        ["tenant_id"] = version.TenantId,
+        ["version_number"] = version.VersionNumber,
+        ["name"] = version.Name,
+        ["definition_json"] = version.DefinitionJson,
+        ["created_at"] = Time(version.CreatedAt),
+    };
+
+    public static WorkflowVersionDocument Version(BsonDocument document) => new(
+        document["workflow_id"].AsString,
+        document["tenant_id"].AsString,
+        document["version_number"].AsInt32,
+        document["name"].AsString,
+        document.GetValue("definition_json", "").AsString,
+        Time(document["created_at"]));
+
+    public static BsonDocument Event(RunEvent item, string tenantId) => new()
+    {
+        ["run_id"] = item.RunId,
+        ["tenant_id"] = tenantId,
+        ["seq"] = item.Seq,
+        ["turn_number"] = item.TurnNumber,
+        ["type"] = item.Type.ToWire(),
+        ["node_id"] = (BsonValue?)item.NodeId ?? BsonNull.Value,
+        ["timestamp"] = Time(item.Timestamp),
+        ["fields"] = JsonBson.ToBson(item.Fields),
+    };
+
+    public static RunEvent Event(BsonDocument document) => new(
+        document["run_id"].AsString,
+        document["seq"].ToInt64(),
+        document["turn_number"].AsInt32,
+        WireNames<RunEventType>.Parse(document["type"].AsString),
+        document["node_id"].IsBsonNull ? null : document["node_id"].AsString,
+        Time(document["timestamp"]),
+        JsonBson.ToJson(document["fields"].AsBsonDocument));
+
+    public static BsonDocument Turn(TurnDocument turn, string tenantId)
+    {
+        var document = JsonBson.ToBson(JsonSerializer.SerializeToNode(turn, DocumentJson.Options)!.AsObject());
+        document["tenant_id"] = tenantId;
+        return document;
+    }
+
+    public static TurnDocument Turn(BsonDocument document)
+    {
+        var json = JsonBson.ToJson(document);
+        json.Remove("_id");
+        json.Remove("tenant_id");
+        return json.Deserialize<TurnDocument>(DocumentJson.Options)!;
+    }
+
+    /// <summary>No `_id`: a key keeps the one it was inserted with when it is replaced.</summary>
+    public static BsonDocument Key(IdempotencyRecord record) => new()
+    {
+        ["tenant_id"] = record.TenantId,
+        ["key"] = record.Key,
+        ["request_hash"] = record.RequestHash,
+        ["version"] = new BsonInt64(record.Version),
+        ["lease"] = record.Lease is { } lease ? new BsonDocument { ["owner"] = lease.Owner, ["expires_at"] = Time(lease.ExpiresAt) } : BsonNull.Value,
+        ["answer"] = (BsonValue?)record.Answer ?? BsonNull.Value,
+        ["retain_until"] = Time(record.RetainUntil),
+        ["created_at"] = Time(record.CreatedAt),
+
+        // Rounded up: the server's own TTL sweep may remove a key late, never before the runtime would.
+        ["purge_at"] = new BsonDateTime(record.RetainUntil.UtcDateTime.AddTicks(TimeSpan.TicksPerMillisecond - 1)),
+    };
+
+    public static IdempotencyRecord Key(BsonDocument document) => new(
+        document["tenant_id"].AsString,
+        document["key"].AsString,
+        document["request_hash"].AsString,
+        document["version"].ToInt64(),
+        document["lease"] is BsonDocument lease ? new TurnLease(lease["owner"].AsString, Time(lease["expires_at"])) : null,
+        document["answer"].IsBsonNull ? null : document["answer"].AsString,
+        Time(document["retain_until"]),
+        Time(document["created_at"]));
+
+    /// <summary>A document in the shared JSON shape, its `id` made the native `_id`.</summary>
+    private static BsonDocument Shaped<T>(T value, string id)
+    {
+        var json = JsonSerializer.SerializeToNode(value, DocumentJson.Options)!.AsObject();
+        json.Remove("id");
+        var document = new BsonDocument("_id", Id(id));
+        foreach (var element in JsonBson.ToBson(json))
+        {
+            document.Add(element);
+        }
+
+        return document;
+    }
+
+    private static T Read<T>(BsonDocument document)
+    {
+        var json = new JsonObject { ["id"] = document["_id"].AsObjectId.ToString() };
+        foreach (var element in document)
+        {
+            if (element.Name != "_id")
+            {
+                json.Add(element.Name, JsonBson.ToJson(element.Value));
+            }
+        }
+
+        return json.Deserialize<T>(DocumentJson.Options)!;
+    }
+}

@@ -3,12 +3,14 @@ using System.Text.Json.Nodes;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Testing;
 
 namespace Sessions.Storage.Conformance;
 
 /// <summary>
 /// What the runtime relies on from a store, written against the ports only. A provider passes by subclassing this
-/// with a way to open a fresh, initialised store.
+/// with a way to open a fresh, initialised store; a subclass for a store whose server this machine may not have is
+/// marked <see cref="NeedsServerAttribute"/>, and its tests are then reported as skipped, never as passed.
 /// </summary>
 public abstract class StoreConformanceTests : IAsyncLifetime
 {
@@ -26,14 +28,14 @@ public abstract class StoreConformanceTests : IAsyncLifetime
 
     public abstract Task DisposeAsync();
 
-    [Fact]
+    [ServerFact]
     public async Task Initialising_twice_is_harmless()
     {
         await Lifecycle.InitializeAsync(CancellationToken.None);
         await Lifecycle.CheckAsync(CancellationToken.None);
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_workflow_is_created_once_and_read_only_by_its_tenant()
     {
         var id = NewId();
@@ -47,7 +49,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Null(await Workflows.AddVersionAsync("t2", id, new NewWorkflowVersion("x", null, "{}", T0), true, default));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Versions_are_numbered_in_order_even_when_added_at_once()
     {
         var id = NewId();
@@ -62,7 +64,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(8, workflow!.LatestVersion);
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Adding_an_inactive_version_keeps_the_active_one_and_its_name()
     {
         var id = NewId();
@@ -74,7 +76,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal("""{"name":"Renamed"}""", (await Workflows.GetVersionAsync("t1", id, 1, default))!.DefinitionJson);
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Workflows_list_newest_first_with_paging_and_a_total()
     {
         var tenant = $"list-{Guid.NewGuid():n}";
@@ -95,7 +97,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Empty(beyond.Items);
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_new_run_commits_once_and_round_trips_as_a_document()
     {
         var run = Run(NewId(), version: 1);
@@ -110,7 +112,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Null(await Runs.GetAsync("t2", run.Id, default));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task An_update_from_a_stale_version_is_refused_and_writes_nothing()
     {
         var run = Run(NewId(), version: 1);
@@ -126,7 +128,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(2, (await Runs.GetAllTurnsAsync("t1", run.Id, default)).Count);
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Concurrent_commits_from_one_version_apply_exactly_one()
     {
         var run = Run(NewId(), version: 1);
@@ -148,7 +150,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal([1L, 2, 3], (await Runs.GetEventsAsync("t1", run.Id, 0, 100, default)).Select(e => e.Seq));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Events_page_by_seq_and_keep_their_fields()
     {
         var run = Run(NewId(), version: 1);
@@ -163,7 +165,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Empty(await Runs.GetEventsAsync("t2", run.Id, afterSeq: 0, limit: 4, default));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Turns_keep_their_input_and_output()
     {
         var run = Run(NewId(), version: 1);
@@ -175,7 +177,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Empty(await Runs.GetAllTurnsAsync("t2", run.Id, default));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Turns_read_a_page_at_a_time_in_turn_order()
     {
         var run = Run(NewId(), version: 1);
@@ -193,7 +195,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(5, (await Runs.GetAllTurnsAsync("t1", run.Id, default)).Count);
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_turn_keeps_the_run_as_it_left_it()
     {
         var run = Run(NewId(), version: 1);
@@ -207,7 +209,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
             System.Text.Json.JsonSerializer.SerializeToNode(turn.StateAfter, DocumentJson.Options)));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_turn_keeps_what_it_changed_instead_of_a_snapshot()
     {
         var run = Run(NewId(), version: 1);
@@ -225,7 +227,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.True(JsonNode.DeepEquals(changes, turn.Changes), turn.Changes?.ToJsonString());
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Runs_list_newest_first_with_every_filter_paging_and_a_total()
     {
         var tenant = $"runs-{Guid.NewGuid():n}";
@@ -289,7 +291,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_run_is_replaced_only_at_the_version_it_was_read_at_and_keeps_its_lease()
     {
         var run = Run(NewId(), version: 1);
@@ -317,7 +319,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal((3L, null, 2), (stored.Version, stored.Lease, stored.TurnNumber));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Replacements_racing_from_one_version_apply_exactly_once()
     {
         var run = Run(NewId(), version: 1);
@@ -330,7 +332,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.All(written.Where(w => !w.Written), w => Assert.Equal(owner, w.Current!.Lease!.Owner));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task An_idempotency_key_is_written_once_then_only_at_its_version_and_scoped_by_tenant()
     {
         var key = $"key-{Guid.NewGuid():n}";
@@ -355,7 +357,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.NotNull(await Keys.GetAsync("t2", key, default));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_turn_stores_its_answer_under_its_key_or_is_refused_whole_when_the_key_moved_on()
     {
         var key = $"key-{Guid.NewGuid():n}";
@@ -379,7 +381,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(fresh, await Keys.GetAsync("t1", fresh.Key, default));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Keys_past_their_retention_are_purged_at_the_time_given()
     {
         var tenant = $"purge-{Guid.NewGuid():n}";
@@ -392,7 +394,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.NotNull(await Keys.GetAsync(tenant, "young", default));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Inactive_runs_are_listed_across_tenants_oldest_first_by_status()
     {
         var stamp = new DateTimeOffset(2001, 1, 1, 0, 0, 0, TimeSpan.Zero);

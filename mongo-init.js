@@ -1,0 +1,179 @@
+// Prepares a MongoDB database for Sessions (Sessions:Store=mongodb): its collections, with $jsonSchema validators
+// that match the documents the server writes, and every index the server uses. The official `mongo` image runs it
+// with mongosh from /docker-entrypoint-initdb.d; by hand: mongosh "mongodb://127.0.0.1:27017/?replicaSet=rs0" mongo-init.js
+// The database is SESSIONS_MONGODB_DATABASE, else "sessions". Running it again updates the validators and keeps the data.
+// The server creates the same collections and indexes by itself at startup (without validators); a test keeps this
+// file and the server's list (src/Sessions.Storage.MongoDb/MongoSchema.cs) the same.
+
+const sessions = db.getSiblingDB((typeof process !== "undefined" && process.env.SESSIONS_MONGODB_DATABASE) || "sessions");
+
+// Times are fixed-width UTC text with 100 ns digits: exact, and in time order when compared as text.
+const time = { bsonType: "string", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{7}Z$" };
+const integer = { bsonType: ["int", "long"] };
+const text = { bsonType: "string" };
+const textOrNull = { bsonType: ["string", "null"] };
+const objectOrNull = { bsonType: ["object", "null"] };
+
+const eventTypes = [
+  "start_workflow", "workflow_warning", "user_messages", "say_static", "busy_wait_for_user_message", "pause_event",
+  "start_node_run", "end_node_run", "direct_edge", "conditional_edge", "show_state", "self_loop_edge",
+  "self_loop_exhausted", "http_request", "llm", "llm_condition", "condition_timeout", "error", "aborted_looping_risk",
+  "cancelled", "end_workflow",
+];
+const runStatuses = ["not_started", "started", "running", "failed", "completed", "paused", "waiting_for_user_input", "cancelled", "aborted_looping_risk"];
+
+const collections = {
+  workflows: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["_id", "tenant_id", "name", "active_version", "latest_version", "created_at", "updated_at"],
+        properties: {
+          _id: { bsonType: "objectId" },
+          tenant_id: text,
+          name: text,
+          description: textOrNull,
+          active_version: integer,
+          latest_version: integer,
+          created_at: time,
+          updated_at: time,
+        },
+      },
+    },
+    indexes: [{ keys: { tenant_id: 1, created_at: -1, _id: -1 }, options: { name: "tenant_newest" } }],
+  },
+  workflow_versions: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["workflow_id", "tenant_id", "version_number", "name", "definition_json", "created_at"],
+        properties: {
+          workflow_id: text,
+          tenant_id: text,
+          version_number: integer,
+          name: text,
+          definition_json: text,
+          created_at: time,
+        },
+      },
+    },
+    indexes: [{ keys: { workflow_id: 1, version_number: 1 }, options: { name: "workflow_version", unique: true } }],
+  },
+  workflow_runs: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["_id", "tenant_id", "workflow_id", "version_number", "status", "version", "turn_number", "last_seq", "variables", "created_at", "updated_at"],
+        properties: {
+          _id: { bsonType: "objectId" },
+          tenant_id: text,
+          workflow_id: text,
+          version_number: integer,
+          status: { enum: runStatuses },
+          version: { bsonType: "long" },
+          lease: {
+            bsonType: ["object", "null"],
+            required: ["owner", "expires_at"],
+            properties: { owner: text, expires_at: text },
+          },
+          turn_number: integer,
+          last_seq: { bsonType: "long" },
+          variables: { bsonType: "object" },
+          cursor_node_id: textOrNull,
+          waiting_node_id: textOrNull,
+          waiting_hint: objectOrNull,
+          error: textOrNull,
+          run_by: textOrNull,
+          conversation: { bsonType: ["array", "null"] },
+          source_run_id: textOrNull,
+          created_at: time,
+          updated_at: time,
+        },
+      },
+    },
+    indexes: [
+      { keys: { tenant_id: 1, created_at: -1, _id: -1 }, options: { name: "tenant_newest" } },
+      { keys: { tenant_id: 1, workflow_id: 1, created_at: -1, _id: -1 }, options: { name: "tenant_workflow_newest" } },
+      { keys: { status: 1, updated_at: 1 }, options: { name: "status_updated" } },
+    ],
+  },
+  run_events: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["run_id", "tenant_id", "seq", "turn_number", "type", "node_id", "timestamp", "fields"],
+        properties: {
+          run_id: text,
+          tenant_id: text,
+          seq: integer,
+          turn_number: integer,
+          type: { enum: eventTypes },
+          node_id: textOrNull,
+          timestamp: time,
+          fields: { bsonType: "object" },
+        },
+      },
+    },
+    indexes: [{ keys: { run_id: 1, seq: 1 }, options: { name: "run_seq", unique: true } }],
+  },
+  run_turns: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["run_id", "tenant_id", "turn_number", "input", "output", "first_seq", "last_seq", "started_at", "completed_at"],
+        properties: {
+          run_id: text,
+          tenant_id: text,
+          turn_number: integer,
+          input: { bsonType: "object" },
+          output: { bsonType: "object" },
+          first_seq: integer,
+          last_seq: integer,
+          state_after: objectOrNull,
+          changes: objectOrNull,
+        },
+      },
+    },
+    indexes: [{ keys: { run_id: 1, turn_number: 1 }, options: { name: "run_turn", unique: true } }],
+  },
+  idempotency_keys: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["tenant_id", "key", "request_hash", "version", "lease", "answer", "retain_until", "created_at", "purge_at"],
+        properties: {
+          tenant_id: text,
+          key: text,
+          request_hash: text,
+          version: { bsonType: "long" },
+          lease: {
+            bsonType: ["object", "null"],
+            required: ["owner", "expires_at"],
+            properties: { owner: text, expires_at: time },
+          },
+          answer: textOrNull,
+          retain_until: time,
+          created_at: time,
+          purge_at: { bsonType: "date" },
+        },
+      },
+    },
+    indexes: [
+      { keys: { tenant_id: 1, key: 1 }, options: { name: "tenant_key", unique: true } },
+      // Keys past their retention are also removed by the server's own TTL sweep.
+      { keys: { purge_at: 1 }, options: { name: "purge_at_ttl", expireAfterSeconds: 0 } },
+    ],
+  },
+};
+
+const existing = sessions.getCollectionNames();
+for (const [name, spec] of Object.entries(collections)) {
+  if (existing.includes(name)) {
+    sessions.runCommand({ collMod: name, validator: spec.validator });
+  } else {
+    sessions.createCollection(name, { validator: spec.validator });
+  }
+  for (const index of spec.indexes) {
+    sessions.getCollection(name).createIndex(index.keys, index.options);
+  }
+}

@@ -11,39 +11,33 @@ namespace Sessions.Api.Tests;
 /// answers: exactly one turn per key. On PostgreSQL the dead server leaves leases to expire; on SQLite, group commits
 /// in flight (many turns per transaction) die with it.
 /// </summary>
-public sealed class CrashTests : IAsyncLifetime
+/// <param name="turnMilliseconds">How long each turn's call takes: long enough on a shared store that a kill lands mid-turn.</param>
+public abstract class CrashTests(StoreUnderTest store, int turnMilliseconds) : IAsyncLifetime
 {
     private const int Conversations = 16;
 
-    private TestPostgres database = null!;
     private LoopbackApi api = null!;
     private readonly TempDirectory folder = new();
 
-    public async Task InitializeAsync()
-    {
-        database = await TestPostgres.CreateAsync();
-        api = await LoopbackApi.StartAsync("token");
-    }
+    public async Task InitializeAsync() => api = await LoopbackApi.StartAsync("token");
 
     public async Task DisposeAsync()
     {
         await api.DisposeAsync();
-        await database.DisposeAsync();
+        await store.DisposeAsync();
         folder.Dispose();
     }
 
-    [Theory]
-    [InlineData("postgres", 80)]
-    [InlineData("sqlite", 5)]
-    public async Task A_killed_server_leaves_every_run_at_a_turn_boundary_and_retries_complete_each_turn_once(string store, int turnMilliseconds)
+    /// <summary>On a shared store, the kill left leases on runs and claims on keys that the dead server never committed.</summary>
+    protected virtual Task AssertTheDeadServerLeftHoldsAsync() => Task.CompletedTask;
+
+    [ServerFact]
+    public async Task A_killed_server_leaves_every_run_at_a_turn_boundary_and_retries_complete_each_turn_once()
     {
-        string[] settings =
-        [
-            $"--Sessions:Store={store}",
-            $"--Sessions:Postgres:ConnectionString={database.ConnectionString}",
-            "--Sessions:Turns:LeaseSeconds=2",
-            "--Sessions:RateLimit:PermitsPerSecond=0",
-        ];
+        var stored = await store.SettingsAsync();
+        stored["Sessions:Turns:LeaseSeconds"] = "2";
+        stored["Sessions:RateLimit:PermitsPerSecond"] = "0";
+        var settings = stored.Select(s => $"--{s.Key}={s.Value}").ToArray();
         var conversations = Enumerable.Range(0, Conversations).Select(i => new Conversation(i)).ToList();
         string workflowId;
         await using (var doomed = await ServerProcess.StartAsync(folder.File("sessions.db"), settings))
@@ -71,12 +65,7 @@ public sealed class CrashTests : IAsyncLifetime
         Assert.All(conversations, c => Assert.True(c.Answered.Count > 0, $"conversation {c.Index} never got an answer"));
         Assert.Contains(conversations, c => c.Pending is not null);
 
-        // The kill landed mid-turn: the dead server left leases on runs and claims on keys that it never committed.
-        if (store == "postgres")
-        {
-            Assert.True(await CountAsync("SELECT COUNT(*) FROM runs WHERE doc->>'lease' IS NOT NULL") > 0);
-            Assert.True(await CountAsync("SELECT COUNT(*) FROM idempotency_keys WHERE answer IS NULL") > 0);
-        }
+        await AssertTheDeadServerLeftHoldsAsync();
 
         await using var survivor = await ServerProcess.StartAsync(folder.File("sessions.db"), settings);
         var client = survivor.Client;
@@ -107,14 +96,6 @@ public sealed class CrashTests : IAsyncLifetime
         var runs = await (await client.GetAsync($"/v1/workflows/{workflowId}/runs?limit=100")).ReadObjectAsync();
         Assert.Equal(Conversations, runs["total"]!.GetValue<int>());
         Assert.DoesNotContain(conversations.SelectMany(c => c.Statuses), status => status >= 500);
-    }
-
-    private async Task<long> CountAsync(string sql)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private static async Task<JsonObject> AssertConsistentAsync(HttpClient client, string runId)
@@ -186,5 +167,58 @@ public sealed class CrashTests : IAsyncLifetime
                 }
             }
         }
+    }
+}
+
+public sealed class SqliteCrashTests() : CrashTests(new SqliteStoreUnderTest(), turnMilliseconds: 5);
+
+public sealed class PostgresCrashTests : CrashTests
+{
+    private readonly PostgresStoreUnderTest database;
+
+    public PostgresCrashTests()
+        : this(new PostgresStoreUnderTest())
+    {
+    }
+
+    private PostgresCrashTests(PostgresStoreUnderTest database)
+        : base(database, turnMilliseconds: 80) => this.database = database;
+
+    protected override async Task AssertTheDeadServerLeftHoldsAsync()
+    {
+        Assert.True(await CountAsync("SELECT COUNT(*) FROM runs WHERE doc->>'lease' IS NOT NULL") > 0);
+        Assert.True(await CountAsync("SELECT COUNT(*) FROM idempotency_keys WHERE answer IS NULL") > 0);
+    }
+
+    private async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
+
+[NeedsServer(TestMongo.Variable, TestMongo.Server)]
+public sealed class MongoCrashTests : CrashTests
+{
+    private readonly MongoStoreUnderTest database;
+
+    public MongoCrashTests()
+        : this(new MongoStoreUnderTest())
+    {
+    }
+
+    private MongoCrashTests(MongoStoreUnderTest database)
+        : base(database, turnMilliseconds: 80) => this.database = database;
+
+    protected override async Task AssertTheDeadServerLeftHoldsAsync()
+    {
+        using var client = new MongoDB.Driver.MongoClient(database.Server.ConnectionString);
+        var stored = client.GetDatabase(database.Server.Database);
+        var leased = MongoDB.Driver.Builders<MongoDB.Bson.BsonDocument>.Filter.Ne("lease", MongoDB.Bson.BsonNull.Value);
+        var unanswered = MongoDB.Driver.Builders<MongoDB.Bson.BsonDocument>.Filter.Eq("answer", MongoDB.Bson.BsonNull.Value);
+        Assert.True(await stored.GetCollection<MongoDB.Bson.BsonDocument>("workflow_runs").CountDocumentsAsync(leased) > 0);
+        Assert.True(await stored.GetCollection<MongoDB.Bson.BsonDocument>("idempotency_keys").CountDocumentsAsync(unanswered) > 0);
     }
 }

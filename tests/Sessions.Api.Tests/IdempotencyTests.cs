@@ -33,7 +33,7 @@ public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
         await store.DisposeAsync();
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_retried_first_turn_gets_the_first_answer_byte_for_byte_and_makes_one_run()
     {
         var first = await client.ExecuteWithKeyAsync(SessionsFactory.OrderStatus, "start-1", """{"run_input":{"run_by":"ada"}}""");
@@ -60,7 +60,7 @@ public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal(plain["events"]!.AsArray().Select(e => e!["type"]!.GetValue<string>()), keyed["events"]!.AsArray().Select(e => e!["type"]!.GetValue<string>()));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_retried_reply_is_applied_once_and_a_new_key_takes_the_next_turn()
     {
         var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
@@ -90,7 +90,7 @@ public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal(3, (await next.ReadObjectAsync())["turn_number"]!.GetValue<int>());
     }
 
-    [Fact]
+    [ServerFact]
     public async Task The_same_key_with_another_body_is_refused_and_changes_nothing()
     {
         var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
@@ -105,7 +105,7 @@ public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal(before, await client.GetStringAsync($"/v1/runs/{runId}"));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_refused_request_gives_its_key_back_so_a_corrected_retry_runs()
     {
         var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
@@ -117,7 +117,7 @@ public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, corrected.StatusCode);
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_request_still_in_flight_with_the_key_is_a_409_with_retry_after_then_the_answer()
     {
         var gate = api.Gate("in-flight");
@@ -142,7 +142,7 @@ public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal(1, (await (await client.GetAsync($"/v1/workflows/{slow}/runs")).ReadObjectAsync())["total"]!.GetValue<int>());
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_retried_streamed_turn_streams_the_first_turns_events_and_answer_again()
     {
         var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
@@ -178,7 +178,7 @@ public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal(2, (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["turn_number"]!.GetValue<int>());
     }
 
-    [Theory]
+    [ServerTheory]
     [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0")]
     [InlineData("has space")]
     [InlineData("ключ")]
@@ -191,7 +191,7 @@ public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal("invalid_idempotency_key", (await response.ReadObjectAsync())["code"]!.GetValue<string>());
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Expected_turn_refuses_a_turn_on_a_run_another_tab_moved()
     {
         var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
@@ -212,3 +212,6 @@ public abstract class IdempotencyTests(StoreUnderTest store) : IAsyncLifetime
 public sealed class SqliteIdempotencyTests() : IdempotencyTests(new SqliteStoreUnderTest());
 
 public sealed class PostgresIdempotencyTests() : IdempotencyTests(new PostgresStoreUnderTest());
+
+[NeedsServer(TestMongo.Variable, TestMongo.Server)]
+public sealed class MongoIdempotencyTests() : IdempotencyTests(new MongoStoreUnderTest());

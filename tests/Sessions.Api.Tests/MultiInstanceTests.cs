@@ -8,25 +8,21 @@ using Sessions.Testing;
 
 namespace Sessions.Api.Tests;
 
-/// <summary>Two server instances on one PostgreSQL database, racing on the same runs.</summary>
-public sealed class MultiInstanceTests : IAsyncLifetime
+/// <summary>Two server instances on one shared database, racing on the same runs.</summary>
+public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
 {
-    private TestPostgres database = null!;
+    private Dictionary<string, string?> settings = null!;
     private SessionsFactory first = null!;
     private SessionsFactory second = null!;
 
-    public static Dictionary<string, string?> OnPostgres(string connectionString) => new()
-    {
-        ["Sessions:Store"] = "postgres",
-        ["Sessions:Postgres:ConnectionString"] = connectionString,
-        ["Sessions:RateLimit:PermitsPerSecond"] = "0",
-    };
+    /// <summary>The shared database's settings, for one more instance of a test's own.</summary>
+    private Dictionary<string, string?> OnSharedStore() => new(settings);
 
     public async Task InitializeAsync()
     {
-        database = await TestPostgres.CreateAsync();
-        first = new SessionsFactory(null, OnPostgres(database.ConnectionString));
-        second = new SessionsFactory(null, OnPostgres(database.ConnectionString));
+        settings = await store.SettingsAsync();
+        first = new SessionsFactory(null, OnSharedStore());
+        second = new SessionsFactory(null, OnSharedStore());
 
         // Both start at once: both migrate and load the samples, and neither trips over the other.
         await Task.WhenAll(Task.Run(() => first.CreateClient()), Task.Run(() => second.CreateClient()));
@@ -36,10 +32,10 @@ public sealed class MultiInstanceTests : IAsyncLifetime
     {
         await first.DisposeAsync();
         await second.DisposeAsync();
-        await database.DisposeAsync();
+        await store.DisposeAsync();
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Racing_turns_from_two_instances_apply_one_at_a_time_with_gap_free_events()
     {
         HttpClient[] clients = [first.CreateClient(), second.CreateClient()];
@@ -82,7 +78,7 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Turns_alternating_between_instances_each_apply_although_each_instance_remembers_an_older_run()
     {
         // Each instance remembers the run as it last committed it; the other instance moves it on in between, so every
@@ -102,7 +98,7 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_nul_character_in_a_filter_or_a_body_is_a_400_not_a_store_error()
     {
         var client = first.CreateClient();
@@ -116,7 +112,7 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         Assert.Equal((HttpStatusCode.BadRequest, "malformed_json"), (nul.StatusCode, (await nul.ReadObjectAsync())["code"]!.GetValue<string>()));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_first_turn_retried_on_both_instances_makes_one_run()
     {
         HttpClient[] clients = [first.CreateClient(), second.CreateClient()];
@@ -135,12 +131,12 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         Assert.Equal(1, runs["total"]!.GetValue<int>());
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_run_held_by_a_dead_turn_is_refused_until_its_lease_expires_then_taken_over()
     {
         // A server of its own whose clock the test moves on, so the dead lease expires without waiting for it.
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var host = new SessionsFactory(null, OnPostgres(database.ConnectionString), clock);
+        await using var host = new SessionsFactory(null, OnSharedStore(), clock);
         var client = host.CreateClient();
         var runId = (await client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
         var store = host.Services.GetRequiredService<IRunStore>();
@@ -161,17 +157,17 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         Assert.Null((await store.GetAsync("default", runId, default))!.Lease);
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_turn_that_outlives_its_lease_keeps_the_run_and_its_key_by_renewing_them()
     {
         // Two instances of their own on one clock that the test moves on, while the turn's call is held open.
         await using var slow = await LoopbackApi.StartAsync("token");
         var gate = slow.Gate("renew");
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        var settings = OnPostgres(database.ConnectionString);
-        settings["Sessions:Turns:LeaseSeconds"] = "3";
-        await using var working = new SessionsFactory(null, settings, clock);
-        await using var other = new SessionsFactory(null, settings, clock);
+        var leased = OnSharedStore();
+        leased["Sessions:Turns:LeaseSeconds"] = "3";
+        await using var working = new SessionsFactory(null, leased, clock);
+        await using var other = new SessionsFactory(null, leased, clock);
         var client = working.CreateClient();
         var otherClient = other.CreateClient();
         var workflow = await client.UploadAsync($$$"""
@@ -206,3 +202,8 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         Assert.Equal(await answer.Content.ReadAsStringAsync(), await replayed.Content.ReadAsStringAsync());
     }
 }
+
+public sealed class PostgresMultiInstanceTests() : MultiInstanceTests(new PostgresStoreUnderTest());
+
+[NeedsServer(TestMongo.Variable, TestMongo.Server)]
+public sealed class MongoMultiInstanceTests() : MultiInstanceTests(new MongoStoreUnderTest());

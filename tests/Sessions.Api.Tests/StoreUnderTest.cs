@@ -3,8 +3,9 @@ using Sessions.Testing;
 namespace Sessions.Api.Tests;
 
 /// <summary>
-/// The store a test class runs the server on: the embedded SQLite file (in the factory's temp folder), or a PostgreSQL
-/// database of its own on the server `.ci/run` starts, dropped afterwards. Suites that must hold on both take one.
+/// The store a test class runs the server on: the embedded SQLite file (in the factory's temp folder), a PostgreSQL
+/// database of its own on the server `.ci/run` starts, or a MongoDB database of its own where a replica set is named;
+/// each dropped afterwards. Suites that must hold on every store take one.
 /// </summary>
 public abstract class StoreUnderTest : IAsyncDisposable
 {
@@ -28,7 +29,34 @@ public sealed class PostgresStoreUnderTest : StoreUnderTest
     public override async Task<Dictionary<string, string?>> SettingsAsync()
     {
         database = await TestPostgres.CreateAsync();
-        return MultiInstanceTests.OnPostgres(database.ConnectionString);
+        return new()
+        {
+            ["Sessions:Store"] = "postgres",
+            ["Sessions:Postgres:ConnectionString"] = database.ConnectionString,
+            ["Sessions:RateLimit:PermitsPerSecond"] = "0",
+        };
+    }
+
+    public override ValueTask DisposeAsync() => database?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
+
+/// <summary>A database of its own on the replica set SESSIONS_TEST_MONGODB names; classes using it are marked to need that server.</summary>
+public sealed class MongoStoreUnderTest : StoreUnderTest
+{
+    private TestMongo? database;
+
+    public TestMongo Server => database ?? throw new InvalidOperationException("The database is named by SettingsAsync.");
+
+    public override Task<Dictionary<string, string?>> SettingsAsync()
+    {
+        database = TestMongo.Create();
+        return Task.FromResult(new Dictionary<string, string?>
+        {
+            ["Sessions:Store"] = "mongodb",
+            ["Sessions:MongoDb:ConnectionString"] = database.ConnectionString,
+            ["Sessions:MongoDb:Database"] = database.Database,
+            ["Sessions:RateLimit:PermitsPerSecond"] = "0",
+        });
     }
 
     public override ValueTask DisposeAsync() => database?.DisposeAsync() ?? ValueTask.CompletedTask;

@@ -33,10 +33,36 @@ public sealed class ServerFactDiscoverer(IMessageSink diagnostics) : IXunitTestC
     {
         var display = options.MethodDisplayOrDefault();
         var displayOptions = options.MethodDisplayOptionsOrDefault();
-        var needs = testMethod.TestClass.Class.GetCustomAttributes(typeof(NeedsServerAttribute)).FirstOrDefault();
-        var reason = needs is null ? null : NeedsServerAttribute.SkipReason(needs.GetConstructorArguments().ElementAt(0) as string ?? "", needs.GetConstructorArguments().ElementAt(1) as string ?? "");
-        return reason is null
-            ? [new XunitTestCase(diagnostics, display, displayOptions, testMethod)]
-            : [new XunitSkippedDataRowTestCase(diagnostics, display, displayOptions, testMethod, reason)];
+        return SkipReason(testMethod) is { } reason
+            ? [new XunitSkippedDataRowTestCase(diagnostics, display, displayOptions, testMethod, reason)]
+            : [new XunitTestCase(diagnostics, display, displayOptions, testMethod)];
     }
+
+    /// <summary>Why the method's class cannot run here, or null when it can.</summary>
+    public static string? SkipReason(ITestMethod testMethod)
+    {
+        var needs = testMethod.TestClass.Class.GetCustomAttributes(typeof(NeedsServerAttribute)).FirstOrDefault();
+        if (needs is null)
+        {
+            return null;
+        }
+
+        var arguments = needs.GetConstructorArguments().ToList();
+        return NeedsServerAttribute.SkipReason((string)arguments[0], (string)arguments[1]);
+    }
+}
+
+/// <summary>A theory that runs unless its class is marked <see cref="NeedsServerAttribute"/> and that server is not named.</summary>
+[XunitTestCaseDiscoverer("Sessions.Testing.ServerTheoryDiscoverer", "Sessions.Testing")]
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ServerTheoryAttribute : TheoryAttribute;
+
+public sealed class ServerTheoryDiscoverer(IMessageSink diagnostics) : TheoryDiscoverer(diagnostics)
+{
+    private readonly IMessageSink diagnostics = diagnostics;
+
+    public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions options, ITestMethod testMethod, IAttributeInfo theoryAttribute) =>
+        ServerFactDiscoverer.SkipReason(testMethod) is { } reason
+            ? [new XunitSkippedDataRowTestCase(diagnostics, options.MethodDisplayOrDefault(), options.MethodDisplayOptionsOrDefault(), testMethod, reason)]
+            : base.Discover(options, testMethod, theoryAttribute);
 }

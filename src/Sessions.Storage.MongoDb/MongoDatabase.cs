@@ -33,7 +33,19 @@ public sealed class MongoDatabase : IStoreLifecycle
     /// <summary>Creates the collections and indexes that are missing; what exists (say, from mongo-init.js) is kept.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        var hello = await Database.RunCommandAsync<BsonDocument>(new BsonDocument("hello", 1), cancellationToken: cancellationToken);
+        BsonDocument hello;
+        try
+        {
+            hello = await Database.RunCommandAsync<BsonDocument>(new BsonDocument("hello", 1), cancellationToken: cancellationToken);
+        }
+        catch (TimeoutException ex)
+        {
+            // The driver's own message dumps its whole view of the cluster; a person needs the gist.
+            throw new InvalidOperationException(
+                $"No MongoDB server answered at {string.Join(", ", client.Settings.Servers)} within {client.Settings.ServerSelectionTimeout.TotalSeconds:0.#} s (is it running, and is the connection string right?).",
+                ex);
+        }
+
         if (!hello.Contains("setName") && hello.GetValue("msg", "").ToString() != "isdbgrid")
         {
             throw new InvalidOperationException(

@@ -79,6 +79,22 @@ public sealed class StoredDocumentsTests
     }
 
     [Fact]
+    public void Variables_as_deep_as_the_store_allows_round_trip_in_a_runs_turn_record_and_its_changes()
+    {
+        // Sessions:Turns:MaxJsonDepth is at most 90 on MongoDB, so a variable nests at most 87 levels (the limit less 3).
+        JsonNode deep = JsonValue.Create("bottom");
+        for (var level = 0; level < 87; level++)
+        {
+            deep = level % 2 == 0 ? new JsonArray(deep) : new JsonObject { ["next"] = deep };
+        }
+
+        var run = FullRun(new JsonObject { ["deep"] = deep.DeepClone() });
+        var changes = new JsonObject { ["variables"] = new JsonObject { ["set"] = new JsonObject { ["deep"] = deep } } };
+        var turn = new TurnDocument(run.Id, 3, [], [], 1, 2, T0, T0, run, changes);
+        Assert.Equal(Shape(turn), Shape(StoredDocuments.Turn(JsonBsonTests.ThroughBytes(StoredDocuments.Turn(turn, "t1")))));
+    }
+
+    [Fact]
     public void A_keys_purge_time_is_a_bson_date_never_before_its_retention_ends()
     {
         var key = new IdempotencyRecord("t1", "k", "h", 1, null, null, T0, T0);

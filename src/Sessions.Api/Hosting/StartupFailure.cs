@@ -17,6 +17,7 @@ public static class StartupFailure
                 $"Cannot listen on {urls}: {message} Choose another address with --urls or ASPNETCORE_URLS.",
             InvalidOperationException or FormatException or UriFormatException when failure.Message.Contains("url", StringComparison.OrdinalIgnoreCase) =>
                 $"Cannot listen on '{urls}': {failure.Message} An address looks like http://127.0.0.1:5080.",
+            StoreUnavailableException unavailable => unavailable.Message,
             OptionsValidationException invalid =>
                 $"Invalid configuration: {string.Join(" ", invalid.Failures)}",
             _ => null,

@@ -96,9 +96,8 @@ public sealed class BranchHandler(LlmGateway gateway) : INodeHandler
         messages.Add(new LlmMessage("user", $"Question: {question.Question}"));
         var reply = await gateway.CompleteAsync(gateway.Resolve(question.ConfigName, question.Overrides), messages, context.TenantId, json: false, onDelta: null, cancellationToken);
         var yes = reply.Text.Trim().TrimStart('"', '\'', '*').StartsWith("yes", StringComparison.OrdinalIgnoreCase);
-        var fields = LlmSettings.EventFields(reply, "condition");
+        var fields = LlmSettings.EventFields(reply, mode: null);
         fields.Remove("text");
-        fields.Remove("mode");
         fields.Insert(0, "question", question.Question);
         fields.Insert(1, "answer", yes ? "yes" : "no");
         fields["reply"] = reply.Text;

@@ -26,10 +26,11 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
 
     public object? Compile(NodeSpec spec)
     {
-        var mode = spec.String("mode", required: false) ?? "say";
-        if (mode is not ("say" or "worker"))
+        var modeName = spec.String("mode", required: false);
+        var mode = LlmMode.Say;
+        if (modeName is not null && !WireNames<LlmMode>.TryParse(modeName, out mode))
         {
-            spec.Error("mode", "invalid_value", "\"mode\" is say or worker.");
+            spec.Error("mode", "invalid_value", $"\"mode\" is {string.Join(" or ", WireNames<LlmMode>.All)}.");
         }
 
         var config = LlmSettings.Compile(spec, gateway);
@@ -75,14 +76,14 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
         }
 
         var variable = spec.String("variable", required: false);
-        if (mode == "worker" && outputs.Count == 0 && variable is null)
+        if (mode == LlmMode.Worker && outputs.Count == 0 && variable is null)
         {
             spec.Error("variable", "missing_field", "A worker stores its reply in \"variable\", or the fields of its JSON reply per \"outputs\".");
         }
 
         var waitForReply = spec.Json["wait_for_reply"]?.GetValueKind() == JsonValueKind.True;
         var includeHistory = spec.Json["include_history"]?.GetValueKind() == JsonValueKind.True;
-        return new LlmNode(mode, config.Name, config.Overrides, messages, includeHistory, waitForReply && mode == "say", variable, outputs);
+        return new LlmNode(mode, config.Name, config.Overrides, messages, includeHistory, waitForReply && mode == LlmMode.Say, variable, outputs);
     }
 
     public async ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
@@ -94,11 +95,11 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
             .Concat(node.IncludeHistory ? LlmSettings.History(context.Conversation) : [])
             .Concat(rendered.Where(m => m.Role != "system"))
             .ToList();
-        var json = node.Mode == "worker" && node.Outputs.Count > 0;
-        var reply = await gateway.CompleteAsync(config, messages, context.TenantId, json, node.Mode == "say" ? context.OnDelta : null, cancellationToken);
+        var json = node.Mode == LlmMode.Worker && node.Outputs.Count > 0;
+        var reply = await gateway.CompleteAsync(config, messages, context.TenantId, json, node.Mode == LlmMode.Say ? context.OnDelta : null, cancellationToken);
 
         var result = NodeResult.Next(context.Node.Next!).Emit(RunEventType.Llm, LlmSettings.EventFields(reply, node.Mode));
-        if (node.Mode == "say")
+        if (node.Mode == LlmMode.Say)
         {
             result = result.Emit(RunEventType.SayStatic, new JsonObject { ["text"] = reply.Text });
             if (!node.WaitForReply)
@@ -168,7 +169,7 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "...";
 
     private sealed record LlmNode(
-        string Mode,
+        LlmMode Mode,
         string? ConfigName,
         LlmConfig Overrides,
         IReadOnlyList<(string Role, Template Content)> Messages,

@@ -111,16 +111,7 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
         await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLock});", cancellationToken);
         await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL);", cancellationToken);
 
-        await using var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_migrations;", connection, transaction);
-        var applied = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken));
-        for (var version = applied + 1; version <= Migrations.Length; version++)
-        {
-            await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken);
-            await using var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now());", connection, transaction);
-            record.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
-            await record.ExecuteNonQueryAsync(cancellationToken);
-        }
-
+        await SqlMigrations.ApplyAsync(transaction, Migrations, DateTimeOffset.UtcNow, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 

@@ -144,22 +144,9 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
         await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken);
         await ExecuteAsync(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);", cancellationToken);
 
+        // Immediate: the write lock is taken at once, so that no other connection writes while the schema changes.
         await using var transaction = connection.BeginTransaction(deferred: false);
-        await using var read = connection.CreateCommand();
-        read.Transaction = transaction;
-        read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;";
-        var applied = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken));
-        for (var version = applied + 1; version <= Migrations.Length; version++)
-        {
-            await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken);
-            await using var record = connection.CreateCommand();
-            record.Transaction = transaction;
-            record.CommandText = "INSERT INTO schema_migrations (version, applied_at) VALUES ($version, $at);";
-            record.Parameters.AddWithValue("$version", version);
-            record.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToString("O"));
-            await record.ExecuteNonQueryAsync(cancellationToken);
-        }
-
+        await SqlMigrations.ApplyAsync(transaction, Migrations, DateTimeOffset.UtcNow, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 

@@ -12,6 +12,7 @@ public class VocabularyTests
         AssertVocabulary<TerminationSource>();
         AssertVocabulary<RunOrigin>();
         AssertVocabulary<RunStatus>();
+        AssertVocabulary<LlmMode>();
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Nodes.Llm;
 
@@ -52,15 +53,22 @@ internal static class LlmSettings
     public static IEnumerable<LlmMessage> History(JsonArray conversation) =>
         conversation.OfType<JsonObject>().Select(m => new LlmMessage(m["role"]?.GetValue<string>() ?? "user", m["text"]?.GetValue<string>() ?? string.Empty));
 
-    public static JsonObject EventFields(LlmReply reply, string mode) => new()
+    /// <summary>The fields of a model call's event; <paramref name="mode"/> is the `llm` node's (a branch's question has none).</summary>
+    public static JsonObject EventFields(LlmReply reply, LlmMode? mode)
     {
-        ["mode"] = mode,
-        ["model"] = reply.Model,
-        ["provider"] = reply.Provider,
-        ["input_tokens"] = reply.InputTokens,
-        ["output_tokens"] = reply.OutputTokens,
-        ["latency_ms"] = reply.LatencyMs,
-        ["fallback_used"] = reply.FallbackUsed,
-        ["text"] = reply.Text,
-    };
+        var fields = new JsonObject();
+        if (mode is { } used)
+        {
+            fields["mode"] = WireNames<LlmMode>.Of(used);
+        }
+
+        fields["model"] = reply.Model;
+        fields["provider"] = reply.Provider;
+        fields["input_tokens"] = reply.InputTokens;
+        fields["output_tokens"] = reply.OutputTokens;
+        fields["latency_ms"] = reply.LatencyMs;
+        fields["fallback_used"] = reply.FallbackUsed;
+        fields["text"] = reply.Text;
+        return fields;
+    }
 }

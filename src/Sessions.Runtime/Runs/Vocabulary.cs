@@ -80,3 +80,16 @@ public static class Vocabulary
     /// <summary>A model call, whose tokens and latency the run adds up.</summary>
     public static bool IsModelCall(this RunEventType type) => type is RunEventType.Llm or RunEventType.LlmCondition;
 }
+
+/// <summary>How an `llm` node uses its model's reply.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LlmMode>))]
+public enum LlmMode
+{
+    /// <summary>Spoken to the user (and, with `wait_for_reply`, the node then waits like `ask`).</summary>
+    [JsonStringEnumMemberName("say")]
+    Say,
+
+    /// <summary>Kept in variables, or parsed into declared outputs, without a word to the user.</summary>
+    [JsonStringEnumMemberName("worker")]
+    Worker,
+}

@@ -21,6 +21,8 @@ public static class WireNames<TEnum>
 
     public static string Of(TEnum value) => Names[value];
 
+    public static bool TryParse(string name, out TEnum value) => ByName.TryGetValue(name, out value);
+
     public static TEnum Parse(string name) =>
         ByName.TryGetValue(name, out var value) ? value : throw new FormatException($"Unknown {typeof(TEnum).Name} '{name}'.");
 }

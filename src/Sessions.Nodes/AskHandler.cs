@@ -5,7 +5,10 @@ using Sessions.Runtime.Templates;
 
 namespace Sessions.Nodes;
 
-/// <summary>`ask`: waits for the user, checks the reply against its input kind, and stores it typed in a variable.</summary>
+/// <summary>
+/// `ask`: waits for the user, checks the reply against its input kind, and stores it typed in a variable. With
+/// `timeout_seconds` and `on_timeout`, a wait with no accepted reply in time continues at `on_timeout` by itself.
+/// </summary>
 public sealed partial class AskHandler : INodeHandler
 {
     public string NodeType => "ask";
@@ -22,14 +25,26 @@ public sealed partial class AskHandler : INodeHandler
         }
 
         var input = InputSpec.Parse(spec.Json["input"], spec.FieldPath("input"), spec.Problems);
-        return new AskConfig(prompt!, variable!, input);
+        var timeout = spec.Seconds("timeout_seconds", MaxWait);
+        var onTimeout = spec.String("on_timeout", required: spec.Json["timeout_seconds"] is not null);
+        if (onTimeout is not null)
+        {
+            spec.Edge(onTimeout, spec.FieldPath("on_timeout"));
+            if (spec.Json["timeout_seconds"] is null)
+            {
+                spec.Error("timeout_seconds", "missing_field", "\"on_timeout\" needs \"timeout_seconds\": how long the wait lasts.");
+            }
+        }
+
+        return new AskConfig(prompt!, variable!, input, timeout is { } after && onTimeout is not null ? new NodeTimer(after, onTimeout) : null);
     }
 
     public ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
     {
         var config = context.Config<AskConfig>();
         var hint = new InputHint(context.Node.Id, config.Prompt.Render(context.Variables), config.Input);
-        return ValueTask.FromResult(NodeResult.AwaitInput(hint));
+        var waiting = NodeResult.AwaitInput(hint);
+        return ValueTask.FromResult(config.Timeout is { } timer ? waiting.WithTimer(timer.After, timer.ContinueAt) : waiting);
     }
 
     public NodeResult AcceptReply(NodeContext context, string reply)
@@ -44,5 +59,8 @@ public sealed partial class AskHandler : INodeHandler
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     internal static partial Regex VariableName();
 
-    private sealed record AskConfig(Template Prompt, string Variable, InputSpec Input);
+    /// <summary>The longest a wait may last before its timer: thirty days.</summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromDays(30);
+
+    private sealed record AskConfig(Template Prompt, string Variable, InputSpec Input, NodeTimer? Timeout);
 }

@@ -28,6 +28,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<TurnEngine>();
         services.AddSingleton<IdempotentTurns>();
         services.AddSingleton<StaleRunReaper>();
+        services.AddSingleton<RunTimers>();
         services.AddSingleton<RunHistory>();
         services.AddSingleton<ForkService>();
         services.AddSingleton<ReplayService>();

@@ -97,6 +97,11 @@ public static class MongoFilters
 
     public static readonly SortDefinition<BsonDocument> LeastRecentlyUpdated = Sort.Ascending("updated_at");
 
+    /// <summary>Runs whose timer is due (a run without one has null, which no time is greater than or equal to).</summary>
+    public static FilterDefinition<BsonDocument> TimerDue(DateTimeOffset now) => Filter.Lte("timer_due_at", StoredDocuments.Time(now));
+
+    public static readonly SortDefinition<BsonDocument> EarliestTimerFirst = Sort.Ascending("timer_due_at");
+
     public static FilterDefinition<BsonDocument> Key(string tenantId, string key) => Filter.Eq("tenant_id", tenantId) & Filter.Eq("key", key);
 
     public static FilterDefinition<BsonDocument> KeyAtVersion(string tenantId, string key, long version) => Key(tenantId, key) & Filter.Eq("version", version);

@@ -125,6 +125,12 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
         return counts;
     }
 
+    public async Task<IReadOnlyList<RunDocument>> ListDueTimersAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        var found = await Runs.Find(MongoFilters.TimerDue(now)).Sort(MongoFilters.EarliestTimerFirst).Limit(limit).ToListAsync(cancellationToken);
+        return found.Select(StoredDocuments.Run).ToList();
+    }
+
     public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)
     {
         var found = await Runs.Find(MongoFilters.Inactive(statuses, updatedBefore)).Sort(MongoFilters.LeastRecentlyUpdated).Limit(limit).ToListAsync(cancellationToken);

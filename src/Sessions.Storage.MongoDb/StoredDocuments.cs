@@ -34,10 +34,13 @@ public static class StoredDocuments
         document["updated_at"] = Time(run.UpdatedAt);
         document["version"] = new BsonInt64(run.Version);
         document["last_seq"] = new BsonInt64(run.LastSeq);
+
+        // Beside the timer in the shared shape, in the form that compares as time: what the due-timer scan filters on.
+        document["timer_due_at"] = run.Timer is { } timer ? Time(timer.DueAt) : BsonNull.Value;
         return document;
     }
 
-    public static RunDocument Run(BsonDocument document) => Read<RunDocument>(document);
+    public static RunDocument Run(BsonDocument document) => Read<RunDocument>(document, "timer_due_at");
 
     public static BsonDocument Workflow(WorkflowDocument workflow)
     {
@@ -144,12 +147,12 @@ public static class StoredDocuments
         return document;
     }
 
-    private static T Read<T>(BsonDocument document)
+    private static T Read<T>(BsonDocument document, params string[] queryOnly)
     {
         var json = new JsonObject { ["id"] = document["_id"].AsObjectId.ToString() };
         foreach (var element in document)
         {
-            if (element.Name != "_id")
+            if (element.Name != "_id" && !queryOnly.Contains(element.Name))
             {
                 json.Add(element.Name, JsonBson.ToJson(element.Value));
             }

@@ -74,6 +74,10 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
         ALTER TABLE runs DROP COLUMN lease_owner, DROP COLUMN lease_expires_at;
         ALTER TABLE idempotency_keys ADD COLUMN version bigint NOT NULL DEFAULT 1;
         """,
+        """
+        ALTER TABLE runs ADD COLUMN timer_due_at timestamptz;
+        CREATE INDEX ix_runs_timer_due ON runs (timer_due_at) WHERE timer_due_at IS NOT NULL;
+        """,
     ];
 
     /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>

@@ -24,7 +24,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion));
+        batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion, run.Timer?.DueAt));
         batch.BatchCommands.Add(Sql.BatchCommand("SELECT doc::text FROM runs WHERE id = $1 AND tenant_id = $2;", run.Id, run.TenantId));
         string? current = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
@@ -46,7 +46,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     }
 
     private const string UpdateRun = """
-        UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6
+        UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6, timer_due_at = $8::timestamptz
         WHERE id = $1 AND tenant_id = $2 AND version = $7;
         """;
 
@@ -65,11 +65,11 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         batch.BatchCommands.Add(commit.ExpectedVersion == 0
             ? Sql.BatchCommand(
                 """
-                INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING;
+                INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc, timer_due_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz) ON CONFLICT (id) DO NOTHING;
                 """,
-                run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc)
-            : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion));
+                run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc, run.Timer?.DueAt)
+            : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, run.Timer?.DueAt));
 
         var events = new NpgsqlBatchCommand(
             """
@@ -254,6 +254,20 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         }
 
         return string.Join(" AND ", where);
+    }
+
+    public async Task<IReadOnlyList<RunDocument>> ListDueTimersAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(connection, "SELECT doc::text FROM runs WHERE timer_due_at <= $1 ORDER BY timer_due_at LIMIT $2;", now, limit);
+        var found = new List<RunDocument>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(JsonSerializer.Deserialize<RunDocument>(reader.GetString(0), DocumentJson.Options)!);
+        }
+
+        return found;
     }
 
     public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)

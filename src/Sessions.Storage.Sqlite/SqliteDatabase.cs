@@ -90,6 +90,10 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
         ALTER TABLE run_turns ADD COLUMN changes TEXT;
         ALTER TABLE idempotency_keys ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
         """,
+        """
+        ALTER TABLE runs ADD COLUMN timer_due_at INTEGER;
+        CREATE INDEX ix_runs_timer_due ON runs (timer_due_at) WHERE timer_due_at IS NOT NULL;
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>

@@ -96,6 +96,26 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             cancellationToken);
     }
 
+    public async Task<IReadOnlyList<RunDocument>> ListDueTimersAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT doc FROM runs WHERE timer_due_at <= $now ORDER BY timer_due_at LIMIT $limit;";
+        command.Parameters.AddWithValue("$now", now.UtcTicks);
+        command.Parameters.AddWithValue("$limit", limit);
+        var found = new List<RunDocument>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(JsonSerializer.Deserialize<RunDocument>(reader.GetString(0), DocumentJson.Options)!);
+        }
+
+        return found;
+    }
+
+    /// <summary>Due times as UTC ticks (100 ns): exact, so a timer is listed neither before its time nor after it.</summary>
+    private static object TimerDueAt(RunDocument run) => run.Timer is { } timer ? timer.DueAt.UtcTicks : DBNull.Value;
+
     public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -270,10 +290,11 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc)
-            VALUES ($id, $tenant, $workflow, $status, $version, $run_by, $created, $updated, $doc)
+            INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, timer_due_at, doc)
+            VALUES ($id, $tenant, $workflow, $status, $version, $run_by, $created, $updated, $timer, $doc)
             ON CONFLICT (id) DO NOTHING;
             """;
+        command.Parameters.AddWithValue("$timer", TimerDueAt(run));
         command.Parameters.AddWithValue("$id", run.Id);
         command.Parameters.AddWithValue("$tenant", run.TenantId);
         command.Parameters.AddWithValue("$workflow", run.WorkflowId);
@@ -291,9 +312,10 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            UPDATE runs SET status = $status, version = $version, updated_at = $updated, doc = $doc
+            UPDATE runs SET status = $status, version = $version, updated_at = $updated, timer_due_at = $timer, doc = $doc
             WHERE id = $id AND tenant_id = $tenant AND version = $expected;
             """;
+        command.Parameters.AddWithValue("$timer", TimerDueAt(run));
         command.Parameters.AddWithValue("$id", run.Id);
         command.Parameters.AddWithValue("$tenant", run.TenantId);
         command.Parameters.AddWithValue("$status", run.Status.ToWire());

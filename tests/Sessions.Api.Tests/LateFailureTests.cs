@@ -179,6 +179,9 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
         public Task<IReadOnlyDictionary<Sessions.Runtime.Runs.RunStatus, long>> CountByStatusAsync(string tenantId, RunQuery query, CancellationToken cancellationToken) =>
             store.CountByStatusAsync(tenantId, query, cancellationToken);
 
+        public Task<IReadOnlyList<RunDocument>> ListDueTimersAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+            store.ListDueTimersAsync(now, limit, cancellationToken);
+
         public Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<Sessions.Runtime.Runs.RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken) =>
             store.ListInactiveAsync(statuses, updatedBefore, limit, cancellationToken);
     }

@@ -19,6 +19,7 @@ public class RunStateMachineTests
         [(RunStatus.Running, RunTrigger.TripLoopGuard)] = RunStatus.AbortedLoopingRisk,
         [(RunStatus.Running, RunTrigger.Cancel)] = RunStatus.Cancelled,
         [(RunStatus.WaitingForUserInput, RunTrigger.Reply)] = RunStatus.Running,
+        [(RunStatus.WaitingForUserInput, RunTrigger.TimeOut)] = RunStatus.Running,
         [(RunStatus.WaitingForUserInput, RunTrigger.Park)] = RunStatus.Paused,
         [(RunStatus.WaitingForUserInput, RunTrigger.Cancel)] = RunStatus.Cancelled,
         [(RunStatus.Paused, RunTrigger.Resume)] = RunStatus.Running,

@@ -45,6 +45,9 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
             VersionNumber = version,
             Version = 1,
             Lease = null,
+
+            // A fork starts waiting afresh: the source's deadline is not the fork's.
+            Timer = null,
             TurnNumber = 0,
             LastSeq = 0,
             Variables = (JsonObject)state.Variables.DeepClone(),

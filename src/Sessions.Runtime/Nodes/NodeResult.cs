@@ -18,6 +18,9 @@ public enum NodeOutcome
 /// <summary>An event a handler asks the runtime to record; the runtime stamps seq, node, turn and time.</summary>
 public sealed record NodeEvent(RunEventType Type, JsonObject Fields);
 
+/// <summary>A wait's timer as its node declares it; the runtime dates it and keeps it with the run.</summary>
+public sealed record NodeTimer(TimeSpan After, string ContinueAt);
+
 /// <summary>What an `ask` node waits for, as sent in `next_input_hint`.</summary>
 public sealed record InputHint(string NodeId, string Prompt, InputSpec Input)
 {
@@ -54,6 +57,9 @@ public sealed record NodeResult
 
     public IReadOnlyList<NodeEvent> Events { get; private init; } = [];
 
+    /// <summary>For a wait (an ask, a pause): how long it lasts before the run continues by itself, and where.</summary>
+    public NodeTimer? Timer { get; private init; }
+
     public static NodeResult Next(string nextNodeId) => new(NodeOutcome.Continue) { NextNodeId = nextNodeId };
 
     public static NodeResult Branch(string nextNodeId, JsonObject matchedCase) =>
@@ -72,4 +78,6 @@ public sealed record NodeResult
     public NodeResult Assign(IReadOnlyDictionary<string, JsonNode?> assignments) => this with { Assignments = assignments };
 
     public NodeResult Emit(RunEventType type, JsonObject fields) => this with { Events = [.. Events, new NodeEvent(type, fields)] };
+
+    public NodeResult WithTimer(TimeSpan after, string continueAt) => this with { Timer = new NodeTimer(after, continueAt) };
 }

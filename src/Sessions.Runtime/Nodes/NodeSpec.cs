@@ -43,6 +43,23 @@ public sealed class NodeSpec(JsonObject json, string path, ProblemCollector prob
         return null;
     }
 
+    /// <summary>An optional duration in seconds, above 0 and at most <paramref name="most"/>; null when absent or wrong.</summary>
+    public TimeSpan? Seconds(string field, TimeSpan most)
+    {
+        if (Json[field] is not { } node)
+        {
+            return null;
+        }
+
+        if (node is JsonValue v && v.TryGetValue<double>(out var seconds) && seconds > 0 && seconds <= most.TotalSeconds)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        Error(field, "invalid_value", $"\"{field}\" is a number of seconds above 0, at most {most.TotalSeconds}.");
+        return null;
+    }
+
     public Template? Template(string field, bool required) =>
         String(field, required) is { } source ? CompileTemplate(source, FieldPath(field)) : null;
 

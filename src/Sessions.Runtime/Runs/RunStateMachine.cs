@@ -25,6 +25,7 @@ public static class RunStateMachine
             .Permit(RunTrigger.Cancel, RunStatus.Cancelled)
         .Configure(RunStatus.WaitingForUserInput)
             .Permit(RunTrigger.Reply, RunStatus.Running)
+            .Permit(RunTrigger.TimeOut, RunStatus.Running)
             .Permit(RunTrigger.Park, RunStatus.Paused)
             .Permit(RunTrigger.Cancel, RunStatus.Cancelled)
         .Configure(RunStatus.Paused)

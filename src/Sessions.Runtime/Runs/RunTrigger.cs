@@ -15,6 +15,9 @@ public enum RunTrigger
     /// <summary>The user answered a waiting ask node.</summary>
     Reply,
 
+    /// <summary>A waiting ask node's timer fired before an accepted reply.</summary>
+    TimeOut,
+
     /// <summary>A pause node stopped the turn.</summary>
     Pause,
 

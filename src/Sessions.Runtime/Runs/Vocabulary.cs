@@ -30,6 +30,8 @@ public enum RunEventType
     [JsonStringEnumMemberName("aborted_looping_risk")] AbortedLoopingRisk,
     [JsonStringEnumMemberName("cancelled")] Cancelled,
     [JsonStringEnumMemberName("end_workflow")] EndWorkflow,
+    [JsonStringEnumMemberName("wait_timeout")] WaitTimeout,
+    [JsonStringEnumMemberName("timer_fired")] TimerFired,
 }
 
 /// <summary>What ended a run.</summary>
@@ -92,4 +94,17 @@ public enum LlmMode
     /// <summary>Kept in variables, or parsed into declared outputs, without a word to the user.</summary>
     [JsonStringEnumMemberName("worker")]
     Worker,
+}
+
+/// <summary>What a run's timer does when it fires.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RunTimerKind>))]
+public enum RunTimerKind
+{
+    /// <summary>An `ask` with `timeout_seconds` got no accepted reply in time: the run continues at its `on_timeout`.</summary>
+    [JsonStringEnumMemberName("wait_timeout")]
+    WaitTimeout,
+
+    /// <summary>A `pause` with `resume_after_seconds` resumes by itself.</summary>
+    [JsonStringEnumMemberName("resume")]
+    Resume,
 }

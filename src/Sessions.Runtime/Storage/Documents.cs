@@ -105,6 +105,12 @@ public sealed record RunDocument
     /// <summary>For a fork: the source turn whose end state the fork started from.</summary>
     public int? CheckpointSourceTurnIndex { get; init; }
 
+    /// <summary>
+    /// The timer of the node the run waits at, if it has one: written by the turn that reached the node, in that turn's
+    /// commit, and cleared by the next turn, whoever takes it (a reply, a command, or the timer firing).
+    /// </summary>
+    public RunTimer? Timer { get; init; }
+
     /// <summary>What the turns since the last full snapshot stored as changes; see <see cref="Runs.Checkpoints"/>.</summary>
     public long ChangedBytesSinceSnapshot { get; init; }
 
@@ -114,6 +120,9 @@ public sealed record RunDocument
 
     public DateTimeOffset? CompletedAt { get; init; }
 }
+
+/// <summary>A run's timer: at <see cref="DueAt"/> a turn of its own continues the run at <see cref="ContinueAt"/>, unless a turn came first.</summary>
+public sealed record RunTimer(DateTimeOffset DueAt, RunTimerKind Kind, string NodeId, string ContinueAt);
 
 /// <summary>One event of a run, keyed (run_id, seq). Its type-specific fields are flat on the wire, beside the common ones.</summary>
 public sealed record RunEvent(string RunId, long Seq, int TurnNumber, RunEventType Type, string? NodeId, DateTimeOffset Timestamp, JsonObject Fields);

@@ -40,6 +40,9 @@ internal sealed class TurnExecution
     private JsonNode? output;
     private TerminationSource? terminationSource;
 
+    // Every turn clears the run's timer; only a wait this turn ends at with a timer of its own sets one again.
+    private RunTimer? timer;
+
     // What the request set going, run once the run is held: nothing for a command that only changes the status.
     private Func<CancellationToken, Task> rest = _ => Task.CompletedTask;
     private bool held;
@@ -74,6 +77,11 @@ internal sealed class TurnExecution
     public void Begin()
     {
         RunStateMachine.EnsureNotTerminal(status);
+        if (request.FiredTimer is { } fired)
+        {
+            FireTimer(fired);
+            return;
+        }
 
         switch (request.Command)
         {
@@ -127,6 +135,35 @@ internal sealed class TurnExecution
         }
     }
 
+    /// <summary>
+    /// A timer's own turn. It applies only to the run exactly as the timer left it: a turn that came first (a reply, a
+    /// command, the same timer fired by another server) cleared or replaced the timer, and this turn is refused whole.
+    /// </summary>
+    private void FireTimer(RunTimer fired)
+    {
+        if (run.Timer != fired)
+        {
+            throw TurnHold.Conflict();
+        }
+
+        var deadline = new JsonObject { ["deadline"] = fired.DueAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture) };
+        if (fired.Kind == RunTimerKind.WaitTimeout)
+        {
+            events.Record(RunEventType.WaitTimeout, fired.NodeId, deadline);
+            Fire(RunTrigger.TimeOut);
+            waitingNodeId = null;
+            waitingHint = null;
+            RecordEdge(fired.NodeId, fired.ContinueAt, null);
+        }
+        else
+        {
+            events.Record(RunEventType.TimerFired, fired.NodeId, deadline);
+            Fire(RunTrigger.Resume);
+        }
+
+        rest = cancellationToken => StepFromAsync(fired.ContinueAt, cancellationToken);
+    }
+
     /// <summary>Steps the nodes that the request set going, once the run is held; <see cref="Begin"/> comes first.</summary>
     public Task ContinueAsync(CancellationToken cancellationToken)
     {
@@ -157,6 +194,7 @@ internal sealed class TurnExecution
             Error = error,
             Output = output,
             TerminationSource = terminationSource,
+            Timer = timer,
             Conversation = memory.Messages,
             LlmTokenUsage = memory.Tokens,
             LlmLatencyStats = memory.Latency,
@@ -334,6 +372,7 @@ internal sealed class TurnExecution
                     ["prompt"] = result.Hint.Prompt,
                     ["input"] = result.Hint.Input.Json.DeepClone(),
                 });
+                timer = Dated(RunTimerKind.WaitTimeout, node, result.Timer);
                 Fire(RunTrigger.AwaitInput);
                 break;
 
@@ -342,6 +381,7 @@ internal sealed class TurnExecution
                 events.Record(RunEventType.EndNodeRun, node.Id);
                 RecordEdge(node.Id, result.NextNodeId!, null);
                 cursor = result.NextNodeId;
+                timer = Dated(RunTimerKind.Resume, node, result.Timer);
                 Fire(RunTrigger.Pause);
                 break;
 
@@ -368,6 +408,9 @@ internal sealed class TurnExecution
 
         return null;
     }
+
+    private RunTimer? Dated(RunTimerKind kind, CompiledNode node, NodeTimer? declared) =>
+        declared is null ? null : new RunTimer(clock.GetUtcNow() + declared.After, kind, node.Id, declared.ContinueAt);
 
     private async ValueTask<NodeResult> ExecuteNodeAsync(CompiledNode node, CancellationToken cancellationToken)
     {

@@ -47,6 +47,9 @@ public sealed record TurnRequest
     /// <summary>When set, runs started by anyone else are treated as missing (a viewer sees only its own runs).</summary>
     public string? OnlyRunsBy { get; init; }
 
+    /// <summary>For a timer's own turn: the timer, which the run must still have, exactly.</summary>
+    public RunTimer? FiredTimer { get; init; }
+
     /// <summary>When set, the turn is refused with 409 `turn_mismatch` unless the run is at this turn number.</summary>
     public int? ExpectedTurn { get; init; }
 

@@ -75,7 +75,7 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
         ALTER TABLE idempotency_keys ADD COLUMN version bigint NOT NULL DEFAULT 1;
         """,
         """
-        ALTER TABLE runs ADD COLUMN timer_due_at timestamptz;
+        ALTER TABLE runs ADD COLUMN timer_due_at bigint;
         CREATE INDEX ix_runs_timer_due ON runs (timer_due_at) WHERE timer_due_at IS NOT NULL;
         """,
     ];

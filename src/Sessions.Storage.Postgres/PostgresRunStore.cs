@@ -24,7 +24,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion, run.Timer?.DueAt));
+        batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion, TimerDueAt(run)));
         batch.BatchCommands.Add(Sql.BatchCommand("SELECT doc::text FROM runs WHERE id = $1 AND tenant_id = $2;", run.Id, run.TenantId));
         string? current = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
@@ -46,7 +46,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     }
 
     private const string UpdateRun = """
-        UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6, timer_due_at = $8::timestamptz
+        UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6, timer_due_at = $8::bigint
         WHERE id = $1 AND tenant_id = $2 AND version = $7;
         """;
 
@@ -66,10 +66,10 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             ? Sql.BatchCommand(
                 """
                 INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc, timer_due_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz) ON CONFLICT (id) DO NOTHING;
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint) ON CONFLICT (id) DO NOTHING;
                 """,
-                run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc, run.Timer?.DueAt)
-            : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, run.Timer?.DueAt));
+                run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc, TimerDueAt(run))
+            : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, TimerDueAt(run)));
 
         var events = new NpgsqlBatchCommand(
             """
@@ -259,7 +259,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     public async Task<IReadOnlyList<RunDocument>> ListDueTimersAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = Sql.Command(connection, "SELECT doc::text FROM runs WHERE timer_due_at <= $1 ORDER BY timer_due_at LIMIT $2;", now, limit);
+        await using var command = Sql.Command(connection, "SELECT doc::text FROM runs WHERE timer_due_at <= $1 ORDER BY timer_due_at LIMIT $2;", now.UtcTicks, limit);
         var found = new List<RunDocument>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -288,6 +288,9 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
 
         return found;
     }
+
+    /// <summary>Due times as UTC ticks (100 ns), not timestamptz (microseconds): exact, so a timer is listed neither early nor late.</summary>
+    private static long? TimerDueAt(RunDocument run) => run.Timer?.DueAt.UtcTicks;
 
     private static Sql.Json Document(RunDocument run) => Sql.AsJson(JsonSerializer.Serialize(run, DocumentJson.Options));
 }

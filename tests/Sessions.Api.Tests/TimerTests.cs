@@ -48,6 +48,9 @@ public abstract class TimerTests(StoreUnderTest store) : IAsyncLifetime
     {
         var runId = (await client.StartAsync(workflowId))["run_id"]!.GetValue<string>();
         var timers = factory.Services.GetRequiredService<RunTimers>();
+        var timer = (await RunAsync(runId))["timer"]!;
+        Assert.Equal(("wait_timeout", "ask", "nudge"), (timer["kind"]!.GetValue<string>(), timer["node_id"]!.GetValue<string>(), timer["continue_at"]!.GetValue<string>()));
+        Assert.Equal(clock.GetUtcNow().AddSeconds(60), timer["due_at"]!.GetValue<DateTimeOffset>());
 
         clock.Advance(TimeSpan.FromSeconds(59));
         Assert.Equal(0, await timers.FireDueAsync(default));
@@ -70,6 +73,7 @@ public abstract class TimerTests(StoreUnderTest store) : IAsyncLifetime
         // The reply comes in time now: it is the next turn, and the wait's timer goes with it.
         var done = await client.ReplyAsync(workflowId, runId, "123456");
         Assert.Equal(("completed", 4), (done["status"]!.GetValue<string>(), done["turn_number"]!.GetValue<int>()));
+        Assert.Null((await RunAsync(runId))["timer"]);
         clock.Advance(TimeSpan.FromDays(1));
         Assert.Equal(0, await timers.FireDueAsync(default));
         Assert.Equal(4, (await RunAsync(runId))["turn_number"]!.GetValue<int>());

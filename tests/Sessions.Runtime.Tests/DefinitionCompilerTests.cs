@@ -125,11 +125,31 @@ public class DefinitionCompilerTests
     [InlineData("""{ "name": "x", "start": "a", "nodes": [ { "id": "a", "type": "set", "assign": {}, "next": "b" }, { "id": "b", "type": "end" } ] }""", "$.nodes[0].assign")]
     [InlineData("""{ "name": "x", "start": "a", "nodes": [ { "id": "a", "type": "fail" } ] }""", "$.nodes[0].error")]
     [InlineData("""{ "name": "x", "start": "a", "nodes": [ { "id": "a b", "type": "end" } ] }""", "$.nodes[0].id")]
+    [InlineData("""{ "name": "x", "start": "a", "nodes": [ { "id": "a", "type": "ask", "prompt": "p", "variable": "v", "timeout_seconds": 5, "next": "b" }, { "id": "b", "type": "end" } ] }""", "$.nodes[0].on_timeout")]
+    [InlineData("""{ "name": "x", "start": "a", "nodes": [ { "id": "a", "type": "ask", "prompt": "p", "variable": "v", "on_timeout": "b", "next": "b" }, { "id": "b", "type": "end" } ] }""", "$.nodes[0].timeout_seconds")]
+    [InlineData("""{ "name": "x", "start": "a", "nodes": [ { "id": "a", "type": "ask", "prompt": "p", "variable": "v", "timeout_seconds": 5, "on_timeout": "nowhere", "next": "b" }, { "id": "b", "type": "end" } ] }""", "$.nodes[0].on_timeout")]
+    [InlineData("""{ "name": "x", "start": "a", "nodes": [ { "id": "a", "type": "ask", "prompt": "p", "variable": "v", "timeout_seconds": 0, "on_timeout": "b", "next": "b" }, { "id": "b", "type": "end" } ] }""", "$.nodes[0].timeout_seconds")]
+    [InlineData("""{ "name": "x", "start": "a", "nodes": [ { "id": "a", "type": "ask", "prompt": "p", "variable": "v", "timeout_seconds": "5", "on_timeout": "b", "next": "b" }, { "id": "b", "type": "end" } ] }""", "$.nodes[0].timeout_seconds")]
+    [InlineData("""{ "name": "x", "start": "a", "nodes": [ { "id": "a", "type": "pause", "resume_after_seconds": 2592001, "next": "b" }, { "id": "b", "type": "end" } ] }""", "$.nodes[0].resume_after_seconds")]
     public void Shape_errors_are_reported_at_their_path(string json, string path)
     {
         var result = Compile(json);
         Assert.Null(result.Definition);
         Assert.Contains(result.Errors, e => e.Path == path);
+    }
+
+    [Fact]
+    public void A_node_reached_only_by_a_timeout_is_reachable_and_timers_compile()
+    {
+        var result = Compile("""
+            { "name": "x", "start": "a", "nodes": [
+              { "id": "a", "type": "ask", "prompt": "p", "variable": "v", "timeout_seconds": 0.5, "on_timeout": "late", "next": "done" },
+              { "id": "late", "type": "pause", "resume_after_seconds": 2592000, "next": "a" },
+              { "id": "done", "type": "end" } ] }
+            """);
+        Assert.NotNull(result.Definition);
+        Assert.Empty(result.Warnings);
+        Assert.Contains("late", result.Definition!.Nodes["a"].Successors);
     }
 
     [Fact]

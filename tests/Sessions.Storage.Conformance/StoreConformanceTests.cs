@@ -412,6 +412,35 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Single(await Runs.ListInactiveAsync([RunStatus.WaitingForUserInput], stamp.AddDays(1), 1, default));
     }
 
+    [ServerFact]
+    public async Task Due_timers_are_listed_across_tenants_earliest_first_and_leave_with_the_turn_that_clears_them()
+    {
+        var due = T0.AddTicks(1234567);
+        RunDocument WithTimer(DateTimeOffset at, string tenant) =>
+            Run(NewId(), version: 1) with { TenantId = tenant, Timer = new RunTimer(at, RunTimerKind.WaitTimeout, "ask", "nudge") };
+        var first = WithTimer(due, "t1");
+        var second = WithTimer(due.AddTicks(1), "t8");
+        var later = WithTimer(due.AddHours(1), "t1");
+        var none = Run(NewId(), version: 1);
+        foreach (var run in new[] { later, second, first, none })
+        {
+            await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1), default);
+        }
+
+        Assert.Empty(await Runs.ListDueTimersAsync(due.AddTicks(-1), 10, default));
+        Assert.Equal([first.Id], (await Runs.ListDueTimersAsync(due, 10, default)).Select(r => r.Id));
+        var both = await Runs.ListDueTimersAsync(due.AddMinutes(1), 10, default);
+        Assert.Equal([first.Id, second.Id], both.Select(r => r.Id));
+        Assert.Equal(first.Timer, both[0].Timer);
+        Assert.Single(await Runs.ListDueTimersAsync(due.AddMinutes(1), 1, default));
+
+        // The turn that takes the run next clears its timer (a lease write keeps it: the wait is not over).
+        Assert.True((await Runs.TryReplaceAsync(second with { Version = 2, Lease = new TurnLease("o", T0) }, 1, default)).Written);
+        Assert.Equal(2, (await Runs.ListDueTimersAsync(due.AddMinutes(1), 10, default)).Count);
+        await Runs.CommitTurnAsync(Commit(first with { Version = 2, TurnNumber = 2, LastSeq = 3, Timer = null }, expected: 1, firstSeq: 3, count: 1), default);
+        Assert.Equal([second.Id, later.Id], (await Runs.ListDueTimersAsync(due.AddDays(1), 10, default)).Select(r => r.Id));
+    }
+
     private static string NewId() => ObjectId.NewId(DateTimeOffset.UtcNow).ToString();
 
     private static WorkflowDocument Workflow(string id, string tenant) => new(id, tenant, "Flow", "desc", 0, 0, T0, T0);

@@ -154,6 +154,7 @@ public sealed record RunDetailsResponse(
     string? Origin,
     string? SourceRunId,
     int? CheckpointSourceTurnIndex,
+    [property: Description("The timer of the wait the run is at, if it has one: when it fires, what it does, at which node; null otherwise.")] RunTimerContract? Timer,
     DateTime CreatedAt,
     DateTime UpdatedAt,
     DateTime? CompletedAt,
@@ -182,6 +183,7 @@ public sealed record RunDetailsResponse(
             run.Origin?.ToWire(),
             run.SourceRunId,
             run.CheckpointSourceTurnIndex,
+            RunTimerContract.From(run.Timer),
             run.CreatedAt.UtcDateTime,
             run.UpdatedAt.UtcDateTime,
             run.CompletedAt?.UtcDateTime,
@@ -189,6 +191,16 @@ public sealed record RunDetailsResponse(
             TurnPageResponse.NextPage(run.Id, details.Turns, RunHistory.DefaultTurnsPerPage),
             details.NodeExecutions.Select(n => new NodeExecutionContract(n.NodeId, n.Attempt, n.TurnNumber, n.Status, n.StartedAt.UtcDateTime, n.CompletedAt?.UtcDateTime)).ToList());
     }
+}
+
+public sealed record RunTimerContract(
+    DateTime DueAt,
+    [property: Description("wait_timeout (an ask's on_timeout) or resume (a pause's resume_after_seconds).")] string Kind,
+    string NodeId,
+    [property: Description("The node the run continues at when the timer fires.")] string ContinueAt)
+{
+    public static RunTimerContract? From(RunTimer? timer) =>
+        timer is null ? null : new(timer.DueAt.UtcDateTime, WireNames<RunTimerKind>.Of(timer.Kind), timer.NodeId, timer.ContinueAt);
 }
 
 public sealed record EventPageResponse(

@@ -167,6 +167,36 @@ const collections = {
       { keys: { purge_at: 1 }, options: { name: "purge_at_ttl", expireAfterSeconds: 0 } },
     ],
   },
+  webhook_deliveries: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["_id", "tenant_id", "run_id", "workflow_id", "url", "type", "turn_number", "status", "state", "version", "due_at", "give_up_at", "attempts"],
+        properties: {
+          _id: { bsonType: "objectId" },
+          tenant_id: text,
+          run_id: text,
+          workflow_id: text,
+          url: text,
+          secret_name: textOrNull,
+          type: { enum: runStatuses.filter((s) => !["not_started", "started", "running"].includes(s)).map((s) => "run." + s) },
+          turn_number: integer,
+          status: { enum: runStatuses },
+          data: textOrNull,
+          state: { enum: ["pending", "delivered", "failed"] },
+          version: { bsonType: "long" },
+          due_at: time,
+          claimed_by: textOrNull,
+          attempts: { bsonType: "array" },
+        },
+      },
+    },
+    indexes: [
+      // The due scan, and a run's delivery log.
+      { keys: { state: 1, due_at: 1 }, options: { name: "state_due" } },
+      { keys: { run_id: 1, _id: 1 }, options: { name: "run_deliveries" } },
+    ],
+  },
 };
 
 const existing = sessions.getCollectionNames();

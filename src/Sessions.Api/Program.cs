@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Options;
+using Sessions.Api.Webhooks;
+using Sessions.Runtime.Webhooks;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Sessions.Api.Configuration;
@@ -41,6 +44,7 @@ builder.Services.AddOptions<TurnOptions>().BindConfiguration(TurnOptions.Section
 builder.Services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ReaperOptions>().BindConfiguration(ReaperOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<TimerOptions>().BindConfiguration(TimerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart()
     .Validate(o => o.ApiKeys.All(k => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(k, new(k), null, validateAllProperties: true)), "Each of Sessions:Auth:ApiKeys needs Sha256 (64 hex digits), Tenant, Principal and Role (admin, editor or viewer).");
 builder.Services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.Section);
@@ -84,6 +88,10 @@ builder.Services.AddHostedService<StoreInitialization>();
 builder.Services.AddHostedService<SampleWorkflows>();
 builder.Services.AddHostedService<ReaperService>();
 builder.Services.AddHostedService<TimerService>();
+builder.Services.AddHostedService<WebhookService>();
+builder.Services.AddSingleton<IWebhookSender, HttpWebhookSender>();
+builder.Services.AddHttpClient(HttpWebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+    .ConfigurePrimaryHttpMessageHandler(services => HttpWebhookSender.Handler(services.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks));
 
 var app = builder.Build();
 

@@ -29,6 +29,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<IdempotentTurns>();
         services.AddSingleton<StaleRunReaper>();
         services.AddSingleton<RunTimers>();
+        services.AddSingleton<Webhooks.WebhookDispatcher>();
         services.AddSingleton<RunHistory>();
         services.AddSingleton<ForkService>();
         services.AddSingleton<ReplayService>();

@@ -102,6 +102,15 @@ public static class MongoFilters
 
     public static readonly SortDefinition<BsonDocument> EarliestTimerFirst = Sort.Ascending("timer_due_at");
 
+    public static FilterDefinition<BsonDocument> DeliveriesDue(DateTimeOffset now) =>
+        Filter.Eq("state", "pending") & Filter.Lte("due_at", StoredDocuments.Time(now));
+
+    public static readonly SortDefinition<BsonDocument> EarliestDueFirst = Sort.Ascending("due_at");
+
+    public static FilterDefinition<BsonDocument> DeliveriesOf(string tenantId, string runId) => Filter.Eq("run_id", runId) & Filter.Eq("tenant_id", tenantId);
+
+    public static readonly SortDefinition<BsonDocument> OldestFirst = Sort.Ascending("_id");
+
     public static FilterDefinition<BsonDocument> Key(string tenantId, string key) => Filter.Eq("tenant_id", tenantId) & Filter.Eq("key", key);
 
     public static FilterDefinition<BsonDocument> KeyAtVersion(string tenantId, string key, long version) => Key(tenantId, key) & Filter.Eq("version", version);

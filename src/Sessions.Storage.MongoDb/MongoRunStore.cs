@@ -62,6 +62,7 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
                     }
 
                     await Turns.InsertOneAsync(session, StoredDocuments.Turn(commit.Turn, run.TenantId), cancellationToken: ct);
+                    await MongoWebhookStore.InsertAsync(database.Collection(MongoSchema.WebhookDeliveries), session, commit.Deliveries, ct);
                     if (commit.Answer is { } answer
                         && !await MongoIdempotencyStore.TryWriteAsync(database.Collection(MongoSchema.IdempotencyKeys), session, answer.Record, answer.ExpectedVersion, ct))
                     {

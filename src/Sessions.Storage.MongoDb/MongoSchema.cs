@@ -17,8 +17,9 @@ public static class MongoSchema
     public const string Events = "run_events";
     public const string Turns = "run_turns";
     public const string IdempotencyKeys = "idempotency_keys";
+    public const string WebhookDeliveries = "webhook_deliveries";
 
-    public static readonly IReadOnlyList<string> Collections = [Workflows, WorkflowVersions, Runs, Events, Turns, IdempotencyKeys];
+    public static readonly IReadOnlyList<string> Collections = [Workflows, WorkflowVersions, Runs, Events, Turns, IdempotencyKeys, WebhookDeliveries];
 
     public static readonly IReadOnlyList<MongoIndex> Indexes =
     [
@@ -38,5 +39,9 @@ public static class MongoSchema
 
         new(IdempotencyKeys, "tenant_key", new BsonDocument { ["tenant_id"] = 1, ["key"] = 1 }, Unique: true),
         new(IdempotencyKeys, "purge_at_ttl", new BsonDocument { ["purge_at"] = 1 }, ExpireAfterSeconds: 0),
+
+        // Webhook deliveries: the due scan, and a run's delivery log.
+        new(WebhookDeliveries, "state_due", new BsonDocument { ["state"] = 1, ["due_at"] = 1 }),
+        new(WebhookDeliveries, "run_deliveries", new BsonDocument { ["run_id"] = 1, ["_id"] = 1 }),
     ];
 }

@@ -13,6 +13,7 @@ public static class MongoServiceCollectionExtensions
         services.AddSingleton<IWorkflowStore, MongoWorkflowStore>();
         services.AddSingleton<IRunStore, MongoRunStore>();
         services.AddSingleton<IIdempotencyStore, MongoIdempotencyStore>();
+        services.AddSingleton<IWebhookStore, MongoWebhookStore>();
         return services;
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using MongoDB.Bson;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Webhooks;
 
 namespace Sessions.Storage.MongoDb;
 
@@ -106,6 +107,16 @@ public static class StoredDocuments
         json.Remove("tenant_id");
         return json.Deserialize<TurnDocument>(DocumentJson.Options)!;
     }
+
+    public static BsonDocument Delivery(WebhookDelivery delivery)
+    {
+        var document = Shaped(delivery, delivery.Id);
+        document["due_at"] = Time(delivery.DueAt);
+        document["version"] = new BsonInt64(delivery.Version);
+        return document;
+    }
+
+    public static WebhookDelivery Delivery(BsonDocument document) => Read<WebhookDelivery>(document);
 
     /// <summary>No `_id`: a key keeps the one it was inserted with when it is replaced.</summary>
     public static BsonDocument Key(IdempotencyRecord record) => new()

@@ -77,6 +77,16 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
         """
         ALTER TABLE runs ADD COLUMN timer_due_at bigint;
         CREATE INDEX ix_runs_timer_due ON runs (timer_due_at) WHERE timer_due_at IS NOT NULL;
+        CREATE TABLE webhook_deliveries (
+            id text PRIMARY KEY,
+            tenant_id text NOT NULL,
+            run_id text NOT NULL,
+            state text NOT NULL,
+            due_at bigint NOT NULL,
+            version bigint NOT NULL,
+            doc json NOT NULL);
+        CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (due_at) WHERE state = 'pending';
+        CREATE INDEX ix_webhook_deliveries_run ON webhook_deliveries (run_id, id);
         """,
     ];
 

@@ -90,6 +90,12 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             turn.TurnNumber,
             Sql.AsJson(JsonSerializer.Serialize(turn, DocumentJson.Options))));
 
+        foreach (var delivery in commit.Deliveries)
+        {
+            batch.BatchCommands.Add(PostgresWebhookStore.Insert(delivery));
+        }
+
+        // Last, so that its row count is the batch's last.
         if (commit.Answer is { } answer)
         {
             var (text, values) = PostgresIdempotencyStore.Write(answer.Record, answer.ExpectedVersion);

@@ -13,6 +13,7 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<IWorkflowStore, PostgresWorkflowStore>();
         services.AddSingleton<IRunStore, PostgresRunStore>();
         services.AddSingleton<IIdempotencyStore, PostgresIdempotencyStore>();
+        services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         return services;
     }
 }

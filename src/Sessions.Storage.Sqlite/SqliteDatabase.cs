@@ -93,6 +93,16 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
         """
         ALTER TABLE runs ADD COLUMN timer_due_at INTEGER;
         CREATE INDEX ix_runs_timer_due ON runs (timer_due_at) WHERE timer_due_at IS NOT NULL;
+        CREATE TABLE webhook_deliveries (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            due_at INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL) WITHOUT ROWID;
+        CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (due_at) WHERE state = 'pending';
+        CREATE INDEX ix_webhook_deliveries_run ON webhook_deliveries (run_id, id);
         """,
     ];
 

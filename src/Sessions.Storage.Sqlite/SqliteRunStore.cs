@@ -91,6 +91,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                     throw new StoreConflictException($"Idempotency key '{answer.Record.Key}' is no longer held by this turn.");
                 }
 
+                await SqliteWebhookStore.InsertAsync(connection, transaction, commit.Deliveries);
                 return true;
             },
             cancellationToken);

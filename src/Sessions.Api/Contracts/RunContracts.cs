@@ -203,6 +203,34 @@ public sealed record RunTimerContract(
         timer is null ? null : new(timer.DueAt.UtcDateTime, WireNames<RunTimerKind>.Of(timer.Kind), timer.NodeId, timer.ContinueAt);
 }
 
+public sealed record DeliveryAttemptContract(DateTime At, int? StatusCode, double DurationMs, string? Error);
+
+/// <summary>One webhook delivery of a run, with every attempt made at it.</summary>
+public sealed record WebhookDeliveryContract(
+    [property: Description("The delivery's id: the webhook-id header of every attempt, the same on retries.")] string Id,
+    [property: Description("run.waiting_for_user_input, run.paused, run.completed, run.failed, run.cancelled or run.aborted_looping_risk.")] string Type,
+    string Url,
+    int TurnNumber,
+    RunStatus Status,
+    [property: Description("pending (to be made or retried), delivered, or failed (given up after the retry period).")] string State,
+    DateTime OccurredAt,
+    [property: Description("When a pending delivery is next attempted; null once it is settled.")] DateTime? NextAttemptAt,
+    IReadOnlyList<DeliveryAttemptContract> Attempts)
+{
+    public static WebhookDeliveryContract From(Sessions.Runtime.Webhooks.WebhookDelivery delivery) => new(
+        delivery.Id,
+        delivery.Type,
+        delivery.Url,
+        delivery.TurnNumber,
+        delivery.Status,
+        WireNames<Sessions.Runtime.Webhooks.DeliveryState>.Of(delivery.State),
+        delivery.OccurredAt.UtcDateTime,
+        delivery.State == Sessions.Runtime.Webhooks.DeliveryState.Pending ? delivery.DueAt.UtcDateTime : null,
+        delivery.Attempts.Select(a => new DeliveryAttemptContract(a.At.UtcDateTime, a.StatusCode, a.DurationMs, a.Error)).ToList());
+}
+
+public sealed record WebhookDeliveriesResponse(string RunId, IReadOnlyList<WebhookDeliveryContract> Deliveries);
+
 public sealed record EventPageResponse(
     string RunId,
     IReadOnlyList<EventContract> Events,

@@ -14,6 +14,7 @@ using Microsoft.Extensions.Options;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Webhooks;
 
 namespace Sessions.Api.Endpoints;
 
@@ -68,6 +69,17 @@ public static class RunEndpoints
             .Produces<Transcript>(StatusCodes.Status200OK, "application/json")
             .Produces<string>(StatusCodes.Status200OK, "text/markdown")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+
+        group.MapGet("/{run_id}/webhook-deliveries", GetDeliveries)
+            .WithName("GetRunWebhookDeliveries")
+            .WithSummary("The run's webhook deliveries, oldest first, each with every attempt (time, status code, duration, error)")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+
+        group.MapPost("/{run_id}/webhook-deliveries/{delivery_id}/redeliver", Redeliver)
+            .WithName("RedeliverWebhook")
+            .WithSummary("Make a delivery again, from now, whatever came of it; its attempts keep the same id")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
+            .RequireAuthorization(Policies.Editor);
 
         group.MapPost("/cancel", CancelRuns)
             .WithName("CancelRuns")
@@ -296,6 +308,28 @@ public static class RunEndpoints
         writer.WriteEndArray();
         writer.WriteEndObject();
         await writer.FlushAsync(ct);
+    }
+
+    private static async Task<Ok<WebhookDeliveriesResponse>> GetDeliveries(
+        [FromRoute(Name = "run_id")] string runId, RunHistory history, WebhookDispatcher webhooks, Caller caller, CancellationToken ct)
+    {
+        var run = await history.GetRunAsync(caller.Scope, RouteValues.ObjectIdOrThrow(runId, "run_id"), ct);
+        var deliveries = await webhooks.ListForRunAsync(run.TenantId, run.Id, ct);
+        return TypedResults.Ok(new WebhookDeliveriesResponse(run.Id, deliveries.Select(WebhookDeliveryContract.From).ToList()));
+    }
+
+    private static async Task<Accepted<WebhookDeliveryContract>> Redeliver(
+        [FromRoute(Name = "run_id")] string runId,
+        [FromRoute(Name = "delivery_id")] string deliveryId,
+        RunHistory history,
+        WebhookDispatcher webhooks,
+        Caller caller,
+        CancellationToken ct)
+    {
+        var run = await history.GetRunAsync(caller.Scope, RouteValues.ObjectIdOrThrow(runId, "run_id"), ct);
+        var again = await webhooks.RedeliverAsync(run.TenantId, run.Id, RouteValues.ObjectIdOrThrow(deliveryId, "delivery_id"), CancellationToken.None)
+            ?? throw ProblemCodes.NotFound(ProblemCodes.DeliveryNotFound, "Delivery");
+        return TypedResults.Accepted($"/v1/runs/{run.Id}/webhook-deliveries", WebhookDeliveryContract.From(again));
     }
 
     private static async Task<Created<ForkResponse>> ForkRun(

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Webhooks;
 using Sessions.Runtime.Validation;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -30,6 +31,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         var start = RequiredString(root, "start", problems);
         var variables = ReadVariables(root, problems);
         var limits = ReadLimits(root, problems);
+        var webhooks = ReadWebhooks(root, problems);
         var (specs, uncompiled) = ReadNodes(root, problems);
 
         // Every node that names an id counts as there, even one whose type is unknown or whose id is taken, so that its
@@ -66,7 +68,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         }
 
         var nodes = specs.ToDictionary(s => s.Node.Id, s => s.Node with { Successors = edges[s.Node.Id] }, StringComparer.Ordinal);
-        return new(new WorkflowDefinition(name!, description, start!, variables, limits, nodes, problems.Warnings), problems.Errors, problems.Warnings);
+        return new(new WorkflowDefinition(name!, description, start!, variables, limits, nodes, problems.Warnings, webhooks), problems.Errors, problems.Warnings);
     }
 
     private static string? RequiredString(JsonObject root, string field, ProblemCollector problems)
@@ -92,6 +94,68 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
                 problems.Error("$.variables", "invalid_type", "\"variables\" is an object of initial values.");
                 return new JsonObject();
         }
+    }
+
+    /// <summary>`webhooks`: each `{ url, events, secret }`; events default to all, and the secret is the name of a tenant's secret.</summary>
+    private static IReadOnlyList<WebhookSubscription> ReadWebhooks(JsonObject root, ProblemCollector problems)
+    {
+        if (root["webhooks"] is null)
+        {
+            return [];
+        }
+
+        if (root["webhooks"] is not JsonArray items)
+        {
+            problems.Error("$.webhooks", "invalid_type", "\"webhooks\" is an array of { \"url\", \"events\", \"secret\" }.");
+            return [];
+        }
+
+        var subscriptions = new List<WebhookSubscription>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"$.webhooks[{i}]";
+            if (items[i] is not JsonObject item)
+            {
+                problems.Error(path, "invalid_type", "A webhook is an object { \"url\", \"events\", \"secret\" }.");
+                continue;
+            }
+
+            var url = item["url"] is JsonValue u && u.GetValueKind() == JsonValueKind.String ? u.GetValue<string>() : null;
+            if (!WebhookSubscription.IsValidUrl(url))
+            {
+                problems.Error($"{path}.url", "invalid_url", "\"url\" is an absolute http or https URL without credentials.");
+            }
+
+            var events = WebhookEvents.All;
+            if (item["events"] is { } listed)
+            {
+                var names = listed is JsonArray array && array.All(e => e is JsonValue v && v.GetValueKind() == JsonValueKind.String)
+                    ? array.Select(e => e!.GetValue<string>()).ToList()
+                    : null;
+                if (names is null || names.Count == 0 || names.Any(n => !WebhookEvents.All.Contains(n)))
+                {
+                    problems.Error($"{path}.events", "invalid_value", $"\"events\" is a non-empty array of: {string.Join(", ", WebhookEvents.All)}.");
+                }
+                else
+                {
+                    events = names.Distinct().ToList();
+                }
+            }
+
+            string? secret = null;
+            if (item["secret"] is { } named)
+            {
+                secret = named is JsonValue s && s.GetValueKind() == JsonValueKind.String && s.GetValue<string>().Length > 0 ? s.GetValue<string>() : null;
+                if (secret is null)
+                {
+                    problems.Error($"{path}.secret", "invalid_type", "\"secret\" is the name of one of the tenant's secrets.");
+                }
+            }
+
+            subscriptions.Add(new WebhookSubscription(url ?? "", events, secret));
+        }
+
+        return subscriptions;
     }
 
     private static WorkflowLimits ReadLimits(JsonObject root, ProblemCollector problems)

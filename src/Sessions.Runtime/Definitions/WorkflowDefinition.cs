@@ -1,5 +1,6 @@
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Validation;
+using Sessions.Runtime.Webhooks;
 using System.Text.Json.Nodes;
 
 namespace Sessions.Runtime.Definitions;
@@ -18,7 +19,8 @@ public sealed class WorkflowDefinition(
     JsonObject initialVariables,
     WorkflowLimits limits,
     IReadOnlyDictionary<string, CompiledNode> nodes,
-    IReadOnlyList<DefinitionProblem> warnings)
+    IReadOnlyList<DefinitionProblem> warnings,
+    IReadOnlyList<WebhookSubscription>? webhooks = null)
 {
     public string Name { get; } = name;
 
@@ -32,6 +34,9 @@ public sealed class WorkflowDefinition(
 
     /// <summary>What the upload warned about; each run reports them as `workflow_warning` events on its first turn.</summary>
     public IReadOnlyList<DefinitionProblem> Warnings { get; } = warnings;
+
+    /// <summary>Who hears about this workflow's runs (`webhooks`).</summary>
+    public IReadOnlyList<WebhookSubscription> Webhooks { get; } = webhooks ?? [];
 
     /// <summary>A fresh copy of the declared variables for a new run.</summary>
     public JsonObject NewVariables() => (JsonObject)initialVariables.DeepClone();

@@ -32,6 +32,7 @@ public static class ProblemCodes
     public const string AnswerNotWritable = "answer_not_writable";
     public const string CommitOutcomeUnknown = "commit_outcome_unknown";
     public const string TurnNotFound = "turn_not_found";
+    public const string DeliveryNotFound = "delivery_not_found";
     public const string CheckpointUnavailable = "checkpoint_unavailable";
     public const string CheckpointTerminal = "checkpoint_terminal";
     public const string CheckpointIncompatible = "checkpoint_incompatible";

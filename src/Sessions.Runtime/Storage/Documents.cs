@@ -96,6 +96,9 @@ public sealed record RunDocument
     /// <summary>Latency totals of the run's model calls, with a breakdown by model.</summary>
     public JsonObject? LlmLatencyStats { get; init; }
 
+    /// <summary>The URL its first turn asked to get every webhook event at (`run_input.webhook_url`), if any.</summary>
+    public string? WebhookUrl { get; init; }
+
     /// <summary>How the run began when it was not started by a client.</summary>
     public RunOrigin? Origin { get; init; }
 
@@ -147,14 +150,19 @@ public sealed record TurnDocument(
 /// <summary>
 /// Everything one turn writes, in one transaction: the run if the stored one is still at <see cref="ExpectedVersion"/>
 /// (0: the run is new), its events, the turn record and, with an <see cref="Answer"/>, the answer under its idempotency
-/// key, which the answer's owner must still hold.
+/// key, which the answer's owner must still hold, and the turn's webhook deliveries.
 /// </summary>
 public sealed record TurnCommit(
     RunDocument Run,
     long ExpectedVersion,
     IReadOnlyList<RunEvent> Events,
     TurnDocument Turn,
-    IdempotentAnswer? Answer = null);
+    IdempotentAnswer? Answer = null,
+    IReadOnlyList<Webhooks.WebhookDelivery>? Deliveries = null)
+{
+    /// <summary>The webhook deliveries of the turn (the outbox), inserted in the same transaction.</summary>
+    public IReadOnlyList<Webhooks.WebhookDelivery> Deliveries { get; init; } = Deliveries ?? [];
+}
 
 public sealed record Page<T>(IReadOnlyList<T> Items, long Total);
 

@@ -95,6 +95,24 @@ public interface IIdempotencyStore
     Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Webhook deliveries, as versioned documents: inserted by a turn's commit (<see cref="TurnCommit.Deliveries"/>), then
+/// claimed, retried and settled by the runtime (<see cref="Webhooks.WebhookDispatcher"/>) through version-checked writes.
+/// </summary>
+public interface IWebhookStore
+{
+    /// <summary>Pending deliveries of any tenant due at <paramref name="now"/>, the earliest first.</summary>
+    Task<IReadOnlyList<Webhooks.WebhookDelivery>> ListDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Writes <paramref name="delivery"/> if the stored one is still at <paramref name="expectedVersion"/>; false otherwise.</summary>
+    Task<bool> TryReplaceAsync(Webhooks.WebhookDelivery delivery, long expectedVersion, CancellationToken cancellationToken);
+
+    Task<Webhooks.WebhookDelivery?> GetAsync(string tenantId, string deliveryId, CancellationToken cancellationToken);
+
+    /// <summary>A run's deliveries, oldest first.</summary>
+    Task<IReadOnlyList<Webhooks.WebhookDelivery>> ListForRunAsync(string tenantId, string runId, CancellationToken cancellationToken);
+}
+
 /// <summary>A turn's exclusive hold on its run (or on its idempotency key) until <see cref="ExpiresAt"/>, renewed while the turn works.</summary>
 public sealed record TurnLease(string Owner, DateTimeOffset ExpiresAt);
 

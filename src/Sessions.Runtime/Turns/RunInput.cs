@@ -14,4 +14,5 @@ public sealed record RunInput(
     [property: Description("Merged into the run's variables before dynamic_variables.")] JsonObject? RuntimeVariables = null,
     [property: Description("Kept with the turn's input; not used by the engine.")] JsonNode? Miscellaneous = null,
     [property: Description("Who started the run (first turn) or sent this turn.")] string? RunBy = null,
-    [property: Description("The workflow version to run, first turn only; the query parameter wins.")] int? VersionNumber = null);
+    [property: Description("The workflow version to run, first turn only; the query parameter wins.")] int? VersionNumber = null,
+    [property: Description("First turn only: a URL that gets every webhook event of the run (unsigned), beside the workflow's own webhooks.")] string? WebhookUrl = null);

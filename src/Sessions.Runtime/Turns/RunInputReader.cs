@@ -56,6 +56,10 @@ public static class RunInputReader
         }
 
         FieldErrors.NotNegative(input.VersionNumber, $"{Path}.version_number", errors);
+        if (input.WebhookUrl is { } webhookUrl && !Webhooks.WebhookSubscription.IsValidUrl(webhookUrl))
+        {
+            errors.Add(new($"{Path}.webhook_url", "webhook_url is an absolute http or https URL without credentials."));
+        }
 
         if (errors.Count > 0)
         {
@@ -80,6 +84,7 @@ public static class RunInputReader
             RuntimeVariables = input.RuntimeVariables,
             RunBy = input.RunBy,
             VersionNumber = input.VersionNumber,
+            WebhookUrl = input.WebhookUrl,
             RecordedInput = recorded is null ? [] : (JsonObject)recorded.DeepClone(),
         };
     }

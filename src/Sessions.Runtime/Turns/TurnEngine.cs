@@ -1,3 +1,4 @@
+using Sessions.Runtime.Webhooks;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ public sealed class TurnEngine(
     DefinitionCache definitions,
     RunEventFeed feed,
     IOptions<TurnOptions> options,
+    IOptions<WebhookOptions> webhookOptions,
     IEnumerable<ITurnAnswerWriter> answerWriters,
     TimeProvider clock,
     ILogger<TurnEngine> logger)
@@ -133,7 +135,8 @@ public sealed class TurnEngine(
         var record = new TurnDocument(run.Id, updated.TurnNumber, (JsonObject)request.RecordedInput.DeepClone(), output, run.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow(), snapshot, changes);
         try
         {
-            await runs.CommitTurnAsync(new TurnCommit(updated, expectedVersion, events, record, answer), cancellationToken);
+            var deliveries = WebhookOutbox.For(updated, definition, outcome.Answer, webhookOptions.Value, clock.GetUtcNow());
+            await runs.CommitTurnAsync(new TurnCommit(updated, expectedVersion, events, record, answer, deliveries), cancellationToken);
             hold.Committed();
             if (RunStateMachine.IsTerminal(updated.Status))
             {
@@ -226,6 +229,7 @@ public sealed class TurnEngine(
             LastSeq = 0,
             Variables = new JsonObject(),
             RunBy = request.RunBy,
+            WebhookUrl = request.WebhookUrl,
             Origin = request.ReplayOf is null ? null : RunOrigin.Replay,
             SourceRunId = request.ReplayOf,
             CreatedAt = now,

@@ -36,6 +36,9 @@ public sealed record TurnRequest
     /// <summary>Used on the first turn only; later turns run the version the first turn pinned.</summary>
     public int? VersionNumber { get; init; }
 
+    /// <summary>First turn only: a URL that gets every webhook event of the run.</summary>
+    public string? WebhookUrl { get; init; }
+
     /// <summary>For a first turn made by a replay: the run it replays.</summary>
     public string? ReplayOf { get; init; }
 

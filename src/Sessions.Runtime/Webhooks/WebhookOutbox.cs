@@ -1,0 +1,45 @@
+using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Ids;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Runtime.Webhooks;
+
+/// <summary>The deliveries a turn owes its run's subscribers, written with the turn's own commit.</summary>
+public static class WebhookOutbox
+{
+    public static IReadOnlyList<WebhookDelivery> For(RunDocument run, WorkflowDefinition definition, string? answer, WebhookOptions options, DateTimeOffset now)
+    {
+        if (WebhookEvents.For(run.Status) is not { } type)
+        {
+            return [];
+        }
+
+        IEnumerable<WebhookSubscription> subscriptions = definition.Webhooks;
+        if (run.WebhookUrl is { } url)
+        {
+            subscriptions = subscriptions.Append(new WebhookSubscription(url, WebhookEvents.All, SecretName: null));
+        }
+
+        return subscriptions
+            .Where(s => s.Events.Contains(type))
+            .Select(s => new WebhookDelivery
+            {
+                Id = ObjectId.NewId(now).ToString(),
+                TenantId = run.TenantId,
+                RunId = run.Id,
+                WorkflowId = run.WorkflowId,
+                Url = s.Url,
+                SecretName = s.SecretName,
+                Type = type,
+                TurnNumber = run.TurnNumber,
+                Status = run.Status,
+                OccurredAt = now,
+                Data = answer,
+                State = DeliveryState.Pending,
+                Version = 1,
+                DueAt = now,
+                GiveUpAt = now + options.RetryPeriod,
+            })
+            .ToList();
+    }
+}

@@ -52,6 +52,8 @@ public sealed class OpenApiTests(OpenApiDocument openApi) : IClassFixture<OpenAp
     [InlineData("/v1/workflows/{workflow_id}/runs/stats", "get", "200 400 404")]
     [InlineData("/v1/runs/{run_id}/turns", "get", "200 400 404")]
     [InlineData("/v1/runs/{run_id}/turns/{turn_number}", "get", "200 400 404")]
+    [InlineData("/v1/runs/{run_id}/webhook-deliveries", "get", "200 400 404")]
+    [InlineData("/v1/runs/{run_id}/webhook-deliveries/{delivery_id}/redeliver", "post", "202 400 404")]
     [InlineData("/health", "get", "200 503")]
     [InlineData("/alive", "get", "200")]
     public void Every_endpoint_is_described_with_its_error_responses(string path, string method, string statuses)

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Webhooks;
 using Sessions.Testing;
 
 namespace Sessions.Storage.Conformance;
@@ -23,6 +24,8 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     protected IStoreLifecycle Lifecycle { get; set; } = null!;
 
     protected IIdempotencyStore Keys { get; set; } = null!;
+
+    protected IWebhookStore Deliveries { get; set; } = null!;
 
     public abstract Task InitializeAsync();
 
@@ -440,6 +443,45 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         await Runs.CommitTurnAsync(Commit(first with { Version = 2, TurnNumber = 2, LastSeq = 3, Timer = null }, expected: 1, firstSeq: 3, count: 1), default);
         Assert.Equal([second.Id, later.Id], (await Runs.ListDueTimersAsync(due.AddDays(1), 10, default)).Select(r => r.Id));
     }
+
+    [ServerFact]
+    public async Task Deliveries_come_with_their_turn_are_due_in_order_and_change_only_at_their_version()
+    {
+        var run = Run(NewId(), version: 1) with { TenantId = $"hooks-{Guid.NewGuid():n}" };
+        var due = T0.AddTicks(1234567);
+        WebhookDelivery Delivery(DateTimeOffset at) => new()
+        {
+            Id = NewId(), TenantId = run.TenantId, RunId = run.Id, WorkflowId = run.WorkflowId, Url = "https://example.com/hook", SecretName = "hook",
+            Type = "run.waiting_for_user_input", TurnNumber = 1, Status = RunStatus.WaitingForUserInput, OccurredAt = T0, Data = """{"run_id":"x"}""",
+            State = DeliveryState.Pending, Version = 1, DueAt = at, GiveUpAt = T0.AddDays(1),
+        };
+        var first = Delivery(due);
+        var second = Delivery(due.AddTicks(1));
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Deliveries = [second, first] }, default);
+
+        // A commit refused whole leaves no delivery behind.
+        var refused = Delivery(due);
+        await Assert.ThrowsAsync<StoreConflictException>(() => Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Deliveries = [refused] }, default));
+        Assert.Null(await Deliveries.GetAsync(run.TenantId, refused.Id, default));
+
+        Assert.DoesNotContain(await Deliveries.ListDueAsync(due.AddTicks(-1), 10, default), d => d.RunId == run.Id);
+        Assert.Equal([first.Id, second.Id], (await Deliveries.ListDueAsync(due.AddTicks(1), 10, default)).Where(d => d.RunId == run.Id).Select(d => d.Id));
+        Assert.Equal(Shape(first), Shape(await Deliveries.GetAsync(run.TenantId, first.Id, default)));
+        Assert.Null(await Deliveries.GetAsync("another-tenant", first.Id, default));
+
+        var claimed = first with { Version = 2, ClaimedBy = "server-a", DueAt = due.AddMinutes(1) };
+        Assert.True(await Deliveries.TryReplaceAsync(claimed, 1, default));
+        Assert.False(await Deliveries.TryReplaceAsync(first with { Version = 2, ClaimedBy = "server-b" }, 1, default));
+        Assert.Equal([second.Id], (await Deliveries.ListDueAsync(due.AddSeconds(1), 10, default)).Where(d => d.RunId == run.Id).Select(d => d.Id));
+
+        var delivered = claimed with { Version = 3, ClaimedBy = null, State = DeliveryState.Delivered, Attempts = [new DeliveryAttempt(due, 204, 12.5, null)] };
+        Assert.True(await Deliveries.TryReplaceAsync(delivered, 2, default));
+        Assert.DoesNotContain((await Deliveries.ListDueAsync(due.AddDays(2), 10, default)), d => d.Id == first.Id);
+        Assert.Equal([Shape(delivered), Shape(second)], (await Deliveries.ListForRunAsync(run.TenantId, run.Id, default)).OrderBy(d => d.Id == first.Id ? 0 : 1).Select(Shape));
+        Assert.Empty(await Deliveries.ListForRunAsync("another-tenant", run.Id, default));
+    }
+
+    private static string Shape<T>(T value) => JsonSerializer.Serialize(value, DocumentJson.Options);
 
     private static string NewId() => ObjectId.NewId(DateTimeOffset.UtcNow).ToString();
 

@@ -22,6 +22,7 @@ public sealed class MongoStoreTests : StoreConformanceTests
         Workflows = new MongoWorkflowStore(database);
         Runs = new MongoRunStore(database);
         Keys = new MongoIdempotencyStore(database);
+        Deliveries = new MongoWebhookStore(database);
     }
 
     public override async Task DisposeAsync() => await server.DisposeAsync();

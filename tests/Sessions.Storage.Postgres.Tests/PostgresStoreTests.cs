@@ -20,6 +20,7 @@ public sealed class PostgresStoreTests : StoreConformanceTests
         Workflows = new PostgresWorkflowStore(database);
         Runs = new PostgresRunStore(database);
         Keys = new PostgresIdempotencyStore(database);
+        Deliveries = new PostgresWebhookStore(database);
     }
 
     public override async Task DisposeAsync()

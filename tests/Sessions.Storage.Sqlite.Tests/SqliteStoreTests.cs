@@ -18,6 +18,7 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         Workflows = new SqliteWorkflowStore(database);
         Runs = new SqliteRunStore(database);
         Keys = new SqliteIdempotencyStore(database);
+        Deliveries = new SqliteWebhookStore(database);
     }
 
     public override async Task DisposeAsync()

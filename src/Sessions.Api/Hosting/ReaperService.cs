@@ -3,34 +3,15 @@ using Sessions.Runtime.Turns;
 
 namespace Sessions.Api.Hosting;
 
-/// <summary>Runs the stale-run reaper every `Sessions:Reaper:IntervalSeconds` on every instance; sweeps are safe to overlap.</summary>
-public sealed class ReaperService(StaleRunReaper reaper, IOptions<ReaperOptions> options, TimeProvider clock, ILogger<ReaperService> logger) : BackgroundService
+/// <summary>Runs the stale-run reaper every `Sessions:Reaper:IntervalSeconds` on every instance.</summary>
+public sealed class ReaperService(StaleRunReaper reaper, IOptions<ReaperOptions> options, TimeProvider clock, ILogger<ReaperService> logger)
+    : PollingService(TimeSpan.FromSeconds(options.Value.IntervalSeconds), clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (options.Value.IntervalSeconds == 0)
-        {
-            return;
-        }
+    protected override string Work => "Stale-run sweep";
 
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.IntervalSeconds), clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await reaper.SweepAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    logger.LogWarning(ex, "Stale-run sweep failed; the next one retries");
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping, or a host that never finished starting being disposed: nothing left to sweep.
-        }
+    protected override async Task<bool> LookAsync(CancellationToken cancellationToken)
+    {
+        await reaper.SweepAsync(cancellationToken);
+        return false;
     }
 }

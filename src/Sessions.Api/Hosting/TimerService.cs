@@ -3,37 +3,12 @@ using Sessions.Runtime.Turns;
 
 namespace Sessions.Api.Hosting;
 
-/// <summary>Fires due timers every `Sessions:Timers:PollMilliseconds` on every instance; looks are safe to overlap.</summary>
-public sealed class TimerService(RunTimers timers, IOptions<TimerOptions> options, TimeProvider clock, ILogger<TimerService> logger) : BackgroundService
+/// <summary>Fires due timers every `Sessions:Timers:PollMilliseconds` on every instance.</summary>
+public sealed class TimerService(RunTimers timers, IOptions<TimerOptions> options, TimeProvider clock, ILogger<TimerService> logger)
+    : PollingService(TimeSpan.FromMilliseconds(options.Value.PollMilliseconds), clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (options.Value.PollMilliseconds == 0)
-        {
-            return;
-        }
+    protected override string Work => "Firing due timers";
 
-        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.PollMilliseconds), clock);
-        try
-        {
-            while (await poll.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    // A full batch means more may be due: look again at once rather than a poll later.
-                    while (await timers.FireDueAsync(stoppingToken) >= options.Value.Batch)
-                    {
-                    }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    logger.LogWarning(ex, "Firing due timers failed; the next look retries");
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping: a timer not fired now is still in its run, and fires after the restart.
-        }
-    }
+    protected override async Task<bool> LookAsync(CancellationToken cancellationToken) =>
+        await timers.FireDueAsync(cancellationToken) >= options.Value.Batch;
 }

@@ -82,7 +82,16 @@ builder.Services.AddSessionsRuntime();
 builder.Services.AddSingleton<ITurnAnswerWriter, ExecuteAnswerWriter>();
 builder.Services.AddSingleton<ISecretStore, ConfiguredSecretStore>();
 builder.Services.AddSessionsNodes();
-builder.Services.AddConfiguredStore(builder.Configuration);
+try
+{
+    builder.Services.AddConfiguredStore(builder.Configuration);
+}
+catch (UnknownStoreException unknown)
+{
+    // Said before the host exists, in the same one line as every other startup failure.
+    Console.Error.WriteLine(unknown.Message);
+    return 3;
+}
 builder.Services.AddSingleton<RequestBody>();
 builder.Services.AddHostedService<StoreInitialization>();
 builder.Services.AddHostedService<SampleWorkflows>();

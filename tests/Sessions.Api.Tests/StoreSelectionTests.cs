@@ -32,7 +32,7 @@ public sealed class StoreSelectionTests
     public async Task An_unknown_store_is_named_with_the_choices()
     {
         var (exitCode, output) = await ServerProcess.RunUntilExitAsync("--Sessions:Store=cassandra");
-        Assert.NotEqual(0, exitCode);
-        Assert.Contains("'sqlite', 'postgres' or 'mongodb'", output);
+        Assert.Equal(3, exitCode);
+        Assert.Equal("Sessions:Store is 'cassandra'; it is 'sqlite', 'postgres' or 'mongodb'.", output.Trim());
     }
 }

@@ -35,7 +35,10 @@ public static class StoreSelection
                     .ValidateOnStart();
                 return services.AddMongoStore();
             default:
-                throw new InvalidOperationException($"{Key} is '{store}'; it is 'sqlite', 'postgres' or 'mongodb'.");
+                throw new UnknownStoreException($"{Key} is '{store}'; it is 'sqlite', 'postgres' or 'mongodb'.");
         }
     }
 }
+
+/// <summary>`Sessions:Store` names no provider.</summary>
+public sealed class UnknownStoreException(string message) : Exception(message);

@@ -452,7 +452,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         WebhookDelivery Delivery(DateTimeOffset at) => new()
         {
             Id = NewId(), TenantId = run.TenantId, RunId = run.Id, WorkflowId = run.WorkflowId, Url = "https://example.com/hook", SecretName = "hook",
-            Type = "run.waiting_for_user_input", TurnNumber = 1, Status = RunStatus.WaitingForUserInput, OccurredAt = T0, Data = """{"run_id":"x"}""",
+            TurnNumber = 1, Status = RunStatus.WaitingForUserInput, OccurredAt = T0, Data = """{"run_id":"x"}""",
             State = DeliveryState.Pending, Version = 1, DueAt = at, GiveUpAt = T0.AddDays(1),
         };
         var first = Delivery(due);

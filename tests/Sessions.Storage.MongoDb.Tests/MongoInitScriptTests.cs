@@ -76,7 +76,7 @@ public sealed class MongoInitScriptTests
             (MongoSchema.IdempotencyKeys, StoredDocuments.Key(new IdempotencyRecord("t", "k", "h", 2, null, "{}", now, now))),
             (MongoSchema.WebhookDeliveries, StoredDocuments.Delivery(new Sessions.Runtime.Webhooks.WebhookDelivery
             {
-                Id = "66a1f00000000000000000dd", TenantId = "t", RunId = run.Id, WorkflowId = run.WorkflowId, Url = "https://example.com/h", Type = "run.completed",
+                Id = "66a1f00000000000000000dd", TenantId = "t", RunId = run.Id, WorkflowId = run.WorkflowId, Url = "https://example.com/h",
                 TurnNumber = 2, Status = RunStatus.Completed, OccurredAt = now, State = Sessions.Runtime.Webhooks.DeliveryState.Pending, Version = 1, DueAt = now, GiveUpAt = now,
                 Attempts = [new Sessions.Runtime.Webhooks.DeliveryAttempt(now, null, 3, "refused")],
             })),

@@ -37,12 +37,13 @@ public sealed record WebhookDelivery
     /// <summary>The name of the tenant's secret whose bytes sign the delivery; null sends it unsigned.</summary>
     public string? SecretName { get; init; }
 
-    /// <summary>`run.waiting_for_user_input`, `run.completed`, ...: see <see cref="WebhookEvents"/>.</summary>
-    public required string Type { get; init; }
-
     public required int TurnNumber { get; init; }
 
+    /// <summary>The status the turn left the run in: what the delivery tells of.</summary>
     public required RunStatus Status { get; init; }
+
+    /// <summary>`run.waiting_for_user_input`, `run.completed`, ...: the event of <see cref="Status"/> (see <see cref="WebhookEvents"/>).</summary>
+    public string Type => WebhookEvents.For(Status) ?? throw new InvalidOperationException($"No webhook event tells of status {Status}.");
 
     public required DateTimeOffset OccurredAt { get; init; }
 

@@ -30,7 +30,6 @@ public static class WebhookOutbox
                 WorkflowId = run.WorkflowId,
                 Url = s.Url,
                 SecretName = s.SecretName,
-                Type = type,
                 TurnNumber = run.TurnNumber,
                 Status = run.Status,
                 OccurredAt = now,

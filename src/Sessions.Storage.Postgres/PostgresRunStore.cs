@@ -266,7 +266,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Sql.Command(connection, "SELECT doc::text FROM runs WHERE timer_due_at <= $1 ORDER BY timer_due_at LIMIT $2;", now.UtcTicks, limit);
-        return await ReadRunsAsync(command, cancellationToken);
+        return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
     }
 
     public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)
@@ -278,20 +278,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             statuses.Select(s => s.ToWire()).ToArray(),
             updatedBefore,
             limit);
-        return await ReadRunsAsync(command, cancellationToken);
-    }
-
-    /// <summary>The run documents a query's first column holds.</summary>
-    private static async Task<IReadOnlyList<RunDocument>> ReadRunsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
-        var found = new List<RunDocument>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            found.Add(JsonSerializer.Deserialize<RunDocument>(reader.GetString(0), DocumentJson.Options)!);
-        }
-
-        return found;
+        return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
     }
 
     /// <summary>Due times as UTC ticks (100 ns), not timestamptz (microseconds): exact, so a timer is listed neither early nor late.</summary>

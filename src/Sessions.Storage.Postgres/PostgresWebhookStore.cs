@@ -57,13 +57,6 @@ public sealed class PostgresWebhookStore(PostgresDatabase database) : IWebhookSt
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Sql.Command(connection, sql, values);
-        var found = new List<WebhookDelivery>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            found.Add(JsonSerializer.Deserialize<WebhookDelivery>(reader.GetString(0), DocumentJson.Options)!);
-        }
-
-        return found;
+        return await SqlDocuments.ReadAllAsync<WebhookDelivery>(command, cancellationToken);
     }
 }

@@ -104,7 +104,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         command.CommandText = "SELECT doc FROM runs WHERE timer_due_at <= $now ORDER BY timer_due_at LIMIT $limit;";
         command.Parameters.AddWithValue("$now", now.UtcTicks);
         command.Parameters.AddWithValue("$limit", limit);
-        return await ReadRunsAsync(command, cancellationToken);
+        return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
     }
 
     /// <summary>Due times as UTC ticks (100 ns): exact, so a timer is listed neither before its time nor after it.</summary>
@@ -122,20 +122,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         names.ForEach(n => command.Parameters.AddWithValue(n.Name, n.Value));
         command.Parameters.AddWithValue("$before", updatedBefore.ToUniversalTime().ToString("O"));
         command.Parameters.AddWithValue("$limit", limit);
-        return await ReadRunsAsync(command, cancellationToken);
-    }
-
-    /// <summary>The run documents a query's first column holds.</summary>
-    private static async Task<IReadOnlyList<RunDocument>> ReadRunsAsync(SqliteCommand command, CancellationToken cancellationToken)
-    {
-        var found = new List<RunDocument>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            found.Add(JsonSerializer.Deserialize<RunDocument>(reader.GetString(0), DocumentJson.Options)!);
-        }
-
-        return found;
+        return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
     }
 
     public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken)

@@ -16,7 +16,7 @@ public sealed class SqliteWebhookStore(SqliteDatabase database) : IWebhookStore
         command.CommandText = "SELECT doc FROM webhook_deliveries WHERE state = 'pending' AND due_at <= $now ORDER BY due_at LIMIT $limit;";
         command.Parameters.AddWithValue("$now", now.UtcTicks);
         command.Parameters.AddWithValue("$limit", limit);
-        return await ReadAllAsync(command, cancellationToken);
+        return await SqlDocuments.ReadAllAsync<WebhookDelivery>(command, cancellationToken);
     }
 
     public Task<bool> TryReplaceAsync(WebhookDelivery delivery, long expectedVersion, CancellationToken cancellationToken)
@@ -45,7 +45,7 @@ public sealed class SqliteWebhookStore(SqliteDatabase database) : IWebhookStore
         command.CommandText = "SELECT doc FROM webhook_deliveries WHERE id = $id AND tenant_id = $tenant;";
         command.Parameters.AddWithValue("$id", deliveryId);
         command.Parameters.AddWithValue("$tenant", tenantId);
-        return (await ReadAllAsync(command, cancellationToken)).SingleOrDefault();
+        return (await SqlDocuments.ReadAllAsync<WebhookDelivery>(command, cancellationToken)).SingleOrDefault();
     }
 
     public async Task<IReadOnlyList<WebhookDelivery>> ListForRunAsync(string tenantId, string runId, CancellationToken cancellationToken)
@@ -55,7 +55,7 @@ public sealed class SqliteWebhookStore(SqliteDatabase database) : IWebhookStore
         command.CommandText = "SELECT doc FROM webhook_deliveries WHERE run_id = $run AND tenant_id = $tenant ORDER BY id;";
         command.Parameters.AddWithValue("$run", runId);
         command.Parameters.AddWithValue("$tenant", tenantId);
-        return await ReadAllAsync(command, cancellationToken);
+        return await SqlDocuments.ReadAllAsync<WebhookDelivery>(command, cancellationToken);
     }
 
     /// <summary>Inside a turn's commit: the turn's deliveries, in its transaction.</summary>
@@ -83,17 +83,5 @@ public sealed class SqliteWebhookStore(SqliteDatabase database) : IWebhookStore
         command.Parameters.AddWithValue("$due", delivery.DueAt.UtcTicks);
         command.Parameters.AddWithValue("$version", delivery.Version);
         command.Parameters.AddWithValue("$doc", doc);
-    }
-
-    private static async Task<IReadOnlyList<WebhookDelivery>> ReadAllAsync(SqliteCommand command, CancellationToken cancellationToken)
-    {
-        var found = new List<WebhookDelivery>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            found.Add(JsonSerializer.Deserialize<WebhookDelivery>(reader.GetString(0), DocumentJson.Options)!);
-        }
-
-        return found;
     }
 }

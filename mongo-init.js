@@ -18,7 +18,7 @@ const eventTypes = [
   "start_workflow", "workflow_warning", "user_messages", "say_static", "busy_wait_for_user_message", "pause_event",
   "start_node_run", "end_node_run", "direct_edge", "conditional_edge", "show_state", "self_loop_edge",
   "self_loop_exhausted", "http_request", "llm", "llm_condition", "condition_timeout", "error", "aborted_looping_risk",
-  "cancelled", "end_workflow", "wait_timeout", "timer_fired",
+  "cancelled", "end_workflow", "wait_timeout", "timer_fired", "turn_refused",
 ];
 const runStatuses = ["not_started", "started", "running", "failed", "completed", "paused", "waiting_for_user_input", "cancelled", "aborted_looping_risk"];
 
@@ -87,7 +87,8 @@ const collections = {
           conversation: { bsonType: ["array", "null"] },
           source_run_id: textOrNull,
           timer: objectOrNull,
-          timer_due_at: { bsonType: ["string", "null"], pattern: time.pattern },
+          queue: { bsonType: "array" },
+          due_at: { bsonType: ["string", "null"], pattern: time.pattern },
           created_at: time,
           updated_at: time,
         },
@@ -97,7 +98,7 @@ const collections = {
       { keys: { tenant_id: 1, created_at: -1, _id: -1 }, options: { name: "tenant_newest" } },
       { keys: { tenant_id: 1, workflow_id: 1, created_at: -1, _id: -1 }, options: { name: "tenant_workflow_newest" } },
       { keys: { status: 1, updated_at: 1 }, options: { name: "status_updated" } },
-      { keys: { timer_due_at: 1 }, options: { name: "timer_due" } },
+      { keys: { due_at: 1 }, options: { name: "due" } },
     ],
   },
   run_events: {

@@ -43,7 +43,7 @@ builder.Services.AddOptions<SessionsOptions>().BindConfiguration(SessionsOptions
 builder.Services.AddOptions<TurnOptions>().BindConfiguration(TurnOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ReaperOptions>().BindConfiguration(ReaperOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddOptions<TimerOptions>().BindConfiguration(TimerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart()
     .Validate(o => o.ApiKeys.All(k => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(k, new(k), null, validateAllProperties: true)), "Each of Sessions:Auth:ApiKeys needs Sha256 (64 hex digits), Tenant, Principal and Role (admin, editor or viewer).");
@@ -96,7 +96,7 @@ builder.Services.AddSingleton<RequestBody>();
 builder.Services.AddHostedService<StoreInitialization>();
 builder.Services.AddHostedService<SampleWorkflows>();
 builder.Services.AddHostedService<ReaperService>();
-builder.Services.AddHostedService<TimerService>();
+builder.Services.AddHostedService<WorkerService>();
 builder.Services.AddHostedService<WebhookService>();
 builder.Services.AddSingleton<IWebhookSender, HttpWebhookSender>();
 builder.Services.AddHttpClient(HttpWebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)

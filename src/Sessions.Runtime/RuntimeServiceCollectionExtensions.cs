@@ -22,13 +22,16 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<DefinitionCache>();
         services.AddSingleton<WorkflowService>();
         services.AddSingleton<RunEventFeed>();
-        services.AddSingleton<RunLocks>();
+        services.AddSingleton<RunningTurns>();
+        services.AddSingleton<WorkSignal>();
         services.AddSingleton<RecentRuns>();
         services.AddSingleton<IdempotencyKeys>();
         services.AddSingleton<TurnEngine>();
         services.AddSingleton<IdempotentTurns>();
         services.AddSingleton<StaleRunReaper>();
-        services.AddSingleton<RunTimers>();
+        services.AddSingleton<BackgroundTurns>();
+        services.AddSingleton<RunWork>();
+        services.AddSingleton<TurnResults>();
         services.AddSingleton<Webhooks.WebhookDispatcher>();
         services.AddSingleton<RunHistory>();
         services.AddSingleton<ForkService>();

@@ -97,14 +97,13 @@ public static class MongoFilters
 
     public static readonly SortDefinition<BsonDocument> LeastRecentlyUpdated = Sort.Ascending("updated_at");
 
-    /// <summary>Runs whose timer is due (a run without one has null, which no time is greater than or equal to).</summary>
-    public static FilterDefinition<BsonDocument> TimerDue(DateTimeOffset now) => Filter.Lte("timer_due_at", StoredDocuments.Time(now));
-
-    public static readonly SortDefinition<BsonDocument> EarliestTimerFirst = Sort.Ascending("timer_due_at");
+    /// <summary>Runs with work due (a run without any has null, which no time is greater than or equal to).</summary>
+    public static FilterDefinition<BsonDocument> WorkDue(DateTimeOffset now) => Filter.Lte("due_at", StoredDocuments.Time(now));
 
     public static FilterDefinition<BsonDocument> DeliveriesDue(DateTimeOffset now) =>
         Filter.Eq("state", "pending") & Filter.Lte("due_at", StoredDocuments.Time(now));
 
+    /// <summary>Due runs and due deliveries alike: both keep their due time as `due_at`.</summary>
     public static readonly SortDefinition<BsonDocument> EarliestDueFirst = Sort.Ascending("due_at");
 
     public static FilterDefinition<BsonDocument> DeliveriesOf(string tenantId, string runId) => Filter.Eq("run_id", runId) & Filter.Eq("tenant_id", tenantId);

@@ -61,7 +61,11 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
                         await Events.InsertManyAsync(session, events, cancellationToken: ct);
                     }
 
-                    await Turns.InsertOneAsync(session, StoredDocuments.Turn(commit.Turn, run.TenantId), cancellationToken: ct);
+                    if (commit.Turn is { } turn)
+                    {
+                        await Turns.InsertOneAsync(session, StoredDocuments.Turn(turn, run.TenantId), cancellationToken: ct);
+                    }
+
                     await MongoWebhookStore.InsertAsync(database.Collection(MongoSchema.WebhookDeliveries), session, commit.Deliveries, ct);
                     if (commit.Answer is { } answer
                         && !await MongoIdempotencyStore.TryWriteAsync(database.Collection(MongoSchema.IdempotencyKeys), session, answer.Record, answer.ExpectedVersion, ct))
@@ -75,7 +79,7 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
         }
         catch (MongoException ex) when (MongoDatabase.IsDuplicateKey(ex))
         {
-            throw new StoreConflictException($"Run {run.Id} already exists, or already has turn {commit.Turn.TurnNumber} or one of its events.");
+            throw new StoreConflictException($"Run {run.Id} already exists, or already has turn {commit.Turn?.TurnNumber} or one of its events.");
         }
     }
 
@@ -126,9 +130,9 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
         return counts;
     }
 
-    public async Task<IReadOnlyList<RunDocument>> ListDueTimersAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
-        var found = await Runs.Find(MongoFilters.TimerDue(now)).Sort(MongoFilters.EarliestTimerFirst).Limit(limit).ToListAsync(cancellationToken);
+        var found = await Runs.Find(MongoFilters.WorkDue(now)).Sort(MongoFilters.EarliestDueFirst).Limit(limit).ToListAsync(cancellationToken);
         return found.Select(StoredDocuments.Run).ToList();
     }
 

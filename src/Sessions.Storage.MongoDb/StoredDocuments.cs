@@ -36,12 +36,12 @@ public static class StoredDocuments
         document["version"] = new BsonInt64(run.Version);
         document["last_seq"] = new BsonInt64(run.LastSeq);
 
-        // Beside the timer in the shared shape, in the form that compares as time: what the due-timer scan filters on.
-        document["timer_due_at"] = run.Timer is { } timer ? Time(timer.DueAt) : BsonNull.Value;
+        // Beside the queue and timer in the shared shape, in the form that compares as time: what the due-work scan filters on.
+        document["due_at"] = run.DueAt is { } due ? Time(due) : BsonNull.Value;
         return document;
     }
 
-    public static RunDocument Run(BsonDocument document) => Read<RunDocument>(document, "timer_due_at");
+    public static RunDocument Run(BsonDocument document) => Read<RunDocument>(document, "due_at");
 
     public static BsonDocument Workflow(WorkflowDocument workflow)
     {

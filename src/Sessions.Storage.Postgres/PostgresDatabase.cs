@@ -88,6 +88,10 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
         CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (due_at) WHERE state = 'pending';
         CREATE INDEX ix_webhook_deliveries_run ON webhook_deliveries (run_id, id);
         """,
+        """
+        ALTER TABLE runs RENAME COLUMN timer_due_at TO due_at;
+        ALTER INDEX ix_runs_timer_due RENAME TO ix_runs_due;
+        """,
     ];
 
     /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>

@@ -24,7 +24,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion, TimerDueAt(run)));
+        batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion, DueAt(run)));
         batch.BatchCommands.Add(Sql.BatchCommand("SELECT doc::text FROM runs WHERE id = $1 AND tenant_id = $2;", run.Id, run.TenantId));
         string? current = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
@@ -46,7 +46,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     }
 
     private const string UpdateRun = """
-        UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6, timer_due_at = $8::bigint
+        UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6, due_at = $8::bigint
         WHERE id = $1 AND tenant_id = $2 AND version = $7;
         """;
 
@@ -65,11 +65,11 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         batch.BatchCommands.Add(commit.ExpectedVersion == 0
             ? Sql.BatchCommand(
                 """
-                INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc, timer_due_at)
+                INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc, due_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint) ON CONFLICT (id) DO NOTHING;
                 """,
-                run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc, TimerDueAt(run))
-            : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, TimerDueAt(run)));
+                run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc, DueAt(run))
+            : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, DueAt(run)));
 
         var events = new NpgsqlBatchCommand(
             """
@@ -83,12 +83,14 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(EventPayload.Write).ToArray() });
         batch.BatchCommands.Add(events);
 
-        var turn = commit.Turn;
-        batch.BatchCommands.Add(Sql.BatchCommand(
-            "INSERT INTO run_turns (run_id, turn_number, doc) VALUES ($1, $2, $3);",
-            turn.RunId,
-            turn.TurnNumber,
-            Sql.AsJson(JsonSerializer.Serialize(turn, DocumentJson.Options))));
+        if (commit.Turn is { } turn)
+        {
+            batch.BatchCommands.Add(Sql.BatchCommand(
+                "INSERT INTO run_turns (run_id, turn_number, doc) VALUES ($1, $2, $3);",
+                turn.RunId,
+                turn.TurnNumber,
+                Sql.AsJson(JsonSerializer.Serialize(turn, DocumentJson.Options))));
+        }
 
         foreach (var delivery in commit.Deliveries)
         {
@@ -108,7 +110,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         }
         catch (PostgresException ex) when (ex.SqlState == Sql.UniqueViolation)
         {
-            throw new StoreConflictException($"Run {run.Id} already has turn {turn.TurnNumber} or one of its events.");
+            throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn?.TurnNumber} or one of its events.");
         }
 
         if (batch.BatchCommands[0].RecordsAffected == 0)
@@ -262,10 +264,10 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         return string.Join(" AND ", where);
     }
 
-    public async Task<IReadOnlyList<RunDocument>> ListDueTimersAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = Sql.Command(connection, "SELECT doc::text FROM runs WHERE timer_due_at <= $1 ORDER BY timer_due_at LIMIT $2;", now.UtcTicks, limit);
+        await using var command = Sql.Command(connection, "SELECT doc::text FROM runs WHERE due_at <= $1 ORDER BY due_at LIMIT $2;", now.UtcTicks, limit);
         return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
     }
 
@@ -282,7 +284,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     }
 
     /// <summary>Due times as UTC ticks (100 ns), not timestamptz (microseconds): exact, so a timer is listed neither early nor late.</summary>
-    private static long? TimerDueAt(RunDocument run) => run.Timer?.DueAt.UtcTicks;
+    private static long? DueAt(RunDocument run) => run.DueAt?.UtcTicks;
 
     private static Sql.Json Document(RunDocument run) => Sql.AsJson(JsonSerializer.Serialize(run, DocumentJson.Options));
 }

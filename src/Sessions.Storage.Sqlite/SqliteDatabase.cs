@@ -104,6 +104,11 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
         CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (due_at) WHERE state = 'pending';
         CREATE INDEX ix_webhook_deliveries_run ON webhook_deliveries (run_id, id);
         """,
+        """
+        DROP INDEX ix_runs_timer_due;
+        ALTER TABLE runs RENAME COLUMN timer_due_at TO due_at;
+        CREATE INDEX ix_runs_due ON runs (due_at) WHERE due_at IS NOT NULL;
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>

@@ -54,17 +54,16 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         var run = commit.Run;
         var doc = JsonSerializer.Serialize(run, DocumentJson.Options);
         var payloads = commit.Events.Select(EventPayload.Write).ToArray();
-        var state = commit.Turn.StateAfter switch
-        {
-            null => null,
-            var after when ReferenceEquals(after, run) => doc,
-            var after => JsonSerializer.Serialize(after, DocumentJson.Options),
-        };
-        var turnRecord = new TurnColumns(
-            commit.Turn.Input.ToJsonString(DocumentJson.Options),
-            commit.Turn.Output.ToJsonString(DocumentJson.Options),
-            state,
-            commit.Turn.Changes?.ToJsonString(DocumentJson.Options));
+        var turnRecord = commit.Turn is not { } turn ? null : new TurnColumns(
+            turn.Input.ToJsonString(DocumentJson.Options),
+            turn.Output.ToJsonString(DocumentJson.Options),
+            turn.StateAfter switch
+            {
+                null => null,
+                var after when ReferenceEquals(after, run) => doc,
+                var after => JsonSerializer.Serialize(after, DocumentJson.Options),
+            },
+            turn.Changes?.ToJsonString(DocumentJson.Options));
         return database.WriteAsync(
             async (connection, transaction) =>
             {
@@ -79,11 +78,14 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 try
                 {
                     await InsertEventsAsync(connection, transaction, commit.Events, payloads);
-                    await InsertTurnAsync(connection, transaction, commit.Turn, turnRecord);
+                    if (commit.Turn is not null)
+                    {
+                        await InsertTurnAsync(connection, transaction, commit.Turn, turnRecord!);
+                    }
                 }
                 catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
                 {
-                    throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn.TurnNumber} or one of its events.");
+                    throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn?.TurnNumber} or one of its events.");
                 }
 
                 if (commit.Answer is { } answer && !await SqliteIdempotencyStore.WriteAsync(connection, transaction, answer.Record, answer.ExpectedVersion))
@@ -97,18 +99,18 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             cancellationToken);
     }
 
-    public async Task<IReadOnlyList<RunDocument>> ListDueTimersAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT doc FROM runs WHERE timer_due_at <= $now ORDER BY timer_due_at LIMIT $limit;";
+        command.CommandText = "SELECT doc FROM runs WHERE due_at <= $now ORDER BY due_at LIMIT $limit;";
         command.Parameters.AddWithValue("$now", now.UtcTicks);
         command.Parameters.AddWithValue("$limit", limit);
         return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
     }
 
     /// <summary>Due times as UTC ticks (100 ns): exact, so a timer is listed neither before its time nor after it.</summary>
-    private static object TimerDueAt(RunDocument run) => run.Timer is { } timer ? timer.DueAt.UtcTicks : DBNull.Value;
+    private static object DueAt(RunDocument run) => run.DueAt is { } due ? due.UtcTicks : DBNull.Value;
 
     public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)
     {
@@ -277,11 +279,11 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, timer_due_at, doc)
-            VALUES ($id, $tenant, $workflow, $status, $version, $run_by, $created, $updated, $timer, $doc)
+            INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, due_at, doc)
+            VALUES ($id, $tenant, $workflow, $status, $version, $run_by, $created, $updated, $due, $doc)
             ON CONFLICT (id) DO NOTHING;
             """;
-        command.Parameters.AddWithValue("$timer", TimerDueAt(run));
+        command.Parameters.AddWithValue("$due", DueAt(run));
         command.Parameters.AddWithValue("$id", run.Id);
         command.Parameters.AddWithValue("$tenant", run.TenantId);
         command.Parameters.AddWithValue("$workflow", run.WorkflowId);
@@ -299,10 +301,10 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            UPDATE runs SET status = $status, version = $version, updated_at = $updated, timer_due_at = $timer, doc = $doc
+            UPDATE runs SET status = $status, version = $version, updated_at = $updated, due_at = $due, doc = $doc
             WHERE id = $id AND tenant_id = $tenant AND version = $expected;
             """;
-        command.Parameters.AddWithValue("$timer", TimerDueAt(run));
+        command.Parameters.AddWithValue("$due", DueAt(run));
         command.Parameters.AddWithValue("$id", run.Id);
         command.Parameters.AddWithValue("$tenant", run.TenantId);
         command.Parameters.AddWithValue("$status", run.Status.ToWire());

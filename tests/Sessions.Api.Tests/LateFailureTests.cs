@@ -179,8 +179,8 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
         public Task<IReadOnlyDictionary<Sessions.Runtime.Runs.RunStatus, long>> CountByStatusAsync(string tenantId, RunQuery query, CancellationToken cancellationToken) =>
             store.CountByStatusAsync(tenantId, query, cancellationToken);
 
-        public Task<IReadOnlyList<RunDocument>> ListDueTimersAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-            store.ListDueTimersAsync(now, limit, cancellationToken);
+        public Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+            store.ListDueWorkAsync(now, limit, cancellationToken);
 
         public Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<Sessions.Runtime.Runs.RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken) =>
             store.ListInactiveAsync(statuses, updatedBefore, limit, cancellationToken);
@@ -201,6 +201,8 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
 
             return writer.Write(outcome);
         }
+
+        public string WriteAccepted(AcceptedTurn accepted) => writer.WriteAccepted(accepted);
     }
 
     /// <summary>The factory's server with the faulty store and answer writer around the real ones.</summary>

@@ -31,7 +31,7 @@ public abstract class TimerTests(StoreUnderTest store) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         settings = await store.SettingsAsync();
-        settings["Sessions:Timers:PollMilliseconds"] = "0";
+        settings["Sessions:Workers:PollMilliseconds"] = "0";
         factory = new SessionsFactory(null, settings, clock);
         client = factory.CreateClient();
         workflowId = await client.UploadAsync(Reminder);
@@ -47,16 +47,16 @@ public abstract class TimerTests(StoreUnderTest store) : IAsyncLifetime
     public async Task A_wait_that_times_out_continues_at_on_timeout_and_a_paused_run_resumes_by_itself()
     {
         var runId = (await client.StartAsync(workflowId))["run_id"]!.GetValue<string>();
-        var timers = factory.Services.GetRequiredService<RunTimers>();
+        var timers = factory.Services.GetRequiredService<RunWork>();
         var timer = (await RunAsync(runId))["timer"]!;
         Assert.Equal(("wait_timeout", "ask", "nudge"), (timer["kind"]!.GetValue<string>(), timer["node_id"]!.GetValue<string>(), timer["continue_at"]!.GetValue<string>()));
         Assert.Equal(clock.GetUtcNow().AddSeconds(60), timer["due_at"]!.GetValue<DateTimeOffset>());
 
         clock.Advance(TimeSpan.FromSeconds(59));
-        Assert.Equal(0, await timers.FireDueAsync(default));
+        Assert.Equal(0, await timers.RunDueAsync(default));
 
         clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(1, await timers.FireDueAsync(default));
+        Assert.Equal(1, await timers.RunDueAsync(default));
         var timedOut = await RunAsync(runId);
         Assert.Equal(("paused", 2), (timedOut["status"]!.GetValue<string>(), timedOut["turn_number"]!.GetValue<int>()));
         var second = Events(timedOut, turn: 2);
@@ -65,7 +65,7 @@ public abstract class TimerTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Contains(second, e => e!["text"]?.GetValue<string>() == "Still there?");
 
         clock.Advance(TimeSpan.FromSeconds(120));
-        Assert.Equal(1, await timers.FireDueAsync(default));
+        Assert.Equal(1, await timers.RunDueAsync(default));
         var resumed = await RunAsync(runId);
         Assert.Equal(("waiting_for_user_input", 3), (resumed["status"]!.GetValue<string>(), resumed["turn_number"]!.GetValue<int>()));
         Assert.Equal("timer_fired", Events(resumed, turn: 3)[0]!["type"]!.GetValue<string>());
@@ -75,21 +75,21 @@ public abstract class TimerTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal(("completed", 4), (done["status"]!.GetValue<string>(), done["turn_number"]!.GetValue<int>()));
         Assert.Null((await RunAsync(runId))["timer"]);
         clock.Advance(TimeSpan.FromDays(1));
-        Assert.Equal(0, await timers.FireDueAsync(default));
+        Assert.Equal(0, await timers.RunDueAsync(default));
         Assert.Equal(4, (await RunAsync(runId))["turn_number"]!.GetValue<int>());
     }
 
     [ServerFact]
     public async Task A_reply_before_the_deadline_cancels_the_timer_and_one_after_it_is_answered_against_the_run_as_it_is()
     {
-        var timers = factory.Services.GetRequiredService<RunTimers>();
+        var timers = factory.Services.GetRequiredService<RunWork>();
         var early = (await client.StartAsync(workflowId))["run_id"]!.GetValue<string>();
         var late = (await client.StartAsync(workflowId))["run_id"]!.GetValue<string>();
         clock.Advance(TimeSpan.FromSeconds(30));
         Assert.Equal("completed", (await client.ReplyAsync(workflowId, early, "123456"))["status"]!.GetValue<string>());
 
         clock.Advance(TimeSpan.FromSeconds(31));
-        Assert.Equal(1, await timers.FireDueAsync(default));
+        Assert.Equal(1, await timers.RunDueAsync(default));
         Assert.Equal(2, (await RunAsync(early))["turn_number"]!.GetValue<int>());
 
         // The late reply meets a run paused by the timeout's turn: a reply to a paused run resumes it at the question.
@@ -103,9 +103,9 @@ public abstract class TimerTests(StoreUnderTest store) : IAsyncLifetime
         // The resume took the turn the pause's timer was waiting for: that timer never fires; the question asked
         // again has a timer of its own, which does.
         clock.Advance(TimeSpan.FromSeconds(59));
-        Assert.Equal(0, await timers.FireDueAsync(default));
+        Assert.Equal(0, await timers.RunDueAsync(default));
         clock.Advance(TimeSpan.FromSeconds(61));
-        Assert.Equal(1, await timers.FireDueAsync(default));
+        Assert.Equal(1, await timers.RunDueAsync(default));
         var run = await RunAsync(late);
         Assert.Equal(4, run["turn_number"]!.GetValue<int>());
         Assert.Equal("wait_timeout", Events(run, turn: 4)[0]!["type"]!.GetValue<string>());
@@ -121,8 +121,8 @@ public abstract class TimerTests(StoreUnderTest store) : IAsyncLifetime
         var runId = (await client.StartAsync(workflowId))["run_id"]!.GetValue<string>();
         clock.Advance(TimeSpan.FromMinutes(1));
 
-        var pollers = new[] { factory, other ?? factory, factory, other ?? factory }.Select(f => f.Services.GetRequiredService<RunTimers>());
-        var fired = await Task.WhenAll(pollers.Select(poller => Task.Run(() => poller.FireDueAsync(default))));
+        var pollers = new[] { factory, other ?? factory, factory, other ?? factory }.Select(f => f.Services.GetRequiredService<RunWork>());
+        var fired = await Task.WhenAll(pollers.Select(poller => Task.Run(() => poller.RunDueAsync(default))));
         Assert.Equal(1, fired.Sum());
         var run = await RunAsync(runId);
         Assert.Equal(2, run["turn_number"]!.GetValue<int>());
@@ -132,7 +132,7 @@ public abstract class TimerTests(StoreUnderTest store) : IAsyncLifetime
     [ServerFact]
     public async Task The_background_poller_fires_a_due_timer_by_itself()
     {
-        var polling = new Dictionary<string, string?>(settings) { ["Sessions:Timers:PollMilliseconds"] = "200" };
+        var polling = new Dictionary<string, string?>(settings) { ["Sessions:Workers:PollMilliseconds"] = "200" };
         await using var server = new SessionsFactory(null, polling, clock);
         var polled = server.CreateClient();
         var runId = (await polled.StartAsync(await polled.UploadAsync(Reminder)))["run_id"]!.GetValue<string>();

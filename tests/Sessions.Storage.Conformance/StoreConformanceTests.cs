@@ -203,7 +203,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     {
         var run = Run(NewId(), version: 1);
         var commit = Commit(run, expected: 0, firstSeq: 1, count: 1);
-        await Runs.CommitTurnAsync(commit with { Turn = commit.Turn with { StateAfter = run } }, default);
+        await Runs.CommitTurnAsync(commit with { Turn = commit.Turn! with { StateAfter = run } }, default);
         var turn = Assert.Single(await Runs.GetAllTurnsAsync("t1", run.Id, default));
 
         // By value, not as text: a provider may keep documents in a form that orders or spaces them its own way.
@@ -224,7 +224,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         };
         var next = run with { Version = 2, TurnNumber = 2, LastSeq = 2 };
         var commit = Commit(next, expected: 1, firstSeq: 2, count: 1);
-        await Runs.CommitTurnAsync(commit with { Turn = commit.Turn with { Changes = changes } }, default);
+        await Runs.CommitTurnAsync(commit with { Turn = commit.Turn! with { Changes = changes } }, default);
         var turn = (await Runs.GetAllTurnsAsync("t1", run.Id, default)).Single(t => t.TurnNumber == 2);
         Assert.Null(turn.StateAfter);
         Assert.True(JsonNode.DeepEquals(changes, turn.Changes), turn.Changes?.ToJsonString());
@@ -430,18 +430,47 @@ public abstract class StoreConformanceTests : IAsyncLifetime
             await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1), default);
         }
 
-        Assert.Empty(await Runs.ListDueTimersAsync(due.AddTicks(-1), 10, default));
-        Assert.Equal([first.Id], (await Runs.ListDueTimersAsync(due, 10, default)).Select(r => r.Id));
-        var both = await Runs.ListDueTimersAsync(due.AddMinutes(1), 10, default);
+        Assert.Empty(await Runs.ListDueWorkAsync(due.AddTicks(-1), 10, default));
+        Assert.Equal([first.Id], (await Runs.ListDueWorkAsync(due, 10, default)).Select(r => r.Id));
+        var both = await Runs.ListDueWorkAsync(due.AddMinutes(1), 10, default);
         Assert.Equal([first.Id, second.Id], both.Select(r => r.Id));
         Assert.Equal(first.Timer, both[0].Timer);
-        Assert.Single(await Runs.ListDueTimersAsync(due.AddMinutes(1), 1, default));
+        Assert.Single(await Runs.ListDueWorkAsync(due.AddMinutes(1), 1, default));
 
         // The turn that takes the run next clears its timer (a lease write keeps it: the wait is not over).
         Assert.True((await Runs.TryReplaceAsync(second with { Version = 2, Lease = new TurnLease("o", T0) }, 1, default)).Written);
-        Assert.Equal(2, (await Runs.ListDueTimersAsync(due.AddMinutes(1), 10, default)).Count);
+        Assert.Equal(2, (await Runs.ListDueWorkAsync(due.AddMinutes(1), 10, default)).Count);
         await Runs.CommitTurnAsync(Commit(first with { Version = 2, TurnNumber = 2, LastSeq = 3, Timer = null }, expected: 1, firstSeq: 3, count: 1), default);
-        Assert.Equal([second.Id, later.Id], (await Runs.ListDueTimersAsync(due.AddDays(1), 10, default)).Select(r => r.Id));
+        Assert.Equal([second.Id, later.Id], (await Runs.ListDueWorkAsync(due.AddDays(1), 10, default)).Select(r => r.Id));
+    }
+
+    [ServerFact]
+    public async Task A_background_turn_is_accepted_without_a_turn_record_and_is_due_at_once_before_any_timer()
+    {
+        var accepted = T0.AddTicks(7654321);
+        var queued = new QueuedTurn(NewId(), 1, new JsonObject { ["user_message"] = "hi" }, "ana", accepted);
+        var run = Run(NewId(), version: 1) with
+        {
+            TenantId = $"queue-{Guid.NewGuid():n}",
+            Queue = [queued],
+            Timer = new RunTimer(accepted.AddDays(30), RunTimerKind.Resume, "pause", "next"),
+        };
+
+        // Accepting a turn writes the run and nothing else: no event, no turn record.
+        await Runs.CommitTurnAsync(new TurnCommit(run, 0, [], null), default);
+        Assert.Empty(await Runs.GetAllTurnsAsync(run.TenantId, run.Id, default));
+        var stored = await Runs.GetAsync(run.TenantId, run.Id, default);
+        Assert.Equal(queued.Id, Assert.Single(stored!.Queue).Id);
+        Assert.True(JsonNode.DeepEquals(queued.Input, stored.Queue[0].Input));
+        Assert.Equal(accepted, stored.Queue[0].AcceptedAt);
+
+        Assert.DoesNotContain(run.Id, (await Runs.ListDueWorkAsync(accepted.AddTicks(-1), 1000, default)).Select(r => r.Id));
+        Assert.Contains(run.Id, (await Runs.ListDueWorkAsync(accepted, 1000, default)).Select(r => r.Id));
+
+        // The turn that runs it takes it off the queue; then only the timer is due, at its own time.
+        await Runs.CommitTurnAsync(Commit(run with { Version = 2, TurnNumber = 1, Queue = [] }, expected: 1, firstSeq: 1, count: 1), default);
+        Assert.DoesNotContain(run.Id, (await Runs.ListDueWorkAsync(accepted.AddDays(1), 1000, default)).Select(r => r.Id));
+        Assert.Contains(run.Id, (await Runs.ListDueWorkAsync(accepted.AddDays(30), 1000, default)).Select(r => r.Id));
     }
 
     [ServerFact]

@@ -97,8 +97,8 @@ public sealed class MongoFiltersTests
     [Fact]
     public void Due_timers_and_deliveries_are_scanned_by_time_as_text_earliest_first()
     {
-        Assert.Equal(BsonDocument.Parse("""{ "timer_due_at": { "$lte": "2026-12-02T05:08:09.1234567Z" } }"""), MongoFilters.TimerDue(T0).Render(Args));
-        Assert.Equal(BsonDocument.Parse("""{ "timer_due_at": 1 }"""), MongoFilters.EarliestTimerFirst.Render(Args));
+        Assert.Equal(BsonDocument.Parse("""{ "due_at": { "$lte": "2026-12-02T05:08:09.1234567Z" } }"""), MongoFilters.WorkDue(T0).Render(Args));
+        Assert.Equal(BsonDocument.Parse("""{ "due_at": 1 }"""), MongoFilters.EarliestDueFirst.Render(Args));
         Assert.Equal(BsonDocument.Parse("""{ "state": "pending", "due_at": { "$lte": "2026-12-02T05:08:09.1234567Z" } }"""), MongoFilters.DeliveriesDue(T0).Render(Args));
         Assert.Equal(BsonDocument.Parse("""{ "run_id": "r", "tenant_id": "t1" }"""), MongoFilters.DeliveriesOf("t1", "r").Render(Args));
     }

@@ -8,4 +8,6 @@ namespace Sessions.Api.Contracts;
 public sealed class ExecuteAnswerWriter(IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json) : ITurnAnswerWriter
 {
     public string Write(TurnOutcome outcome) => JsonSerializer.Serialize(ExecuteResponse.From(outcome), json.Value.SerializerOptions);
+
+    public string WriteAccepted(AcceptedTurn accepted) => JsonSerializer.Serialize(BackgroundTurnResponse.Accepted(accepted), json.Value.SerializerOptions);
 }

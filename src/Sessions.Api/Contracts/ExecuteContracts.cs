@@ -48,6 +48,35 @@ public sealed record InputHintContract(string NodeId, string Prompt, JsonObject 
         hint is null ? null : new(hint["node_id"]!.GetValue<string>(), hint["prompt"]!.GetValue<string>(), hint["input"]!.AsObject().DeepClone().AsObject());
 }
 
+/// <summary>
+/// A background turn not finished yet: the `202 Accepted` of an execute sent with `Prefer: respond-async`, and of a
+/// join whose wait ran out.
+/// </summary>
+public sealed record BackgroundTurnResponse(
+    string RunId,
+    [property: Description("running: the turn is queued or running.")] RunStatus Status,
+    [property: Description("The turn this is about: join it at /v1/runs/{run_id}/turns/{turn_number}/result.")] int TurnNumber,
+    string Message,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("How far the run's current turn has got (join answers only).")] ProgressContract? Progress = null)
+{
+    public static BackgroundTurnResponse Accepted(AcceptedTurn accepted) =>
+        new(accepted.RunId, RunStatus.Running, accepted.TurnNumber, "Workflow execution started");
+
+    public static BackgroundTurnResponse Pending(TurnResult pending) =>
+        new(pending.Run.Id, RunStatus.Running, pending.TurnNumber, $"Turn {pending.TurnNumber} has not finished yet", ProgressContract.From(pending.Activity));
+}
+
+/// <summary>What a run is working on now.</summary>
+public sealed record ProgressContract(
+    [property: Description("The turn being worked on (running, or next to run).")] int TurnNumber,
+    [property: Description("Nodes that turn has finished so far (0 until it starts, and when it runs on another server).")] int CompletedSteps,
+    [property: Description("The node it is in now; null before it starts, and when it runs on another server.")] string? CurrentNode,
+    [property: Description("Background turns queued behind it.")] int QueuedTurns)
+{
+    public static ProgressContract? From(RunActivity? activity) =>
+        activity is null ? null : new(activity.TurnNumber, activity.CompletedSteps, activity.CurrentNode, activity.QueuedTurns);
+}
+
 /// <summary>The answer to one turn, field for field as in the published protocol.</summary>
 public sealed record ExecuteResponse(
     string RunId,

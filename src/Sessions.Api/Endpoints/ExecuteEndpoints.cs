@@ -6,6 +6,7 @@ using Sessions.Api.Configuration;
 using Sessions.Api.Contracts;
 using Sessions.Api.Http;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
@@ -24,9 +25,10 @@ public static class ExecuteEndpoints
         group.MapPost("/execute", Execute)
             .WithName("Execute")
             .WithSummary("Take one turn: start a run, answer it, pause it or stop it")
-            .WithDescription("Without run_id a new run is created and stepped until it waits, pauses or ends. With run_id the run continues with run_input.user_message. Every rejected request leaves the run exactly as it was. With an Idempotency-Key header a retry of the same request gets the first answer byte for byte (header Idempotent-Replayed: true) and runs nothing; the same key with another body is a 422 idempotency_key_reused, and while the first is still running a 409 idempotency_key_in_flight with Retry-After. expected_turn in the body makes the turn a 409 turn_mismatch unless the run is at that turn.")
+            .WithDescription("Without run_id a new run is created and stepped until it waits, pauses or ends. With run_id the run continues with run_input.user_message. Every rejected request leaves the run exactly as it was. With an Idempotency-Key header a retry of the same request gets the first answer byte for byte (header Idempotent-Replayed: true) and runs nothing; the same key with another body is a 422 idempotency_key_reused, and while the first is still running a 409 idempotency_key_in_flight with Retry-After. expected_turn in the body makes the turn a 409 turn_mismatch unless the run is at that turn. With the header `Prefer: respond-async` the turn is recorded and answered at once with 202 Accepted (Location: /v1/runs/{run_id}), and a worker runs it; join it at /v1/runs/{run_id}/turns/{turn_number}/result. run_input.on_busy says what a turn does when another turn of the run is running or queued: reject (409 turn_conflict), enqueue or interrupt. A stop cancels a running turn, whose client gets 409 turn_cancelled.")
             .Accepts<ExecuteRequest>("application/json")
             .Produces<ExecuteResponse>(StatusCodes.Status200OK, "application/json")
+            .Produces<BackgroundTurnResponse>(StatusCodes.Status202Accepted, "application/json")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status503ServiceUnavailable);
 
         group.MapPost("/execute/stream", ExecuteStreaming)
@@ -45,6 +47,9 @@ public static class ExecuteEndpoints
 
     /// <summary>Set on an answer given again for a retried Idempotency-Key instead of running the turn.</summary>
     public const string ReplayedHeader = "Idempotent-Replayed";
+
+    /// <summary>The RFC 7240 preference that asks for a turn to run in the background.</summary>
+    public const string RespondAsync = "respond-async";
 
     private static async Task ExecuteStreaming(
         [FromRoute(Name = "workflow_id")] string workflowId,
@@ -125,17 +130,43 @@ public static class ExecuteEndpoints
     /// <summary>Partial model text on the stream endpoint; the `llm` event that follows carries the whole reply.</summary>
     private sealed record LlmDelta(string NodeId, string Text);
 
-    private static async Task<ContentHttpResult> Execute(
+    private static async Task<IResult> Execute(
         [FromRoute(Name = "workflow_id")] string workflowId,
         HttpContext http,
         RequestBody body,
         TurnEngine engine,
+        BackgroundTurns background,
         IdempotentTurns idempotent,
         Caller caller,
+        IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         CancellationToken ct,
         [FromQuery(Name = "version_number")] string? versionNumber = null)
     {
         var (turn, key, hash) = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, caller, ct);
+
+        // A stop is never queued: it stops what runs now, so it is answered at once whatever the preference.
+        if (PrefersAsync(http.Request) && turn.Command != TurnCommand.Stop)
+        {
+            http.Response.Headers["Preference-Applied"] = RespondAsync;
+            string answer;
+            if (key is null)
+            {
+                answer = JsonSerializer.Serialize(BackgroundTurnResponse.Accepted(await background.AcceptAsync(turn, null, CancellationToken.None)), json.Value.SerializerOptions);
+            }
+            else
+            {
+                var accepted = await idempotent.AcceptAsync(turn, key, hash!, CancellationToken.None);
+                if (accepted.IsReplay)
+                {
+                    http.Response.Headers[ReplayedHeader] = "true";
+                }
+
+                answer = accepted.Answer;
+            }
+
+            http.Response.Headers.Location = $"/v1/runs/{JsonNode.Parse(answer)!["run_id"]!.GetValue<string>()}";
+            return Results.Content(answer, "application/json", Encoding.UTF8, StatusCodes.Status202Accepted);
+        }
 
         // Not the request's token: once accepted, a turn runs to its end even if the client gives up waiting.
         // The answer is the text the engine rendered before committing (and, under a key, stored for every retry).
@@ -152,6 +183,11 @@ public static class ExecuteEndpoints
 
         return TypedResults.Content(result.Answer, "application/json", Encoding.UTF8);
     }
+
+    /// <summary>Whether the request asks, in a `Prefer` header (RFC 7240), for the turn to run in the background.</summary>
+    private static bool PrefersAsync(HttpRequest request) =>
+        request.Headers["Prefer"].SelectMany(value => (value ?? "").Split(','))
+            .Any(preference => preference.Split(';')[0].Trim().Equals(RespondAsync, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The turn a request asks for, as this caller may take it, with its idempotency key and request hash if any.</summary>
     private static async Task<(TurnRequest Turn, string? Key, string? Hash)> ReadTurnAsync(
@@ -175,6 +211,9 @@ public static class ExecuteEndpoints
         // Keys are each principal's own: another API key of the tenant that sends the same key is a stranger to it,
         // and neither gets the other's answer (which could show a run it may not read).
         var scopedKey = key is null ? null : IdempotentTurns.ScopeKey(caller.Principal, key);
-        return (turn, scopedKey, key is null ? null : IdempotentTurns.HashRequest(id, request.QueryString.Value, read.Bytes.Span));
+        // The preference is part of what "the same request" means: a key first used to start a turn in the background
+        // and then sent for a synchronous one is reused for another request.
+        var hashed = PrefersAsync(request) && turn.Command != TurnCommand.Stop ? $"{request.QueryString.Value}\n{RespondAsync}" : request.QueryString.Value;
+        return (turn, scopedKey, key is null ? null : IdempotentTurns.HashRequest(id, hashed, read.Bytes.Span));
     }
 }

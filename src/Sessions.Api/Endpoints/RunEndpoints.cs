@@ -51,6 +51,14 @@ public static class RunEndpoints
             .WithSummary("One turn: its input, answer and events, the run's state after it, and the variables it changed")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
+        group.MapGet("/{run_id}/turns/{turn_number}/result", JoinTurn)
+            .WithName("JoinRunTurn")
+            .WithSummary("A turn's answer, waiting up to wait_seconds for it: 200 with exactly execute's answer (or the problem it was refused with), or 202 while it runs")
+            .WithDescription("For background turns (execute with Prefer: respond-async) and for clients that gave up waiting for a synchronous turn. wait_seconds (0 to 120, default 0) waits for the turn to finish. 202 answers { run_id, status: running, turn_number, message, progress }. A turn number the run will not reach is 404 turn_not_found, or 409 run_terminal once the run has ended.")
+            .Produces<ExecuteResponse>(StatusCodes.Status200OK, "application/json")
+            .Produces<BackgroundTurnResponse>(StatusCodes.Status202Accepted, "application/json")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
+
         group.MapGet("/{run_id}/events", GetEvents)
             .WithName("GetRunEvents")
             .WithSummary("A page of a run's events after a seq")
@@ -243,15 +251,38 @@ public static class RunEndpoints
         return TypedResults.Ok(TurnPageResponse.From(id, await history.GetTurnPageAsync(caller.Scope, id, after, size, ct), size));
     }
 
+    private static async Task<IResult> JoinTurn(
+        [FromRoute(Name = "run_id")] string runId,
+        [FromRoute(Name = "turn_number")] string turnNumber,
+        TurnResults results,
+        ITurnAnswerWriter writer,
+        Caller caller,
+        CancellationToken ct,
+        [FromQuery(Name = "wait_seconds")] string? waitSeconds = null)
+    {
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        var number = TurnNumberOrThrow(turnNumber);
+        var wait = waitSeconds is null ? 0
+            : int.TryParse(waitSeconds, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds <= TurnResults.MaxWaitSeconds ? seconds
+            : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid wait_seconds", $"wait_seconds is a whole number from 0 to {TurnResults.MaxWaitSeconds}.")
+                .With("parameter", "wait_seconds");
+        var result = await results.JoinAsync(caller.Scope, id, number, TimeSpan.FromSeconds(wait), ct);
+        return result.Outcome is { } outcome
+            ? Results.Content(writer.Write(outcome), "application/json", Encoding.UTF8)
+            : Results.Json(BackgroundTurnResponse.Pending(result), statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static int TurnNumberOrThrow(string turnNumber) =>
+        int.TryParse(turnNumber, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid turn number", "turn_number is a whole number >= 0.")
+                .With("parameter", "turn_number");
+
     private static async Task<Ok<TurnDetailsResponse>> GetTurn(
         [FromRoute(Name = "run_id")] string runId, [FromRoute(Name = "turn_number")] string turnNumber, RunHistory history, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
-        var number = int.TryParse(turnNumber, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
-            ? n
-            : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid turn number", "turn_number is a whole number >= 0.")
-                .With("parameter", "turn_number");
-        return TypedResults.Ok(TurnDetailsResponse.From(id, await history.GetTurnAsync(caller.Scope, id, number, ct)));
+        return TypedResults.Ok(TurnDetailsResponse.From(id, await history.GetTurnAsync(caller.Scope, id, TurnNumberOrThrow(turnNumber), ct)));
     }
 
     /// <summary>

@@ -2,7 +2,8 @@ namespace Sessions.Api.Hosting;
 
 /// <summary>
 /// Work no request waits on, looked for every interval on every instance (looks are safe to overlap between
-/// instances): the reaper, timers, webhook deliveries. A look that fails is logged, and the next one tries again.
+/// instances): the reaper, runs' due work (background turns, timers), webhook deliveries. A look that fails is logged,
+/// and the next one tries again.
 /// </summary>
 /// <param name="interval">Between looks; zero turns the work off on this instance.</param>
 public abstract class PollingService(TimeSpan interval, TimeProvider clock, ILogger logger) : BackgroundService
@@ -13,6 +14,9 @@ public abstract class PollingService(TimeSpan interval, TimeProvider clock, ILog
     /// <summary>One look; true when more may be due at once (a full batch), to look again without waiting.</summary>
     protected abstract Task<bool> LookAsync(CancellationToken cancellationToken);
 
+    /// <summary>A task that completes when work became due here before the next interval (a look then happens at once).</summary>
+    protected virtual Task WokenAsync() => Task.Delay(Timeout.Infinite);
+
     protected sealed override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (interval <= TimeSpan.Zero)
@@ -21,10 +25,24 @@ public abstract class PollingService(TimeSpan interval, TimeProvider clock, ILog
         }
 
         using var poll = new PeriodicTimer(interval, clock);
+        Task<bool>? tick = null;
         try
         {
-            while (await poll.WaitForNextTickAsync(stoppingToken))
+            while (true)
             {
+                tick ??= poll.WaitForNextTickAsync(stoppingToken).AsTask();
+                await Task.WhenAny(tick, WokenAsync().WaitAsync(stoppingToken));
+                if (tick.IsCompleted)
+                {
+                    if (!await tick)
+                    {
+                        return;
+                    }
+
+                    tick = null;
+                }
+
+                stoppingToken.ThrowIfCancellationRequested();
                 try
                 {
                     while (await LookAsync(stoppingToken))

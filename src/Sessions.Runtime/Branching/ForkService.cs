@@ -48,6 +48,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
 
             // A fork starts waiting afresh: the source's deadline is not the fork's.
             Timer = null,
+            Queue = [],
             TurnNumber = 0,
             LastSeq = 0,
             Variables = (JsonObject)state.Variables.DeepClone(),

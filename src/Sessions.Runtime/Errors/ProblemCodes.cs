@@ -18,6 +18,7 @@ public static class ProblemCodes
     public const string RunNotResumable = "run_not_resumable";
     public const string TransitionNotPermitted = "transition_not_permitted";
     public const string TurnConflict = "turn_conflict";
+    public const string TurnCancelled = "turn_cancelled";
     public const string PayloadTooLarge = "payload_too_large";
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string InvalidReply = "invalid_reply";

@@ -20,7 +20,8 @@ public sealed record NodeExecution(
 
 /// <summary>Everything about a run, for support staff.</summary>
 /// <summary>A run for support staff: its state, the first page of its turns, and the node executions of those turns.</summary>
-public sealed record RunDetails(RunDocument Run, string WorkflowName, TurnPage Turns, IReadOnlyList<NodeExecution> NodeExecutions);
+/// <param name="Activity">What the run is doing now, when a turn of it is running or queued; null between turns.</param>
+public sealed record RunDetails(RunDocument Run, string WorkflowName, TurnPage Turns, IReadOnlyList<NodeExecution> NodeExecutions, Turns.RunActivity? Activity);
 
 public enum CancelOutcome
 {

@@ -6,7 +6,7 @@ using Sessions.Runtime.Turns;
 namespace Sessions.Runtime.History;
 
 /// <summary>Reads runs back for people and dashboards, and cancels them in bulk. Every read is scoped by tenant.</summary>
-public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEngine engine)
+public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEngine engine, RunningTurns running, TimeProvider clock)
 {
     /// <summary>Turns in the first page of a run read, and in a page of turns unless asked otherwise.</summary>
     public const int DefaultTurnsPerPage = 20;
@@ -55,7 +55,7 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
         var (run, workflowName) = await GetRunWithNameAsync(scope, runId, cancellationToken);
         var page = await ReadTurnPageAsync(scope.TenantId, runId, -1, DefaultTurnsPerPage, cancellationToken);
         var events = page.Turns.SelectMany(t => t.Events).ToList();
-        return new RunDetails(run, workflowName, page, NodeExecutions.From(events, run.Status));
+        return new RunDetails(run, workflowName, page, NodeExecutions.From(events, run.Status), RunActivity.Of(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow()));
     }
 
     /// <summary>

@@ -32,6 +32,9 @@ public enum RunEventType
     [JsonStringEnumMemberName("end_workflow")] EndWorkflow,
     [JsonStringEnumMemberName("wait_timeout")] WaitTimeout,
     [JsonStringEnumMemberName("timer_fired")] TimerFired,
+
+    /// <summary>A background turn that its run, as it then stood, refused: the problem a synchronous turn would have answered.</summary>
+    [JsonStringEnumMemberName("turn_refused")] TurnRefused,
 }
 
 /// <summary>What ended a run.</summary>

@@ -114,6 +114,17 @@ public sealed record RunDocument
     /// </summary>
     public RunTimer? Timer { get; init; }
 
+    /// <summary>
+    /// Turns accepted to run in the background (`Prefer: respond-async`), oldest first: a worker runs the first, and
+    /// its commit takes it off. Written with the version check like any change; the one write allowed while another
+    /// turn holds the run is appending here (<see cref="Turns.RunQueue"/>).
+    /// </summary>
+    public IReadOnlyList<QueuedTurn> Queue { get; init; } = [];
+
+    /// <summary>When the run has work no request waits for: its first queued turn at once, else its timer when due.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public DateTimeOffset? DueAt => Queue.Count > 0 ? Queue[0].AcceptedAt : Timer?.DueAt;
+
     /// <summary>What the turns since the last full snapshot stored as changes; see <see cref="Runs.Checkpoints"/>.</summary>
     public long ChangedBytesSinceSnapshot { get; init; }
 
@@ -126,6 +137,12 @@ public sealed record RunDocument
 
 /// <summary>A run's timer: at <see cref="DueAt"/> a turn of its own continues the run at <see cref="ContinueAt"/>, unless a turn came first.</summary>
 public sealed record RunTimer(DateTimeOffset DueAt, RunTimerKind Kind, string NodeId, string ContinueAt);
+
+/// <summary>
+/// A turn accepted for a worker to run: its recorded `run_input` (read again when it runs, as replays do), who sent
+/// it, and the turn number its acceptance promised (the run's turns, plus those running and queued ahead of it).
+/// </summary>
+public sealed record QueuedTurn(string Id, int TurnNumber, JsonObject Input, string? RunBy, DateTimeOffset AcceptedAt);
 
 /// <summary>One event of a run, keyed (run_id, seq). Its type-specific fields are flat on the wire, beside the common ones.</summary>
 public sealed record RunEvent(string RunId, long Seq, int TurnNumber, RunEventType Type, string? NodeId, DateTimeOffset Timestamp, JsonObject Fields);
@@ -149,14 +166,14 @@ public sealed record TurnDocument(
 
 /// <summary>
 /// Everything one turn writes, in one transaction: the run if the stored one is still at <see cref="ExpectedVersion"/>
-/// (0: the run is new), its events, the turn record and, with an <see cref="Answer"/>, the answer under its idempotency
+/// (0: the run is new), its events, the turn record (none when the write only accepts a background turn) and, with an <see cref="Answer"/>, the answer under its idempotency
 /// key, which the answer's owner must still hold, and the turn's webhook deliveries.
 /// </summary>
 public sealed record TurnCommit(
     RunDocument Run,
     long ExpectedVersion,
     IReadOnlyList<RunEvent> Events,
-    TurnDocument Turn,
+    TurnDocument? Turn,
     IdempotentAnswer? Answer = null,
     IReadOnlyList<Webhooks.WebhookDelivery>? Deliveries = null)
 {

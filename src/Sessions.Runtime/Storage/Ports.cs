@@ -48,7 +48,7 @@ public interface IRunStore
     Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Writes the run, its new events and the turn record in one transaction, if and only if the stored run still has
+    /// Writes the run, its new events and the turn record (if any) in one transaction, if and only if the stored run still has
     /// <see cref="TurnCommit.ExpectedVersion"/> (or does not exist yet, for 0). Otherwise throws <see cref="StoreConflictException"/>
     /// and writes nothing.
     /// </summary>
@@ -66,8 +66,8 @@ public interface IRunStore
     /// <summary>How many of the tenant's runs (of one workflow, when given) are in each status; absent statuses are 0.</summary>
     Task<IReadOnlyDictionary<RunStatus, long>> CountByStatusAsync(string tenantId, RunQuery query, CancellationToken cancellationToken);
 
-    /// <summary>Runs of any tenant whose <see cref="RunDocument.Timer"/> is due at <paramref name="now"/>, the earliest first.</summary>
-    Task<IReadOnlyList<RunDocument>> ListDueTimersAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+    /// <summary>Runs of any tenant with work due at <paramref name="now"/> (<see cref="RunDocument.DueAt"/>), the earliest first.</summary>
+    Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
     /// <summary>Runs of any tenant in one of <paramref name="statuses"/> not updated since <paramref name="updatedBefore"/>, oldest first.</summary>
     Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken);

@@ -8,4 +8,7 @@ namespace Sessions.Runtime.Turns;
 public interface ITurnAnswerWriter
 {
     string Write(TurnOutcome outcome);
+
+    /// <summary>The `202 Accepted` answer of a turn accepted to run in the background, stored under its idempotency key alike.</summary>
+    string WriteAccepted(AcceptedTurn accepted);
 }

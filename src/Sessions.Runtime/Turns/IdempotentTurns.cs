@@ -9,7 +9,7 @@ namespace Sessions.Runtime.Turns;
 /// with the same request gets that answer again and runs nothing; the same key with another request is refused.
 /// A request refused without writing gives its key back, so that a corrected retry runs.
 /// </summary>
-public sealed class IdempotentTurns(TurnEngine engine, IdempotencyKeys keys, TimeProvider clock)
+public sealed class IdempotentTurns(TurnEngine engine, BackgroundTurns background, IdempotencyKeys keys, IEnumerable<ITurnAnswerWriter> answerWriters, TimeProvider clock)
 {
     public const int MaxKeyLength = 255;
 
@@ -28,7 +28,28 @@ public sealed class IdempotentTurns(TurnEngine engine, IdempotencyKeys keys, Tim
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    public async Task<IdempotentResult> ExecuteAsync(TurnRequest request, string key, string requestHash, CancellationToken cancellationToken, TurnObserver? observer = null)
+    public Task<IdempotentResult> ExecuteAsync(TurnRequest request, string key, string requestHash, CancellationToken cancellationToken, TurnObserver? observer = null) =>
+        UnderKeyAsync(request, key, requestHash, async claim =>
+        {
+            var outcome = await engine.ExecuteAsync(request with { Idempotency = claim }, cancellationToken, observer);
+            return new IdempotentResult(outcome, outcome.Answer!);
+        },
+        cancellationToken);
+
+    /// <summary>Accepts a background turn under a key: a retry gets the same `202` answer, and nothing is queued twice.</summary>
+    public Task<IdempotentResult> AcceptAsync(TurnRequest request, string key, string requestHash, CancellationToken cancellationToken)
+    {
+        var writer = answerWriters.LastOrDefault() ?? throw new InvalidOperationException("A background turn under an idempotency key needs an ITurnAnswerWriter.");
+        return UnderKeyAsync(request, key, requestHash, async claim =>
+        {
+            string? answer = null;
+            await background.AcceptAsync(request, accepted => keys.Answer(claim, answer = writer.WriteAccepted(accepted)), cancellationToken);
+            return new IdempotentResult(null, answer!) { IsReplay = false };
+        },
+        cancellationToken);
+    }
+
+    private async Task<IdempotentResult> UnderKeyAsync(TurnRequest request, string key, string requestHash, Func<KeyClaim, Task<IdempotentResult>> run, CancellationToken cancellationToken)
     {
         var held = await keys.ClaimAsync(request.TenantId, key, requestHash, cancellationToken);
         if (held.Status != KeyStatus.Claimed && held.RequestHash != requestHash)
@@ -43,7 +64,7 @@ public sealed class IdempotentTurns(TurnEngine engine, IdempotencyKeys keys, Tim
         switch (held.Status)
         {
             case KeyStatus.Answered:
-                return new IdempotentResult(null, held.Answer!);
+                return new IdempotentResult(null, held.Answer!) { IsReplay = true };
 
             case KeyStatus.InFlight:
                 var wait = Math.Max(1, (int)Math.Ceiling((held.InFlightUntil!.Value - clock.GetUtcNow()).TotalSeconds));
@@ -56,10 +77,10 @@ public sealed class IdempotentTurns(TurnEngine engine, IdempotencyKeys keys, Tim
         }
 
         var claim = held.Claim!;
-        TurnOutcome outcome;
+        IdempotentResult result;
         try
         {
-            outcome = await engine.ExecuteAsync(request with { Idempotency = claim }, cancellationToken, observer);
+            result = await run(claim);
         }
         catch
         {
@@ -68,12 +89,12 @@ public sealed class IdempotentTurns(TurnEngine engine, IdempotencyKeys keys, Tim
         }
 
         keys.Committed(claim);
-        return new IdempotentResult(outcome, outcome.Answer!);
+        return result;
     }
 }
 
-/// <summary>A turn run now (<see cref="Outcome"/> set), or the stored answer of one run before (<see cref="Outcome"/> null).</summary>
+/// <summary>A turn run (or accepted) now, or the stored answer of one run before (<see cref="IsReplay"/>).</summary>
 public sealed record IdempotentResult(TurnOutcome? Outcome, string Answer)
 {
-    public bool IsReplay => Outcome is null;
+    public bool IsReplay { get; init; } = Outcome is null;
 }

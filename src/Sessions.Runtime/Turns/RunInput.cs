@@ -15,4 +15,5 @@ public sealed record RunInput(
     [property: Description("Kept with the turn's input; not used by the engine.")] JsonNode? Miscellaneous = null,
     [property: Description("Who started the run (first turn) or sent this turn.")] string? RunBy = null,
     [property: Description("The workflow version to run, first turn only; the query parameter wins.")] int? VersionNumber = null,
-    [property: Description("First turn only: a URL that gets every webhook event of the run (unsigned), beside the workflow's own webhooks.")] string? WebhookUrl = null);
+    [property: Description("First turn only: a URL that gets every webhook event of the run (unsigned), beside the workflow's own webhooks.")] string? WebhookUrl = null,
+    [property: Description("What this turn does if another turn of the run is running or queued: reject (default: 409 turn_conflict), enqueue (run after them, in arrival order) or interrupt (cancel the running turn, keep nothing of it, run against the state before it).")] string? OnBusy = null);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Runs;
 using Sessions.Runtime.Validation;
 
 namespace Sessions.Runtime.Turns;
@@ -61,6 +62,12 @@ public static class RunInputReader
             errors.Add(new($"{Path}.webhook_url", "webhook_url is an absolute http or https URL without credentials."));
         }
 
+        var onBusy = BusyPolicy.Reject;
+        if (input.OnBusy is { } policy && !WireNames<BusyPolicy>.TryParse(policy, out onBusy))
+        {
+            errors.Add(new($"{Path}.on_busy", $"on_busy is one of: {string.Join(", ", WireNames<BusyPolicy>.All)}."));
+        }
+
         if (errors.Count > 0)
         {
             throw FieldErrors.Refusal(errors);
@@ -85,6 +92,7 @@ public static class RunInputReader
             RunBy = input.RunBy,
             VersionNumber = input.VersionNumber,
             WebhookUrl = input.WebhookUrl,
+            OnBusy = onBusy,
             RecordedInput = recorded is null ? [] : (JsonObject)recorded.DeepClone(),
         };
     }

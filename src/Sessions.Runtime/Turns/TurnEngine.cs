@@ -19,10 +19,11 @@ public sealed class TurnEngine(
     IWorkflowStore workflows,
     IRunStore runs,
     IdempotencyKeys keys,
-    RunLocks locks,
+    RunningTurns running,
     RecentRuns recent,
     DefinitionCache definitions,
     RunEventFeed feed,
+    WorkSignal work,
     IOptions<TurnOptions> options,
     IOptions<WebhookOptions> webhookOptions,
     IEnumerable<ITurnAnswerWriter> answerWriters,
@@ -41,7 +42,7 @@ public sealed class TurnEngine(
     {
         try
         {
-            var remembered = request.RunId is null ? null : recent.TryGet(request.TenantId, request.RunId);
+            var remembered = request.RunId is null || request.Queued is not null ? null : recent.TryGet(request.TenantId, request.RunId);
             return await ExecuteAsync(request, remembered, mayStartAgain: true, cancellationToken, observer);
         }
         catch when (request.RunId is not null)
@@ -70,12 +71,27 @@ public sealed class TurnEngine(
                 return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
             }
 
-            throw new DomainException(
-                    ErrorKind.Conflict,
-                    ProblemCodes.TurnMismatch,
-                    "Run is at another turn",
-                    $"expected_turn is {expected} but the run is at turn {run.TurnNumber}: another client moved it. Read the run before answering.")
-                .With("current_turn", run.TurnNumber);
+            throw TurnMismatch(expected, run);
+        }
+
+        // A stop always interrupts: stop means stop, whatever runs.
+        var policy = request.Command == TurnCommand.Stop ? BusyPolicy.Interrupt : request.OnBusy;
+        string? interrupted = null;
+        if (request.RunId is not null && !RunStateMachine.IsTerminal(run.Status) && Busy(run, request) is { } busy)
+        {
+            if (fromCopy && mayStartAgain)
+            {
+                // This server's copy may be stale: decide on the run as it is stored.
+                return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
+            }
+
+            (run, interrupted) = policy switch
+            {
+                BusyPolicy.Enqueue => (await WaitUntilFreeAsync(request, cancellationToken), null),
+                BusyPolicy.Interrupt => await InterruptHereAsync(run, request, cancellationToken),
+                _ => throw TurnHold.Conflict(busy),
+            };
+            fromCopy = false;
         }
 
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
@@ -92,8 +108,16 @@ public sealed class TurnEngine(
             recent.Forget(request.TenantId, request.RunId!);
             return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
         }
+        catch (DomainException refusal) when (request.Queued is not null)
+        {
+            // A background turn's client is not waiting for this refusal: it becomes the turn's recorded answer.
+            return await RefuseQueuedAsync(run, request, refusal, cancellationToken);
+        }
 
-        var (hold, current) = await TurnHold.TryTakeAsync(runs, keys, locks, run, request.RunId is null, request.Idempotency, options.Value, clock, logger, cancellationToken);
+        // Another server's turn holds the run: a stop or an interrupt takes its lease (it notices and stops).
+        interrupted ??= policy == BusyPolicy.Interrupt ? run.Lease?.Owner : null;
+        var (hold, current) = await TurnHold.TryTakeAsync(
+            runs, keys, running, run, request.RunId is null, request.Idempotency, request.Queued?.Id, policy == BusyPolicy.Interrupt, options.Value, clock, logger, cancellationToken);
         if (hold is null)
         {
             if (fromCopy && mayStartAgain && current is not null)
@@ -104,17 +128,36 @@ public sealed class TurnEngine(
                 return await ExecuteAsync(request, current, mayStartAgain: false, cancellationToken, observer);
             }
 
+            if (policy == BusyPolicy.Enqueue)
+            {
+                await WaitUntilFreeAsync(request, cancellationToken);
+                return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
+            }
+
             throw TurnHold.Conflict();
         }
 
         await using var held = hold;
-        await turn.ContinueAsync(cancellationToken);
-        var (executed, events) = turn.Result();
+        turn.Progress = hold.Progress;
+        using (var stoppable = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, hold.Cancelled))
+        {
+            try
+            {
+                await turn.ContinueAsync(stoppable.Token);
+            }
+            catch (OperationCanceledException) when (hold.WasCancelled)
+            {
+                throw TurnHold.CancelledTurn();
+            }
+        }
 
-        // From here on the hold is not renewed: what is left is rendering the answer and one write.
-        var expectedVersion = await hold.BeforeCommitAsync();
-        var (updated, snapshot, changes) = Checkpoints.Record(run, executed with { Version = expectedVersion + 1 });
-        var outcome = new TurnOutcome(updated, events);
+        var (executed, events) = turn.Result();
+        if (hold.WasCancelled)
+        {
+            throw TurnHold.CancelledTurn();
+        }
+
+        var outcome = new TurnOutcome(executed, events);
         if (answerWriter is not null)
         {
             outcome = outcome with { Answer = Render(answerWriter, outcome) };
@@ -126,53 +169,244 @@ public sealed class TurnEngine(
             answer = keys.Answer(claim, outcome.Answer ?? throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter."));
         }
 
-        var output = new JsonObject
-        {
-            ["status"] = updated.Status.ToWire(),
-            ["error"] = updated.Error,
-            ["next_input_hint"] = outcome.NextInputHint?.DeepClone(),
-        };
-        var record = new TurnDocument(run.Id, updated.TurnNumber, (JsonObject)request.RecordedInput.DeepClone(), output, run.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow(), snapshot, changes);
-        try
-        {
-            var deliveries = WebhookOutbox.For(updated, definition, outcome.Answer, webhookOptions.Value, clock.GetUtcNow());
-            await runs.CommitTurnAsync(new TurnCommit(updated, expectedVersion, events, record, answer, deliveries), cancellationToken);
-            hold.Committed();
-            if (RunStateMachine.IsTerminal(updated.Status))
-            {
-                recent.Forget(updated.TenantId, updated.Id);
-            }
-            else
-            {
-                recent.Remember(updated);
-            }
-        }
-        catch (StoreConflictException)
-        {
-            throw new DomainException(
-                ErrorKind.Conflict,
-                ProblemCodes.TurnConflict,
-                "Turn lost a race",
-                "Another turn of this run was committed while this one ran; this turn was not applied. Read the run and retry.");
-        }
-        catch (Exception failure) when (failure is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // A commit can fail after the database applied it (the connection dropped before its reply came). Answering
-            // "not applied" then would invite a retry that applies the turn twice: the stored run says which it was.
-            recent.Forget(updated.TenantId, updated.Id);
-            if (!await LandedAsync(updated, failure))
-            {
-                throw;
-            }
-
-            logger.LogWarning(failure, "The commit of turn {TurnNumber} of run {RunId} reported a failure but was applied; answering it as committed.", updated.TurnNumber, updated.Id);
-            hold.Committed();
-        }
-
-        feed.Committed(run.Id);
-
-        return outcome;
+        var queue = RunStateMachine.IsTerminal(executed.Status) || request.Command == TurnCommand.Stop
+            ? []
+            : (IReadOnlyList<QueuedTurn>)hold.Stored.Queue.Where(q => q.Id != request.Queued?.Id && q.Id != interrupted).ToList();
+        var committed = await CommitAsync(
+            hold,
+            run,
+            executed with { Queue = queue },
+            events,
+            request.RecordedInput,
+            startedAt,
+            answer,
+            updated => WebhookOutbox.For(updated, definition, outcome.Answer, webhookOptions.Value, clock.GetUtcNow()),
+            cancellationToken);
+        return outcome with { Run = committed };
     }
+
+    /// <summary>
+    /// Commits the turn that took <paramref name="before"/> to <paramref name="executed"/>: the run at the next version,
+    /// its events, its turn record, its answer under its key and its webhook deliveries, in one write that expects the
+    /// run as the hold last knew it. If only background turns were appended meanwhile, commits again on top of them.
+    /// Returns the run as committed.
+    /// </summary>
+    private async Task<RunDocument> CommitAsync(
+        TurnHold hold,
+        RunDocument before,
+        RunDocument executed,
+        IReadOnlyList<RunEvent> events,
+        JsonObject input,
+        DateTimeOffset startedAt,
+        IdempotentAnswer? answer,
+        Func<RunDocument, IReadOnlyList<WebhookDelivery>> deliveries,
+        CancellationToken cancellationToken)
+    {
+        // From here on the hold is not renewed: what is left is one write.
+        var stored = await hold.BeforeCommitAsync();
+        while (true)
+        {
+            var (updated, snapshot, changes) = Checkpoints.Record(before, executed with { Version = stored.Version + 1, Lease = null });
+            var output = new JsonObject
+            {
+                ["status"] = updated.Status.ToWire(),
+                ["error"] = updated.Error,
+                ["next_input_hint"] = updated.Status == RunStatus.WaitingForUserInput ? updated.WaitingHint?.DeepClone() : null,
+            };
+            if (events is [{ Type: RunEventType.TurnRefused } refusal])
+            {
+                output["refusal"] = refusal.Fields.DeepClone();
+            }
+
+            var record = new TurnDocument(before.Id, updated.TurnNumber, (JsonObject)input.DeepClone(), output, before.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow(), snapshot, changes);
+            try
+            {
+                await runs.CommitTurnAsync(new TurnCommit(updated, stored.Version, events, record, answer, deliveries(updated)), cancellationToken);
+                hold.Committed();
+                Remember(updated);
+            }
+            catch (StoreConflictException)
+            {
+                var current = await runs.GetAsync(before.TenantId, before.Id, CancellationToken.None);
+                if (current is not null && RunQueue.OnlyAppended(stored, current))
+                {
+                    executed = executed with { Queue = [.. executed.Queue, .. RunQueue.AppendedSince(stored, current)] };
+                    stored = current;
+                    hold.Adopt(current);
+                    continue;
+                }
+
+                if (hold.WasCancelled || current is { Status: RunStatus.Cancelled } || current?.Lease is { } lease && lease.Owner != hold.Owner)
+                {
+                    throw TurnHold.CancelledTurn();
+                }
+
+                throw new DomainException(
+                    ErrorKind.Conflict,
+                    ProblemCodes.TurnConflict,
+                    "Turn lost a race",
+                    "Another turn of this run was committed while this one ran; this turn was not applied. Read the run and retry.");
+            }
+            catch (Exception failure) when (failure is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // A commit can fail after the database applied it (the connection dropped before its reply came). Answering
+                // "not applied" then would invite a retry that applies the turn twice: the stored run says which it was.
+                recent.Forget(updated.TenantId, updated.Id);
+                if (!await LandedAsync(updated, failure))
+                {
+                    throw;
+                }
+
+                logger.LogWarning(failure, "The commit of turn {TurnNumber} of run {RunId} reported a failure but was applied; answering it as committed.", updated.TurnNumber, updated.Id);
+                hold.Committed();
+            }
+
+            feed.Committed(before.Id);
+            if (updated.Queue.Count > 0)
+            {
+                work.Due();
+            }
+
+            return updated;
+        }
+    }
+
+    private void Remember(RunDocument committed)
+    {
+        if (RunStateMachine.IsTerminal(committed.Status))
+        {
+            recent.Forget(committed.TenantId, committed.Id);
+        }
+        else
+        {
+            recent.Remember(committed);
+        }
+    }
+
+    /// <summary>
+    /// A background turn its run refused when its time came (a reply the run no longer waits for, say): recorded as a
+    /// turn of its own, with one `turn_refused` event holding the problem its client would have got, so that joining it
+    /// answers that problem. The run is otherwise left as it was.
+    /// </summary>
+    private async Task<TurnOutcome> RefuseQueuedAsync(RunDocument run, TurnRequest request, DomainException refusal, CancellationToken cancellationToken)
+    {
+        var (hold, _) = await TurnHold.TryTakeAsync(runs, keys, running, run, false, null, request.Queued!.Id, false, options.Value, clock, logger, cancellationToken);
+        if (hold is null)
+        {
+            throw TurnHold.Conflict();
+        }
+
+        await using var held = hold;
+        var now = clock.GetUtcNow();
+        var refused = new RunEvent(run.Id, run.LastSeq + 1, run.TurnNumber + 1, RunEventType.TurnRefused, null, now, QueuedRefusal.Fields(refusal));
+        var executed = run with
+        {
+            TurnNumber = refused.TurnNumber,
+            LastSeq = refused.Seq,
+            Queue = hold.Stored.Queue.Where(q => q.Id != request.Queued.Id).ToList(),
+            UpdatedAt = now,
+        };
+        var committed = await CommitAsync(hold, run, executed, [refused], request.RecordedInput, now, null, _ => [], cancellationToken);
+        return new TurnOutcome(committed, [refused]);
+    }
+
+    /// <summary>
+    /// What keeps <paramref name="request"/> from starting on <paramref name="run"/> now, in words; null when nothing
+    /// does. Background turns queued ahead of it, or a turn running in this process, or on another server (a live lease).
+    /// </summary>
+    internal string? Busy(RunDocument run, TurnRequest request)
+    {
+        if (run.Queue.Count > 0 && run.Queue[0].Id != request.Queued?.Id)
+        {
+            return $"{run.Queue.Count} background turn(s) of this run are queued; this turn was not applied. Send it with run_input.on_busy \"enqueue\" to run after them.";
+        }
+
+        if (running.Find(run.TenantId, run.Id) is not null
+            || !runs.OwnedByOneProcess && !RunLeases.MayTake(run, request.Queued?.Id ?? request.Idempotency?.Owner ?? "", clock.GetUtcNow()))
+        {
+            return "Another turn of this run is running; this turn was not applied. Retry when it has answered, or send run_input.on_busy \"enqueue\" or \"interrupt\".";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// For <see cref="BusyPolicy.Enqueue"/>: waits, in line with the turns that arrived before it in this process, until
+    /// the run is free (no turn running, no background turn queued ahead), and returns it as it then is. Refused with
+    /// 409 `turn_conflict` if that takes longer than `Sessions:Turns:EnqueueWaitSeconds`.
+    /// </summary>
+    private async Task<RunDocument> WaitUntilFreeAsync(TurnRequest request, CancellationToken cancellationToken)
+    {
+        var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(options.Value.EnqueueWaitSeconds);
+        IDisposable place;
+        using (var timeout = new CancellationTokenSource(deadline - clock.GetUtcNow(), clock))
+        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
+        {
+            try
+            {
+                place = await running.LineUpAsync(request.TenantId, request.RunId!, waiting.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                throw TurnHold.Conflict($"The run stayed busy for {options.Value.EnqueueWaitSeconds} s (Sessions:Turns:EnqueueWaitSeconds); this turn was not applied.");
+            }
+        }
+
+        using var inLine = place;
+        while (true)
+        {
+            var committed = feed.NextCommit(request.RunId!);
+            var run = await LoadRunAsync(request, cancellationToken);
+            if (RunStateMachine.IsTerminal(run.Status) || Busy(run, request) is null)
+            {
+                return run;
+            }
+
+            var left = deadline - clock.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+            {
+                throw TurnHold.Conflict($"The run stayed busy for {options.Value.EnqueueWaitSeconds} s (Sessions:Turns:EnqueueWaitSeconds); this turn was not applied.");
+            }
+
+            // Woken by a commit or a turn ending here; a turn on another server is seen by looking again.
+            var ended = running.Find(run.TenantId, run.Id)?.Finished ?? Task.CompletedTask;
+            await Task.WhenAny(committed, ended.IsCompleted ? Task.Delay(EnqueuePoll, clock, cancellationToken) : ended, Task.Delay(EnqueuePoll, clock, cancellationToken));
+        }
+    }
+
+    private static readonly TimeSpan EnqueuePoll = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// For a stop or <see cref="BusyPolicy.Interrupt"/>: cancels the turn of the run running in this process, if any,
+    /// waits for it to let go (it commits nothing), and returns the run as it then is, with the owner of the cancelled
+    /// turn (for a background turn, its queued turn, which goes with it). A turn on another server is taken over when
+    /// this turn takes the run (<see cref="TurnHold"/>).
+    /// </summary>
+    internal async Task<(RunDocument Run, string? Interrupted)> InterruptHereAsync(RunDocument run, TurnRequest request, CancellationToken cancellationToken)
+    {
+        if (running.Find(run.TenantId, run.Id) is not { } local)
+        {
+            return (run, null);
+        }
+
+        local.Cancel();
+        var waited = await Task.WhenAny(local.Finished, Task.Delay(TimeSpan.FromSeconds(options.Value.CancelWaitSeconds), clock, cancellationToken));
+        if (waited != local.Finished && runs.OwnedByOneProcess)
+        {
+            throw TurnHold.Conflict($"The running turn did not stop within {options.Value.CancelWaitSeconds} s (Sessions:Turns:CancelWaitSeconds); this turn was not applied.");
+        }
+
+        recent.Forget(run.TenantId, run.Id);
+        return (await LoadRunAsync(request, cancellationToken), local.Owner);
+    }
+
+    internal static DomainException TurnMismatch(int expected, RunDocument run) =>
+        new DomainException(
+                ErrorKind.Conflict,
+                ProblemCodes.TurnMismatch,
+                "Run is at another turn",
+                $"expected_turn is {expected} but the run is at turn {run.TurnNumber}: another client moved it. Read the run before answering.")
+            .With("current_turn", run.TurnNumber);
 
     /// <summary>Whether the store holds the run as this turn committed it; unknown (the read fails too) is its own answer.</summary>
     private async Task<bool> LandedAsync(RunDocument committed, Exception failure)
@@ -205,7 +439,7 @@ public sealed class TurnEngine(
         }
     }
 
-    private RunDocument NewRun(TurnRequest request, int versionNumber)
+    internal RunDocument NewRun(TurnRequest request, int versionNumber)
     {
         if (request.Command is TurnCommand.Pause or TurnCommand.Stop or TurnCommand.Resume)
         {
@@ -238,10 +472,10 @@ public sealed class TurnEngine(
     }
 
     /// <summary>The run if this request may take a turn of it: a run of its workflow, and its caller's own where that is the rule.</summary>
-    private static RunDocument? Visible(RunDocument? run, TurnRequest request) =>
+    internal static RunDocument? Visible(RunDocument? run, TurnRequest request) =>
         run is not null && run.WorkflowId == request.WorkflowId && new RunScope(request.TenantId, request.OnlyRunsBy).CanSee(run) ? run : null;
 
-    private async Task<RunDocument> LoadRunAsync(TurnRequest request, CancellationToken cancellationToken)
+    internal async Task<RunDocument> LoadRunAsync(TurnRequest request, CancellationToken cancellationToken)
     {
         if (Visible(await runs.GetAsync(request.TenantId, request.RunId!, cancellationToken), request) is { } run)
         {
@@ -254,7 +488,7 @@ public sealed class TurnEngine(
         throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
     }
 
-    private async Task<WorkflowDocument> GetWorkflowAsync(TurnRequest request, CancellationToken cancellationToken) =>
+    internal async Task<WorkflowDocument> GetWorkflowAsync(TurnRequest request, CancellationToken cancellationToken) =>
         await workflows.GetAsync(request.TenantId, request.WorkflowId, cancellationToken)
         ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
 }

@@ -164,7 +164,13 @@ internal sealed class TurnExecution
         rest = cancellationToken => StepFromAsync(fired.ContinueAt, cancellationToken);
     }
 
-    /// <summary>Steps the nodes that the request set going, once the run is held; <see cref="Begin"/> comes first.</summary>
+    /// <summary>Where the turn reports how far it has got, once it holds the run (for readers of a running run).</summary>
+    public TurnProgress? Progress { get; set; }
+
+    /// <summary>
+    /// Steps the nodes that the request set going, once the run is held; <see cref="Begin"/> comes first. Cancelling
+    /// stops it at the next node boundary, or inside a node that honours the token (model and HTTP calls).
+    /// </summary>
     public Task ContinueAsync(CancellationToken cancellationToken)
     {
         // The observer (a stream) sees events only from here: a turn that then could not hold its run, and starts again
@@ -172,6 +178,7 @@ internal sealed class TurnExecution
         held = true;
         foreach (var recorded in events.Events)
         {
+            Progress?.Observe(recorded);
             observer?.OnEvent?.Invoke(recorded);
         }
 
@@ -240,6 +247,7 @@ internal sealed class TurnExecution
         var node = definition.Nodes[nodeId];
         while (true)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (guard.Visit(node.Id) is { } cycle)
             {
                 TripLoopGuard(node, cycle);
@@ -511,6 +519,7 @@ internal sealed class TurnExecution
         memory.Observe(recorded);
         if (held)
         {
+            Progress?.Observe(recorded);
             observer?.OnEvent?.Invoke(recorded);
         }
     }

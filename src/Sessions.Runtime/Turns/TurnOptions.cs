@@ -50,6 +50,20 @@ public sealed class TurnOptions
     [Range(0, 4096)]
     public int RecentRunsMegabytes { get; set; } = 32;
 
+    /// <summary>
+    /// How long a turn sent with `run_input.on_busy: "enqueue"` waits for the turns ahead of it before it is refused
+    /// with 409 `turn_conflict`.
+    /// </summary>
+    [Range(1, 3600)]
+    public int EnqueueWaitSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// How long a stop or an interrupt waits for the turn it cancels (in this process) to let go of the run; a node that
+    /// ignores cancellation for longer makes the stop a 409 `turn_conflict`.
+    /// </summary>
+    [Range(1, 600)]
+    public int CancelWaitSeconds { get; set; } = 10;
+
     public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
 }
 

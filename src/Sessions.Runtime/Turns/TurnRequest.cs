@@ -13,6 +13,19 @@ public enum TurnCommand
     Stop,
 }
 
+/// <summary>What a turn does when it finds its run busy: another turn running, or background turns queued.</summary>
+public enum BusyPolicy
+{
+    /// <summary>Refused with 409 `turn_conflict`, changing nothing.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("reject")] Reject,
+
+    /// <summary>Runs after the turns ahead of it, in arrival order, against the state they leave.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("enqueue")] Enqueue,
+
+    /// <summary>The running turn is cancelled (nothing of it is kept) and this one runs against the state before it.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("interrupt")] Interrupt,
+}
+
 /// <summary>One turn as the runtime sees it, after the API has checked the request's shape.</summary>
 public sealed record TurnRequest
 {
@@ -52,6 +65,12 @@ public sealed record TurnRequest
 
     /// <summary>For a timer's own turn: the timer, which the run must still have, exactly.</summary>
     public RunTimer? FiredTimer { get; init; }
+
+    /// <summary>`run_input.on_busy`: what to do if another turn runs, or background turns are queued. A stop always interrupts.</summary>
+    public BusyPolicy OnBusy { get; init; } = BusyPolicy.Reject;
+
+    /// <summary>For a worker running a background turn: the queued turn, which must still be first in the run's queue.</summary>
+    public QueuedTurn? Queued { get; init; }
 
     /// <summary>When set, the turn is refused with 409 `turn_mismatch` unless the run is at this turn number.</summary>
     public int? ExpectedTurn { get; init; }

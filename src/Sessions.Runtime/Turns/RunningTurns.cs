@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+
+namespace Sessions.Runtime.Turns;
+
+/// <summary>
+/// The turns running in this process, one per run: how far each has got, and a way to stop it. On a store one process
+/// owns this is also the run's hold (no other process can take the run, and a process that dies takes its holds with
+/// it); on a shared store the hold is the lease in the run, and this only lets a stop or an interrupt that reaches the
+/// same process end the turn at once. Turns that wait for a busy run (<see cref="BusyPolicy.Enqueue"/>) line up here.
+/// </summary>
+public sealed class RunningTurns
+{
+    private readonly ConcurrentDictionary<(string TenantId, string RunId), RunningTurn> running = new();
+    private readonly ConcurrentDictionary<(string TenantId, string RunId), WaitingLine> lines = new();
+
+    /// <summary>Registers a turn on the run; null when another turn runs on it here. A turn never waits for another here.</summary>
+    public RunningTurn? TryEnter(string tenantId, string runId, string owner, int turnNumber)
+    {
+        var turn = new RunningTurn(tenantId, runId, owner, turnNumber);
+        return running.TryAdd((tenantId, runId), turn) ? turn : null;
+    }
+
+    public RunningTurn? Find(string tenantId, string runId) => running.GetValueOrDefault((tenantId, runId));
+
+    public void Exit(RunningTurn turn)
+    {
+        running.TryRemove(new KeyValuePair<(string, string), RunningTurn>((turn.TenantId, turn.RunId), turn));
+        turn.Ended();
+    }
+
+    /// <summary>
+    /// Waits until every turn that lined up on the run before this one has left the line: turns enqueued on a busy run
+    /// go in the order they arrived. Dispose the result to leave the line.
+    /// </summary>
+    public async Task<IDisposable> LineUpAsync(string tenantId, string runId, CancellationToken cancellationToken)
+    {
+        var key = (tenantId, runId);
+        while (true)
+        {
+            var line = lines.GetOrAdd(key, _ => new WaitingLine());
+            var place = line.Join();
+            if (place is null)
+            {
+                // The line emptied and was retired between lookup and joining: take the next one.
+                lines.TryRemove(new KeyValuePair<(string, string), WaitingLine>(key, line));
+                continue;
+            }
+
+            try
+            {
+                await place.Turn.WaitAsync(cancellationToken);
+            }
+            catch
+            {
+                line.Leave(place);
+                throw;
+            }
+
+            return new Leaving(() =>
+            {
+                if (line.Leave(place))
+                {
+                    lines.TryRemove(new KeyValuePair<(string, string), WaitingLine>(key, line));
+                }
+            });
+        }
+    }
+
+    private sealed class WaitingLine
+    {
+        private readonly LinkedList<Place> places = new();
+        private bool retired;
+
+        public Place? Join()
+        {
+            lock (places)
+            {
+                if (retired)
+                {
+                    return null;
+                }
+
+                var place = new Place();
+                places.AddLast(place);
+                if (places.Count == 1)
+                {
+                    place.Called.TrySetResult();
+                }
+
+                return place;
+            }
+        }
+
+        /// <summary>Leaves the line and calls the next; true when the line is now empty (and retired).</summary>
+        public bool Leave(Place place)
+        {
+            lock (places)
+            {
+                var wasFirst = places.First?.Value == place;
+                places.Remove(place);
+                if (wasFirst && places.First is { } next)
+                {
+                    next.Value.Called.TrySetResult();
+                }
+
+                retired = places.Count == 0;
+                return retired;
+            }
+        }
+    }
+
+    private sealed class Place
+    {
+        public TaskCompletionSource Called { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Turn => Called.Task;
+    }
+
+    private sealed class Leaving(Action leave) : IDisposable
+    {
+        private int left;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref left, 1) == 0)
+            {
+                leave();
+            }
+        }
+    }
+}
+
+/// <summary>A turn running in this process: who runs it, the turn number it will commit as, how far it has got.</summary>
+public sealed class RunningTurn
+{
+    private readonly CancellationTokenSource cancellation = new();
+    private readonly TaskCompletionSource ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal RunningTurn(string tenantId, string runId, string owner, int turnNumber)
+    {
+        TenantId = tenantId;
+        RunId = runId;
+        Owner = owner;
+        TurnNumber = turnNumber;
+    }
+
+    public string TenantId { get; }
+
+    public string RunId { get; }
+
+    /// <summary>The owner of the turn's hold; for a background turn, the id of its <see cref="QueuedTurn"/>.</summary>
+    public string Owner { get; }
+
+    public int TurnNumber { get; }
+
+    public TurnProgress Progress { get; } = new();
+
+    /// <summary>Set when a stop or an interrupt cancelled the turn; the turn then commits nothing.</summary>
+    public CancellationToken Cancelled => cancellation.Token;
+
+    /// <summary>Completes when the turn has left its run (committed, refused or cancelled).</summary>
+    public Task Finished => ended.Task;
+
+    public void Cancel() => cancellation.Cancel();
+
+    // The source is not disposed: it has no timer, and a late Cancel must stay harmless.
+    internal void Ended() => ended.TrySetResult();
+}
+
+/// <summary>How far a running turn has got: nodes finished, and the node it is in. Updated from its events as they are recorded.</summary>
+public sealed class TurnProgress
+{
+    private int completedSteps;
+    private string? currentNode;
+
+    public int CompletedSteps => Volatile.Read(ref completedSteps);
+
+    public string? CurrentNode => Volatile.Read(ref currentNode);
+
+    public void Observe(RunEvent recorded)
+    {
+        switch (recorded.Type)
+        {
+            case RunEventType.StartNodeRun:
+                Volatile.Write(ref currentNode, recorded.NodeId);
+                break;
+            case RunEventType.EndNodeRun:
+                Interlocked.Increment(ref completedSteps);
+                break;
+        }
+    }
+}

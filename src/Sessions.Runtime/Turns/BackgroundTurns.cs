@@ -37,83 +37,99 @@ public sealed class BackgroundTurns(
     /// </param>
     public async Task<AcceptedTurn> AcceptAsync(TurnRequest request, Func<AcceptedTurn, IdempotentAnswer>? answer, CancellationToken cancellationToken)
     {
+        var item = new QueuedTurn(ObjectId.NewId(clock.GetUtcNow()).ToString(), 0, request.RecordedInput, request.RunBy, clock.GetUtcNow());
         string? interrupted = null;
-        for (var attempt = 1; ; attempt++)
+        RunningTurn? reservation = null;
+        try
         {
-            var run = request.RunId is null
-                ? engine.NewRun(request, request.VersionNumber ?? (await engine.GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
-                : await engine.LoadRunAsync(request, cancellationToken);
-            if (request.ExpectedTurn is { } expected && expected != run.TurnNumber)
+            for (var attempt = 1; ; attempt++)
             {
-                throw TurnEngine.TurnMismatch(expected, run);
-            }
-
-            RunStateMachine.EnsureNotTerminal(run.Status);
-            var now = clock.GetUtcNow();
-            var held = request.RunId is not null && (running.Find(run.TenantId, run.Id) is not null || !runs.OwnedByOneProcess && run.Lease is { } live && live.ExpiresAt > now);
-            var ahead = run.Queue.Where(q => q.Id != interrupted).ToList();
-            var item = new QueuedTurn(ObjectId.NewId(now).ToString(), 0, request.RecordedInput, request.RunBy, now);
-            IReadOnlyList<QueuedTurn> queue;
-            var lease = run.Lease;
-            if (!held && ahead.Count == 0)
-            {
-                // A free run: refuse now whatever a synchronous turn would be refused, so nothing is queued in vain.
-                var definition = await definitions.GetRequiredAsync(run.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
-                new TurnExecution(run, definition, request, options.Value, clock, logger, null).Begin();
-                queue = [item with { TurnNumber = run.TurnNumber + 1 }];
-            }
-            else if (request.OnBusy == BusyPolicy.Enqueue)
-            {
-                queue = [.. ahead, item with { TurnNumber = RunQueue.NextTurnNumber(run with { Queue = ahead }, held) }];
-            }
-            else if (request.OnBusy == BusyPolicy.Interrupt)
-            {
-                if (running.Find(run.TenantId, run.Id) is not null)
+                var run = request.RunId is null
+                    ? engine.NewRun(request, request.VersionNumber ?? (await engine.GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
+                    : await engine.LoadRunAsync(request, cancellationToken);
+                if (request.ExpectedTurn is { } expected && expected != run.TurnNumber)
                 {
-                    // Cancelled here and waited for; then decide again on the run as it let go of it.
-                    (_, interrupted) = await engine.InterruptHereAsync(run, request, cancellationToken);
+                    throw TurnEngine.TurnMismatch(expected, run);
+                }
+
+                RunStateMachine.EnsureNotTerminal(run.Status);
+                var holder = request.RunId is null ? null : RunQueue.Holder(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow());
+                if (holder == item.Id)
+                {
+                    // The run handed over to this acceptance by the turn it interrupted here.
+                    holder = null;
+                }
+
+                var ahead = run.Queue.Where(q => q.Id != interrupted).ToList();
+                var lease = run.Lease;
+                IReadOnlyList<QueuedTurn> queue;
+                if (holder is null && ahead.Count == 0)
+                {
+                    // A free run: refuse now whatever a synchronous turn would be refused, so nothing is queued in vain.
+                    var definition = await definitions.GetRequiredAsync(run.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
+                    new TurnExecution(run, definition, request, options.Value, clock, logger, null).Begin();
+                    queue = [item with { TurnNumber = run.TurnNumber + 1 }];
+                }
+                else if (request.OnBusy == BusyPolicy.Enqueue)
+                {
+                    queue = [.. ahead, item with { TurnNumber = RunQueue.NextTurnNumber(run with { Queue = ahead }, holder) }];
+                }
+                else if (request.OnBusy == BusyPolicy.Interrupt)
+                {
+                    if (holder is not null && running.Find(run.TenantId, run.Id) is { } here && here.Owner == holder)
+                    {
+                        // Cancelled here and waited for; then decide again on the run as it let go of it.
+                        (_, interrupted, reservation) = await engine.InterruptHereAsync(run, request, item.Id, cancellationToken);
+                        continue;
+                    }
+
+                    if (holder is not null)
+                    {
+                        // Another server's turn: taking its lease away cancels it (it commits nothing; it notices and stops).
+                        interrupted = holder;
+                        lease = null;
+                    }
+
+                    // It goes ahead of the turns queued, which run after it.
+                    queue = [item with { TurnNumber = run.TurnNumber + 1 }, .. ahead.Where(q => q.Id != interrupted)];
+                }
+                else
+                {
+                    throw TurnHold.Conflict(engine.Busy(run, request));
+                }
+
+                var accepted = new AcceptedTurn(run.Id, queue.Single(q => q.Id == item.Id).TurnNumber, item.Id);
+                var next = run with { Version = run.Version + 1, Queue = queue, Lease = lease };
+                try
+                {
+                    await runs.CommitTurnAsync(new TurnCommit(next, run.Version, [], null, answer?.Invoke(accepted)), cancellationToken);
+                }
+                catch (StoreConflictException) when (attempt < Attempts)
+                {
+                    // Another write moved the run (a turn committed, or another was accepted): decide again.
                     continue;
                 }
-
-                if (held)
+                catch (StoreConflictException)
                 {
-                    // Another server's turn: taking its lease away cancels it (it commits nothing; it notices and stops).
-                    interrupted = lease?.Owner;
-                    lease = null;
+                    throw TurnHold.Conflict();
+                }
+                finally
+                {
+                    // The store-owned cache must never be stale: acceptance writes the run outside the engine's commit.
+                    recent.Forget(run.TenantId, run.Id);
                 }
 
-                // It goes ahead of the turns queued, which run after it.
-                queue = [item with { TurnNumber = run.TurnNumber + 1 }, .. ahead.Where(q => q.Id != interrupted)];
+                return accepted;
             }
-            else
+        }
+        finally
+        {
+            if (reservation is not null)
             {
-                throw TurnHold.Conflict(engine.Busy(run, request));
-            }
-
-            var accepted = new AcceptedTurn(run.Id, queue.Single(q => q.Id == item.Id).TurnNumber, item.Id);
-            var next = run with { Version = run.Version + 1, Queue = queue, Lease = lease };
-            try
-            {
-                await runs.CommitTurnAsync(new TurnCommit(next, run.Version, [], null, answer?.Invoke(accepted)), cancellationToken);
-            }
-            catch (StoreConflictException) when (attempt < Attempts)
-            {
-                // Another write moved the run (a turn committed, or another was accepted): decide again.
-                recent.Forget(run.TenantId, run.Id);
-                continue;
-            }
-            catch (StoreConflictException)
-            {
-                throw TurnHold.Conflict();
-            }
-            finally
-            {
-                // The store-owned cache must never be stale: acceptance writes the run outside the engine's commit.
-                recent.Forget(run.TenantId, run.Id);
+                running.Release(reservation);
             }
 
             work.Due();
-            return accepted;
         }
     }
 }

@@ -26,8 +26,21 @@ public static class RunQueue
     public static IReadOnlyList<QueuedTurn> AppendedSince(RunDocument read, RunDocument current) => current.Queue.Skip(read.Queue.Count).ToList();
 
     /// <summary>
-    /// The number the next turn accepted on <paramref name="run"/> will have: after the run's turns, the turn that holds
-    /// it now (if any; it has not committed yet) and those queued ahead.
+    /// The owner of the turn working on <paramref name="run"/> now, or null: a turn in this process that has not
+    /// committed yet, or, on a shared store, the holder of a live lease.
     /// </summary>
-    public static int NextTurnNumber(RunDocument run, bool held) => run.TurnNumber + (held && run.Queue.Count == 0 ? 1 : 0) + run.Queue.Count + 1;
+    public static string? Holder(RunDocument run, RunningTurns running, bool sharedStore, DateTimeOffset now) =>
+        running.Find(run.TenantId, run.Id) is { } here && here.TurnNumber > run.TurnNumber ? here.Owner
+        : sharedStore && run.Lease is { } lease && lease.ExpiresAt > now ? lease.Owner
+        : null;
+
+    /// <summary>Whether the turn that <paramref name="holder"/> runs is the run's first queued turn (a worker's).</summary>
+    public static bool RunsHead(RunDocument run, string? holder) => holder is not null && run.Queue.Count > 0 && run.Queue[0].Id == holder;
+
+    /// <summary>
+    /// The number the next turn accepted on <paramref name="run"/> will have: after the run's turns, the turn that
+    /// <paramref name="holder"/> runs now (it has not committed yet) unless that is the queue's first, and those queued.
+    /// </summary>
+    public static int NextTurnNumber(RunDocument run, string? holder) =>
+        run.TurnNumber + (holder is not null && !RunsHead(run, holder) ? 1 : 0) + run.Queue.Count + 1;
 }

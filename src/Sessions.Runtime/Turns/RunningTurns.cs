@@ -15,18 +15,53 @@ public sealed class RunningTurns
     private readonly ConcurrentDictionary<(string TenantId, string RunId), RunningTurn> running = new();
     private readonly ConcurrentDictionary<(string TenantId, string RunId), WaitingLine> lines = new();
 
-    /// <summary>Registers a turn on the run; null when another turn runs on it here. A turn never waits for another here.</summary>
+    /// <summary>
+    /// Registers a turn on the run; null when another turn runs on it here (a turn never waits for another here), unless
+    /// the run was handed over to this turn's owner (<see cref="HandOver"/>).
+    /// </summary>
     public RunningTurn? TryEnter(string tenantId, string runId, string owner, int turnNumber)
     {
         var turn = new RunningTurn(tenantId, runId, owner, turnNumber);
-        return running.TryAdd((tenantId, runId), turn) ? turn : null;
+        if (running.TryAdd((tenantId, runId), turn))
+        {
+            return turn;
+        }
+
+        return running.TryGetValue((tenantId, runId), out var reserved) && reserved.Owner == owner && reserved.Claim(turnNumber) ? reserved : null;
     }
 
     public RunningTurn? Find(string tenantId, string runId) => running.GetValueOrDefault((tenantId, runId));
 
+    /// <summary>
+    /// Cancels <paramref name="current"/> and reserves its run for <paramref name="successorOwner"/>: when it leaves, the
+    /// run is the successor's at once, so that nothing (a worker looking again) takes it in between. The successor
+    /// claims it by entering with that owner, or gives it up with <see cref="Release"/>.
+    /// </summary>
+    public RunningTurn HandOver(RunningTurn current, string successorOwner)
+    {
+        var successor = new RunningTurn(current.TenantId, current.RunId, successorOwner, current.TurnNumber, reserved: true);
+        current.Successor = successor;
+        current.Cancel();
+        return successor;
+    }
+
+    /// <summary>Gives up a reservation made by <see cref="HandOver"/> that was not claimed.</summary>
+    public void Release(RunningTurn reservation)
+    {
+        if (reservation.Unclaimed)
+        {
+            Exit(reservation);
+        }
+    }
+
     public void Exit(RunningTurn turn)
     {
-        running.TryRemove(new KeyValuePair<(string, string), RunningTurn>((turn.TenantId, turn.RunId), turn));
+        var key = (turn.TenantId, turn.RunId);
+        if (turn.Successor is not { } successor || !running.TryUpdate(key, successor, turn))
+        {
+            running.TryRemove(new KeyValuePair<(string, string), RunningTurn>(key, turn));
+        }
+
         turn.Ended();
     }
 
@@ -138,12 +173,15 @@ public sealed class RunningTurn
     private readonly CancellationTokenSource cancellation = new();
     private readonly TaskCompletionSource ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    internal RunningTurn(string tenantId, string runId, string owner, int turnNumber)
+    private int unclaimed;
+
+    internal RunningTurn(string tenantId, string runId, string owner, int turnNumber, bool reserved = false)
     {
         TenantId = tenantId;
         RunId = runId;
         Owner = owner;
         TurnNumber = turnNumber;
+        unclaimed = reserved ? 1 : 0;
     }
 
     public string TenantId { get; }
@@ -153,7 +191,12 @@ public sealed class RunningTurn
     /// <summary>The owner of the turn's hold; for a background turn, the id of its <see cref="QueuedTurn"/>.</summary>
     public string Owner { get; }
 
-    public int TurnNumber { get; }
+    public int TurnNumber { get; private set; }
+
+    /// <summary>The turn the run goes to when this one leaves (see <see cref="RunningTurns.HandOver"/>).</summary>
+    internal RunningTurn? Successor { get; set; }
+
+    internal bool Unclaimed => Volatile.Read(ref unclaimed) == 1;
 
     public TurnProgress Progress { get; } = new();
 
@@ -164,6 +207,17 @@ public sealed class RunningTurn
     public Task Finished => ended.Task;
 
     public void Cancel() => cancellation.Cancel();
+
+    internal bool Claim(int turnNumber)
+    {
+        if (Interlocked.Exchange(ref unclaimed, 0) != 1)
+        {
+            return false;
+        }
+
+        TurnNumber = turnNumber;
+        return true;
+    }
 
     // The source is not disposed: it has no timer, and a late Cancel must stay harmless.
     internal void Ended() => ended.TrySetResult();

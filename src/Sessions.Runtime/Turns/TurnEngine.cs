@@ -76,7 +76,9 @@ public sealed class TurnEngine(
 
         // A stop always interrupts: stop means stop, whatever runs.
         var policy = request.Command == TurnCommand.Stop ? BusyPolicy.Interrupt : request.OnBusy;
+        var owner = request.Queued?.Id ?? request.Idempotency?.Owner ?? Guid.NewGuid().ToString("n");
         string? interrupted = null;
+        RunningTurn? reservation = null;
         if (request.RunId is not null && !RunStateMachine.IsTerminal(run.Status) && Busy(run, request) is { } busy)
         {
             if (fromCopy && mayStartAgain)
@@ -85,14 +87,38 @@ public sealed class TurnEngine(
                 return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
             }
 
-            (run, interrupted) = policy switch
+            switch (policy)
             {
-                BusyPolicy.Enqueue => (await WaitUntilFreeAsync(request, cancellationToken), null),
-                BusyPolicy.Interrupt => await InterruptHereAsync(run, request, cancellationToken),
-                _ => throw TurnHold.Conflict(busy),
-            };
+                case BusyPolicy.Enqueue:
+                    run = await WaitUntilFreeAsync(request, cancellationToken);
+                    break;
+                case BusyPolicy.Interrupt:
+                    (run, interrupted, reservation) = await InterruptHereAsync(run, request, owner, cancellationToken);
+                    break;
+                default:
+                    throw TurnHold.Conflict(busy);
+            }
+
             fromCopy = false;
         }
+
+        try
+        {
+            return await ContinueAsync(request, run, fromCopy, mayStartAgain, policy, owner, interrupted, cancellationToken, observer);
+        }
+        finally
+        {
+            // A run handed over to this turn that it did not take after all goes back to whoever comes next.
+            if (reservation is not null)
+            {
+                running.Release(reservation);
+            }
+        }
+    }
+
+    private async Task<TurnOutcome> ContinueAsync(
+        TurnRequest request, RunDocument run, bool fromCopy, bool mayStartAgain, BusyPolicy policy, string owner, string? interrupted, CancellationToken cancellationToken, TurnObserver? observer)
+    {
 
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
         var startedAt = clock.GetUtcNow();
@@ -117,7 +143,7 @@ public sealed class TurnEngine(
         // Another server's turn holds the run: a stop or an interrupt takes its lease (it notices and stops).
         interrupted ??= policy == BusyPolicy.Interrupt ? run.Lease?.Owner : null;
         var (hold, current) = await TurnHold.TryTakeAsync(
-            runs, keys, running, run, request.RunId is null, request.Idempotency, request.Queued?.Id, policy == BusyPolicy.Interrupt, options.Value, clock, logger, cancellationToken);
+            runs, keys, running, run, request.RunId is null, request.Idempotency, owner, policy == BusyPolicy.Interrupt, options.Value, clock, logger, cancellationToken);
         if (hold is null)
         {
             if (fromCopy && mayStartAgain && current is not null)
@@ -131,6 +157,12 @@ public sealed class TurnEngine(
             if (policy == BusyPolicy.Enqueue)
             {
                 await WaitUntilFreeAsync(request, cancellationToken);
+                return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
+            }
+
+            if (policy == BusyPolicy.Interrupt && mayStartAgain)
+            {
+                // Another writer moved the run between reading it and taking it (a worker retaking its work): again.
                 return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
             }
 
@@ -321,8 +353,7 @@ public sealed class TurnEngine(
             return $"{run.Queue.Count} background turn(s) of this run are queued; this turn was not applied. Send it with run_input.on_busy \"enqueue\" to run after them.";
         }
 
-        if (running.Find(run.TenantId, run.Id) is not null
-            || !runs.OwnedByOneProcess && !RunLeases.MayTake(run, request.Queued?.Id ?? request.Idempotency?.Owner ?? "", clock.GetUtcNow()))
+        if (RunQueue.Holder(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow()) is { } holder && holder != (request.Queued?.Id ?? request.Idempotency?.Owner))
         {
             return "Another turn of this run is running; this turn was not applied. Retry when it has answered, or send run_input.on_busy \"enqueue\" or \"interrupt\".";
         }
@@ -382,22 +413,33 @@ public sealed class TurnEngine(
     /// turn (for a background turn, its queued turn, which goes with it). A turn on another server is taken over when
     /// this turn takes the run (<see cref="TurnHold"/>).
     /// </summary>
-    internal async Task<(RunDocument Run, string? Interrupted)> InterruptHereAsync(RunDocument run, TurnRequest request, CancellationToken cancellationToken)
+    internal async Task<(RunDocument Run, string? Interrupted, RunningTurn? Reservation)> InterruptHereAsync(
+        RunDocument run, TurnRequest request, string owner, CancellationToken cancellationToken)
     {
-        if (running.Find(run.TenantId, run.Id) is not { } local)
+        if (running.Find(run.TenantId, run.Id) is not { } local || local.Owner == owner)
         {
-            return (run, null);
+            return (run, null, null);
         }
 
-        local.Cancel();
+        // Handed over, so that the run is this turn's the moment the cancelled one lets go of it.
+        var reservation = running.HandOver(local, owner);
         var waited = await Task.WhenAny(local.Finished, Task.Delay(TimeSpan.FromSeconds(options.Value.CancelWaitSeconds), clock, cancellationToken));
         if (waited != local.Finished && runs.OwnedByOneProcess)
         {
+            running.Release(reservation);
             throw TurnHold.Conflict($"The running turn did not stop within {options.Value.CancelWaitSeconds} s (Sessions:Turns:CancelWaitSeconds); this turn was not applied.");
         }
 
         recent.Forget(run.TenantId, run.Id);
-        return (await LoadRunAsync(request, cancellationToken), local.Owner);
+        try
+        {
+            return (await LoadRunAsync(request, cancellationToken), local.Owner, reservation);
+        }
+        catch
+        {
+            running.Release(reservation);
+            throw;
+        }
     }
 
     internal static DomainException TurnMismatch(int expected, RunDocument run) =>

@@ -14,16 +14,15 @@ public sealed record RunActivity(int TurnNumber, int CompletedSteps, string? Cur
     /// <summary>Null when the run is between turns with nothing queued: its stored status is then what it is doing.</summary>
     public static RunActivity? Of(RunDocument run, RunningTurns running, bool sharedStore, DateTimeOffset now)
     {
-        var here = running.Find(run.TenantId, run.Id);
-        var leased = sharedStore && run.Lease is { } lease && lease.ExpiresAt > now;
-        if (here is null && !leased && run.Queue.Count == 0)
+        var holder = RunQueue.Holder(run, running, sharedStore, now);
+        if (holder is null && run.Queue.Count == 0)
         {
             return null;
         }
 
-        var working = here is not null || leased;
-        var queued = run.Queue.Count - (working && run.Queue.Count > 0 && (here?.Owner ?? run.Lease?.Owner) == run.Queue[0].Id ? 1 : 0);
-        return new RunActivity(here?.TurnNumber ?? run.TurnNumber + 1, here?.Progress.CompletedSteps ?? 0, here?.Progress.CurrentNode, queued);
+        var here = holder is null ? null : running.Find(run.TenantId, run.Id);
+        var queued = run.Queue.Count - (RunQueue.RunsHead(run, holder) ? 1 : 0);
+        return new RunActivity(run.TurnNumber + 1, here?.Progress.CompletedSteps ?? 0, here?.Progress.CurrentNode, queued);
     }
 }
 

@@ -201,6 +201,64 @@ public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
         var replayed = await otherClient.ExecuteWithKeyAsync(workflow, "renewed", reply);
         Assert.Equal(await answer.Content.ReadAsStringAsync(), await replayed.Content.ReadAsStringAsync());
     }
+
+    [ServerFact]
+    public async Task A_stop_sent_to_one_instance_cancels_the_turn_running_on_the_other()
+    {
+        await using var api = await LoopbackApi.StartAsync("token");
+        var (running, stopping) = (first.CreateClient(), second.CreateClient());
+        var workflow = await running.UploadAsync($$$"""
+            { "name": "Held", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Next?", "variable": "message", "next": "call" },
+              { "id": "call", "type": "http_request", "url": "{{{api.Address}}}gate/held", "timeout_seconds": 60, "next": "ask" } ] }
+            """);
+        var runId = (await running.StartAsync(workflow))["run_id"]!.GetValue<string>();
+        var turn = running.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "one" } });
+        await api.Gate("held").Arrived;
+
+        var stop = await stopping.ExecuteAsync(workflow, new { run_id = runId, run_input = new { command = "stop" } });
+        Assert.Equal(HttpStatusCode.OK, stop.StatusCode);
+        Assert.Equal("cancelled", (await stop.ReadObjectAsync())["status"]!.GetValue<string>());
+
+        // The running instance sees its lease taken and stops the call it is in, without the gate ever opening.
+        var cancelled = await turn.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(HttpStatusCode.Conflict, cancelled.StatusCode);
+        Assert.Equal("turn_cancelled", (await cancelled.ReadObjectAsync())["code"]!.GetValue<string>());
+        var run = await (await running.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+        Assert.Equal(("cancelled", 2), (run["status"]!.GetValue<string>(), run["turn_number"]!.GetValue<int>()));
+        Assert.Null(run["progress"]);
+    }
+
+    [ServerFact]
+    public async Task Background_turns_accepted_by_one_instance_are_run_by_the_workers_of_both_each_once()
+    {
+        // The accepting instance runs no worker; two others share the work.
+        var accepting = OnSharedStore();
+        accepting["Sessions:Workers:PollMilliseconds"] = "0";
+        await using var front = new SessionsFactory(null, accepting);
+        var client = front.CreateClient();
+        var runIds = new List<string>();
+        for (var i = 0; i < 40; i++)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute") { Content = Http.Json("{}") };
+            request.Headers.Add("Prefer", "respond-async");
+            var accepted = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            runIds.Add((await accepted.ReadObjectAsync())["run_id"]!.GetValue<string>());
+        }
+
+        Assert.Equal("running", (await (await client.GetAsync($"/v1/runs/{runIds[^1]}")).ReadObjectAsync())["status"]!.GetValue<string>());
+        await Task.WhenAll(first.Services.GetRequiredService<RunWork>().RunDueAsync(default), second.Services.GetRequiredService<RunWork>().RunDueAsync(default));
+        foreach (var runId in runIds)
+        {
+            JsonObject run = null!;
+            await Eventually.TrueAsync(
+                async () => (run = await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["status"]!.GetValue<string>() == "waiting_for_user_input",
+                $"run {runId} ran its background turn");
+            Assert.Equal(1, run["turn_number"]!.GetValue<int>());
+            Assert.Single(run["turns"]!.AsArray().SelectMany(t => t!["events"]!.AsArray()), e => e!["type"]!.GetValue<string>() == "start_workflow");
+        }
+    }
 }
 
 public sealed class PostgresMultiInstanceTests() : MultiInstanceTests(new PostgresStoreUnderTest());

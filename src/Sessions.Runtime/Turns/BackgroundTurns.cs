@@ -79,14 +79,15 @@ public sealed class BackgroundTurns(
                     if (holder is not null && running.Find(run.TenantId, run.Id) is { } here && here.Owner == holder)
                     {
                         // Cancelled here and waited for; then decide again on the run as it let go of it.
-                        (_, interrupted, reservation) = await engine.InterruptHereAsync(run, request, item.Id, cancellationToken);
+                        (_, var cancelled, reservation) = await engine.InterruptHereAsync(run, request, item.Id, cancellationToken);
+                        interrupted = RunQueue.QueuedIdOf(cancelled);
                         continue;
                     }
 
                     if (holder is not null)
                     {
                         // Another server's turn: taking its lease away cancels it (it commits nothing; it notices and stops).
-                        interrupted = holder;
+                        interrupted = RunQueue.QueuedIdOf(holder);
                         lease = null;
                     }
 

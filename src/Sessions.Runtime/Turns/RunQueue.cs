@@ -34,8 +34,17 @@ public static class RunQueue
         : sharedStore && run.Lease is { } lease && lease.ExpiresAt > now ? lease.Owner
         : null;
 
+    /// <summary>
+    /// The owner of a worker's attempt at a queued turn: the turn's id, then the attempt's own, so that two workers
+    /// that picked up the same turn never take each other's hold for their own.
+    /// </summary>
+    public static string WorkerOwner(QueuedTurn queued) => $"{queued.Id}/{Guid.NewGuid():n}";
+
+    /// <summary>The queued turn a hold's owner works on (see <see cref="WorkerOwner"/>); any other owner names none.</summary>
+    public static string? QueuedIdOf(string? owner) => owner?.Split('/')[0];
+
     /// <summary>Whether the turn that <paramref name="holder"/> runs is the run's first queued turn (a worker's).</summary>
-    public static bool RunsHead(RunDocument run, string? holder) => holder is not null && run.Queue.Count > 0 && run.Queue[0].Id == holder;
+    public static bool RunsHead(RunDocument run, string? holder) => holder is not null && run.Queue.Count > 0 && QueuedIdOf(holder) == run.Queue[0].Id;
 
     /// <summary>
     /// The number the next turn accepted on <paramref name="run"/> will have: after the run's turns, the turn that

@@ -188,7 +188,7 @@ public sealed class RunningTurn
 
     public string RunId { get; }
 
-    /// <summary>The owner of the turn's hold; for a background turn, the id of its <see cref="QueuedTurn"/>.</summary>
+    /// <summary>The owner of the turn's hold; for a background turn, <see cref="RunQueue.WorkerOwner"/> of its <see cref="QueuedTurn"/>.</summary>
     public string Owner { get; }
 
     public int TurnNumber { get; private set; }

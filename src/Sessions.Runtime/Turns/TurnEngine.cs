@@ -64,6 +64,12 @@ public sealed class TurnEngine(
             ? NewRun(request, request.VersionNumber ?? (await GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
             : Visible(copy, request) ?? await LoadRunAsync(request, cancellationToken);
         var fromCopy = ReferenceEquals(run, copy);
+        if (request.Queued is { } queued && (run.Queue.Count == 0 || run.Queue[0].Id != queued.Id))
+        {
+            // Another worker ran it (or a stop dropped it) since this one found it.
+            throw TurnHold.Conflict("This background turn is no longer first in its run's queue.");
+        }
+
         if (request.ExpectedTurn is { } expected && expected != run.TurnNumber)
         {
             if (fromCopy && mayStartAgain)
@@ -76,7 +82,7 @@ public sealed class TurnEngine(
 
         // A stop always interrupts: stop means stop, whatever runs.
         var policy = request.Command == TurnCommand.Stop ? BusyPolicy.Interrupt : request.OnBusy;
-        var owner = request.Queued?.Id ?? request.Idempotency?.Owner ?? Guid.NewGuid().ToString("n");
+        var owner = request.Queued is { } work ? RunQueue.WorkerOwner(work) : request.Idempotency?.Owner ?? Guid.NewGuid().ToString("n");
         string? interrupted = null;
         RunningTurn? reservation = null;
         if (request.RunId is not null && !RunStateMachine.IsTerminal(run.Status) && Busy(run, request) is { } busy)
@@ -104,7 +110,7 @@ public sealed class TurnEngine(
 
         try
         {
-            return await ContinueAsync(request, run, fromCopy, mayStartAgain, policy, owner, interrupted, cancellationToken, observer);
+            return await ContinueAsync(request, run, fromCopy, mayStartAgain, policy, owner, RunQueue.QueuedIdOf(interrupted), cancellationToken, observer);
         }
         finally
         {
@@ -141,7 +147,7 @@ public sealed class TurnEngine(
         }
 
         // Another server's turn holds the run: a stop or an interrupt takes its lease (it notices and stops).
-        interrupted ??= policy == BusyPolicy.Interrupt ? run.Lease?.Owner : null;
+        interrupted ??= policy == BusyPolicy.Interrupt ? RunQueue.QueuedIdOf(run.Lease?.Owner) : null;
         var (hold, current) = await TurnHold.TryTakeAsync(
             runs, keys, running, run, request.RunId is null, request.Idempotency, owner, policy == BusyPolicy.Interrupt, options.Value, clock, logger, cancellationToken);
         if (hold is null)
@@ -322,7 +328,7 @@ public sealed class TurnEngine(
     /// </summary>
     private async Task<TurnOutcome> RefuseQueuedAsync(RunDocument run, TurnRequest request, DomainException refusal, CancellationToken cancellationToken)
     {
-        var (hold, _) = await TurnHold.TryTakeAsync(runs, keys, running, run, false, null, request.Queued!.Id, false, options.Value, clock, logger, cancellationToken);
+        var (hold, _) = await TurnHold.TryTakeAsync(runs, keys, running, run, false, null, RunQueue.WorkerOwner(request.Queued!), false, options.Value, clock, logger, cancellationToken);
         if (hold is null)
         {
             throw TurnHold.Conflict();
@@ -335,7 +341,7 @@ public sealed class TurnEngine(
         {
             TurnNumber = refused.TurnNumber,
             LastSeq = refused.Seq,
-            Queue = hold.Stored.Queue.Where(q => q.Id != request.Queued.Id).ToList(),
+            Queue = hold.Stored.Queue.Where(q => q.Id != request.Queued!.Id).ToList(),
             UpdatedAt = now,
         };
         var committed = await CommitAsync(hold, run, executed, [refused], request.RecordedInput, now, null, _ => [], cancellationToken);
@@ -353,7 +359,7 @@ public sealed class TurnEngine(
             return $"{run.Queue.Count} background turn(s) of this run are queued; this turn was not applied. Send it with run_input.on_busy \"enqueue\" to run after them.";
         }
 
-        if (RunQueue.Holder(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow()) is { } holder && holder != (request.Queued?.Id ?? request.Idempotency?.Owner))
+        if (RunQueue.Holder(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow()) is { } holder && holder != request.Idempotency?.Owner)
         {
             return "Another turn of this run is running; this turn was not applied. Retry when it has answered, or send run_input.on_busy \"enqueue\" or \"interrupt\".";
         }

@@ -11,12 +11,16 @@ measurement.
 - delivery throughput: N runs that complete on their first turn, each with one delivery, are started first with the
   receiver answering 503 (so all wait); then it answers 204, one redelivery is asked per delivery, and the time from
   the first to the last 204 is measured.
+- background turns: N first turns sent with Prefer: respond-async by 16 clients at once; from the first request to the
+  last turn's commit (its completed_at), what one server completes per second while it also accepts them. Then 200
+  background turns one at a time on an idle server: request sent -> commit of the turn.
 """
 import argparse, datetime, http.server, json, os, socket, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--timers", type=int, default=300)
 parser.add_argument("--deliveries", type=int, default=2000)
+parser.add_argument("--background", type=int, default=2000)
 parser.add_argument("--port", type=int, default=5392)
 args = parser.parse_args()
 
@@ -52,9 +56,9 @@ threading.Thread(target=receiver.serve_forever, daemon=True).start()
 hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
 
 
-def call(method, path, body=None):
+def call(method, path, body=None, headers=None):
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(request, timeout=120) as response:
         text = response.read()
         return json.loads(text) if text else None
@@ -149,6 +153,34 @@ try:
             hook_ms.append((got[0] - committed) * 1000)
     report("timer_deadline_to_commit", timer_ms, poll_ms=500)
     report("webhook_commit_to_receipt", hook_ms, poll_ms=500)
+
+    # Background turns: many at once, then one at a time.
+    asked = call("POST", "/v1/workflows", {
+        "name": "Ask", "start": "greet",
+        "nodes": [{"id": "greet", "type": "say", "text": "Hi!", "next": "ask"}, {"id": "ask", "type": "ask", "prompt": "Name?", "variable": "name", "next": "ask"}]})["workflow_id"]
+    background = {"Prefer": "respond-async"}
+    first_sent = time.time()
+    runs = parallel(args.background, lambda i: call("POST", f"/v1/workflows/{asked}/execute", {}, background)["run_id"])
+    committed = []
+    for run_id in runs:
+        while True:
+            run = call("GET", f"/v1/runs/{run_id}")
+            if run["status"] == "waiting_for_user_input":
+                break
+            time.sleep(0.05)
+        committed.append(seconds(run["turns"][0]["completed_at"]))
+    span = max(committed) - first_sent
+    print(json.dumps({"measure": "background_turns_per_second", "n": len(runs), "seconds": round(span, 2), "per_second": round(len(runs) / span, 1)}), flush=True)
+
+    latency_ms = []
+    for _ in range(200):
+        sent = time.time()
+        run_id = call("POST", f"/v1/workflows/{asked}/execute", {}, background)["run_id"]
+        answer_json = call("GET", f"/v1/runs/{run_id}/turns/1/result?wait_seconds=30")
+        assert answer_json["status"] == "waiting_for_user_input"
+        turn = call("GET", f"/v1/runs/{run_id}/turns/1")
+        latency_ms.append((seconds(turn["completed_at"]) - sent) * 1000)
+    report("background_accept_to_commit", latency_ms)
 finally:
     server.terminate()
     server.wait()

@@ -55,6 +55,23 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_background_turn_whose_answer_cannot_be_written_is_recorded_as_refused_not_retried_forever()
+    {
+        var runId = await StartAsync();
+        Writer.FailNext = true;
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute") { Content = Http.Json(Reply(runId)) };
+        request.Headers.Add("Prefer", "respond-async");
+        Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync(request)).StatusCode);
+
+        var joined = await client.GetAsync($"/v1/runs/{runId}/turns/2/result?wait_seconds=30");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, joined.StatusCode);
+        Assert.Equal("answer_not_writable", (await joined.ReadObjectAsync())["code"]!.GetValue<string>());
+        var run = await RunJsonAsync(runId);
+        Assert.Equal(("waiting_for_user_input", 2), (run["status"]!.GetValue<string>(), run["turn_number"]!.GetValue<int>()));
+        Assert.Null(run["progress"]);
+    }
+
+    [Fact]
     public async Task A_commit_that_fails_before_it_is_applied_answers_500_and_changes_nothing()
     {
         var runId = await StartAsync();

@@ -136,6 +136,17 @@ public sealed class OpenApiTests(OpenApiDocument openApi) : IClassFixture<OpenAp
         string[] HeadersOf(string path, string method) =>
             document["paths"]![path]![method]!["parameters"]!.AsArray().Where(p => p!["in"]!.GetValue<string>() == "header").Select(p => p!["name"]!.GetValue<string>()).ToArray();
         Assert.Contains("Idempotency-Key", HeadersOf("/v1/workflows/{workflow_id}/execute", "post"));
+        Assert.Contains("Prefer", HeadersOf("/v1/workflows/{workflow_id}/execute", "post"));
+
+        // A background turn's 202 and its join are part of the contract, with their shapes.
+        var execute = document["paths"]!["/v1/workflows/{workflow_id}/execute"]!["post"]!["responses"]!.AsObject();
+        Assert.True(execute.ContainsKey("202"));
+        var join = document["paths"]!["/v1/runs/{run_id}/turns/{turn_number}/result"]!["get"]!;
+        Assert.True(join["responses"]!.AsObject().ContainsKey("200") && join["responses"]!.AsObject().ContainsKey("202"));
+        Assert.Contains(join["parameters"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "wait_seconds");
+        var schemas = document["components"]!["schemas"]!.AsObject();
+        Assert.Equal(["run_id", "status", "turn_number", "message", "progress"], schemas["BackgroundTurnResponse"]!["properties"]!.AsObject().Select(p => p.Key));
+        Assert.True(schemas["RunInput"]!["properties"]!.AsObject().ContainsKey("on_busy"));
         Assert.Contains("Idempotency-Key", HeadersOf("/v1/workflows/{workflow_id}/execute/stream", "post"));
         Assert.Contains("Last-Event-ID", HeadersOf("/v1/runs/{run_id}/events/stream", "get"));
     }

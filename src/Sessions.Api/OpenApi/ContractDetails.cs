@@ -12,16 +12,20 @@ public sealed class ContractDetails : IOpenApiOperationTransformer, IOpenApiDocu
 {
     public const string ProblemCodeSchema = "ProblemCode";
 
-    private static readonly Dictionary<string, (string Name, string Description)> Headers = new()
+    private static readonly Dictionary<string, (string Name, string Description)[]> Headers = new()
     {
-        ["Execute"] = ("Idempotency-Key", "Makes the turn safe to retry: the same key with the same body gets the first answer again, byte for byte; with another body, 422 idempotency_key_reused. 1 to 200 printable ASCII characters, kept 24 hours."),
-        ["ExecuteStreaming"] = ("Idempotency-Key", "As for execute: a retry of an answered key streams the stored events and answer again."),
-        ["FollowRunEvents"] = ("Last-Event-ID", "The seq of the last event received; the stream goes on after it. Takes precedence over after_seq."),
+        ["Execute"] =
+        [
+            ("Idempotency-Key", "Makes the turn safe to retry: the same key with the same request gets the first answer again, byte for byte; with another request, 422 idempotency_key_reused. 1 to 255 printable ASCII characters, kept 24 hours."),
+            ("Prefer", "respond-async (RFC 7240): record the turn and answer 202 Accepted at once (Location: the run; Preference-Applied: respond-async); a worker runs it. Join it at /v1/runs/{run_id}/turns/{turn_number}/result. Ignored by a stop."),
+        ],
+        ["ExecuteStreaming"] = [("Idempotency-Key", "As for execute: a retry of an answered key streams the stored events and answer again.")],
+        ["FollowRunEvents"] = [("Last-Event-ID", "The seq of the last event received; the stream goes on after it. Takes precedence over after_seq.")],
     };
 
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
-        if (operation.OperationId is { } id && Headers.TryGetValue(id, out var header))
+        foreach (var header in operation.OperationId is { } id && Headers.TryGetValue(id, out var headers) ? headers : [])
         {
             operation.Parameters ??= [];
             operation.Parameters.Add(new OpenApiParameter

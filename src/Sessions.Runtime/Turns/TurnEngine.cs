@@ -85,6 +85,7 @@ public sealed class TurnEngine(
         var owner = request.Queued is { } work ? RunQueue.WorkerOwner(work) : request.Idempotency?.Owner ?? Guid.NewGuid().ToString("n");
         string? interrupted = null;
         RunningTurn? reservation = null;
+        IDisposable? inLine = null;
         if (request.RunId is not null && !RunStateMachine.IsTerminal(run.Status) && Busy(run, request) is { } busy)
         {
             if (fromCopy && mayStartAgain)
@@ -96,7 +97,7 @@ public sealed class TurnEngine(
             switch (policy)
             {
                 case BusyPolicy.Enqueue:
-                    run = await WaitUntilFreeAsync(request, cancellationToken);
+                    (run, inLine) = await WaitUntilFreeAsync(request, cancellationToken);
                     break;
                 case BusyPolicy.Interrupt:
                     (run, interrupted, reservation) = await InterruptHereAsync(run, request, owner, cancellationToken);
@@ -110,10 +111,12 @@ public sealed class TurnEngine(
 
         try
         {
-            return await ContinueAsync(request, run, fromCopy, mayStartAgain, policy, owner, RunQueue.QueuedIdOf(interrupted), cancellationToken, observer);
+            return await ContinueAsync(request, run, fromCopy, mayStartAgain, policy, owner, RunQueue.QueuedIdOf(interrupted), inLine, cancellationToken, observer);
         }
         finally
         {
+            inLine?.Dispose();
+
             // A run handed over to this turn that it did not take after all goes back to whoever comes next.
             if (reservation is not null)
             {
@@ -123,7 +126,8 @@ public sealed class TurnEngine(
     }
 
     private async Task<TurnOutcome> ContinueAsync(
-        TurnRequest request, RunDocument run, bool fromCopy, bool mayStartAgain, BusyPolicy policy, string owner, string? interrupted, CancellationToken cancellationToken, TurnObserver? observer)
+        TurnRequest request, RunDocument run, bool fromCopy, bool mayStartAgain, BusyPolicy policy, string owner, string? interrupted, IDisposable? inLine,
+        CancellationToken cancellationToken, TurnObserver? observer)
     {
 
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
@@ -150,6 +154,9 @@ public sealed class TurnEngine(
         interrupted ??= policy == BusyPolicy.Interrupt ? RunQueue.QueuedIdOf(run.Lease?.Owner) : null;
         var (hold, current) = await TurnHold.TryTakeAsync(
             runs, keys, running, run, request.RunId is null, request.Idempotency, owner, policy == BusyPolicy.Interrupt, options.Value, clock, logger, cancellationToken);
+
+        // Held (or not): the next turn in line may look now.
+        inLine?.Dispose();
         if (hold is null)
         {
             if (fromCopy && mayStartAgain && current is not null)
@@ -162,7 +169,9 @@ public sealed class TurnEngine(
 
             if (policy == BusyPolicy.Enqueue)
             {
-                await WaitUntilFreeAsync(request, cancellationToken);
+                // Taken by another turn between the look and the hold: wait again, then start from the run as it is.
+                (_, var place) = await WaitUntilFreeAsync(request, cancellationToken);
+                place.Dispose();
                 return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
             }
 
@@ -198,7 +207,14 @@ public sealed class TurnEngine(
         var outcome = new TurnOutcome(executed, events);
         if (answerWriter is not null)
         {
-            outcome = outcome with { Answer = Render(answerWriter, outcome) };
+            try
+            {
+                outcome = outcome with { Answer = Render(answerWriter, outcome) };
+            }
+            catch (DomainException refusal) when (request.Queued is not null)
+            {
+                return await CommitRefusalAsync(hold, run, request, refusal, cancellationToken);
+            }
         }
 
         IdempotentAnswer? answer = null;
@@ -335,6 +351,11 @@ public sealed class TurnEngine(
         }
 
         await using var held = hold;
+        return await CommitRefusalAsync(hold, run, request, refusal, cancellationToken);
+    }
+
+    private async Task<TurnOutcome> CommitRefusalAsync(TurnHold hold, RunDocument run, TurnRequest request, DomainException refusal, CancellationToken cancellationToken)
+    {
         var now = clock.GetUtcNow();
         var refused = new RunEvent(run.Id, run.LastSeq + 1, run.TurnNumber + 1, RunEventType.TurnRefused, null, now, QueuedRefusal.Fields(refusal));
         var executed = run with
@@ -369,10 +390,11 @@ public sealed class TurnEngine(
 
     /// <summary>
     /// For <see cref="BusyPolicy.Enqueue"/>: waits, in line with the turns that arrived before it in this process, until
-    /// the run is free (no turn running, no background turn queued ahead), and returns it as it then is. Refused with
-    /// 409 `turn_conflict` if that takes longer than `Sessions:Turns:EnqueueWaitSeconds`.
+    /// the run is free (no turn running, no background turn queued ahead), and returns it as it then is, with the turn's
+    /// place in line, to leave once it holds the run. Refused with 409 `turn_conflict` if that takes longer than
+    /// `Sessions:Turns:EnqueueWaitSeconds`.
     /// </summary>
-    private async Task<RunDocument> WaitUntilFreeAsync(TurnRequest request, CancellationToken cancellationToken)
+    private async Task<(RunDocument Run, IDisposable Place)> WaitUntilFreeAsync(TurnRequest request, CancellationToken cancellationToken)
     {
         var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(options.Value.EnqueueWaitSeconds);
         IDisposable place;
@@ -389,25 +411,32 @@ public sealed class TurnEngine(
             }
         }
 
-        using var inLine = place;
-        while (true)
+        try
         {
-            var committed = feed.NextCommit(request.RunId!);
-            var run = await LoadRunAsync(request, cancellationToken);
-            if (RunStateMachine.IsTerminal(run.Status) || Busy(run, request) is null)
+            while (true)
             {
-                return run;
-            }
+                var committed = feed.NextCommit(request.RunId!);
+                var run = await LoadRunAsync(request, cancellationToken);
+                if (RunStateMachine.IsTerminal(run.Status) || Busy(run, request) is null)
+                {
+                    return (run, place);
+                }
 
-            var left = deadline - clock.GetUtcNow();
-            if (left <= TimeSpan.Zero)
-            {
-                throw TurnHold.Conflict($"The run stayed busy for {options.Value.EnqueueWaitSeconds} s (Sessions:Turns:EnqueueWaitSeconds); this turn was not applied.");
-            }
+                var left = deadline - clock.GetUtcNow();
+                if (left <= TimeSpan.Zero)
+                {
+                    throw TurnHold.Conflict($"The run stayed busy for {options.Value.EnqueueWaitSeconds} s (Sessions:Turns:EnqueueWaitSeconds); this turn was not applied.");
+                }
 
-            // Woken by a commit or a turn ending here; a turn on another server is seen by looking again.
-            var ended = running.Find(run.TenantId, run.Id)?.Finished ?? Task.CompletedTask;
-            await Task.WhenAny(committed, ended.IsCompleted ? Task.Delay(EnqueuePoll, clock, cancellationToken) : ended, Task.Delay(EnqueuePoll, clock, cancellationToken));
+                // Woken by a commit or a turn ending here; a turn on another server is seen by looking again.
+                var ended = running.Find(run.TenantId, run.Id)?.Finished ?? Task.CompletedTask;
+                await Task.WhenAny(committed, ended.IsCompleted ? Task.Delay(EnqueuePoll, clock, cancellationToken) : ended, Task.Delay(EnqueuePoll, clock, cancellationToken));
+            }
+        }
+        catch
+        {
+            place.Dispose();
+            throw;
         }
     }
 

@@ -24,6 +24,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<RunEventFeed>();
         services.AddSingleton<RunningTurns>();
         services.AddSingleton<WorkSignal>();
+        services.AddSingleton<BusyRuns>();
         services.AddSingleton<RecentRuns>();
         services.AddSingleton<IdempotencyKeys>();
         services.AddSingleton<TurnEngine>();

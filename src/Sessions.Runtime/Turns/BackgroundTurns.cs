@@ -20,6 +20,7 @@ public sealed record AcceptedTurn(string RunId, int TurnNumber, string QueuedTur
 /// </summary>
 public sealed class BackgroundTurns(
     TurnEngine engine,
+    BusyRuns busyRuns,
     IRunStore runs,
     RunningTurns running,
     RecentRuns recent,
@@ -79,7 +80,7 @@ public sealed class BackgroundTurns(
                     if (holder is not null && running.Find(run.TenantId, run.Id) is { } here && here.Owner == holder)
                     {
                         // Cancelled here and waited for; then decide again on the run as it let go of it.
-                        (_, var cancelled, reservation) = await engine.InterruptHereAsync(run, request, item.Id, cancellationToken);
+                        (_, var cancelled, reservation) = await busyRuns.InterruptHereAsync(run, request, item.Id, cancellationToken);
                         interrupted = RunQueue.QueuedIdOf(cancelled);
                         continue;
                     }
@@ -96,7 +97,7 @@ public sealed class BackgroundTurns(
                 }
                 else
                 {
-                    throw TurnHold.Conflict(engine.Busy(run, request));
+                    throw TurnHold.Conflict(busyRuns.Busy(run, request));
                 }
 
                 var accepted = new AcceptedTurn(run.Id, queue.Single(q => q.Id == item.Id).TurnNumber, item.Id);

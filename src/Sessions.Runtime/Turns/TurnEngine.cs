@@ -11,15 +11,18 @@ using Sessions.Runtime.Workflows;
 namespace Sessions.Runtime.Turns;
 
 /// <summary>
-/// Takes one turn of a run: loads it, holds it (<see cref="TurnHold"/>), steps its nodes in memory, and commits the run,
-/// the turn's events, the turn record and (under an idempotency key) the answer in one version-checked write. A turn
-/// that is refused, or loses a race, leaves the run as it was.
+/// Takes one turn of a run: loads it, meets a busy run by the turn's policy (<see cref="BusyRuns"/>), holds it
+/// (<see cref="TurnHold"/>), steps its nodes in memory, and commits the run, the turn's events, the turn record and
+/// (under an idempotency key) the answer in one version-checked write. A turn that is refused, cancelled or loses a
+/// race leaves the run as it was; a background turn (<see cref="TurnRequest.Queued"/>) that its run refuses is recorded
+/// as a turn with its refusal, so that its client, who is not waiting, can read it.
 /// </summary>
 public sealed class TurnEngine(
     IWorkflowStore workflows,
     IRunStore runs,
     IdempotencyKeys keys,
     RunningTurns running,
+    BusyRuns busyRuns,
     RecentRuns recent,
     DefinitionCache definitions,
     RunEventFeed feed,
@@ -86,7 +89,7 @@ public sealed class TurnEngine(
         string? interrupted = null;
         RunningTurn? reservation = null;
         IDisposable? inLine = null;
-        if (request.RunId is not null && !RunStateMachine.IsTerminal(run.Status) && Busy(run, request) is { } busy)
+        if (request.RunId is not null && !RunStateMachine.IsTerminal(run.Status) && busyRuns.Busy(run, request) is { } busy)
         {
             if (fromCopy && mayStartAgain)
             {
@@ -97,10 +100,10 @@ public sealed class TurnEngine(
             switch (policy)
             {
                 case BusyPolicy.Enqueue:
-                    (run, inLine) = await WaitUntilFreeAsync(request, cancellationToken);
+                    (run, inLine) = await busyRuns.WaitUntilFreeAsync(request, cancellationToken);
                     break;
                 case BusyPolicy.Interrupt:
-                    (run, interrupted, reservation) = await InterruptHereAsync(run, request, owner, cancellationToken);
+                    (run, interrupted, reservation) = await busyRuns.InterruptHereAsync(run, request, owner, cancellationToken);
                     break;
                 default:
                     throw TurnHold.Conflict(busy);
@@ -111,7 +114,7 @@ public sealed class TurnEngine(
 
         try
         {
-            return await ContinueAsync(request, run, fromCopy, mayStartAgain, policy, owner, RunQueue.QueuedIdOf(interrupted), inLine, cancellationToken, observer);
+            return await RunTurnAsync(request, run, fromCopy, mayStartAgain, policy, owner, RunQueue.QueuedIdOf(interrupted), inLine, cancellationToken, observer);
         }
         finally
         {
@@ -125,11 +128,11 @@ public sealed class TurnEngine(
         }
     }
 
-    private async Task<TurnOutcome> ContinueAsync(
+    /// <summary>The turn once its run is free, or freed for it: validated, held, stepped and committed.</summary>
+    private async Task<TurnOutcome> RunTurnAsync(
         TurnRequest request, RunDocument run, bool fromCopy, bool mayStartAgain, BusyPolicy policy, string owner, string? interrupted, IDisposable? inLine,
         CancellationToken cancellationToken, TurnObserver? observer)
     {
-
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
         var startedAt = clock.GetUtcNow();
         var turn = new TurnExecution(run, definition, request, options.Value, clock, logger, observer);
@@ -170,7 +173,7 @@ public sealed class TurnEngine(
             if (policy == BusyPolicy.Enqueue)
             {
                 // Taken by another turn between the look and the hold: wait again, then start from the run as it is.
-                (_, var place) = await WaitUntilFreeAsync(request, cancellationToken);
+                (_, var place) = await busyRuns.WaitUntilFreeAsync(request, cancellationToken);
                 place.Dispose();
                 return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
             }
@@ -367,114 +370,6 @@ public sealed class TurnEngine(
         };
         var committed = await CommitAsync(hold, run, executed, [refused], request.RecordedInput, now, null, _ => [], cancellationToken);
         return new TurnOutcome(committed, [refused]);
-    }
-
-    /// <summary>
-    /// What keeps <paramref name="request"/> from starting on <paramref name="run"/> now, in words; null when nothing
-    /// does. Background turns queued ahead of it, or a turn running in this process, or on another server (a live lease).
-    /// </summary>
-    internal string? Busy(RunDocument run, TurnRequest request)
-    {
-        if (run.Queue.Count > 0 && run.Queue[0].Id != request.Queued?.Id)
-        {
-            return $"{run.Queue.Count} background turn(s) of this run are queued; this turn was not applied. Send it with run_input.on_busy \"enqueue\" to run after them.";
-        }
-
-        if (RunQueue.Holder(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow()) is { } holder && holder != request.Idempotency?.Owner)
-        {
-            return "Another turn of this run is running; this turn was not applied. Retry when it has answered, or send run_input.on_busy \"enqueue\" or \"interrupt\".";
-        }
-
-        return null;
-    }
-
-    /// <summary>
-    /// For <see cref="BusyPolicy.Enqueue"/>: waits, in line with the turns that arrived before it in this process, until
-    /// the run is free (no turn running, no background turn queued ahead), and returns it as it then is, with the turn's
-    /// place in line, to leave once it holds the run. Refused with 409 `turn_conflict` if that takes longer than
-    /// `Sessions:Turns:EnqueueWaitSeconds`.
-    /// </summary>
-    private async Task<(RunDocument Run, IDisposable Place)> WaitUntilFreeAsync(TurnRequest request, CancellationToken cancellationToken)
-    {
-        var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(options.Value.EnqueueWaitSeconds);
-        IDisposable place;
-        using (var timeout = new CancellationTokenSource(deadline - clock.GetUtcNow(), clock))
-        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
-        {
-            try
-            {
-                place = await running.LineUpAsync(request.TenantId, request.RunId!, waiting.Token);
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-            {
-                throw TurnHold.Conflict($"The run stayed busy for {options.Value.EnqueueWaitSeconds} s (Sessions:Turns:EnqueueWaitSeconds); this turn was not applied.");
-            }
-        }
-
-        try
-        {
-            while (true)
-            {
-                var committed = feed.NextCommit(request.RunId!);
-                var run = await LoadRunAsync(request, cancellationToken);
-                if (RunStateMachine.IsTerminal(run.Status) || Busy(run, request) is null)
-                {
-                    return (run, place);
-                }
-
-                var left = deadline - clock.GetUtcNow();
-                if (left <= TimeSpan.Zero)
-                {
-                    throw TurnHold.Conflict($"The run stayed busy for {options.Value.EnqueueWaitSeconds} s (Sessions:Turns:EnqueueWaitSeconds); this turn was not applied.");
-                }
-
-                // Woken by a commit or a turn ending here; a turn on another server is seen by looking again.
-                var ended = running.Find(run.TenantId, run.Id)?.Finished ?? Task.CompletedTask;
-                await Task.WhenAny(committed, ended.IsCompleted ? Task.Delay(EnqueuePoll, clock, cancellationToken) : ended, Task.Delay(EnqueuePoll, clock, cancellationToken));
-            }
-        }
-        catch
-        {
-            place.Dispose();
-            throw;
-        }
-    }
-
-    private static readonly TimeSpan EnqueuePoll = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>
-    /// For a stop or <see cref="BusyPolicy.Interrupt"/>: cancels the turn of the run running in this process, if any,
-    /// waits for it to let go (it commits nothing), and returns the run as it then is, with the owner of the cancelled
-    /// turn (for a background turn, its queued turn, which goes with it). A turn on another server is taken over when
-    /// this turn takes the run (<see cref="TurnHold"/>).
-    /// </summary>
-    internal async Task<(RunDocument Run, string? Interrupted, RunningTurn? Reservation)> InterruptHereAsync(
-        RunDocument run, TurnRequest request, string owner, CancellationToken cancellationToken)
-    {
-        if (running.Find(run.TenantId, run.Id) is not { } local || local.Owner == owner)
-        {
-            return (run, null, null);
-        }
-
-        // Handed over, so that the run is this turn's the moment the cancelled one lets go of it.
-        var reservation = running.HandOver(local, owner);
-        var waited = await Task.WhenAny(local.Finished, Task.Delay(TimeSpan.FromSeconds(options.Value.CancelWaitSeconds), clock, cancellationToken));
-        if (waited != local.Finished && runs.OwnedByOneProcess)
-        {
-            running.Release(reservation);
-            throw TurnHold.Conflict($"The running turn did not stop within {options.Value.CancelWaitSeconds} s (Sessions:Turns:CancelWaitSeconds); this turn was not applied.");
-        }
-
-        recent.Forget(run.TenantId, run.Id);
-        try
-        {
-            return (await LoadRunAsync(request, cancellationToken), local.Owner, reservation);
-        }
-        catch
-        {
-            running.Release(reservation);
-            throw;
-        }
     }
 
     internal static DomainException TurnMismatch(int expected, RunDocument run) =>

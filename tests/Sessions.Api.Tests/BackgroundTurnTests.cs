@@ -86,6 +86,31 @@ public abstract class BackgroundTurnTests(StoreUnderTest store) : IAsyncLifetime
     }
 
     [ServerFact]
+    public async Task The_event_stream_follows_a_background_turn_as_it_commits()
+    {
+        var start = await client.StartAsync(held);
+        var runId = start["run_id"]!.GetValue<string>();
+        var after = start["events"]!.AsArray()[^1]!["seq"]!.GetValue<long>();
+        using var response = await client.GetAsync($"/v1/runs/{runId}/events/stream?after_seq={after}", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var stream = new SseReader(await response.Content.ReadAsStreamAsync());
+
+        api.Gate("streamed").Open();
+        Assert.Equal(HttpStatusCode.Accepted, (await ExecuteAsync(held, new { run_id = runId, run_input = new { user_message = "streamed" } }, background: true)).StatusCode);
+        var seen = new List<JsonNode>();
+        while (seen.All(e => e["text"]?.GetValue<string>() != "Passed streamed."))
+        {
+            var message = await stream.NextAsync(TimeSpan.FromSeconds(20)) ?? throw new InvalidOperationException("The stream ended.");
+            if (message.Event is null)
+            {
+                seen.Add(message.Json);
+            }
+        }
+
+        Assert.All(seen, e => Assert.Equal(2, e["turn_number"]!.GetValue<int>()));
+    }
+
+    [ServerFact]
     public async Task Joining_a_turn_gives_exactly_the_synchronous_answer()
     {
         api.Gate("sync").Open();

@@ -71,6 +71,23 @@ public sealed class MongoWorkflowStore(MongoDatabase database) : IWorkflowStore
             },
             cancellationToken);
 
+    public Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken) =>
+        database.InTransactionAsync<WorkflowDocument?>(
+            async (session, ct) =>
+            {
+                var found = await Workflows.Find(session, MongoFilters.Owned(tenantId, workflowId)).FirstOrDefaultAsync(ct);
+                if (found is null)
+                {
+                    return null;
+                }
+
+                // A racing upload writes the same document in its own transaction: one of the two is retried after the other.
+                var updated = StoredDocuments.Workflow(found).Activated(version, at);
+                await Workflows.ReplaceOneAsync(session, MongoFilters.Owned(tenantId, workflowId), StoredDocuments.Workflow(updated), cancellationToken: ct);
+                return updated;
+            },
+            cancellationToken);
+
     public async Task<WorkflowVersionDocument?> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)
     {
         var found = await Versions.Find(MongoFilters.VersionOf(tenantId, workflowId, versionNumber)).FirstOrDefaultAsync(cancellationToken);

@@ -83,6 +83,31 @@ public sealed class PostgresWorkflowStore(PostgresDatabase database) : IWorkflow
         return updated;
     }
 
+    public async Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // FOR UPDATE: an upload racing this activation is applied wholly before or after it.
+        var workflow = await GetAsync(connection, transaction, tenantId, workflowId, lockRow: true, cancellationToken);
+        if (workflow is null)
+        {
+            return null;
+        }
+
+        var updated = workflow.Activated(version, at);
+        await using var update = Sql.Command(
+            connection,
+            transaction,
+            "UPDATE workflows SET doc = $1 WHERE id = $2 AND tenant_id = $3;",
+            new Sql.Jsonb(JsonSerializer.Serialize(updated, DocumentJson.Options)),
+            workflowId,
+            tenantId);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return updated;
+    }
+
     public async Task<WorkflowVersionDocument?> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -81,6 +81,28 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
         return updated;
     }
 
+    public Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                var workflow = await GetAsync(connection, transaction, tenantId, workflowId, CancellationToken.None);
+                if (workflow is null)
+                {
+                    return null;
+                }
+
+                var updated = workflow.Activated(version, at);
+                await using var update = connection.CreateCommand();
+                update.Transaction = transaction;
+                update.CommandText = "UPDATE workflows SET doc = $doc WHERE id = $id AND tenant_id = $tenant;";
+                update.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(updated, DocumentJson.Options));
+                update.Parameters.AddWithValue("$id", workflowId);
+                update.Parameters.AddWithValue("$tenant", tenantId);
+                await update.ExecuteNonQueryAsync();
+                return updated;
+            },
+            cancellationToken);
+
     public async Task<WorkflowVersionDocument?> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -74,6 +74,36 @@ public sealed class WorkflowApiTests : IDisposable
     }
 
     [Fact]
+    public async Task Any_stored_version_can_be_activated_to_roll_forward_or_back_and_runs_keep_the_version_they_pinned()
+    {
+        var id = (await (await client.PostAsync("/v1/workflows", Http.Json(Greeter))).ReadObjectAsync())["workflow_id"]!.GetValue<string>();
+        var pinned = (await client.StartAsync(id, new { dynamic_variables = new { who = "Ada" } }))["run_id"]!.GetValue<string>();
+        var renamed = Greeter.Replace("Hello", "Hey").Replace("\"Greeter\"", "\"Greeter 2\"").Replace("Says hello", "Says hey");
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsync($"/v1/workflows/{id}/versions?activate=false", Http.Json(renamed))).StatusCode);
+
+        var activated = await client.PostAsync($"/v1/workflows/{id}/versions/1/activate", null);
+        Assert.Equal(HttpStatusCode.OK, activated.StatusCode);
+        var workflow = await activated.ReadObjectAsync();
+        Assert.Equal((1, 1, "Greeter 2", "Says hey"), (workflow["active_version"]!.GetValue<int>(), workflow["latest_version"]!.GetValue<int>(), workflow["name"]!.GetValue<string>(), workflow["description"]!.GetValue<string>()));
+        Assert.Equal([false, true], workflow["versions"]!.AsArray().Select(v => v!["is_active"]!.GetValue<bool>()));
+        var fresh = await client.StartAsync(id, new { dynamic_variables = new { who = "Bo" } });
+        Assert.Contains(fresh["events"]!.AsArray(), e => e!["text"]?.GetValue<string>() == "Hey Bo");
+
+        // Back to version 0: new runs use it again; the workflow takes its name back.
+        var rolledBack = await (await client.PostAsync($"/v1/workflows/{id}/versions/0/activate", null)).ReadObjectAsync();
+        Assert.Equal((0, "Greeter"), (rolledBack["active_version"]!.GetValue<int>(), rolledBack["name"]!.GetValue<string>()));
+        var again = await client.StartAsync(id, new { dynamic_variables = new { who = "Cy" } });
+        Assert.Contains(again["events"]!.AsArray(), e => e!["text"]?.GetValue<string>() == "Hello Cy");
+        Assert.Equal(0, (await (await client.GetAsync($"/v1/runs/{pinned}")).ReadObjectAsync())["version_number"]!.GetValue<int>());
+
+        var missing = await client.PostAsync($"/v1/workflows/{id}/versions/7/activate", null);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("version_not_found", (await missing.ReadObjectAsync())["code"]!.GetValue<string>());
+        Assert.Equal("workflow_not_found", (await (await client.PostAsync("/v1/workflows/66a1f00000000000000000ff/versions/0/activate", null)).ReadObjectAsync())["code"]!.GetValue<string>());
+        Assert.Equal(0, (await (await client.GetAsync($"/v1/workflows/{id}")).ReadObjectAsync())["active_version"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Workflows_list_newest_first_with_paging()
     {
         for (var i = 0; i < 3; i++)

@@ -80,6 +80,23 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [ServerFact]
+    public async Task Activating_a_stored_version_makes_it_active_with_its_name_and_keeps_the_latest()
+    {
+        var id = NewId();
+        await Workflows.CreateAsync(Workflow(id, "t1"), Version(id, "t1", 0), default);
+        await Workflows.AddVersionAsync("t1", id, new NewWorkflowVersion("Later", "newer", """{"name":"Later","description":"newer"}""", T0), activate: false, default);
+        var later = (await Workflows.GetVersionAsync("t1", id, 1, default))!;
+
+        var activated = await Workflows.ActivateAsync("t1", id, later, T0.AddHours(1), default);
+        Assert.Equal((1, 1, "Later", "newer", T0.AddHours(1)), (activated!.ActiveVersion, activated.LatestVersion, activated.Name, activated.Description, activated.UpdatedAt));
+        var stored = (await Workflows.GetAsync("t1", id, default))!;
+        Assert.Equal((1, "Later", "newer"), (stored.ActiveVersion, stored.Name, stored.Description));
+
+        Assert.Null(await Workflows.ActivateAsync("t2", id, later, T0, default));
+        Assert.Equal(1, (await Workflows.GetAsync("t1", id, default))!.ActiveVersion);
+    }
+
+    [ServerFact]
     public async Task Workflows_list_newest_first_with_paging_and_a_total()
     {
         var tenant = $"list-{Guid.NewGuid():n}";

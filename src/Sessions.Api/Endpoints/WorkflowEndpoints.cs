@@ -41,6 +41,13 @@ public static class WorkflowEndpoints
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(Policies.Editor);
 
+        group.MapPost("/{workflow_id}/versions/{version_number}/activate", ActivateVersion)
+            .WithName("ActivateWorkflowVersion")
+            .WithSummary("Make a stored version the active one (roll back, or activate a version uploaded with activate=false)")
+            .WithDescription("New runs use it from now on; runs already started keep the version they pinned. The workflow takes the version's name and description.")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
+            .RequireAuthorization(Policies.Editor);
+
         group.MapGet("/{workflow_id}/versions/{version_number}", GetVersion)
             .WithName("GetWorkflowVersion")
             .WithSummary("One version's definition")
@@ -74,8 +81,13 @@ public static class WorkflowEndpoints
         [FromRoute(Name = "workflow_id")] string workflowId, WorkflowService workflows, Caller caller, CancellationToken ct)
     {
         var workflow = await workflows.GetAsync(caller.TenantId, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
+        return TypedResults.Ok(await DescribeAsync(workflow, workflows, caller, ct));
+    }
+
+    private static async Task<WorkflowResponse> DescribeAsync(WorkflowDocument workflow, WorkflowService workflows, Caller caller, CancellationToken ct)
+    {
         var versions = await workflows.ListVersionsAsync(caller.TenantId, workflow.Id, ct);
-        return TypedResults.Ok(new WorkflowResponse(
+        return new WorkflowResponse(
             workflow.Id,
             workflow.Name,
             workflow.Description,
@@ -83,7 +95,7 @@ public static class WorkflowEndpoints
             workflow.LatestVersion,
             versions.Select(v => new VersionSummary(v.VersionNumber, v.Name, v.VersionNumber == workflow.ActiveVersion, v.CreatedAt.UtcDateTime)).ToList(),
             workflow.CreatedAt.UtcDateTime,
-            workflow.UpdatedAt.UtcDateTime));
+            workflow.UpdatedAt.UtcDateTime);
     }
 
     private static async Task<Created<VersionCreatedResponse>> AddVersion(
@@ -97,6 +109,15 @@ public static class WorkflowEndpoints
         return TypedResults.Created(
             $"/v1/workflows/{id}/versions/{added.VersionNumber}",
             new VersionCreatedResponse(id, added.VersionNumber, added.Workflow.ActiveVersion, added.Warnings));
+    }
+
+    private static async Task<Ok<WorkflowResponse>> ActivateVersion(
+        [FromRoute(Name = "workflow_id")] string workflowId, [FromRoute(Name = "version_number")] string versionNumber,
+        WorkflowService workflows, Caller caller, CancellationToken ct)
+    {
+        var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
+        var workflow = await workflows.ActivateAsync(caller.TenantId, id, RouteValues.VersionNumberOrThrow(versionNumber)!.Value, CancellationToken.None);
+        return TypedResults.Ok(await DescribeAsync(workflow, workflows, caller, ct));
     }
 
     private static async Task<Ok<WorkflowVersionResponse>> GetVersion(

@@ -23,6 +23,16 @@ public sealed record WorkflowDocument(
         ActiveVersion = activate ? number : ActiveVersion,
         UpdatedAt = version.CreatedAt,
     };
+
+    /// <summary>The workflow once its stored <paramref name="version"/> is made the active one (a rollback, or a version uploaded inactive).</summary>
+    public WorkflowDocument Activated(WorkflowVersionDocument version, DateTimeOffset at) => this with
+    {
+        Name = version.Name,
+        Description = Values.JsonText.ParseStored(version.DefinitionJson)?["description"] is System.Text.Json.Nodes.JsonValue text
+            && text.GetValueKind() == System.Text.Json.JsonValueKind.String ? text.GetValue<string>() : null,
+        ActiveVersion = version.VersionNumber,
+        UpdatedAt = at,
+    };
 }
 
 /// <summary>One immutable version of a workflow, kept as the JSON that was uploaded.</summary>

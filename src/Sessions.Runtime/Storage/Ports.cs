@@ -21,6 +21,12 @@ public interface IWorkflowStore
 
     Task<WorkflowVersionDocument?> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Makes the stored <paramref name="version"/> the active one (<see cref="WorkflowDocument.Activated"/>), atomically
+    /// with any upload racing it. Returns the updated workflow, or null when it does not exist for this tenant.
+    /// </summary>
+    Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken);
+
     /// <summary>The versions' headers, oldest first, without their definitions.</summary>
     Task<IReadOnlyList<WorkflowVersionDocument>> ListVersionsAsync(string tenantId, string workflowId, CancellationToken cancellationToken);
 }

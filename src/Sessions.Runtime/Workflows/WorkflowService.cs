@@ -65,6 +65,14 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
             ?? throw ProblemCodes.NotFound(ProblemCodes.VersionNotFound, "Workflow version").With("version_number", versionNumber);
     }
 
+    /// <summary>Makes a stored version the active one: new runs use it, and the workflow takes its name and description.</summary>
+    public async Task<WorkflowDocument> ActivateAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)
+    {
+        var version = await GetVersionAsync(tenantId, workflowId, versionNumber, cancellationToken);
+        return await store.ActivateAsync(tenantId, workflowId, version, clock.GetUtcNow(), cancellationToken)
+            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+    }
+
     private DefinitionCompilation CompileOrThrow(JsonNode? definition)
     {
         var compiled = compiler.Compile(definition);

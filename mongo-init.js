@@ -89,6 +89,7 @@ const collections = {
           timer: objectOrNull,
           queue: { bsonType: "array" },
           due_at: { bsonType: ["string", "null"], pattern: time.pattern },
+          labels: { bsonType: "array", items: text },
           created_at: time,
           updated_at: time,
         },
@@ -99,6 +100,7 @@ const collections = {
       { keys: { tenant_id: 1, workflow_id: 1, created_at: -1, _id: -1 }, options: { name: "tenant_workflow_newest" } },
       { keys: { status: 1, updated_at: 1 }, options: { name: "status_updated" } },
       { keys: { due_at: 1 }, options: { name: "due" } },
+      { keys: { tenant_id: 1, labels: 1 }, options: { name: "tenant_labels" } },
     ],
   },
   run_events: {

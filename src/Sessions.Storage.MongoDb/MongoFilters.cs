@@ -89,6 +89,11 @@ public static class MongoFilters
             filter &= Filter.Lt("created_at", StoredDocuments.Time(to));
         }
 
+        if (query.Labels.Count > 0)
+        {
+            filter &= Filter.All("labels", query.Labels);
+        }
+
         return filter;
     }
 

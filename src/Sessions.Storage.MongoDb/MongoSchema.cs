@@ -32,6 +32,7 @@ public static class MongoSchema
         new(Runs, "tenant_workflow_newest", new BsonDocument { ["tenant_id"] = 1, ["workflow_id"] = 1, ["created_at"] = -1, ["_id"] = -1 }),
         new(Runs, "status_updated", new BsonDocument { ["status"] = 1, ["updated_at"] = 1 }),
         new(Runs, "due", new BsonDocument { ["due_at"] = 1 }),
+        new(Runs, "tenant_labels", new BsonDocument { ["tenant_id"] = 1, ["labels"] = 1 }),
 
         // A run's events and turns are each numbered once: a second commit of the same numbers fails whole.
         new(Events, "run_seq", new BsonDocument { ["run_id"] = 1, ["seq"] = 1 }, Unique: true),

@@ -38,10 +38,13 @@ public static class StoredDocuments
 
         // Beside the queue and timer in the shared shape, in the form that compares as time: what the due-work scan filters on.
         document["due_at"] = run.DueAt is { } due ? Time(due) : BsonNull.Value;
+
+        // Its labels as searched (Runs.RunLabels), one multikey index away.
+        document["labels"] = new BsonArray(RunLabels.Of(run));
         return document;
     }
 
-    public static RunDocument Run(BsonDocument document) => Read<RunDocument>(document, "due_at");
+    public static RunDocument Run(BsonDocument document) => Read<RunDocument>(document, "due_at", "labels");
 
     public static BsonDocument Workflow(WorkflowDocument workflow)
     {

@@ -92,6 +92,13 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
         ALTER TABLE runs RENAME COLUMN timer_due_at TO due_at;
         ALTER INDEX ix_runs_timer_due RENAME TO ix_runs_due;
         """,
+        """
+        CREATE TABLE run_labels (
+            tenant_id text NOT NULL,
+            label text NOT NULL,
+            run_id text NOT NULL,
+            PRIMARY KEY (tenant_id, label, run_id));
+        """,
     ];
 
     /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>

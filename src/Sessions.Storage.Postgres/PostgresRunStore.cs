@@ -71,6 +71,16 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
                 run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc, DueAt(run))
             : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, DueAt(run)));
 
+        if (commit.ExpectedVersion == 0 && RunLabels.Of(run) is { Count: > 0 } labels)
+        {
+            // A new run's labels, for search; a run gets them once, with its first turn.
+            var labelled = new NpgsqlBatchCommand("INSERT INTO run_labels (tenant_id, label, run_id) SELECT $1, l, $2 FROM unnest($3) AS l ON CONFLICT DO NOTHING;");
+            labelled.Parameters.Add(new NpgsqlParameter<string> { TypedValue = run.TenantId });
+            labelled.Parameters.Add(new NpgsqlParameter<string> { TypedValue = run.Id });
+            labelled.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = labels.ToArray() });
+            batch.BatchCommands.Add(labelled);
+        }
+
         var events = new NpgsqlBatchCommand(
             """
             INSERT INTO run_events (run_id, seq, turn_number, type, payload)
@@ -253,6 +263,11 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         if (query.CreatedTo is { } to)
         {
             where.Add($"r.created_at < {Bind(to)}");
+        }
+
+        foreach (var label in query.Labels)
+        {
+            where.Add($"EXISTS (SELECT 1 FROM run_labels l WHERE l.tenant_id = r.tenant_id AND l.label = {Bind(label)} AND l.run_id = r.id)");
         }
 
         if (!string.IsNullOrEmpty(query.WorkflowNameContains))

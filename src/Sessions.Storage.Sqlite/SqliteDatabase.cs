@@ -109,6 +109,13 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
         ALTER TABLE runs RENAME COLUMN timer_due_at TO due_at;
         CREATE INDEX ix_runs_due ON runs (due_at) WHERE due_at IS NOT NULL;
         """,
+        """
+        CREATE TABLE run_labels (
+            tenant_id TEXT NOT NULL,
+            label TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            PRIMARY KEY (tenant_id, label, run_id)) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>

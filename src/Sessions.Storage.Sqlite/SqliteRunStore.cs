@@ -68,7 +68,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             async (connection, transaction) =>
             {
                 var written = commit.ExpectedVersion == 0
-                    ? await InsertRunAsync(connection, transaction, run, doc)
+                    ? await InsertRunAsync(connection, transaction, run, doc) && await InsertLabelsAsync(connection, transaction, run)
                     : await UpdateRunAsync(connection, transaction, run, doc, commit.ExpectedVersion);
                 if (!written)
                 {
@@ -265,6 +265,12 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             bind("$to", to.ToUniversalTime().ToString("O"));
         }
 
+        for (var i = 0; i < query.Labels.Count; i++)
+        {
+            where.Add($"EXISTS (SELECT 1 FROM run_labels l WHERE l.tenant_id = r.tenant_id AND l.label = $label{i} AND l.run_id = r.id)");
+            bind($"$label{i}", query.Labels[i]);
+        }
+
         if (!string.IsNullOrEmpty(query.WorkflowNameContains))
         {
             where.Add("json_extract(w.doc, '$.name') LIKE $name ESCAPE '\\'");
@@ -294,6 +300,30 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         command.Parameters.AddWithValue("$updated", run.UpdatedAt.ToString("O"));
         command.Parameters.AddWithValue("$doc", doc);
         return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    /// <summary>A new run's labels (<see cref="RunLabels"/>), for search; a run gets them once, with its first turn.</summary>
+    private static async Task<bool> InsertLabelsAsync(SqliteConnection connection, SqliteTransaction transaction, RunDocument run)
+    {
+        var labels = RunLabels.Of(run);
+        if (labels.Count == 0)
+        {
+            return true;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT OR IGNORE INTO run_labels (tenant_id, label, run_id) VALUES ($tenant, $label, $run);";
+        command.Parameters.AddWithValue("$tenant", run.TenantId);
+        command.Parameters.AddWithValue("$run", run.Id);
+        var label = command.Parameters.Add("$label", SqliteType.Text);
+        foreach (var text in labels)
+        {
+            label.Value = text;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return true;
     }
 
     private static async Task<bool> UpdateRunAsync(SqliteConnection connection, SqliteTransaction transaction, RunDocument run, string doc, long expectedVersion)

@@ -462,6 +462,39 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [ServerFact]
+    public async Task A_run_is_found_by_every_label_of_its_first_turn_and_only_by_all_of_them()
+    {
+        var tenant = $"labels-{Guid.NewGuid():n}";
+        var workflowId = NewId();
+        await Workflows.CreateAsync(Workflow(workflowId, tenant), Version(workflowId, tenant, 0), default);
+        var labelled = Run(NewId(), version: 1) with
+        {
+            TenantId = tenant,
+            WorkflowId = workflowId,
+            Metadata = new JsonObject { ["tier"] = "gold", ["seats"] = 5 },
+            OriginReference = "order-1",
+        };
+        var other = labelled with { Id = NewId(), Metadata = new JsonObject { ["tier"] = "silver" }, OriginReference = null };
+        await Runs.CommitTurnAsync(Commit(labelled, expected: 0, firstSeq: 1, count: 1), default);
+        await Runs.CommitTurnAsync(Commit(other, expected: 0, firstSeq: 1, count: 1), default);
+
+        async Task<string[]> FindAsync(params string[] labels) =>
+            (await Runs.ListAsync(tenant, new RunQuery { Labels = labels }, default)).Items.Select(s => s.Run.Id).Order().ToArray();
+        Assert.Equal([labelled.Id], await FindAsync("metadata.tier=gold"));
+        Assert.Equal([labelled.Id], await FindAsync("metadata.seats=5", "origin_reference=order-1"));
+        Assert.Equal([other.Id], await FindAsync("metadata.tier=silver"));
+        Assert.Empty(await FindAsync("metadata.tier=gold", "metadata.tier=silver"));
+        Assert.Equal(2, (await FindAsync()).Length);
+        Assert.Equal(1, (await Runs.CountByStatusAsync(tenant, new RunQuery { Labels = ["origin_reference=order-1"] }, default)).Values.Sum());
+        Assert.Empty((await Runs.ListAsync("another-tenant", new RunQuery { Labels = ["metadata.tier=gold"] }, default)).Items);
+
+        // Read back as written.
+        var stored = (await Runs.GetAsync(tenant, labelled.Id, default))!;
+        Assert.True(JsonNode.DeepEquals(labelled.Metadata, stored.Metadata));
+        Assert.Equal("order-1", stored.OriginReference);
+    }
+
+    [ServerFact]
     public async Task A_background_turn_is_accepted_without_a_turn_record_and_is_due_at_once_before_any_timer()
     {
         var accepted = T0.AddTicks(7654321);

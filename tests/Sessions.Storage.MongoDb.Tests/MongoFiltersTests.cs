@@ -71,6 +71,9 @@ public sealed class MongoFiltersTests
                 """),
             MongoFilters.Runs("t1", query, ["66a1f0000000000000000001", "66a1f0000000000000000002"]).Render(Args));
         Assert.Equal(BsonDocument.Parse("""{ "tenant_id": "t1" }"""), MongoFilters.Runs("t1", new RunQuery(), null).Render(Args));
+        Assert.Equal(
+            BsonDocument.Parse("""{ "tenant_id": "t1", "labels": { "$all": ["metadata.tier=gold", "origin_reference=o-1"] } }"""),
+            MongoFilters.Runs("t1", new RunQuery { Labels = ["metadata.tier=gold", "origin_reference=o-1"] }, null).Render(Args));
         Assert.Equal(BsonDocument.Parse("""{ "created_at": -1, "_id": -1 }"""), MongoFilters.NewestFirst.Render(Args));
     }
 

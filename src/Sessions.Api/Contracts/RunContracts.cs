@@ -19,12 +19,17 @@ public sealed record RunSummaryContract(
     string? RunBy,
     [property: Description("fork or replay when the run was made from another; null otherwise.")] string? Origin,
     string? SourceRunId,
+    [property: Description("The labels its first turn gave it (run_input.metadata); null when none.")] JsonObject? Metadata,
+    string? OriginInstance,
+    string? OriginZone,
+    string? OriginReference,
     DateTime CreatedAt,
     DateTime UpdatedAt,
     DateTime? CompletedAt)
 {
     public static RunSummaryContract From(RunDocument run, string workflowName) => new(
         run.Id, run.WorkflowId, workflowName, run.VersionNumber, run.Status, run.TurnNumber, run.RunBy, run.Origin?.ToWire(), run.SourceRunId,
+        (JsonObject?)run.Metadata?.DeepClone(), run.OriginInstance, run.OriginZone, run.OriginReference,
         run.CreatedAt.UtcDateTime, run.UpdatedAt.UtcDateTime, run.CompletedAt?.UtcDateTime);
 }
 
@@ -154,6 +159,10 @@ public sealed record RunDetailsResponse(
     string? Origin,
     string? SourceRunId,
     int? CheckpointSourceTurnIndex,
+    [property: Description("The labels its first turn gave it (run_input.metadata); null when none.")] JsonObject? Metadata,
+    string? OriginInstance,
+    string? OriginZone,
+    string? OriginReference,
     [property: Description("The timer of the wait the run is at, if it has one: when it fires, what it does, at which node; null otherwise.")] RunTimerContract? Timer,
     [property: Description("While a turn of the run is running or queued (status running): which turn, how far it has got, and how many turns wait behind it; null otherwise.")] ProgressContract? Progress,
     DateTime CreatedAt,
@@ -186,6 +195,10 @@ public sealed record RunDetailsResponse(
             run.Origin?.ToWire(),
             run.SourceRunId,
             run.CheckpointSourceTurnIndex,
+            (JsonObject?)run.Metadata?.DeepClone(),
+            run.OriginInstance,
+            run.OriginZone,
+            run.OriginReference,
             RunTimerContract.From(run.Timer),
             ProgressContract.From(details.Activity),
             run.CreatedAt.UtcDateTime,

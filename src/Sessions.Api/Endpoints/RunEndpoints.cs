@@ -425,6 +425,18 @@ public static class RunEndpoints
         [FromQuery(Name = "q")]
         public string? WorkflowName { get; init; }
 
+        [FromQuery(Name = "origin_instance")]
+        public string? OriginInstance { get; init; }
+
+        [FromQuery(Name = "origin_zone")]
+        public string? OriginZone { get; init; }
+
+        [FromQuery(Name = "origin_reference")]
+        public string? OriginReference { get; init; }
+
+        /// <summary>For the `metadata.<key>` filters, whose names no parameter can list.</summary>
+        public HttpRequest Request { get; init; } = null!;
+
         [FromQuery(Name = "page")]
         public string? Page { get; init; }
 
@@ -442,9 +454,42 @@ public static class RunEndpoints
                 CreatedFrom = RouteValues.TimestampOrThrow(CreatedAfter, "created_after"),
                 CreatedTo = RouteValues.TimestampOrThrow(CreatedBefore, "created_before"),
                 WorkflowNameContains = RouteValues.TextOrThrow(WorkflowName, "q"),
+                Labels = Labels(),
                 Page = page,
                 Limit = limit,
             };
         }
+
+        /// <summary>`origin_*=value` and `metadata.<key>=value`, each once, as the labels a run must have.</summary>
+        private List<string> Labels()
+        {
+            var labels = new List<string>();
+            foreach (var (name, value) in new[] { (RunLabels.OriginInstance, OriginInstance), (RunLabels.OriginZone, OriginZone), (RunLabels.OriginReference, OriginReference) })
+            {
+                if (value is not null)
+                {
+                    labels.Add(RunLabels.Label(name, LabelValueOrThrow(value, name)));
+                }
+            }
+
+            foreach (var (name, values) in Request.Query.Where(q => q.Key.StartsWith(RunLabels.MetadataPrefix, StringComparison.Ordinal)))
+            {
+                if (!RunLabels.IsValidKey(name[RunLabels.MetadataPrefix.Length..]) || values.Count != 1)
+                {
+                    throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid metadata filter", $"'{name}' is metadata.<key> once, with a key of letters, digits, '_', '-' or '.'.")
+                        .With("parameter", name);
+                }
+
+                labels.Add(RunLabels.Label(name, LabelValueOrThrow(values[0]!, name)));
+            }
+
+            return labels;
+        }
+
+        private static string LabelValueOrThrow(string value, string parameter) =>
+            value.Length is > 0 and <= RunLabels.MaxValueLength && !value.Contains('\0')
+                ? value
+                : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid filter", $"'{parameter}' is 1 to {RunLabels.MaxValueLength} characters.")
+                    .With("parameter", parameter);
     }
 }

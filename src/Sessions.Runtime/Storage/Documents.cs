@@ -109,6 +109,15 @@ public sealed record RunDocument
     /// <summary>The URL its first turn asked to get every webhook event at (`run_input.webhook_url`), if any.</summary>
     public string? WebhookUrl { get; init; }
 
+    /// <summary>What its first turn labelled it with to find it by (`run_input.metadata`); see <see cref="Runs.RunLabels"/>.</summary>
+    public JsonObject? Metadata { get; init; }
+
+    public string? OriginInstance { get; init; }
+
+    public string? OriginZone { get; init; }
+
+    public string? OriginReference { get; init; }
+
     /// <summary>How the run began when it was not started by a client.</summary>
     public RunOrigin? Origin { get; init; }
 
@@ -208,6 +217,9 @@ public sealed record RunQuery
 
     /// <summary>Matches runs whose workflow's name contains this text, ignoring case.</summary>
     public string? WorkflowNameContains { get; init; }
+
+    /// <summary>Matches runs that have every one of these labels (`name=value`, <see cref="Runs.RunLabels"/>).</summary>
+    public IReadOnlyList<string> Labels { get; init; } = [];
 
     public int Page { get; init; } = 1;
 

@@ -16,4 +16,8 @@ public sealed record RunInput(
     [property: Description("Who started the run (first turn) or sent this turn.")] string? RunBy = null,
     [property: Description("The workflow version to run, first turn only; the query parameter wins.")] int? VersionNumber = null,
     [property: Description("First turn only: a URL that gets every webhook event of the run (unsigned), beside the workflow's own webhooks.")] string? WebhookUrl = null,
+    [property: Description("First turn only: labels to find the run by (GET /v1/runs?metadata.<key>=value): at most 32 keys of letters, digits, _ - and ., each a string (at most 512 characters), a number or a boolean.")] JsonObject? Metadata = null,
+    [property: Description("First turn only: the instance the run came from; filterable.")] string? OriginInstance = null,
+    [property: Description("First turn only: the zone the run came from; filterable.")] string? OriginZone = null,
+    [property: Description("First turn only: the caller's own reference for the run (an order or ticket id, say); filterable.")] string? OriginReference = null,
     [property: Description("What this turn does if another turn of the run is running or queued: reject (default: 409 turn_conflict), enqueue (run after them, in arrival order) or interrupt (cancel the running turn, keep nothing of it, run against the state before it).")] string? OnBusy = null);

@@ -62,6 +62,11 @@ public static class RunInputReader
             errors.Add(new($"{Path}.webhook_url", "webhook_url is an absolute http or https URL without credentials."));
         }
 
+        RunLabels.CheckMetadata(input.Metadata, $"{Path}.metadata", errors);
+        RunLabels.CheckOrigin(input.OriginInstance, $"{Path}.origin_instance", errors);
+        RunLabels.CheckOrigin(input.OriginZone, $"{Path}.origin_zone", errors);
+        RunLabels.CheckOrigin(input.OriginReference, $"{Path}.origin_reference", errors);
+
         var onBusy = BusyPolicy.Reject;
         if (input.OnBusy is { } policy && !WireNames<BusyPolicy>.TryParse(policy, out onBusy))
         {
@@ -93,6 +98,10 @@ public static class RunInputReader
             VersionNumber = input.VersionNumber,
             WebhookUrl = input.WebhookUrl,
             OnBusy = onBusy,
+            Metadata = input.Metadata,
+            OriginInstance = input.OriginInstance,
+            OriginZone = input.OriginZone,
+            OriginReference = input.OriginReference,
             RecordedInput = recorded is null ? [] : (JsonObject)recorded.DeepClone(),
         };
     }

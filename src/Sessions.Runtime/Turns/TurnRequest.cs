@@ -52,6 +52,15 @@ public sealed record TurnRequest
     /// <summary>First turn only: a URL that gets every webhook event of the run.</summary>
     public string? WebhookUrl { get; init; }
 
+    /// <summary>First turn only: labels to find the run by (<see cref="RunLabels"/>).</summary>
+    public JsonObject? Metadata { get; init; }
+
+    public string? OriginInstance { get; init; }
+
+    public string? OriginZone { get; init; }
+
+    public string? OriginReference { get; init; }
+
     /// <summary>For a first turn made by a replay: the run it replays.</summary>
     public string? ReplayOf { get; init; }
 

@@ -18,7 +18,7 @@ const eventTypes = [
   "start_workflow", "workflow_warning", "user_messages", "say_static", "busy_wait_for_user_message", "pause_event",
   "start_node_run", "end_node_run", "direct_edge", "conditional_edge", "show_state", "self_loop_edge",
   "self_loop_exhausted", "http_request", "llm", "llm_condition", "condition_timeout", "error", "aborted_looping_risk",
-  "cancelled", "end_workflow", "wait_timeout", "timer_fired", "turn_refused",
+  "cancelled", "end_workflow", "wait_timeout", "timer_fired", "turn_refused", "run_retried",
 ];
 const runStatuses = ["not_started", "started", "running", "failed", "completed", "paused", "waiting_for_user_input", "cancelled", "aborted_looping_risk"];
 

@@ -24,6 +24,7 @@ public class RunStateMachineTests
         [(RunStatus.WaitingForUserInput, RunTrigger.Cancel)] = RunStatus.Cancelled,
         [(RunStatus.Paused, RunTrigger.Resume)] = RunStatus.Running,
         [(RunStatus.Paused, RunTrigger.Cancel)] = RunStatus.Cancelled,
+        [(RunStatus.Failed, RunTrigger.Retry)] = RunStatus.Running,
     };
 
     public static TheoryData<RunStatus, RunTrigger> EveryPair()
@@ -62,6 +63,16 @@ public class RunStateMachineTests
     public void The_table_has_no_rows_beyond_the_diagram()
     {
         Assert.Equal(Expected.Count, RunStateMachine.Transitions.Count);
+    }
+
+    [Fact]
+    public void A_failed_run_is_finished_but_may_be_retried_and_the_other_ends_have_no_way_out()
+    {
+        Assert.True(RunStateMachine.IsTerminal(RunStatus.Failed));
+        Assert.Equal(RunStatus.Running, RunStateMachine.Fire(RunStatus.Failed, RunTrigger.Retry));
+        Assert.All(
+            new[] { RunStatus.Completed, RunStatus.Cancelled, RunStatus.AbortedLoopingRisk },
+            s => Assert.DoesNotContain(RunStateMachine.Transitions, r => r.From == s));
     }
 
     [Fact]

@@ -84,12 +84,8 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
             return null;
         }
 
-        if (!target.Nodes.TryGetValue(resumeAt, out var node) || node.Type != source.Nodes[resumeAt].Type)
-        {
-            throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.CheckpointIncompatible, "Version cannot continue this checkpoint",
-                    $"The run continues at node '{resumeAt}' ({source.Nodes[resumeAt].Type}), which version {version} does not have with that type.")
-                .With("node_id", resumeAt);
-        }
+        ResumePoint.EnsureExists(resumeAt, source, target, version);
+        var node = target.Nodes[resumeAt];
 
         if (state.WaitingNodeId is null)
         {

@@ -16,6 +16,7 @@ public static class ProblemCodes
     public const string RunNotFound = "run_not_found";
     public const string RunTerminal = "run_terminal";
     public const string RunNotResumable = "run_not_resumable";
+    public const string RunNotRetryable = "run_not_retryable";
     public const string TransitionNotPermitted = "transition_not_permitted";
     public const string TurnConflict = "turn_conflict";
     public const string TurnCancelled = "turn_cancelled";

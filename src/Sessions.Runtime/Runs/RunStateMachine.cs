@@ -31,12 +31,17 @@ public static class RunStateMachine
         .Configure(RunStatus.Paused)
             .Permit(RunTrigger.Resume, RunStatus.Running)
             .Permit(RunTrigger.Cancel, RunStatus.Cancelled)
-        .Configure(RunStatus.Completed)
-        .Configure(RunStatus.Failed)
-        .Configure(RunStatus.Cancelled)
-        .Configure(RunStatus.AbortedLoopingRisk);
+        .Configure(RunStatus.Completed).Terminal()
+        .Configure(RunStatus.Failed).Terminal()
+            .Permit(RunTrigger.Retry, RunStatus.Running)
+        .Configure(RunStatus.Cancelled).Terminal()
+        .Configure(RunStatus.AbortedLoopingRisk).Terminal();
 
-    public static bool IsTerminal(RunStatus status) => Table.IsFinal(status);
+    /// <summary>
+    /// A finished run: it takes no more turns, except that a failed one may be retried (its one way out). Clients see
+    /// it as `is_completed`, and finished runs are what the reaper and the cancel endpoint leave alone.
+    /// </summary>
+    public static bool IsTerminal(RunStatus status) => Table.IsTerminal(status);
 
     /// <summary>A finished run takes no more turns, whatever the command: a 409 with code run_terminal.</summary>
     public static void EnsureNotTerminal(RunStatus status)
@@ -85,7 +90,7 @@ public static class RunStateMachine
             text.Append($"    {from.ToWire()} --> {to.ToWire()} : {trigger}\n");
         }
 
-        foreach (var status in Enum.GetValues<RunStatus>().Where(IsTerminal))
+        foreach (var status in Enum.GetValues<RunStatus>().Where(Table.IsFinal))
         {
             text.Append($"    {status.ToWire()} --> [*]\n");
         }
@@ -99,6 +104,7 @@ public static class RunStateMachine
         private readonly Dictionary<(RunStatus, RunTrigger), RunStatus> targets = new();
         private readonly List<(RunStatus, RunTrigger, RunStatus)> rows = [];
         private readonly HashSet<RunStatus> configured = [];
+        private readonly HashSet<RunStatus> terminal = [];
         private RunStatus current;
 
         public IReadOnlyList<(RunStatus From, RunTrigger Trigger, RunStatus To)> Rows => rows;
@@ -111,6 +117,13 @@ public static class RunStateMachine
             }
 
             current = state;
+            return this;
+        }
+
+        /// <summary>Marks the state configured last as terminal: the run is finished there.</summary>
+        public StateTable Terminal()
+        {
+            terminal.Add(current);
             return this;
         }
 
@@ -128,7 +141,9 @@ public static class RunStateMachine
         public bool TryGetTarget(RunStatus from, RunTrigger trigger, out RunStatus to) =>
             targets.TryGetValue((from, trigger), out to);
 
-        /// <summary>A state with no way out is final: that is what terminal means.</summary>
+        public bool IsTerminal(RunStatus state) => terminal.Contains(state);
+
+        /// <summary>A state with no way out at all: the diagram's ends.</summary>
         public bool IsFinal(RunStatus state) => rows.All(r => r.Item1 != state);
     }
 }

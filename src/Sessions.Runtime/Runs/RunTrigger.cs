@@ -35,4 +35,7 @@ public enum RunTrigger
 
     /// <summary>The loop guard stopped a turn that kept stepping without user input.</summary>
     TripLoopGuard,
+
+    /// <summary>The `retry` command runs a failed run again, in place, from the node that failed.</summary>
+    Retry,
 }

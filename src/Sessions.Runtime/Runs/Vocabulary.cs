@@ -35,6 +35,9 @@ public enum RunEventType
 
     /// <summary>A background turn that its run, as it then stood, refused: the problem a synchronous turn would have answered.</summary>
     [JsonStringEnumMemberName("turn_refused")] TurnRefused,
+
+    /// <summary>The `retry` command ran a failed run again: the failed turn, its error, and the version moved to, if any.</summary>
+    [JsonStringEnumMemberName("run_retried")] RunRetried,
 }
 
 /// <summary>What ended a run.</summary>

@@ -53,7 +53,10 @@ public sealed class BackgroundTurns(
                     throw TurnEngine.TurnMismatch(expected, run);
                 }
 
-                RunStateMachine.EnsureNotTerminal(run.Status);
+                if (request.Command != TurnCommand.Retry)
+                {
+                    RunStateMachine.EnsureNotTerminal(run.Status);
+                }
                 var holder = request.RunId is null ? null : RunQueue.Holder(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow());
                 if (holder == item.Id)
                 {

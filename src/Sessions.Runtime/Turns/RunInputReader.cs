@@ -21,6 +21,7 @@ public static class RunInputReader
         ["resume"] = TurnCommand.Resume,
         ["pause"] = TurnCommand.Pause,
         ["stop"] = TurnCommand.Stop,
+        ["retry"] = TurnCommand.Retry,
     };
 
     /// <summary>The turn a recorded input asks for; throws a 400 naming every wrong field.</summary>

@@ -89,7 +89,7 @@ public sealed class TurnEngine(
         string? interrupted = null;
         RunningTurn? reservation = null;
         IDisposable? inLine = null;
-        if (request.RunId is not null && !RunStateMachine.IsTerminal(run.Status) && busyRuns.Busy(run, request) is { } busy)
+        if (NeedsHold(run, request) && busyRuns.Busy(run, request) is { } busy)
         {
             if (fromCopy && mayStartAgain)
             {
@@ -128,11 +128,27 @@ public sealed class TurnEngine(
         }
     }
 
+    /// <summary>
+    /// Whether the turn must hold the run: not for a new run (nobody else knows its id) nor for a finished one (the
+    /// turn will be refused without writing), except a failed run that is retried.
+    /// </summary>
+    private static bool NeedsHold(RunDocument run, TurnRequest request) =>
+        request.RunId is not null && (!RunStateMachine.IsTerminal(run.Status) || request.Command == TurnCommand.Retry && run.Status == RunStatus.Failed);
+
     /// <summary>The turn once its run is free, or freed for it: validated, held, stepped and committed.</summary>
     private async Task<TurnOutcome> RunTurnAsync(
         TurnRequest request, RunDocument run, bool fromCopy, bool mayStartAgain, BusyPolicy policy, string owner, string? interrupted, IDisposable? inLine,
         CancellationToken cancellationToken, TurnObserver? observer)
     {
+        if (request.Command == TurnCommand.Retry && request.VersionNumber is { } target && target != run.VersionNumber && run.Status == RunStatus.Failed)
+        {
+            // A retry on another version continues at the failed node there, which must exist with the same type.
+            var source = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
+            var moved = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, target, cancellationToken);
+            Branching.ResumePoint.EnsureExists(run.CursorNodeId, source, moved, target);
+            request = request with { RetriedFromVersion = run.VersionNumber };
+            run = run with { VersionNumber = target };
+        }
         var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
         var startedAt = clock.GetUtcNow();
         var turn = new TurnExecution(run, definition, request, options.Value, clock, logger, observer);
@@ -156,7 +172,7 @@ public sealed class TurnEngine(
         // Another server's turn holds the run: a stop or an interrupt takes its lease (it notices and stops).
         interrupted ??= policy == BusyPolicy.Interrupt ? RunQueue.QueuedIdOf(run.Lease?.Owner) : null;
         var (hold, current) = await TurnHold.TryTakeAsync(
-            runs, keys, running, run, request.RunId is null, request.Idempotency, owner, policy == BusyPolicy.Interrupt, options.Value, clock, logger, cancellationToken);
+            runs, keys, running, run, !NeedsHold(run, request), request.Idempotency, owner, policy == BusyPolicy.Interrupt, options.Value, clock, logger, cancellationToken);
 
         // Held (or not): the next turn in line may look now.
         inLine?.Dispose();
@@ -413,7 +429,7 @@ public sealed class TurnEngine(
 
     internal RunDocument NewRun(TurnRequest request, int versionNumber)
     {
-        if (request.Command is TurnCommand.Pause or TurnCommand.Stop or TurnCommand.Resume)
+        if (request.Command is TurnCommand.Pause or TurnCommand.Stop or TurnCommand.Resume or TurnCommand.Retry)
         {
             throw new DomainException(
                 ErrorKind.BadRequest,

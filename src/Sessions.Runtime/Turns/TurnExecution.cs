@@ -76,6 +76,12 @@ internal sealed class TurnExecution
     /// </summary>
     public void Begin()
     {
+        if (request.Command == TurnCommand.Retry)
+        {
+            Retry();
+            return;
+        }
+
         RunStateMachine.EnsureNotTerminal(status);
         if (request.FiredTimer is { } fired)
         {
@@ -133,6 +139,38 @@ internal sealed class TurnExecution
             var from = cursor!;
             rest = cancellationToken => StepFromAsync(from, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// The `retry` command: a failed run runs again from the node it failed at, with its variables as the failed turn
+    /// left them, so that what ran before the failure does not run twice. Its error is cleared; a failure again fails it
+    /// again. The engine has already moved the run to another version if the request asked for one.
+    /// </summary>
+    private void Retry()
+    {
+        if (status != RunStatus.Failed || cursor is null)
+        {
+            throw new DomainException(
+                    ErrorKind.Conflict,
+                    ProblemCodes.RunNotRetryable,
+                    "Run is not retryable",
+                    $"'retry' runs a failed run again from the node that failed; this run is '{status.ToWire()}'.")
+                .With("run_status", status.ToWire());
+        }
+
+        var fields = new JsonObject { ["failed_turn"] = run.TurnNumber, ["error"] = error, ["version_number"] = run.VersionNumber };
+        if (request.RetriedFromVersion is { } previous && previous != run.VersionNumber)
+        {
+            fields["from_version_number"] = previous;
+        }
+
+        Fire(RunTrigger.Retry);
+        events.Record(RunEventType.RunRetried, cursor, fields);
+        error = null;
+        output = null;
+        terminationSource = null;
+        var from = cursor;
+        rest = cancellationToken => StepFromAsync(from, cancellationToken);
     }
 
     /// <summary>

@@ -77,19 +77,19 @@ internal sealed class TurnHold : IAsyncDisposable
         "A stop or an interrupting turn cancelled this turn while it ran; nothing of it was applied. Read the run.");
 
     /// <summary>
-    /// Holds the run unless it is new (nobody else can know its id) or finished (the turn will be refused without
-    /// writing). Without a hold the result says why: another turn holds the run (no run given back), or the run moved
+    /// Holds the run unless there is nothing to hold (<paramref name="nothingToHold"/>: a new run, which nobody else can
+    /// know, or a finished one, whose turn will be refused without writing). Without a hold the result says why: another turn holds the run (no run given back), or the run moved
     /// on since it was read, and then the run as the failed lease write found it comes back, for a caller that started
     /// from an old copy to start again from; either is otherwise a 409 <see cref="Conflict"/>. With
     /// <paramref name="preempt"/> (a stop or an interrupt), a live lease of another server is taken over.
     /// </summary>
     public static async Task<(TurnHold? Hold, RunDocument? Current)> TryTakeAsync(
-        IRunStore runs, IdempotencyKeys keys, RunningTurns running, RunDocument run, bool isNew, KeyClaim? claim, string? owner, bool preempt,
+        IRunStore runs, IdempotencyKeys keys, RunningTurns running, RunDocument run, bool nothingToHold, KeyClaim? claim, string? owner, bool preempt,
         TurnOptions options, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
     {
         owner ??= claim?.Owner ?? Guid.NewGuid().ToString("n");
         var hold = new TurnHold(runs, keys, running, run, claim, owner, options.Lease, clock, logger);
-        if (!isNew && !RunStateMachine.IsTerminal(run.Status))
+        if (!nothingToHold)
         {
             var turnNumber = run.TurnNumber + 1;
             if (runs.OwnedByOneProcess)

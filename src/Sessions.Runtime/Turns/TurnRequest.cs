@@ -11,6 +11,9 @@ public enum TurnCommand
     Resume,
     Pause,
     Stop,
+
+    /// <summary>Runs a failed run again, in place, from the node that failed.</summary>
+    Retry,
 }
 
 /// <summary>What a turn does when it finds its run busy: another turn running, or background turns queued.</summary>
@@ -80,6 +83,9 @@ public sealed record TurnRequest
 
     /// <summary>For a worker running a background turn: the queued turn, which must still be first in the run's queue.</summary>
     public QueuedTurn? Queued { get; init; }
+
+    /// <summary>Set by the engine for a `retry` that moved the run to <see cref="VersionNumber"/>: the version it was on.</summary>
+    public int? RetriedFromVersion { get; init; }
 
     /// <summary>When set, the turn is refused with 409 `turn_mismatch` unless the run is at this turn number.</summary>
     public int? ExpectedTurn { get; init; }

@@ -1,3 +1,6 @@
+using System.Text;
+using Sessions.Api.Diagrams;
+using Sessions.Runtime.Errors;
 using Sessions.Runtime.Values;
 using Sessions.Api.Security;
 using System.Text.Json.Nodes;
@@ -47,6 +50,14 @@ public static class WorkflowEndpoints
             .WithDescription("New runs use it from now on; runs already started keep the version they pinned. The workflow takes the version's name and description.")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
             .RequireAuthorization(Policies.Editor);
+
+        group.MapGet("/{workflow_id}/versions/{version_number}/diagram", GetDiagram)
+            .WithName("GetWorkflowVersionDiagram")
+            .WithSummary("The version's graph as a Mermaid flowchart (text/plain), or drawn as SVG with ?format=svg")
+            .WithDescription("Nodes by type (ask, branch, end, fail, pause, calls), edges labelled with their conditions (a branch case's when, default, timeout, self_loop). format is mermaid (default) or svg; the SVG is drawn on the server, with no script.")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain")
+            .Produces<string>(StatusCodes.Status200OK, "image/svg+xml")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         group.MapGet("/{workflow_id}/versions/{version_number}", GetVersion)
             .WithName("GetWorkflowVersion")
@@ -118,6 +129,25 @@ public static class WorkflowEndpoints
         var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
         var workflow = await workflows.ActivateAsync(caller.TenantId, id, RouteValues.VersionNumberOrThrow(versionNumber)!.Value, CancellationToken.None);
         return TypedResults.Ok(await DescribeAsync(workflow, workflows, caller, ct));
+    }
+
+    private static async Task<IResult> GetDiagram(
+        [FromRoute(Name = "workflow_id")] string workflowId, [FromRoute(Name = "version_number")] string versionNumber,
+        WorkflowService workflows, DefinitionCache definitions, Caller caller, CancellationToken ct, [FromQuery(Name = "format")] string? format = null)
+    {
+        var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
+        var number = RouteValues.VersionNumberOrThrow(versionNumber)!.Value;
+        var svg = format switch
+        {
+            null or "mermaid" => false,
+            "svg" => true,
+            _ => throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid format", "format is mermaid or svg.").With("parameter", "format"),
+        };
+        var version = await workflows.GetVersionAsync(caller.TenantId, id, number, ct);
+        var graph = WorkflowGraph.From(await definitions.GetRequiredAsync(caller.TenantId, id, number, ct), version.DefinitionJson);
+        return svg
+            ? Results.Text(SvgWriter.Write(graph), "image/svg+xml", Encoding.UTF8)
+            : Results.Text(MermaidWriter.Write(graph), "text/plain", Encoding.UTF8);
     }
 
     private static async Task<Ok<WorkflowVersionResponse>> GetVersion(

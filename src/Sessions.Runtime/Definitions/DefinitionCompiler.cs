@@ -67,7 +67,10 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
             return new(null, problems.Errors, problems.Warnings);
         }
 
-        var nodes = specs.ToDictionary(s => s.Node.Id, s => s.Node with { Successors = edges[s.Node.Id] }, StringComparer.Ordinal);
+        var nodes = specs.ToDictionary(
+            s => s.Node.Id,
+            s => s.Node with { Successors = edges[s.Node.Id], Edges = s.Spec.Edges.Select(e => new NodeEdge(e.Target, e.Path)).ToList() },
+            StringComparer.Ordinal);
         return new(new WorkflowDefinition(name!, description, start!, variables, limits, nodes, problems.Warnings, webhooks), problems.Errors, problems.Warnings);
     }
 

@@ -66,7 +66,11 @@ public abstract class RetryTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal((1, "book", null), (run["variables"]!["attempts"]!.GetValue<int>(), run["output"]!.GetValue<string>(), run["error"]?.GetValue<string>()));
         Assert.Equal("workflow", run["termination_source"]!.GetValue<string>());
 
-        var refused = await client.ExecuteAsync(workflow, new { run_id = runId, run_input = new { command = "retry" } });
+        // Only a failed run is retried: a finished one takes no more turns, and one that waits is not failed.
+        var finished = await client.ExecuteAsync(workflow, new { run_id = runId, run_input = new { command = "retry" } });
+        Assert.Equal("run_terminal", (await finished.ReadObjectAsync())["code"]!.GetValue<string>());
+        var waiting = (await client.StartAsync(workflow))["run_id"]!.GetValue<string>();
+        var refused = await client.ExecuteAsync(workflow, new { run_id = waiting, run_input = new { command = "retry" } });
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
         Assert.Equal("run_not_retryable", (await refused.ReadObjectAsync())["code"]!.GetValue<string>());
     }

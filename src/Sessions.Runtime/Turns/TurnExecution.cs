@@ -148,6 +148,12 @@ internal sealed class TurnExecution
     /// </summary>
     private void Retry()
     {
+        if (status != RunStatus.Failed)
+        {
+            // Finished another way, it takes no more turns, whatever the command.
+            RunStateMachine.EnsureNotTerminal(status);
+        }
+
         if (status != RunStatus.Failed || cursor is null)
         {
             throw new DomainException(

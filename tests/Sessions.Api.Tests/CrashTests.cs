@@ -101,8 +101,30 @@ public abstract class CrashTests(StoreUnderTest store, int turnMilliseconds) : I
     private static async Task<JsonObject> AssertConsistentAsync(HttpClient client, string runId)
     {
         var run = await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
-        var turns = run["turns"]!.AsArray();
-        var events = (await (await client.GetAsync($"/v1/runs/{runId}/events?limit=1000")).ReadObjectAsync())["events"]!.AsArray();
+
+        // Every turn and every event, page by page: a loaded machine lets a conversation run far past one page.
+        var turns = new List<JsonNode>();
+        for (var page = $"/v1/runs/{runId}/turns?after_turn=-1&limit=200"; page is not null;)
+        {
+            var read = await (await client.GetAsync(page)).ReadObjectAsync();
+            turns.AddRange(read["turns"]!.AsArray().Select(t => t!));
+            page = read["next"]?.GetValue<string>();
+        }
+
+        var events = new List<JsonNode>();
+        for (long after = 0; ;)
+        {
+            var read = await (await client.GetAsync($"/v1/runs/{runId}/events?after_seq={after}&limit=1000")).ReadObjectAsync();
+            events.AddRange(read["events"]!.AsArray().Select(e => e!));
+            if (!read["has_more"]!.GetValue<bool>())
+            {
+                break;
+            }
+
+            after = read["next_after_seq"]!.GetValue<long>();
+        }
+
+        Assert.All(turns, t => Assert.True(t["events_complete"]!.GetValue<bool>()));
         Assert.Equal(run["turn_number"]!.GetValue<int>(), turns.Count);
         Assert.Equal(Enumerable.Range(1, turns.Count), turns.Select(t => t!["turn_number"]!.GetValue<int>()));
         Assert.Equal(Enumerable.Range(1, events.Count).Select(n => (long)n), events.Select(e => e!["seq"]!.GetValue<long>()));

@@ -71,14 +71,7 @@ public sealed class PostgresWorkflowStore(PostgresDatabase database) : IWorkflow
         var number = workflow.LatestVersion + 1;
         await InsertVersionAsync(connection, transaction, new WorkflowVersionDocument(workflowId, tenantId, number, version.Name, version.DefinitionJson, version.CreatedAt), cancellationToken);
         var updated = workflow.WithVersion(number, version, activate);
-        await using var update = Sql.Command(
-            connection,
-            transaction,
-            "UPDATE workflows SET doc = $1 WHERE id = $2 AND tenant_id = $3;",
-            new Sql.Jsonb(JsonSerializer.Serialize(updated, DocumentJson.Options)),
-            workflowId,
-            tenantId);
-        await update.ExecuteNonQueryAsync(cancellationToken);
+        await ReplaceAsync(connection, transaction, updated, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return updated;
     }
@@ -96,16 +89,22 @@ public sealed class PostgresWorkflowStore(PostgresDatabase database) : IWorkflow
         }
 
         var updated = workflow.Activated(version, at);
+        await ReplaceAsync(connection, transaction, updated, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return updated;
+    }
+
+    /// <summary>Writes the workflow's document, within the transaction that locked its row.</summary>
+    private static async Task ReplaceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, WorkflowDocument workflow, CancellationToken cancellationToken)
+    {
         await using var update = Sql.Command(
             connection,
             transaction,
             "UPDATE workflows SET doc = $1 WHERE id = $2 AND tenant_id = $3;",
-            new Sql.Jsonb(JsonSerializer.Serialize(updated, DocumentJson.Options)),
-            workflowId,
-            tenantId);
+            new Sql.Jsonb(JsonSerializer.Serialize(workflow, DocumentJson.Options)),
+            workflow.Id,
+            workflow.TenantId);
         await update.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return updated;
     }
 
     public async Task<WorkflowVersionDocument?> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)

@@ -71,14 +71,20 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
         var number = workflow.LatestVersion + 1;
         await InsertVersionAsync(connection, transaction, new WorkflowVersionDocument(workflowId, tenantId, number, version.Name, version.DefinitionJson, version.CreatedAt));
         var updated = workflow.WithVersion(number, version, activate);
+        await ReplaceAsync(connection, transaction, updated);
+        return updated;
+    }
+
+    /// <summary>Writes the workflow's document, within the one writer's transaction.</summary>
+    private static async Task ReplaceAsync(SqliteConnection connection, SqliteTransaction transaction, WorkflowDocument workflow)
+    {
         await using var update = connection.CreateCommand();
         update.Transaction = transaction;
         update.CommandText = "UPDATE workflows SET doc = $doc WHERE id = $id AND tenant_id = $tenant;";
-        update.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(updated, DocumentJson.Options));
-        update.Parameters.AddWithValue("$id", workflowId);
-        update.Parameters.AddWithValue("$tenant", tenantId);
+        update.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(workflow, DocumentJson.Options));
+        update.Parameters.AddWithValue("$id", workflow.Id);
+        update.Parameters.AddWithValue("$tenant", workflow.TenantId);
         await update.ExecuteNonQueryAsync();
-        return updated;
     }
 
     public Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken) =>
@@ -92,13 +98,7 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
                 }
 
                 var updated = workflow.Activated(version, at);
-                await using var update = connection.CreateCommand();
-                update.Transaction = transaction;
-                update.CommandText = "UPDATE workflows SET doc = $doc WHERE id = $id AND tenant_id = $tenant;";
-                update.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(updated, DocumentJson.Options));
-                update.Parameters.AddWithValue("$id", workflowId);
-                update.Parameters.AddWithValue("$tenant", tenantId);
-                await update.ExecuteNonQueryAsync();
+                await ReplaceAsync(connection, transaction, updated);
                 return updated;
             },
             cancellationToken);

@@ -102,9 +102,10 @@ public abstract class CrashTests(StoreUnderTest store, int turnMilliseconds) : I
     {
         var run = await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
 
-        // Every turn and every event, page by page: a loaded machine lets a conversation run far past one page.
+        // Every turn and every event, page by page: a loaded machine lets a conversation run far past one page. Pages of
+        // 50 turns (about 400 events) stay within a page's 1,000 events, so that every turn comes with all of its own.
         var turns = new List<JsonNode>();
-        for (var page = $"/v1/runs/{runId}/turns?after_turn=-1&limit=200"; page is not null;)
+        for (var page = $"/v1/runs/{runId}/turns?after_turn=-1&limit=50"; page is not null;)
         {
             var read = await (await client.GetAsync(page)).ReadObjectAsync();
             turns.AddRange(read["turns"]!.AsArray().Select(t => t!));

@@ -63,6 +63,10 @@ public abstract class CrashTests(StoreUnderTest store, int turnMilliseconds) : I
         }
 
         Assert.All(conversations, c => Assert.True(c.Answered.Count > 0, $"conversation {c.Index} never got an answer"));
+
+        // One client per run, one turn at a time: nothing may refuse a turn before the kill (a renewal of the turn's
+        // idempotency key between its answer and its commit once did, under load).
+        Assert.All(conversations, c => Assert.DoesNotContain(c.Statuses, status => status >= 400));
         Assert.Contains(conversations, c => c.Pending is not null);
 
         await AssertTheDeadServerLeftHoldsAsync();

@@ -236,10 +236,9 @@ public sealed class TurnEngine(
             }
         }
 
-        IdempotentAnswer? answer = null;
-        if (request.Idempotency is { } claim)
+        if (request.Idempotency is not null && outcome.Answer is null)
         {
-            answer = keys.Answer(claim, outcome.Answer ?? throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter."));
+            throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter.");
         }
 
         var queue = RunStateMachine.IsTerminal(executed.Status) || request.Command == TurnCommand.Stop
@@ -252,7 +251,7 @@ public sealed class TurnEngine(
             events,
             request.RecordedInput,
             startedAt,
-            answer,
+            request.Idempotency is { } claim ? () => keys.Answer(claim, outcome.Answer!) : null,
             updated => WebhookOutbox.For(updated, definition, outcome.Answer, webhookOptions.Value, clock.GetUtcNow()),
             cancellationToken);
         return outcome with { Run = committed };
@@ -271,12 +270,14 @@ public sealed class TurnEngine(
         IReadOnlyList<RunEvent> events,
         JsonObject input,
         DateTimeOffset startedAt,
-        IdempotentAnswer? answer,
+        Func<IdempotentAnswer>? answer,
         Func<RunDocument, IReadOnlyList<WebhookDelivery>> deliveries,
         CancellationToken cancellationToken)
     {
-        // From here on the hold is not renewed: what is left is one write.
+        // From here on the hold is not renewed: what is left is one write. The answer under the key is made only now,
+        // so that it expects the key's version as its last renewal left it.
         var stored = await hold.BeforeCommitAsync();
+        var answered = answer?.Invoke();
         while (true)
         {
             var (updated, snapshot, changes) = Checkpoints.Record(before, executed with { Version = stored.Version + 1, Lease = null });
@@ -294,7 +295,7 @@ public sealed class TurnEngine(
             var record = new TurnDocument(before.Id, updated.TurnNumber, (JsonObject)input.DeepClone(), output, before.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow(), snapshot, changes);
             try
             {
-                await runs.CommitTurnAsync(new TurnCommit(updated, stored.Version, events, record, answer, deliveries(updated)), cancellationToken);
+                await runs.CommitTurnAsync(new TurnCommit(updated, stored.Version, events, record, answered, deliveries(updated)), cancellationToken);
                 hold.Committed();
                 Remember(updated);
             }

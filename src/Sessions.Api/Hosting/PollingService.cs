@@ -14,8 +14,13 @@ public abstract class PollingService(TimeSpan interval, TimeProvider clock, ILog
     /// <summary>One look; true when more may be due at once (a full batch), to look again without waiting.</summary>
     protected abstract Task<bool> LookAsync(CancellationToken cancellationToken);
 
-    /// <summary>A task that completes when work became due here before the next interval (a look then happens at once).</summary>
-    protected virtual Task WokenAsync() => Task.Delay(Timeout.Infinite);
+    private static readonly Task Never = new TaskCompletionSource().Task;
+
+    /// <summary>
+    /// A task that completes when work became due here before the next interval (a look then happens at once). Asked
+    /// for again only once it has completed.
+    /// </summary>
+    protected virtual Task WokenAsync() => Never;
 
     protected sealed override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -26,12 +31,15 @@ public abstract class PollingService(TimeSpan interval, TimeProvider clock, ILog
 
         using var poll = new PeriodicTimer(interval, clock);
         Task<bool>? tick = null;
+        Task? woken = null;
         try
         {
             while (true)
             {
+                // Each kept until it completes: a look every tick, or at once when woken; stopping ends the tick.
                 tick ??= poll.WaitForNextTickAsync(stoppingToken).AsTask();
-                await Task.WhenAny(tick, WokenAsync().WaitAsync(stoppingToken));
+                woken ??= WokenAsync();
+                await Task.WhenAny(tick, woken);
                 if (tick.IsCompleted)
                 {
                     if (!await tick)
@@ -40,6 +48,11 @@ public abstract class PollingService(TimeSpan interval, TimeProvider clock, ILog
                     }
 
                     tick = null;
+                }
+
+                if (woken.IsCompleted)
+                {
+                    woken = null;
                 }
 
                 stoppingToken.ThrowIfCancellationRequested();

@@ -100,6 +100,11 @@ public sealed class ConsoleTests : IAsyncLifetime
         await Expect(transcript).ToContainTextAsync("Good news: the clinic confirmed 2026-12-03 (afternoon).");
         await Expect(page.GetByTestId("timeline").First).ToContainTextAsync("start_workflow");
 
+        // The workflow's diagram, drawn by the server, with the run's path marked.
+        var diagram = page.GetByTestId("diagram");
+        await Expect(diagram.Locator("svg g[data-node-id]").First).ToBeVisibleAsync();
+        Assert.True(await diagram.Locator("svg g.visited").CountAsync() >= 3);
+
         // Under a turn, what the run knew after it and which variables the turn changed.
         await page.GetByTestId("turn-state").Nth(1).Locator("summary").ClickAsync();
         await Expect(page.GetByTestId("variable-changes").First).ToContainTextAsync("changed");

@@ -197,7 +197,9 @@ async function runPage(runId) {
     el("h2", {}, "Transcript"),
     el("div", { class: "card", "data-testid": "transcript" }, turns),
     el("h2", {}, "Variables"),
-    el("pre", { class: "card mono" }, JSON.stringify(run.variables, null, 2)));
+    el("pre", { class: "card mono" }, JSON.stringify(run.variables, null, 2)),
+    el("h2", {}, `Workflow, version ${run.version_number}`),
+    await diagram(run, allTurns));
 }
 
 /**
@@ -301,6 +303,30 @@ function turnState(runId, turnNumber) {
     }
   });
   return details;
+}
+
+/**
+ * The run's workflow version as the server draws it (SVG, no script), with the nodes the run went through marked, and
+ * the node it stands at. Parsed as SVG, never as HTML, and its text stays text.
+ */
+async function diagram(run, turns) {
+  const box = el("div", { class: "card diagram", "data-testid": "diagram" });
+  try {
+    const response = await send(`/v1/workflows/${run.workflow_id}/versions/${run.version_number}/diagram?format=svg`);
+    const svg = new DOMParser().parseFromString(await response.text(), "image/svg+xml").documentElement;
+    if (svg.localName !== "svg") throw new Error("The diagram could not be read.");
+    const visited = new Set(turns.flatMap((t) => t.events.filter((e) => e.type === "start_node_run").map((e) => e.node_id)));
+    const at = run.next_input_hint?.node_id ?? null;
+    for (const node of svg.querySelectorAll("g[data-node-id]")) {
+      const id = node.getAttribute("data-node-id");
+      if (visited.has(id)) node.classList.add("visited");
+      if (id === at) node.classList.add("current");
+    }
+    box.append(document.importNode(svg, true));
+  } catch (error) {
+    box.append(el("p", { class: "error" }, error.message));
+  }
+  return box;
 }
 
 async function fork(runId, turnNumber) {

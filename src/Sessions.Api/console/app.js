@@ -54,7 +54,8 @@ async function api(path, options = {}) {
 
 const statusBadge = (status) => el("span", { class: `status ${status}`, "data-testid": "status" }, status);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
-const show = (...nodes) => view.replaceChildren(...nodes);
+// Absent parts (null) are left out: replaceChildren would show them as the text "null".
+const show = (...nodes) => view.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined));
 
 // A page that cannot be shown replaces the previous one, so nothing on screen belongs to another run.
 function showError(error) {

@@ -23,12 +23,14 @@ public sealed record WorkflowGraph(string Name, string Start, IReadOnlyList<Grap
     public static WorkflowGraph From(WorkflowDefinition definition, string definitionJson)
     {
         var source = JsonText.ParseStored(definitionJson) as JsonObject ?? [];
-        var declared = (source["nodes"] as JsonArray ?? []).OfType<JsonObject>()
-            .Select(n => n["id"] is JsonValue id && id.GetValueKind() == JsonValueKind.String ? id.GetValue<string>() : null)
-            .Where(id => id is not null && definition.Nodes.ContainsKey(id))
-            .Select(id => definition.Nodes[id!])
+
+        // The uploaded nodes by id, in their order: the compiler has checked that ids are unique strings.
+        var uploaded = (source["nodes"] as JsonArray ?? []).OfType<JsonObject>()
+            .Select(n => (Id: n["id"] is JsonValue id && id.GetValueKind() == JsonValueKind.String ? id.GetValue<string>() : null, Json: n))
+            .Where(n => n.Id is not null && definition.Nodes.ContainsKey(n.Id))
             .ToList();
-        var nodes = declared.Select(n => new GraphNode(n.Id, n.Type, Detail(Find(source, n.Id)))).ToList();
+        var declared = uploaded.Select(n => definition.Nodes[n.Id!]).ToList();
+        var nodes = uploaded.Select(n => new GraphNode(n.Id!, definition.Nodes[n.Id!].Type, Detail(n.Json))).ToList();
         var edges = new List<GraphEdge>();
         foreach (var node in declared)
         {
@@ -41,9 +43,6 @@ public sealed record WorkflowGraph(string Name, string Start, IReadOnlyList<Grap
 
         return new WorkflowGraph(definition.Name, definition.Start, nodes, edges);
     }
-
-    private static JsonObject? Find(JsonObject source, string id) =>
-        (source["nodes"] as JsonArray ?? []).OfType<JsonObject>().FirstOrDefault(n => n["id"] is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == id);
 
     /// <summary>What a node says or asks, shortened: its text, prompt, url or model, if it has one.</summary>
     private static string? Detail(JsonObject? node)

@@ -25,8 +25,6 @@ public static partial class RunLabels
     /// <summary>The prefix of a metadata label, and of its filter in a run list's query (`metadata.tier=gold`).</summary>
     public const string MetadataPrefix = "metadata.";
 
-    public static readonly IReadOnlyList<string> OriginNames = [OriginInstance, OriginZone, OriginReference];
-
     /// <summary>A metadata key: letters, digits, `_`, `-` and `.`, starting with a letter, digit or `_`, at most 64.</summary>
     public static bool IsValidKey(string key) => KeyPattern().IsMatch(key);
 

@@ -9,7 +9,7 @@ using Sessions.Runtime.Workflows;
 namespace Sessions.Runtime.Turns;
 
 /// <summary>The turn a background request was accepted as: what its `202 Accepted` says.</summary>
-public sealed record AcceptedTurn(string RunId, int TurnNumber, string QueuedTurnId);
+public sealed record AcceptedTurn(string RunId, int TurnNumber);
 
 /// <summary>
 /// Accepts turns to run in the background (`Prefer: respond-async`): the turn's input is appended to its run's queue
@@ -103,7 +103,7 @@ public sealed class BackgroundTurns(
                     throw TurnHold.Conflict(busyRuns.Busy(run, request));
                 }
 
-                var accepted = new AcceptedTurn(run.Id, queue.Single(q => q.Id == item.Id).TurnNumber, item.Id);
+                var accepted = new AcceptedTurn(run.Id, queue.Single(q => q.Id == item.Id).TurnNumber);
                 var next = run with { Version = run.Version + 1, Queue = queue, Lease = lease };
                 try
                 {

@@ -285,7 +285,7 @@ public sealed class TurnEngine(
             {
                 ["status"] = updated.Status.ToWire(),
                 ["error"] = updated.Error,
-                ["next_input_hint"] = updated.Status == RunStatus.WaitingForUserInput ? updated.WaitingHint?.DeepClone() : null,
+                ["next_input_hint"] = TurnOutcome.HintOf(updated)?.DeepClone(),
             };
             if (events is [{ Type: RunEventType.TurnRefused } refusal])
             {

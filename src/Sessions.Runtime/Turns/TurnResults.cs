@@ -27,10 +27,7 @@ public sealed record RunActivity(int TurnNumber, int CompletedSteps, string? Cur
 }
 
 /// <summary>A turn's result once it has one (<see cref="Outcome"/>), or the run as it is while the turn is still to come.</summary>
-public sealed record TurnResult(RunDocument Run, int TurnNumber, TurnOutcome? Outcome, RunActivity? Activity)
-{
-    public bool IsPending => Outcome is null;
-}
+public sealed record TurnResult(RunDocument Run, int TurnNumber, TurnOutcome? Outcome, RunActivity? Activity);
 
 /// <summary>
 /// Joins a turn: the answer a turn gave, for a client that did not wait for it (a background turn, or a synchronous one

@@ -14,7 +14,9 @@ public sealed class WebhookRestartTests
         await using var receiver = await WebhookReceiver.StartAsync("unused");
         using var folder = new TempDirectory();
         var database = folder.File("sessions.db");
-        string[] settings = ["--Sessions:Webhooks:AllowPrivateNetworks=true", "--Sessions:Webhooks:PollMilliseconds=100"];
+        // A delivery claimed at the moment of the kill comes due again when its claim runs out: a short claim keeps
+        // that inside the test's wait (the receiver answers at once, so no attempt outlives it).
+        string[] settings = ["--Sessions:Webhooks:AllowPrivateNetworks=true", "--Sessions:Webhooks:PollMilliseconds=100", "--Sessions:Webhooks:ClaimSeconds=2"];
         receiver.FailNext("down", int.MaxValue);
         var runIds = new List<string>();
         await using (var doomed = await ServerProcess.StartAsync(database, settings))

@@ -32,6 +32,8 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
 
     public string NodeType => "http_request";
 
+    public bool RunsAsStep(object? config) => true;
+
     public object? Compile(NodeSpec spec)
     {
         var method = (spec.String("method", required: false) ?? "GET").ToUpperInvariant();
@@ -87,9 +89,22 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
         var retries = (int)Seconds(spec, "retries", 2, whole: true);
         var retryDelay = Seconds(spec, "retry_delay_seconds", 0.2);
         var statusVariable = spec.String("status_variable", required: false) ?? "http_status";
+        bool? failOnErrorStatus = null;
+        if (spec.Json["fail_on_error_status"] is { } failOn)
+        {
+            if (failOn is JsonValue f && f.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+            {
+                failOnErrorStatus = f.GetValue<bool>();
+            }
+            else
+            {
+                spec.Error("fail_on_error_status", "invalid_type", "\"fail_on_error_status\" is true or false.");
+            }
+        }
+
         var referenced = new[] { url?.Source ?? string.Empty }.Concat(headers.Select(h => h.Value.Source))
             .SelectMany(source => SecretReference().Matches(source).Select(m => m.Groups[1].Value)).Distinct().ToList();
-        return new HttpConfig(method, url!, headers, body, response, statusVariable, referenced, retries, Pipeline(timeout, retries, retryDelay));
+        return new HttpConfig(method, url!, headers, body, response, statusVariable, failOnErrorStatus, referenced, retries, Pipeline(timeout, retries, retryDelay));
     }
 
     public async ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
@@ -169,14 +184,22 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
                 assignments[variable] = Select(json, path)?.DeepClone();
             }
 
-            return NodeResult.Next(context.Node.Next!).Assign(assignments).Emit(RunEventType.HttpRequest, new JsonObject
+            var call = new JsonObject
             {
                 ["method"] = config.Method,
                 ["url"] = shownUrl,
                 ["status_code"] = (int)response.StatusCode,
                 ["attempts"] = attempts,
                 ["latency_ms"] = Math.Round(clock.Elapsed.TotalMilliseconds, 1),
-            });
+            };
+
+            // A node's status goes to a later branch; a step has none after it, so there an error status is a failure.
+            if ((config.FailOnErrorStatus ?? context.IsStep) && (int)response.StatusCode >= 400)
+            {
+                return NodeResult.Fail(Masked($"{config.Method} {shownUrl} answered {(int)response.StatusCode} after {attempts} attempt(s)", values)).Emit(RunEventType.HttpRequest, call);
+            }
+
+            return NodeResult.Next(context.Node.Next!).Assign(assignments).Emit(RunEventType.HttpRequest, call);
         }
     }
 
@@ -257,6 +280,7 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
         TemplatedJson? Body,
         IReadOnlyList<(string Variable, string Path)> Response,
         string StatusVariable,
+        bool? FailOnErrorStatus,
         IReadOnlyList<string> Secrets,
         int Retries,
         ResiliencePipeline<HttpResponseMessage> Pipeline);

@@ -24,6 +24,9 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
     /// <summary>A `say` node with wait_for_reply waits like `ask`, so a chat loop through an llm node is not flagged.</summary>
     public bool WaitsForPeople => true;
 
+    /// <summary>In worker mode the reply only fills variables, so the node can be a step.</summary>
+    public bool RunsAsStep(object? config) => config is LlmNode { Mode: LlmMode.Worker };
+
     public object? Compile(NodeSpec spec)
     {
         var modeName = spec.String("mode", required: false);

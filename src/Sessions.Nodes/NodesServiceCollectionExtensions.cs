@@ -52,6 +52,9 @@ public static class NodesServiceCollectionExtensions
     private static IServiceCollection TryAddSecretStore(this IServiceCollection services)
     {
         services.TryAddSingleton<ISecretStore, NoSecrets>();
+
+        // Steps wait out their backoff on the host's clock, which tests may replace.
+        services.TryAddSingleton(TimeProvider.System);
         return services;
     }
 }

@@ -14,6 +14,8 @@ public sealed class SetHandler : INodeHandler
 {
     public string NodeType => "set";
 
+    public bool RunsAsStep(object? config) => true;
+
     public object? Compile(NodeSpec spec)
     {
         if (spec.Json["assign"] is not JsonObject assign || assign.Count == 0)

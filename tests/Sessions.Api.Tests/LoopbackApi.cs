@@ -17,6 +17,7 @@ public sealed class LoopbackApi : IAsyncDisposable
     private readonly WebApplication app;
     private readonly ConcurrentDictionary<string, int> calls = new();
     private readonly ConcurrentDictionary<string, CallGate> gates = new();
+    private readonly ConcurrentDictionary<string, bool> mended = new();
 
     private LoopbackApi(WebApplication app) => this.app = app;
 
@@ -49,6 +50,16 @@ public sealed class LoopbackApi : IAsyncDisposable
         app.MapPost("/echo", async (HttpRequest request) => Results.Text(await new StreamReader(request.Body).ReadToEndAsync(), "application/json"));
         app.MapGet("/flaky/{key}", (string key) =>
             api.calls.AddOrUpdate(key, 1, (_, n) => n + 1) <= 2 ? Results.StatusCode(503) : Results.Json(new { ok = true }));
+        // Down (500) until the test mends it; counts every call, so a test sees what was called again.
+        app.MapGet("/broken/{key}", (string key) =>
+        {
+            api.calls.AddOrUpdate(key, 1, (_, n) => n + 1);
+            return api.mended.ContainsKey(key) ? Results.Json(new { ok = true, key }) : Results.StatusCode(500);
+        });
+        // Not found (a status no retry policy retries) for the first `fails` calls, then found.
+        app.MapGet("/missing-first/{fails:int}/{key}", (int fails, string key) =>
+            api.calls.AddOrUpdate(key, 1, (_, n) => n + 1) <= fails ? Results.Json(new { error = "not yet" }, statusCode: 404) : Results.Json(new { ok = true }));
+        app.MapGet("/count/{key}", (string key) => Results.Json(new { n = api.calls.AddOrUpdate(key, 1, (_, n) => n + 1) }));
         app.MapGet("/delay/{ms:int}", async (int ms) =>
         {
             await Task.Delay(ms);
@@ -81,6 +92,9 @@ public sealed class LoopbackApi : IAsyncDisposable
     }
 
     public int Calls(string key) => calls.GetValueOrDefault(key);
+
+    /// <summary>`/broken/{key}` answers 200 from now on.</summary>
+    public void Mend(string key) => mended[key] = true;
 
     /// <summary>The gate `/gate/{name}` waits at: a call that a test holds open for as long as it needs, then lets through.</summary>
     public CallGate Gate(string name) => gates.GetOrAdd(name, _ => new CallGate());

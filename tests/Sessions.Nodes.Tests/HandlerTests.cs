@@ -33,7 +33,7 @@ public class HandlerTests
     [Fact]
     public void One_scan_finds_every_core_node_type()
     {
-        Assert.Equal(["ask", "branch", "end", "fail", "http_request", "llm", "pause", "say", "set"], Registry.NodeTypes.Order());
+        Assert.Equal(["ask", "branch", "end", "fail", "http_request", "llm", "parallel", "pause", "say", "set"], Registry.NodeTypes.Order());
     }
 
     [Fact]

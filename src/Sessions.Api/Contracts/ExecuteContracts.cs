@@ -69,12 +69,16 @@ public sealed record BackgroundTurnResponse(
 /// <summary>What a run is working on now.</summary>
 public sealed record ProgressContract(
     [property: Description("The turn being worked on (running, or next to run).")] int TurnNumber,
-    [property: Description("Nodes that turn has finished so far (0 until it starts, and when it runs on another server).")] int CompletedSteps,
+    [property: Description("Nodes that turn has finished so far, or, while it runs a parallel node, that node's steps that have finished (0 until it starts, and when it runs on another server).")] int CompletedSteps,
     [property: Description("The node it is in now; null before it starts, and when it runs on another server.")] string? CurrentNode,
-    [property: Description("Background turns queued behind it.")] int QueuedTurns)
+    [property: Description("Background turns queued behind it.")] int QueuedTurns,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("While the turn runs a parallel node: how many steps it has.")] int? TotalSteps = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("While the turn runs a parallel node: the steps running now.")] IReadOnlyList<string>? CurrentSteps = null)
 {
     public static ProgressContract? From(RunActivity? activity) =>
-        activity is null ? null : new(activity.TurnNumber, activity.CompletedSteps, activity.CurrentNode, activity.QueuedTurns);
+        activity is null ? null
+        : activity.Steps is { } steps ? new(activity.TurnNumber, steps.Completed, activity.CurrentNode, activity.QueuedTurns, steps.Total, steps.Current)
+        : new(activity.TurnNumber, activity.CompletedSteps, activity.CurrentNode, activity.QueuedTurns);
 }
 
 /// <summary>The answer to one turn, field for field as in the published protocol.</summary>

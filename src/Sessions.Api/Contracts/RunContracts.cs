@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Sessions.Api.Http;
 using Sessions.Runtime.History;
 using Sessions.Runtime.Ids;
@@ -138,7 +139,22 @@ public sealed record TurnPageResponse(
         page.HasMore && page.Turns.Count > 0 ? $"/v1/runs/{runId}/turns?after_turn={page.Turns[^1].Turn.TurnNumber}&limit={limit}" : null;
 }
 
-public sealed record NodeExecutionContract(string NodeId, int Attempt, int TurnNumber, string Status, DateTime StartedAt, DateTime? CompletedAt);
+/// <summary>One execution of a node, or one attempt of a step of a parallel node (then with step_id, and outputs or error).</summary>
+public sealed record NodeExecutionContract(
+    string NodeId,
+    int Attempt,
+    int TurnNumber,
+    string Status,
+    DateTime StartedAt,
+    DateTime? CompletedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("For a step's attempt: the step; node_id is its parallel node.")] string? StepId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("For a step's completed attempt: its outputs.")] JsonNode? Outputs = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("For a step's failed attempt: why it failed.")] string? Error = null)
+{
+    public static NodeExecutionContract From(NodeExecution execution) => new(
+        execution.NodeId, execution.Attempt, execution.TurnNumber, execution.Status, execution.StartedAt.UtcDateTime, execution.CompletedAt?.UtcDateTime,
+        execution.StepId, execution.Outputs, execution.Error);
+}
 
 /// <summary>Everything about one run: its state, its turns as input/output pairs, and each node execution.</summary>
 public sealed record RunDetailsResponse(
@@ -206,7 +222,7 @@ public sealed record RunDetailsResponse(
             run.CompletedAt?.UtcDateTime,
             details.Turns.Turns.Select(t => TurnContract.From(run.Id, t)).ToList(),
             TurnPageResponse.NextPage(run.Id, details.Turns, RunHistory.DefaultTurnsPerPage),
-            details.NodeExecutions.Select(n => new NodeExecutionContract(n.NodeId, n.Attempt, n.TurnNumber, n.Status, n.StartedAt.UtcDateTime, n.CompletedAt?.UtcDateTime)).ToList());
+            details.NodeExecutions.Select(NodeExecutionContract.From).ToList());
     }
 }
 

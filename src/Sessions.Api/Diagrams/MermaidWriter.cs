@@ -21,6 +21,11 @@ public static class MermaidWriter
             text.Append("    ").Append(ids[node.Id]).Append(open).Append('"').Append(label).Append('"').Append(close).Append('\n');
         }
 
+        foreach (var node in graph.Nodes.Where(n => n.Steps.Count > 0))
+        {
+            WriteSteps(text, ids[node.Id], node);
+        }
+
         foreach (var edge in graph.Edges)
         {
             text.Append("    ").Append(ids[edge.From]);
@@ -34,6 +39,27 @@ public static class MermaidWriter
         }
 
         return text.ToString();
+    }
+
+    /// <summary>A `parallel` node's steps, as a subgraph joined to the node, with an edge from each step to those that wait for it.</summary>
+    private static void WriteSteps(StringBuilder text, string key, GraphNode node)
+    {
+        var steps = node.Steps.Select((step, i) => (step.Id, Key: $"{key}s{i}")).ToDictionary(p => p.Id, p => p.Key, StringComparer.Ordinal);
+        text.Append("    subgraph ").Append(key).Append("s [\"").Append(Escape(node.Id)).Append(" steps\"]\n");
+        foreach (var step in node.Steps)
+        {
+            text.Append("        ").Append(steps[step.Id]).Append("[\"").Append(Escape(step.Id)).Append("<br/><i>").Append(step.Type).Append("</i>\"]\n");
+        }
+
+        foreach (var step in node.Steps)
+        {
+            foreach (var upstream in step.DependsOn.Where(steps.ContainsKey))
+            {
+                text.Append("        ").Append(steps[upstream]).Append(" --> ").Append(steps[step.Id]).Append('\n');
+            }
+        }
+
+        text.Append("    end\n    ").Append(key).Append(" -.- ").Append(key).Append("s\n");
     }
 
     private static (string Open, string Close) Shape(string type) => type switch

@@ -1,13 +1,21 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Steps;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Values;
 
 namespace Sessions.Api.Diagrams;
 
-/// <summary>A node of a workflow's diagram: its id, its type, and a line of what it does.</summary>
-public sealed record GraphNode(string Id, string Type, string? Detail);
+/// <summary>A node of a workflow's diagram: its id, its type, a line of what it does, and its steps if it is `parallel`.</summary>
+public sealed record GraphNode(string Id, string Type, string? Detail)
+{
+    public IReadOnlyList<GraphStep> Steps { get; init; } = [];
+}
+
+/// <summary>A step of a `parallel` node: its id, its type, and the steps it waits for.</summary>
+public sealed record GraphStep(string Id, string Type, IReadOnlyList<string> DependsOn);
 
 /// <summary>An edge of a workflow's diagram, labelled with its condition when it has one (a branch case, `default`, `timeout`).</summary>
 public sealed record GraphEdge(string From, string To, string? Label);
@@ -22,7 +30,7 @@ public sealed record WorkflowGraph(string Name, string Start, IReadOnlyList<Grap
 
     public static WorkflowGraph From(WorkflowDefinition definition, string definitionJson)
     {
-        var source = JsonText.ParseStored(definitionJson) as JsonObject ?? [];
+        var source = DagShape.Normalized(JsonText.ParseStored(definitionJson) as JsonObject ?? []);
 
         // The uploaded nodes by id, in their order: the compiler has checked that ids are unique strings.
         var uploaded = (source["nodes"] as JsonArray ?? []).OfType<JsonObject>()
@@ -30,7 +38,7 @@ public sealed record WorkflowGraph(string Name, string Start, IReadOnlyList<Grap
             .Where(n => n.Id is not null && definition.Nodes.ContainsKey(n.Id))
             .ToList();
         var declared = uploaded.Select(n => definition.Nodes[n.Id!]).ToList();
-        var nodes = uploaded.Select(n => new GraphNode(n.Id!, definition.Nodes[n.Id!].Type, Detail(n.Json))).ToList();
+        var nodes = uploaded.Select(n => Node(definition.Nodes[n.Id!], n.Json)).ToList();
         var edges = new List<GraphEdge>();
         foreach (var node in declared)
         {
@@ -43,6 +51,13 @@ public sealed record WorkflowGraph(string Name, string Start, IReadOnlyList<Grap
 
         return new WorkflowGraph(definition.Name, definition.Start, nodes, edges);
     }
+
+    private static GraphNode Node(CompiledNode node, JsonObject json) => node.Config is StepPlan plan
+        ? new GraphNode(node.Id, node.Type, Shorten($"{plan.Steps.Count} steps, {plan.MaxConcurrency} at a time"))
+        {
+            Steps = plan.Steps.Select(step => new GraphStep(step.Id, step.Node.Type, step.DependsOn)).ToList(),
+        }
+        : new GraphNode(node.Id, node.Type, Detail(json));
 
     /// <summary>What a node says or asks, shortened: its text, prompt, url or model, if it has one.</summary>
     private static string? Detail(JsonObject? node)

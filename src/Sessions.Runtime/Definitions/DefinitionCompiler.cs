@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Steps;
 using Sessions.Runtime.Templates;
 
 namespace Sessions.Runtime.Definitions;
@@ -19,12 +20,15 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
 
     public DefinitionCompilation Compile(JsonNode? json)
     {
-        var problems = new ProblemCollector();
-        if (json is not JsonObject root)
+        if (json is not JsonObject uploaded)
         {
-            problems.Error("$", "invalid_definition", "A workflow definition is a JSON object.");
-            return new(null, problems.Errors, problems.Warnings);
+            var invalid = new ProblemCollector();
+            invalid.Error("$", "invalid_definition", "A workflow definition is a JSON object.");
+            return new(null, invalid.Errors, invalid.Warnings);
         }
+
+        var problems = DagShape.Applies(uploaded) ? new ProblemCollector(DagShape.PathAsUploaded) : new ProblemCollector();
+        var root = DagShape.Normalized(uploaded);
 
         var name = RequiredString(root, "name", problems);
         var description = root["description"] is JsonValue d && d.GetValueKind() == JsonValueKind.String ? d.GetValue<string>() : null;
@@ -61,6 +65,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         }
 
         CheckLoops(specs, edges, problems);
+        CheckStepIds(specs, problems);
 
         if (problems.HasErrors)
         {
@@ -233,7 +238,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
             }
 
             var type = json["type"] is JsonValue typeValue && typeValue.GetValueKind() == JsonValueKind.String ? typeValue.GetValue<string>() : null;
-            var spec = new NodeSpec(json, path, problems, templates);
+            var spec = new NodeSpec(json, path, problems, templates, (inner, at) => CompileInner(inner, at, problems));
             if (type is null || !handlers.TryGet(type, out var handler))
             {
                 problems.Error($"{path}.type", type is null ? "missing_field" : "unknown_node_type",
@@ -264,6 +269,35 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         }
 
         return (result, uncompiledNodes);
+    }
+
+    /// <summary>A node inside another (a step): compiled by its type's handler, outside the graph, with no `next`.</summary>
+    private CompiledNode? CompileInner(JsonObject json, string path, ProblemCollector problems)
+    {
+        var type = json["type"] is JsonValue typeValue && typeValue.GetValueKind() == JsonValueKind.String ? typeValue.GetValue<string>() : null;
+        if (type is null || !handlers.TryGet(type, out var handler))
+        {
+            problems.Error($"{path}.type", type is null ? "missing_field" : "unknown_node_type", $"\"type\" is one of: {string.Join(", ", handlers.NodeTypes.Order())}.");
+            return null;
+        }
+
+        var config = handler.Compile(new NodeSpec(json, path, problems, templates, (inner, at) => CompileInner(inner, at, problems)));
+        var id = json["id"] is JsonValue idValue && idValue.GetValueKind() == JsonValueKind.String ? idValue.GetValue<string>() : string.Empty;
+        return new CompiledNode(id, type, null, config, handler, []);
+    }
+
+    /// <summary>Steps keep their outputs under `steps.&lt;id&gt;` whichever node runs them, so a step id names one step in the workflow.</summary>
+    private static void CheckStepIds(List<(CompiledNode Node, NodeSpec Spec, int Index)> specs, ProblemCollector problems)
+    {
+        var owner = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (node, spec, _) in specs.Where(s => s.Node.Config is StepPlan).OrderBy(s => s.Index))
+        {
+            foreach (var step in ((StepPlan)node.Config!).Steps.Where(step => !owner.TryAdd(step.Id, spec.Path)))
+            {
+                problems.Error(spec.FieldPath("steps"), "duplicate_step_id",
+                    $"The step id \"{step.Id}\" is also a step of {owner[step.Id]}: step outputs share the variable \"steps\", so a step id is used once per workflow.");
+            }
+        }
     }
 
     private static string? ReadNext(JsonObject json, NodeSpec spec, INodeHandler handler, ProblemCollector problems)

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 
@@ -37,6 +39,9 @@ public static class NodeExecutions
                     Update(node, r => r with { Status = r.Status == "failed" ? "failed" : "completed", CompletedAt = e.Timestamp });
                     open.Remove(node);
                     break;
+                case RunEventType.StepAttempt:
+                    records.Add(StepAttempt(node, e));
+                    break;
             }
         }
 
@@ -58,5 +63,23 @@ public static class NodeExecutions
                 records[index] = change(records[index]);
             }
         }
+    }
+
+    /// <summary>A step's attempt is recorded whole by its one event; its times are when it ran, not when it was recorded.</summary>
+    private static NodeExecution StepAttempt(string node, RunEvent e)
+    {
+        var fields = e.Fields;
+        DateTimeOffset Time(string name) =>
+            fields[name] is JsonValue v && v.TryGetValue<string>(out var text) && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : e.Timestamp;
+        return new NodeExecution(
+            node,
+            fields["attempt"] is JsonValue a && a.TryGetValue<int>(out var attempt) ? attempt : 1,
+            e.TurnNumber,
+            fields["status"]?.GetValue<string>() ?? "completed",
+            Time("started_at"),
+            Time("ended_at"),
+            fields["step_id"]?.GetValue<string>(),
+            fields["outputs"]?.DeepClone(),
+            fields["error"]?.GetValue<string>());
     }
 }

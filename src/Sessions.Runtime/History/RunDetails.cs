@@ -9,14 +9,20 @@ public sealed record TurnRecord(TurnDocument Turn, IReadOnlyList<RunEvent> Event
 /// <summary>A page of a run's turns; <see cref="HasMore"/> when turns follow its last one.</summary>
 public sealed record TurnPage(IReadOnlyList<TurnRecord> Turns, bool HasMore);
 
-/// <summary>One execution of one node, reconstructed from the run's events.</summary>
+/// <summary>One execution of one node, or one attempt of one step of a `parallel` node, reconstructed from the run's events.</summary>
+/// <param name="StepId">For a step's attempt: the step; the node is its `parallel` node.</param>
+/// <param name="Outputs">For a step's attempt that completed: what it produced.</param>
+/// <param name="Error">For a step's attempt that failed: why.</param>
 public sealed record NodeExecution(
     string NodeId,
     int Attempt,
     int TurnNumber,
     string Status,
     DateTimeOffset StartedAt,
-    DateTimeOffset? CompletedAt);
+    DateTimeOffset? CompletedAt,
+    string? StepId = null,
+    System.Text.Json.Nodes.JsonNode? Outputs = null,
+    string? Error = null);
 
 /// <summary>Everything about a run, for support staff.</summary>
 /// <summary>A run for support staff: its state, the first page of its turns, and the node executions of those turns.</summary>

@@ -15,6 +15,12 @@ public interface INodeHandler
     /// <summary>Whether this node can end a turn to wait for a person, which is what makes a loop through it bounded.</summary>
     bool WaitsForPeople => false;
 
+    /// <summary>
+    /// Whether a node of this type, compiled as <paramref name="config"/>, may be a step of a `parallel` node: it does its
+    /// work and continues, never waiting for a person or ending the run, and its assignments are its outputs.
+    /// </summary>
+    bool RunsAsStep(object? config) => false;
+
     /// <summary>Reads and validates the node's own fields once, at upload; the result is kept as the node's config.</summary>
     object? Compile(NodeSpec spec);
 

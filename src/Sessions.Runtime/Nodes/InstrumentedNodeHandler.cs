@@ -22,6 +22,8 @@ public sealed class InstrumentedNodeHandler(INodeHandler inner, ILogger<Instrume
 
     public bool WaitsForPeople => inner.WaitsForPeople;
 
+    public bool RunsAsStep(object? config) => inner.RunsAsStep(config);
+
     public object? Compile(NodeSpec spec) => inner.Compile(spec);
 
     public async ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)

@@ -10,8 +10,23 @@ public sealed class NodeContext(
     DateTimeOffset now,
     string tenantId = "",
     JsonArray? conversation = null,
-    Action<string>? onDelta = null)
+    Action<string>? onDelta = null,
+    bool retrying = false,
+    Action<StepsProgress>? onSteps = null,
+    bool isStep = false)
 {
+    /// <summary>True when the node runs as a step of a `parallel` node: nothing follows it but its outputs.</summary>
+    public bool IsStep { get; } = isStep;
+
+    /// <summary>
+    /// True when the `retry` command runs this node again after it failed the run: a node that keeps partial results
+    /// (a `parallel` node's finished steps) may keep them instead of doing their work again.
+    /// </summary>
+    public bool Retrying { get; } = retrying;
+
+    /// <summary>Where a node that runs steps reports how far they have got, for readers of a running run (not stored).</summary>
+    public Action<StepsProgress>? OnSteps { get; } = onSteps;
+
     /// <summary>The latest messages of the conversation, oldest first, each `{ "role": "user"|"assistant", "text" }`.</summary>
     public JsonArray Conversation { get; } = conversation ?? [];
 
@@ -31,3 +46,6 @@ public sealed class NodeContext(
 
     public TConfig Config<TConfig>() => (TConfig)Node.Config!;
 }
+
+/// <summary>How far a `parallel` node's steps have got: how many there are, how many finished, which are running.</summary>
+public sealed record StepsProgress(int Total, int Completed, IReadOnlyList<string> Current);

@@ -9,7 +9,7 @@ namespace Sessions.Runtime.Nodes;
 /// A node's JSON as a handler reads it at upload: typed getters that report problems at their JSON paths,
 /// template compilation, and edges that the compiler checks against the other nodes once all are read.
 /// </summary>
-public sealed class NodeSpec(JsonObject json, string path, ProblemCollector problems, TemplateEngine templates)
+public sealed class NodeSpec(JsonObject json, string path, ProblemCollector problems, TemplateEngine templates, Func<JsonObject, string, CompiledNode?>? compileNode = null)
 {
     private readonly List<(string Target, string Path)> edges = [];
 
@@ -73,6 +73,13 @@ public sealed class NodeSpec(JsonObject json, string path, ProblemCollector prob
 
         return template;
     }
+
+    /// <summary>
+    /// Compiles a node held inside this one (a step of a `parallel` node) with its own type's handler, reporting its
+    /// problems at <paramref name="at"/>; null when its type is unknown. It is not part of the graph: it has no edges.
+    /// </summary>
+    public CompiledNode? CompileNode(JsonObject node, string at) =>
+        compileNode?.Invoke(node, at) ?? throw new InvalidOperationException("This definition does not compile inner nodes.");
 
     /// <summary>Declares that this node can lead to <paramref name="target"/>, named at <paramref name="path"/>.</summary>
     public void Edge(string target, string path) => edges.Add((target, path));

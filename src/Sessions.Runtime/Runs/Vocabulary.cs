@@ -38,6 +38,12 @@ public enum RunEventType
 
     /// <summary>The `retry` command ran a failed run again: the failed turn, its error, and the version moved to, if any.</summary>
     [JsonStringEnumMemberName("run_retried")] RunRetried,
+
+    /// <summary>One attempt of one step of a `parallel` node: its step, attempt number, whether it was the fallback, status, times, outputs or error.</summary>
+    [JsonStringEnumMemberName("step_attempt")] StepAttempt,
+
+    /// <summary>A retried `parallel` node kept the outputs of the steps that had finished before it failed, and does not run them again.</summary>
+    [JsonStringEnumMemberName("steps_kept")] StepsKept,
 }
 
 /// <summary>What ended a run.</summary>

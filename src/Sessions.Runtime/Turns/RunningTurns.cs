@@ -1,3 +1,4 @@
+using Sessions.Runtime.Nodes;
 using System.Collections.Concurrent;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
@@ -228,21 +229,29 @@ public sealed class TurnProgress
 {
     private int completedSteps;
     private string? currentNode;
+    private StepsProgress? steps;
 
     public int CompletedSteps => Volatile.Read(ref completedSteps);
 
     public string? CurrentNode => Volatile.Read(ref currentNode);
+
+    /// <summary>The steps of the `parallel` node the turn is in, if it is in one.</summary>
+    public StepsProgress? Steps => Volatile.Read(ref steps);
 
     public void Observe(RunEvent recorded)
     {
         switch (recorded.Type)
         {
             case RunEventType.StartNodeRun:
+                Volatile.Write(ref steps, null);
                 Volatile.Write(ref currentNode, recorded.NodeId);
                 break;
             case RunEventType.EndNodeRun:
+                Volatile.Write(ref steps, null);
                 Interlocked.Increment(ref completedSteps);
                 break;
         }
     }
+
+    public void ObserveSteps(StepsProgress progress) => Volatile.Write(ref steps, progress);
 }

@@ -47,6 +47,9 @@ internal sealed class TurnExecution
     private Func<CancellationToken, Task> rest = _ => Task.CompletedTask;
     private bool held;
 
+    // Set by the `retry` command: the node it runs again, which is told so the first time it runs in this turn.
+    private string? retryingNodeId;
+
     public TurnExecution(RunDocument run, WorkflowDefinition definition, TurnRequest request, TurnOptions limits, TimeProvider clock, ILogger logger, TurnObserver? observer)
     {
         this.observer = observer;
@@ -176,6 +179,7 @@ internal sealed class TurnExecution
         output = null;
         terminationSource = null;
         var from = cursor;
+        retryingNodeId = from;
         rest = cancellationToken => StepFromAsync(from, cancellationToken);
     }
 
@@ -466,9 +470,11 @@ internal sealed class TurnExecution
 
     private async ValueTask<NodeResult> ExecuteNodeAsync(CompiledNode node, CancellationToken cancellationToken)
     {
+        var retrying = node.Id == retryingNodeId;
+        retryingNodeId = null;
         try
         {
-            return await node.Handler.ExecuteAsync(Context(node), cancellationToken);
+            return await node.Handler.ExecuteAsync(Context(node, retrying), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -568,7 +574,9 @@ internal sealed class TurnExecution
         }
     }
 
-    private NodeContext Context(CompiledNode node) =>
+    private NodeContext Context(CompiledNode node, bool retrying = false) =>
         new(node, variables.Values, run.TurnNumber + 1, clock.GetUtcNow(), run.TenantId, memory.Messages,
-            observer?.OnDelta is { } onDelta ? text => onDelta(node.Id, text) : null);
+            observer?.OnDelta is { } onDelta ? text => onDelta(node.Id, text) : null,
+            retrying,
+            Progress is { } progress ? progress.ObserveSteps : null);
 }

@@ -9,7 +9,8 @@ namespace Sessions.Runtime.Turns;
 /// What a run is doing now, for readers: the turn it is working on (accepted in the background, or running, here or on
 /// another server), how far that turn has got (known where it runs), and how many background turns wait behind it.
 /// </summary>
-public sealed record RunActivity(int TurnNumber, int CompletedSteps, string? CurrentNode, int QueuedTurns)
+/// <param name="Steps">While the turn runs a `parallel` node here: how far its steps have got.</param>
+public sealed record RunActivity(int TurnNumber, int CompletedSteps, string? CurrentNode, int QueuedTurns, Nodes.StepsProgress? Steps = null)
 {
     /// <summary>Null when the run is between turns with nothing queued: its stored status is then what it is doing.</summary>
     public static RunActivity? Of(RunDocument run, RunningTurns running, bool sharedStore, DateTimeOffset now)
@@ -22,7 +23,7 @@ public sealed record RunActivity(int TurnNumber, int CompletedSteps, string? Cur
 
         var here = holder is null ? null : running.Find(run.TenantId, run.Id);
         var queued = run.Queue.Count - (RunQueue.RunsHead(run, holder) ? 1 : 0);
-        return new RunActivity(run.TurnNumber + 1, here?.Progress.CompletedSteps ?? 0, here?.Progress.CurrentNode, queued);
+        return new RunActivity(run.TurnNumber + 1, here?.Progress.CompletedSteps ?? 0, here?.Progress.CurrentNode, queued, here?.Progress.Steps);
     }
 }
 

@@ -4,7 +4,8 @@ namespace Sessions.Runtime.Validation;
 public sealed record DefinitionProblem(string Path, string Code, string Message);
 
 /// <summary>Collects the problems of one definition so that an upload reports all of them at once, not the first.</summary>
-public sealed class ProblemCollector
+/// <param name="shownPath">Turns a path in the definition as compiled into one in the definition as uploaded.</param>
+public sealed class ProblemCollector(Func<string, string>? shownPath = null)
 {
     private readonly List<DefinitionProblem> errors = [];
     private readonly List<DefinitionProblem> warnings = [];
@@ -15,7 +16,9 @@ public sealed class ProblemCollector
 
     public bool HasErrors => errors.Count > 0;
 
-    public void Error(string path, string code, string message) => errors.Add(new(path, code, message));
+    public void Error(string path, string code, string message) => errors.Add(new(Shown(path), code, message));
 
-    public void Warn(string path, string code, string message) => warnings.Add(new(path, code, message));
+    public void Warn(string path, string code, string message) => warnings.Add(new(Shown(path), code, message));
+
+    private string Shown(string path) => shownPath?.Invoke(path) ?? path;
 }

@@ -13,12 +13,13 @@ const integer = { bsonType: ["int", "long"] };
 const text = { bsonType: "string" };
 const textOrNull = { bsonType: ["string", "null"] };
 const objectOrNull = { bsonType: ["object", "null"] };
+const timeOrNull = { bsonType: ["string", "null"], pattern: time.pattern };
 
 const eventTypes = [
   "start_workflow", "workflow_warning", "user_messages", "say_static", "busy_wait_for_user_message", "pause_event",
   "start_node_run", "end_node_run", "direct_edge", "conditional_edge", "show_state", "self_loop_edge",
   "self_loop_exhausted", "http_request", "llm", "llm_condition", "condition_timeout", "error", "aborted_looping_risk",
-  "cancelled", "end_workflow", "wait_timeout", "timer_fired", "turn_refused", "run_retried",
+  "cancelled", "end_workflow", "wait_timeout", "timer_fired", "turn_refused", "run_retried", "step_attempt", "steps_kept",
 ];
 const runStatuses = ["not_started", "started", "running", "failed", "completed", "paused", "waiting_for_user_input", "cancelled", "aborted_looping_risk"];
 
@@ -37,6 +38,7 @@ const collections = {
           latest_version: integer,
           created_at: time,
           updated_at: time,
+          deleted_at: timeOrNull,
         },
       },
     },
@@ -88,7 +90,9 @@ const collections = {
           source_run_id: textOrNull,
           timer: objectOrNull,
           queue: { bsonType: "array" },
-          due_at: { bsonType: ["string", "null"], pattern: time.pattern },
+          due_at: timeOrNull,
+          deleted_at: timeOrNull,
+          expires_at: timeOrNull,
           labels: { bsonType: "array", items: text },
           created_at: time,
           updated_at: time,
@@ -101,6 +105,9 @@ const collections = {
       { keys: { status: 1, updated_at: 1 }, options: { name: "status_updated" } },
       { keys: { due_at: 1 }, options: { name: "due" } },
       { keys: { tenant_id: 1, labels: 1 }, options: { name: "tenant_labels" } },
+      // The purge's scans: runs deleted, and finished runs past their retention.
+      { keys: { deleted_at: 1 }, options: { name: "deleted" } },
+      { keys: { expires_at: 1 }, options: { name: "expires" } },
     ],
   },
   run_events: {
@@ -158,6 +165,7 @@ const collections = {
             properties: { owner: text, expires_at: time },
           },
           answer: textOrNull,
+          run_id: textOrNull,
           retain_until: time,
           created_at: time,
           purge_at: { bsonType: "date" },
@@ -168,6 +176,8 @@ const collections = {
       { keys: { tenant_id: 1, key: 1 }, options: { name: "tenant_key", unique: true } },
       // Keys past their retention are also removed by the server's own TTL sweep.
       { keys: { purge_at: 1 }, options: { name: "purge_at_ttl", expireAfterSeconds: 0 } },
+      // Erasing a run erases the answers stored for it.
+      { keys: { run_id: 1 }, options: { name: "run" } },
     ],
   },
   webhook_deliveries: {

@@ -15,6 +15,7 @@ using Sessions.Nodes;
 using Sessions.Nodes.Llm;
 using Sessions.Runtime;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Lifecycle;
 using Sessions.Runtime.Turns;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -45,6 +46,7 @@ builder.Services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyO
 builder.Services.AddOptions<ReaperOptions>().BindConfiguration(ReaperOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<PurgeOptions>().BindConfiguration(PurgeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart()
     .Validate(o => o.ApiKeys.All(k => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(k, new(k), null, validateAllProperties: true)), "Each of Sessions:Auth:ApiKeys needs Sha256 (64 hex digits), Tenant, Principal and Role (admin, editor or viewer).");
 builder.Services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.Section);
@@ -75,7 +77,7 @@ builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
     .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
 builder.Services.AddAuthorization(Policies.Add);
 builder.Services.AddHttpContextAccessor();
-builder.Services.AddScoped(sp => new Caller(sp.GetRequiredService<IHttpContextAccessor>().HttpContext!.User));
+builder.Services.AddScoped(sp => new Caller(sp.GetRequiredService<IHttpContextAccessor>().HttpContext!));
 builder.Services.AddSessionsRateLimiting();
 
 builder.Services.AddSessionsRuntime();
@@ -96,6 +98,7 @@ builder.Services.AddSingleton<RequestBody>();
 builder.Services.AddHostedService<StoreInitialization>();
 builder.Services.AddHostedService<SampleWorkflows>();
 builder.Services.AddHostedService<ReaperService>();
+builder.Services.AddHostedService<PurgeService>();
 builder.Services.AddHostedService<WorkerService>();
 builder.Services.AddHostedService<WebhookService>();
 builder.Services.AddSingleton<IWebhookSender, HttpWebhookSender>();

@@ -35,6 +35,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<TurnResults>();
         services.AddSingleton<Webhooks.WebhookDispatcher>();
         services.AddSingleton<RunHistory>();
+        services.AddSingleton<Lifecycle.RunLifecycle>();
         services.AddSingleton<ForkService>();
         services.AddSingleton<ReplayService>();
         return services;

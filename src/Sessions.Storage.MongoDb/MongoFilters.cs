@@ -49,8 +49,9 @@ public static class MongoFilters
     public static readonly SortDefinition<BsonDocument> ByTurn = Sort.Ascending("turn_number");
 
     /// <summary>Workflows whose name contains the text, ignoring case; the text is matched as it is, not as a pattern.</summary>
-    public static FilterDefinition<BsonDocument> NameContains(string tenantId, string text) =>
-        Tenant(tenantId) & Filter.Regex("name", new BsonRegularExpression(Regex.Escape(text), "i"));
+    public static FilterDefinition<BsonDocument> NameContains(string tenantId, string text) => Tenant(tenantId) & NameMatches(text);
+
+    private static FilterDefinition<BsonDocument> NameMatches(string text) => Filter.Regex("name", new BsonRegularExpression(Regex.Escape(text), "i"));
 
     /// <summary>
     /// A run query's filter (paging aside). The workflow-name filter is a join in SQL; here it arrives as the ids of the
@@ -59,6 +60,11 @@ public static class MongoFilters
     public static FilterDefinition<BsonDocument> Runs(string tenantId, RunQuery query, IReadOnlyList<string>? workflowIdsByName)
     {
         var filter = Tenant(tenantId);
+        if (!query.IncludeDeleted)
+        {
+            filter &= NotDeleted;
+        }
+
         if (query.WorkflowId is not null)
         {
             filter &= Filter.Eq("workflow_id", query.WorkflowId);
@@ -98,7 +104,33 @@ public static class MongoFilters
     }
 
     public static FilterDefinition<BsonDocument> Inactive(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore) =>
-        Filter.In("status", statuses.Select(s => s.ToWire())) & Filter.Lt("updated_at", StoredDocuments.Time(updatedBefore));
+        Filter.In("status", statuses.Select(s => s.ToWire())) & Filter.Lt("updated_at", StoredDocuments.Time(updatedBefore)) & NotDeleted;
+
+    /// <summary>A run or workflow not deleted: `deleted_at` null (or, in a document written before deletion existed, absent).</summary>
+    public static readonly FilterDefinition<BsonDocument> NotDeleted = Filter.Eq("deleted_at", BsonNull.Value);
+
+    /// <summary>Runs past their retention, and runs deleted by the time given (a null time matches neither).</summary>
+    public static FilterDefinition<BsonDocument> Purgeable(DateTimeOffset expiredBy, DateTimeOffset deletedBy) =>
+        Filter.Lte("expires_at", StoredDocuments.Time(expiredBy)) | Filter.Lte("deleted_at", StoredDocuments.Time(deletedBy));
+
+    /// <summary>Everything else stored for a run (events, turns, webhook deliveries, stored answers): what erasing it removes.</summary>
+    public static FilterDefinition<BsonDocument> OfRun(string tenantId, string runId) => Filter.Eq("run_id", runId) & Filter.Eq("tenant_id", tenantId);
+
+    /// <summary>A tenant's workflows for a list: not deleted unless asked, and with the name containing the text if given.</summary>
+    public static FilterDefinition<BsonDocument> Workflows(string tenantId, WorkflowQuery query)
+    {
+        var filter = Tenant(tenantId);
+        if (!query.IncludeDeleted)
+        {
+            filter &= NotDeleted;
+        }
+
+        return string.IsNullOrEmpty(query.NameContains) ? filter : filter & NameMatches(query.NameContains);
+    }
+
+    /// <summary>The workflow, only while it is not deleted, marked deleted at <paramref name="at"/>.</summary>
+    public static UpdateDefinition<BsonDocument> Deleted(DateTimeOffset at) =>
+        Builders<BsonDocument>.Update.Set("deleted_at", StoredDocuments.Time(at)).Set("updated_at", StoredDocuments.Time(at));
 
     public static readonly SortDefinition<BsonDocument> LeastRecentlyUpdated = Sort.Ascending("updated_at");
 

@@ -142,6 +142,32 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
         return found.Select(StoredDocuments.Run).ToList();
     }
 
+    public async Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken)
+    {
+        var found = await Runs.Find(MongoFilters.Purgeable(expiredBy, deletedBy)).Limit(limit).ToListAsync(cancellationToken);
+        return found.Select(StoredDocuments.Run).ToList();
+    }
+
+    /// <summary>One transaction: the run at its version (else nothing), then everything kept for it in the other collections.</summary>
+    public Task<bool> PurgeAsync(RunDocument run, CancellationToken cancellationToken) =>
+        database.InTransactionAsync(
+            async (session, ct) =>
+            {
+                if ((await Runs.DeleteOneAsync(session, MongoFilters.AtVersion(run.TenantId, run.Id, run.Version), cancellationToken: ct)).DeletedCount == 0)
+                {
+                    return false;
+                }
+
+                var owned = MongoFilters.OfRun(run.TenantId, run.Id);
+                foreach (var collection in new[] { MongoSchema.Events, MongoSchema.Turns, MongoSchema.IdempotencyKeys, MongoSchema.WebhookDeliveries })
+                {
+                    await database.Collection(collection).DeleteManyAsync(session, owned, cancellationToken: ct);
+                }
+
+                return true;
+            },
+            cancellationToken);
+
     /// <summary>The run query's filter, or null when its workflow-name filter matches no workflow (then nothing matches).</summary>
     private async Task<FilterDefinition<BsonDocument>?> FilterAsync(string tenantId, RunQuery query, CancellationToken cancellationToken)
     {

@@ -34,12 +34,19 @@ public static class MongoSchema
         new(Runs, "due", new BsonDocument { ["due_at"] = 1 }),
         new(Runs, "tenant_labels", new BsonDocument { ["tenant_id"] = 1, ["labels"] = 1 }),
 
+        // The purge's scans: runs deleted, and finished runs past their retention.
+        new(Runs, "deleted", new BsonDocument { ["deleted_at"] = 1 }),
+        new(Runs, "expires", new BsonDocument { ["expires_at"] = 1 }),
+
         // A run's events and turns are each numbered once: a second commit of the same numbers fails whole.
         new(Events, "run_seq", new BsonDocument { ["run_id"] = 1, ["seq"] = 1 }, Unique: true),
         new(Turns, "run_turn", new BsonDocument { ["run_id"] = 1, ["turn_number"] = 1 }, Unique: true),
 
         new(IdempotencyKeys, "tenant_key", new BsonDocument { ["tenant_id"] = 1, ["key"] = 1 }, Unique: true),
         new(IdempotencyKeys, "purge_at_ttl", new BsonDocument { ["purge_at"] = 1 }, ExpireAfterSeconds: 0),
+
+        // Erasing a run erases the answers stored for it.
+        new(IdempotencyKeys, "run", new BsonDocument { ["run_id"] = 1 }),
 
         // Webhook deliveries: the due scan, and a run's delivery log.
         new(WebhookDeliveries, "state_due", new BsonDocument { ["state"] = 1, ["due_at"] = 1 }),

@@ -35,12 +35,23 @@ public sealed class MongoWorkflowStore(MongoDatabase database) : IWorkflowStore
         return found is null ? null : StoredDocuments.Workflow(found);
     }
 
-    public async Task<Page<WorkflowDocument>> ListAsync(string tenantId, int page, int limit, CancellationToken cancellationToken)
+    public async Task<Page<WorkflowDocument>> ListAsync(string tenantId, WorkflowQuery query, CancellationToken cancellationToken)
     {
-        var filter = MongoFilters.Tenant(tenantId);
+        var filter = MongoFilters.Workflows(tenantId, query);
         var total = await Workflows.CountDocumentsAsync(filter, cancellationToken: cancellationToken);
-        var found = await Workflows.Find(filter).Sort(MongoFilters.NewestFirst).Skip((page - 1) * limit).Limit(limit).ToListAsync(cancellationToken);
+        var found = await Workflows.Find(filter).Sort(MongoFilters.NewestFirst).Skip((query.Page - 1) * query.Limit).Limit(query.Limit).ToListAsync(cancellationToken);
         return new Page<WorkflowDocument>(found.Select(StoredDocuments.Workflow).ToList(), total);
+    }
+
+    /// <summary>One update, only of a workflow not yet deleted; one already deleted (or missing) is read as it is.</summary>
+    public async Task<WorkflowDocument?> DeleteAsync(string tenantId, string workflowId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var deleted = await Workflows.FindOneAndUpdateAsync(
+            MongoFilters.Owned(tenantId, workflowId) & MongoFilters.NotDeleted,
+            MongoFilters.Deleted(at),
+            new FindOneAndUpdateOptions<BsonDocument> { ReturnDocument = ReturnDocument.After },
+            cancellationToken);
+        return deleted is null ? await GetAsync(tenantId, workflowId, cancellationToken) : StoredDocuments.Workflow(deleted);
     }
 
     /// <summary>

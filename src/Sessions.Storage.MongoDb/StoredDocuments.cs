@@ -26,6 +26,8 @@ public static class StoredDocuments
     public static DateTimeOffset Time(BsonValue text) =>
         DateTimeOffset.ParseExact(text.AsString, TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
+    public static BsonValue OptionalTime(DateTimeOffset? time) => time is { } at ? Time(at) : BsonNull.Value;
+
     public static ObjectId Id(string id) => ObjectId.Parse(id);
 
     public static BsonDocument Run(RunDocument run)
@@ -37,7 +39,11 @@ public static class StoredDocuments
         document["last_seq"] = new BsonInt64(run.LastSeq);
 
         // Beside the queue and timer in the shared shape, in the form that compares as time: what the due-work scan filters on.
-        document["due_at"] = run.DueAt is { } due ? Time(due) : BsonNull.Value;
+        document["due_at"] = OptionalTime(run.DueAt);
+
+        // What the purge scans for, as time: when the run was deleted, and when its retention runs out.
+        document["deleted_at"] = OptionalTime(run.DeletedAt);
+        document["expires_at"] = OptionalTime(run.ExpiresAt);
 
         // Its labels as searched (Runs.RunLabels), one multikey index away.
         document["labels"] = new BsonArray(RunLabels.Of(run));
@@ -51,6 +57,7 @@ public static class StoredDocuments
         var document = Shaped(workflow, workflow.Id);
         document["created_at"] = Time(workflow.CreatedAt);
         document["updated_at"] = Time(workflow.UpdatedAt);
+        document["deleted_at"] = OptionalTime(workflow.DeletedAt);
         return document;
     }
 
@@ -130,6 +137,7 @@ public static class StoredDocuments
         ["version"] = new BsonInt64(record.Version),
         ["lease"] = record.Lease is { } lease ? new BsonDocument { ["owner"] = lease.Owner, ["expires_at"] = Time(lease.ExpiresAt) } : BsonNull.Value,
         ["answer"] = (BsonValue?)record.Answer ?? BsonNull.Value,
+        ["run_id"] = (BsonValue?)record.RunId ?? BsonNull.Value,
         ["retain_until"] = Time(record.RetainUntil),
         ["created_at"] = Time(record.CreatedAt),
 
@@ -145,7 +153,10 @@ public static class StoredDocuments
         document["lease"] is BsonDocument lease ? new TurnLease(lease["owner"].AsString, Time(lease["expires_at"])) : null,
         document["answer"].IsBsonNull ? null : document["answer"].AsString,
         Time(document["retain_until"]),
-        Time(document["created_at"]));
+        Time(document["created_at"]))
+    {
+        RunId = document.GetValue("run_id", BsonNull.Value) is BsonString runId ? runId.AsString : null,
+    };
 
     /// <summary>A document in the shared JSON shape, its `id` made the native `_id`.</summary>
     private static BsonDocument Shaped<T>(T value, string id)

@@ -99,6 +99,14 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
             run_id text NOT NULL,
             PRIMARY KEY (tenant_id, label, run_id));
         """,
+        """
+        ALTER TABLE runs ADD COLUMN deleted_at bigint;
+        ALTER TABLE runs ADD COLUMN expires_at bigint;
+        CREATE INDEX ix_runs_deleted ON runs (deleted_at) WHERE deleted_at IS NOT NULL;
+        CREATE INDEX ix_runs_expires ON runs (expires_at) WHERE expires_at IS NOT NULL;
+        ALTER TABLE idempotency_keys ADD COLUMN run_id text;
+        CREATE INDEX ix_idempotency_keys_run ON idempotency_keys (run_id) WHERE run_id IS NOT NULL;
+        """,
     ];
 
     /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>

@@ -10,7 +10,7 @@ public sealed class PostgresIdempotencyStore(PostgresDatabase database) : IIdemp
         await using var command = Sql.Command(
             connection,
             """
-            SELECT request_hash, version, owner, lease_expires_at, answer, retain_until, created_at FROM idempotency_keys
+            SELECT request_hash, version, owner, lease_expires_at, answer, retain_until, created_at, run_id FROM idempotency_keys
             WHERE tenant_id = $1 AND key = $2;
             """,
             tenantId,
@@ -29,7 +29,10 @@ public sealed class PostgresIdempotencyStore(PostgresDatabase database) : IIdemp
             reader.IsDBNull(3) ? null : new TurnLease(reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)),
             reader.IsDBNull(4) ? null : reader.GetString(4),
             reader.GetFieldValue<DateTimeOffset>(5),
-            reader.GetFieldValue<DateTimeOffset>(6));
+            reader.GetFieldValue<DateTimeOffset>(6))
+        {
+            RunId = reader.IsDBNull(7) ? null : reader.GetString(7),
+        };
     }
 
     public async Task<bool> TryWriteAsync(IdempotencyRecord record, long expectedVersion, CancellationToken cancellationToken)
@@ -59,17 +62,17 @@ public sealed class PostgresIdempotencyStore(PostgresDatabase database) : IIdemp
     (
         expectedVersion == 0
             ? """
-              INSERT INTO idempotency_keys (tenant_id, key, request_hash, version, owner, lease_expires_at, retain_until, answer, created_at)
-              VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7, $8::text, $9)
+              INSERT INTO idempotency_keys (tenant_id, key, request_hash, version, owner, lease_expires_at, retain_until, answer, created_at, run_id)
+              VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7, $8::text, $9, $10::text)
               ON CONFLICT (tenant_id, key) DO NOTHING;
               """
             : """
               UPDATE idempotency_keys SET request_hash = $3, version = $4, owner = $5, lease_expires_at = $6::timestamptz,
-                  retain_until = $7, answer = $8::text, created_at = $9
-              WHERE tenant_id = $1 AND key = $2 AND version = $10;
+                  retain_until = $7, answer = $8::text, created_at = $9, run_id = $10::text
+              WHERE tenant_id = $1 AND key = $2 AND version = $11;
               """,
         expectedVersion == 0
-            ? [record.TenantId, record.Key, record.RequestHash, record.Version, record.Lease?.Owner ?? "", record.Lease?.ExpiresAt, record.RetainUntil, record.Answer, record.CreatedAt]
-            : [record.TenantId, record.Key, record.RequestHash, record.Version, record.Lease?.Owner ?? "", record.Lease?.ExpiresAt, record.RetainUntil, record.Answer, record.CreatedAt, expectedVersion]
+            ? [record.TenantId, record.Key, record.RequestHash, record.Version, record.Lease?.Owner ?? "", record.Lease?.ExpiresAt, record.RetainUntil, record.Answer, record.CreatedAt, record.RunId]
+            : [record.TenantId, record.Key, record.RequestHash, record.Version, record.Lease?.Owner ?? "", record.Lease?.ExpiresAt, record.RetainUntil, record.Answer, record.CreatedAt, record.RunId, expectedVersion]
     );
 }

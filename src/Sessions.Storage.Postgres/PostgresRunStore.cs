@@ -24,7 +24,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion, DueAt(run)));
+        batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion, DueAt(run), run.DeletedAt?.UtcTicks, run.ExpiresAt?.UtcTicks));
         batch.BatchCommands.Add(Sql.BatchCommand("SELECT doc::text FROM runs WHERE id = $1 AND tenant_id = $2;", run.Id, run.TenantId));
         string? current = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
@@ -46,7 +46,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     }
 
     private const string UpdateRun = """
-        UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6, due_at = $8::bigint
+        UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6, due_at = $8::bigint, deleted_at = $9::bigint, expires_at = $10::bigint
         WHERE id = $1 AND tenant_id = $2 AND version = $7;
         """;
 
@@ -65,11 +65,11 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         batch.BatchCommands.Add(commit.ExpectedVersion == 0
             ? Sql.BatchCommand(
                 """
-                INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc, due_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint) ON CONFLICT (id) DO NOTHING;
+                INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc, due_at, deleted_at, expires_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint, $11::bigint, $12::bigint) ON CONFLICT (id) DO NOTHING;
                 """,
-                run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc, DueAt(run))
-            : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, DueAt(run)));
+                run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc, DueAt(run), run.DeletedAt?.UtcTicks, run.ExpiresAt?.UtcTicks)
+            : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, DueAt(run), run.DeletedAt?.UtcTicks, run.ExpiresAt?.UtcTicks));
 
         if (commit.ExpectedVersion == 0 && RunLabels.Of(run) is { Count: > 0 } labels)
         {
@@ -240,6 +240,11 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         }
 
         var where = new List<string> { $"r.tenant_id = {Bind(tenantId)}" };
+        if (!query.IncludeDeleted)
+        {
+            where.Add("r.deleted_at IS NULL");
+        }
+
         if (query.WorkflowId is not null)
         {
             where.Add($"r.workflow_id = {Bind(query.WorkflowId)}");
@@ -291,11 +296,51 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Sql.Command(
             connection,
-            "SELECT doc::text FROM runs WHERE status = ANY($1) AND updated_at < $2 ORDER BY updated_at LIMIT $3;",
+            "SELECT doc::text FROM runs WHERE status = ANY($1) AND updated_at < $2 AND deleted_at IS NULL ORDER BY updated_at LIMIT $3;",
             statuses.Select(s => s.ToWire()).ToArray(),
             updatedBefore,
             limit);
         return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            """
+            SELECT doc::text FROM (
+                SELECT doc FROM runs WHERE expires_at <= $1
+                UNION ALL SELECT doc FROM runs WHERE deleted_at <= $2 AND (expires_at IS NULL OR expires_at > $1)) AS due
+            LIMIT $3;
+            """,
+            expiredBy.UtcTicks,
+            deletedBy.UtcTicks,
+            limit);
+        return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
+    }
+
+    /// <summary>The run first, checked against its version: a batch that finds it moved on erases nothing and rolls back.</summary>
+    public async Task<bool> PurgeAsync(RunDocument run, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM runs WHERE id = $1 AND tenant_id = $2 AND version = $3;", run.Id, run.TenantId, run.Version));
+        batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM run_events WHERE run_id = $1;", run.Id));
+        batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM run_turns WHERE run_id = $1;", run.Id));
+        batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM run_labels WHERE tenant_id = $1 AND run_id = $2;", run.TenantId, run.Id));
+        batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND run_id = $2;", run.TenantId, run.Id));
+        batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM webhook_deliveries WHERE run_id = $1;", run.Id));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        if (batch.BatchCommands[0].RecordsAffected == 0)
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+            return false;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>Due times as UTC ticks (100 ns), not timestamptz (microseconds): exact, so a timer is listed neither early nor late.</summary>

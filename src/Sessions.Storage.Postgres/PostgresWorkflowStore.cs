@@ -34,18 +34,26 @@ public sealed class PostgresWorkflowStore(PostgresDatabase database) : IWorkflow
         return await GetAsync(connection, null, tenantId, workflowId, lockRow: false, cancellationToken);
     }
 
-    public async Task<Page<WorkflowDocument>> ListAsync(string tenantId, int page, int limit, CancellationToken cancellationToken)
+    public async Task<Page<WorkflowDocument>> ListAsync(string tenantId, WorkflowQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var count = Sql.Command(connection, "SELECT COUNT(*) FROM workflows WHERE tenant_id = $1;", tenantId);
+
+        var values = new List<object?> { tenantId };
+        var where = "tenant_id = $1" + (query.IncludeDeleted ? "" : " AND doc->>'deleted_at' IS NULL");
+        if (!string.IsNullOrEmpty(query.NameContains))
+        {
+            // strpos on lower(): a plain substring test, so % and _ in the search text are just characters.
+            values.Add(query.NameContains);
+            where += $" AND strpos(lower(doc->>'name'), lower(${values.Count})) > 0";
+        }
+
+        await using var count = Sql.Command(connection, $"SELECT COUNT(*) FROM workflows WHERE {where};", [.. values]);
         var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken));
 
         await using var list = Sql.Command(
             connection,
-            "SELECT doc::text FROM workflows WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3;",
-            tenantId,
-            limit,
-            (long)(page - 1) * limit);
+            $"SELECT doc::text FROM workflows WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ${values.Count + 1} OFFSET ${values.Count + 2};",
+            [.. values, query.Limit, (long)(query.Page - 1) * query.Limit]);
         var items = new List<WorkflowDocument>();
         await using var reader = await list.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -54,6 +62,22 @@ public sealed class PostgresWorkflowStore(PostgresDatabase database) : IWorkflow
         }
 
         return new Page<WorkflowDocument>(items, total);
+    }
+
+    public async Task<WorkflowDocument?> DeleteAsync(string tenantId, string workflowId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var workflow = await GetAsync(connection, transaction, tenantId, workflowId, lockRow: true, cancellationToken);
+        if (workflow is null || workflow.DeletedAt is not null)
+        {
+            return workflow;
+        }
+
+        var deleted = workflow with { DeletedAt = at, UpdatedAt = at };
+        await ReplaceAsync(connection, transaction, deleted, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deleted;
     }
 
     public async Task<WorkflowDocument?> AddVersionAsync(string tenantId, string workflowId, NewWorkflowVersion version, bool activate, CancellationToken cancellationToken)

@@ -116,6 +116,14 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
             run_id TEXT NOT NULL,
             PRIMARY KEY (tenant_id, label, run_id)) WITHOUT ROWID;
         """,
+        """
+        ALTER TABLE runs ADD COLUMN deleted_at INTEGER;
+        ALTER TABLE runs ADD COLUMN expires_at INTEGER;
+        CREATE INDEX ix_runs_deleted ON runs (deleted_at) WHERE deleted_at IS NOT NULL;
+        CREATE INDEX ix_runs_expires ON runs (expires_at) WHERE expires_at IS NOT NULL;
+        ALTER TABLE idempotency_keys ADD COLUMN run_id TEXT;
+        CREATE INDEX ix_idempotency_keys_run ON idempotency_keys (run_id) WHERE run_id IS NOT NULL;
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>

@@ -10,7 +10,7 @@ public sealed class SqliteIdempotencyStore(SqliteDatabase database) : IIdempoten
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT request_hash, version, owner, lease_expires_at, answer, retain_until, created_at FROM idempotency_keys
+            SELECT request_hash, version, owner, lease_expires_at, answer, retain_until, created_at, run_id FROM idempotency_keys
             WHERE tenant_id = $tenant AND key = $key;
             """;
         command.Parameters.AddWithValue("$tenant", tenantId);
@@ -29,7 +29,10 @@ public sealed class SqliteIdempotencyStore(SqliteDatabase database) : IIdempoten
             reader.IsDBNull(3) ? null : new TurnLease(reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))),
             reader.IsDBNull(4) ? null : reader.GetString(4),
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-            DateTimeOffset.Parse(reader.GetString(6), System.Globalization.CultureInfo.InvariantCulture));
+            DateTimeOffset.Parse(reader.GetString(6), System.Globalization.CultureInfo.InvariantCulture))
+        {
+            RunId = reader.IsDBNull(7) ? null : reader.GetString(7),
+        };
     }
 
     public Task<bool> TryWriteAsync(IdempotencyRecord record, long expectedVersion, CancellationToken cancellationToken) =>
@@ -62,13 +65,13 @@ public sealed class SqliteIdempotencyStore(SqliteDatabase database) : IIdempoten
     {
         await using var command = Command(connection, transaction, expectedVersion == 0
             ? """
-              INSERT INTO idempotency_keys (tenant_id, key, request_hash, version, owner, lease_expires_at, retain_until, answer, created_at)
-              VALUES ($tenant, $key, $hash, $version, $owner, $lease, $retain, $answer, $created)
+              INSERT INTO idempotency_keys (tenant_id, key, request_hash, version, owner, lease_expires_at, retain_until, answer, created_at, run_id)
+              VALUES ($tenant, $key, $hash, $version, $owner, $lease, $retain, $answer, $created, $run)
               ON CONFLICT (tenant_id, key) DO NOTHING;
               """
             : """
               UPDATE idempotency_keys SET request_hash = $hash, version = $version, owner = $owner, lease_expires_at = $lease,
-                  retain_until = $retain, answer = $answer, created_at = $created
+                  retain_until = $retain, answer = $answer, created_at = $created, run_id = $run
               WHERE tenant_id = $tenant AND key = $key AND version = $expected;
               """);
         command.Parameters.AddWithValue("$tenant", record.TenantId);
@@ -81,6 +84,7 @@ public sealed class SqliteIdempotencyStore(SqliteDatabase database) : IIdempoten
         command.Parameters.AddWithValue("$retain", SqliteDatabase.Millis(record.RetainUntil));
         command.Parameters.AddWithValue("$answer", (object?)record.Answer ?? DBNull.Value);
         command.Parameters.AddWithValue("$created", record.CreatedAt.ToUniversalTime().ToString("O"));
+        command.Parameters.AddWithValue("$run", (object?)record.RunId ?? DBNull.Value);
         return await command.ExecuteNonQueryAsync() == 1;
     }
 

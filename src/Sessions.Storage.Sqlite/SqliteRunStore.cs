@@ -110,7 +110,52 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     }
 
     /// <summary>Due times as UTC ticks (100 ns): exact, so a timer is listed neither before its time nor after it.</summary>
-    private static object DueAt(RunDocument run) => run.DueAt is { } due ? due.UtcTicks : DBNull.Value;
+    private static object DueAt(RunDocument run) => Ticks(run.DueAt);
+
+    private static object Ticks(DateTimeOffset? time) => time is { } at ? at.UtcTicks : DBNull.Value;
+
+    public async Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT doc FROM (
+                SELECT doc FROM runs WHERE expires_at <= $expired
+                UNION SELECT doc FROM runs WHERE deleted_at <= $deleted)
+            LIMIT $limit;
+            """;
+        command.Parameters.AddWithValue("$expired", expiredBy.UtcTicks);
+        command.Parameters.AddWithValue("$deleted", deletedBy.UtcTicks);
+        command.Parameters.AddWithValue("$limit", limit);
+        return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
+    }
+
+    public Task<bool> PurgeAsync(RunDocument run, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                await using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = "DELETE FROM runs WHERE id = $id AND tenant_id = $tenant AND version = $version;";
+                command.Parameters.AddWithValue("$id", run.Id);
+                command.Parameters.AddWithValue("$tenant", run.TenantId);
+                command.Parameters.AddWithValue("$version", run.Version);
+                if (await command.ExecuteNonQueryAsync() == 0)
+                {
+                    return false;
+                }
+
+                command.CommandText = """
+                    DELETE FROM run_events WHERE run_id = $id;
+                    DELETE FROM run_turns WHERE run_id = $id;
+                    DELETE FROM run_labels WHERE tenant_id = $tenant AND run_id = $id;
+                    DELETE FROM idempotency_keys WHERE tenant_id = $tenant AND run_id = $id;
+                    DELETE FROM webhook_deliveries WHERE run_id = $id;
+                    """;
+                await command.ExecuteNonQueryAsync();
+                return true;
+            },
+            cancellationToken);
 
     public async Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken)
     {
@@ -118,7 +163,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var command = connection.CreateCommand();
         var names = statuses.Select((status, i) => (Name: $"$status{i}", Value: status.ToWire())).ToList();
         command.CommandText = $"""
-            SELECT doc FROM runs WHERE status IN ({string.Join(", ", names.Select(n => n.Name))}) AND updated_at < $before
+            SELECT doc FROM runs WHERE status IN ({string.Join(", ", names.Select(n => n.Name))}) AND updated_at < $before AND deleted_at IS NULL
             ORDER BY updated_at LIMIT $limit;
             """;
         names.ForEach(n => command.Parameters.AddWithValue(n.Name, n.Value));
@@ -234,6 +279,11 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     {
         var where = new List<string> { "r.tenant_id = $tenant" };
         bind("$tenant", tenantId);
+        if (!query.IncludeDeleted)
+        {
+            where.Add("r.deleted_at IS NULL");
+        }
+
         if (query.WorkflowId is not null)
         {
             where.Add("r.workflow_id = $workflow");
@@ -273,8 +323,8 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 
         if (!string.IsNullOrEmpty(query.WorkflowNameContains))
         {
-            where.Add("json_extract(w.doc, '$.name') LIKE $name ESCAPE '\\'");
-            bind("$name", "%" + query.WorkflowNameContains.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
+            where.Add(SqliteWorkflowStore.NameContains("json_extract(w.doc, '$.name')", "$name"));
+            bind("$name", query.WorkflowNameContains);
         }
 
         return string.Join(" AND ", where);
@@ -285,11 +335,13 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, due_at, doc)
-            VALUES ($id, $tenant, $workflow, $status, $version, $run_by, $created, $updated, $due, $doc)
+            INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, due_at, deleted_at, expires_at, doc)
+            VALUES ($id, $tenant, $workflow, $status, $version, $run_by, $created, $updated, $due, $deleted, $expires, $doc)
             ON CONFLICT (id) DO NOTHING;
             """;
         command.Parameters.AddWithValue("$due", DueAt(run));
+        command.Parameters.AddWithValue("$deleted", Ticks(run.DeletedAt));
+        command.Parameters.AddWithValue("$expires", Ticks(run.ExpiresAt));
         command.Parameters.AddWithValue("$id", run.Id);
         command.Parameters.AddWithValue("$tenant", run.TenantId);
         command.Parameters.AddWithValue("$workflow", run.WorkflowId);
@@ -331,10 +383,12 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            UPDATE runs SET status = $status, version = $version, updated_at = $updated, due_at = $due, doc = $doc
+            UPDATE runs SET status = $status, version = $version, updated_at = $updated, due_at = $due, deleted_at = $deleted, expires_at = $expires, doc = $doc
             WHERE id = $id AND tenant_id = $tenant AND version = $expected;
             """;
         command.Parameters.AddWithValue("$due", DueAt(run));
+        command.Parameters.AddWithValue("$deleted", Ticks(run.DeletedAt));
+        command.Parameters.AddWithValue("$expires", Ticks(run.ExpiresAt));
         command.Parameters.AddWithValue("$id", run.Id);
         command.Parameters.AddWithValue("$tenant", run.TenantId);
         command.Parameters.AddWithValue("$status", run.Status.ToWire());

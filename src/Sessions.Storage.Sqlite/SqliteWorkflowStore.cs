@@ -33,19 +33,25 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
         return await GetAsync(connection, null, tenantId, workflowId, cancellationToken);
     }
 
-    public async Task<Page<WorkflowDocument>> ListAsync(string tenantId, int page, int limit, CancellationToken cancellationToken)
+    public async Task<Page<WorkflowDocument>> ListAsync(string tenantId, WorkflowQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        var where = "tenant_id = $tenant"
+            + (query.IncludeDeleted ? "" : " AND json_extract(doc, '$.deleted_at') IS NULL")
+            + (string.IsNullOrEmpty(query.NameContains) ? "" : $" AND {NameContains("json_extract(doc, '$.name')", "$name")}");
+        var name = query.NameContains ?? "";
         await using var count = connection.CreateCommand();
-        count.CommandText = "SELECT COUNT(*) FROM workflows WHERE tenant_id = $tenant;";
+        count.CommandText = $"SELECT COUNT(*) FROM workflows WHERE {where};";
         count.Parameters.AddWithValue("$tenant", tenantId);
+        count.Parameters.AddWithValue("$name", name);
         var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken));
 
         await using var list = connection.CreateCommand();
-        list.CommandText = "SELECT doc FROM workflows WHERE tenant_id = $tenant ORDER BY created_at DESC, id DESC LIMIT $limit OFFSET $offset;";
+        list.CommandText = $"SELECT doc FROM workflows WHERE {where} ORDER BY created_at DESC, id DESC LIMIT $limit OFFSET $offset;";
         list.Parameters.AddWithValue("$tenant", tenantId);
-        list.Parameters.AddWithValue("$limit", limit);
-        list.Parameters.AddWithValue("$offset", (long)(page - 1) * limit);
+        list.Parameters.AddWithValue("$name", name);
+        list.Parameters.AddWithValue("$limit", query.Limit);
+        list.Parameters.AddWithValue("$offset", (long)(query.Page - 1) * query.Limit);
         var items = new List<WorkflowDocument>();
         await using var reader = await list.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -55,6 +61,25 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
 
         return new Page<WorkflowDocument>(items, total);
     }
+
+    /// <summary>A plain substring test ignoring (ASCII) case: `%` and `_` in the search text are just characters.</summary>
+    internal static string NameContains(string column, string parameter) => $"instr(lower({column}), lower({parameter})) > 0";
+
+    public Task<WorkflowDocument?> DeleteAsync(string tenantId, string workflowId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        database.WriteAsync<WorkflowDocument?>(
+            async (connection, transaction) =>
+            {
+                var workflow = await GetAsync(connection, transaction, tenantId, workflowId, CancellationToken.None);
+                if (workflow is null || workflow.DeletedAt is not null)
+                {
+                    return workflow;
+                }
+
+                var deleted = workflow with { DeletedAt = at, UpdatedAt = at };
+                await ReplaceAsync(connection, transaction, deleted);
+                return deleted;
+            },
+            cancellationToken);
 
     /// <summary>The read and the write are one write of the single writer, so two uploads cannot both claim a number.</summary>
     public Task<WorkflowDocument?> AddVersionAsync(string tenantId, string workflowId, NewWorkflowVersion version, bool activate, CancellationToken cancellationToken) =>

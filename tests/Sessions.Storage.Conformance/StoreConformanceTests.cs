@@ -108,9 +108,9 @@ public abstract class StoreConformanceTests : IAsyncLifetime
             await Workflows.CreateAsync(Workflow(id, tenant) with { CreatedAt = T0.AddMinutes(i) }, Version(id, tenant, 0), default);
         }
 
-        var first = await Workflows.ListAsync(tenant, 1, 2, default);
-        var last = await Workflows.ListAsync(tenant, 3, 2, default);
-        var beyond = await Workflows.ListAsync(tenant, 4, 2, default);
+        var first = await Workflows.ListAsync(tenant, new WorkflowQuery { Page = 1, Limit = 2 }, default);
+        var last = await Workflows.ListAsync(tenant, new WorkflowQuery { Page = 3, Limit = 2 }, default);
+        var beyond = await Workflows.ListAsync(tenant, new WorkflowQuery { Page = 4, Limit = 2 }, default);
         Assert.Equal(5, first.Total);
         Assert.Equal([ids[4], ids[3]], first.Items.Select(w => w.Id));
         Assert.Equal([ids[0]], last.Items.Select(w => w.Id));
@@ -558,6 +558,113 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.DoesNotContain((await Deliveries.ListDueAsync(due.AddDays(2), 10, default)), d => d.Id == first.Id);
         Assert.Equal([Shape(delivered), Shape(second)], (await Deliveries.ListForRunAsync(run.TenantId, run.Id, default)).OrderBy(d => d.Id == first.Id ? 0 : 1).Select(Shape));
         Assert.Empty(await Deliveries.ListForRunAsync("another-tenant", run.Id, default));
+    }
+
+    [ServerFact]
+    public async Task A_deleted_workflow_leaves_lists_unless_asked_for_and_names_match_as_plain_text()
+    {
+        var tenant = $"wf-delete-{Guid.NewGuid():n}";
+        var (kept, gone, percent) = (NewId(), NewId(), NewId());
+        await Workflows.CreateAsync(Workflow(kept, tenant) with { Name = "Order status" }, Version(kept, tenant, 0), default);
+        await Workflows.CreateAsync(Workflow(gone, tenant) with { Name = "Old ORDER flow", CreatedAt = T0.AddMinutes(1) }, Version(gone, tenant, 0), default);
+        await Workflows.CreateAsync(Workflow(percent, tenant) with { Name = "100% refunds", CreatedAt = T0.AddMinutes(2) }, Version(percent, tenant, 0), default);
+
+        var deleted = await Workflows.DeleteAsync(tenant, gone, T0.AddHours(1), default);
+        Assert.Equal(T0.AddHours(1), deleted!.DeletedAt);
+        Assert.Equal(T0.AddHours(1), (await Workflows.DeleteAsync(tenant, gone, T0.AddHours(2), default))!.DeletedAt);
+        Assert.Null(await Workflows.DeleteAsync("another-tenant", kept, T0, default));
+        Assert.Equal(T0.AddHours(1), (await Workflows.GetAsync(tenant, gone, default))!.DeletedAt);
+
+        async Task<string[]> ListAsync(WorkflowQuery query) => (await Workflows.ListAsync(tenant, query, default)).Items.Select(w => w.Id).ToArray();
+        Assert.Equal([percent, kept], await ListAsync(new WorkflowQuery()));
+        Assert.Equal([percent, gone, kept], await ListAsync(new WorkflowQuery { IncludeDeleted = true }));
+        Assert.Equal([kept], await ListAsync(new WorkflowQuery { NameContains = "order" }));
+        Assert.Equal([gone, kept], await ListAsync(new WorkflowQuery { NameContains = "ORDER", IncludeDeleted = true }));
+        Assert.Equal([percent], await ListAsync(new WorkflowQuery { NameContains = "0%" }));
+        Assert.Empty(await ListAsync(new WorkflowQuery { NameContains = "_" }));
+        Assert.Equal(1, (await Workflows.ListAsync(tenant, new WorkflowQuery { NameContains = "order" }, default)).Total);
+    }
+
+    [ServerFact]
+    public async Task Deleted_runs_leave_lists_counts_and_sweeps_unless_asked_for()
+    {
+        var tenant = $"run-delete-{Guid.NewGuid():n}";
+        var workflowId = NewId();
+        await Workflows.CreateAsync(Workflow(workflowId, tenant), Version(workflowId, tenant, 0), default);
+        var stamp = new DateTimeOffset(2001, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var kept = Run(NewId(), version: 1) with { TenantId = tenant, WorkflowId = workflowId, UpdatedAt = stamp };
+        var gone = kept with { Id = NewId() };
+        await Runs.CommitTurnAsync(Commit(kept, expected: 0, firstSeq: 1, count: 1), default);
+        await Runs.CommitTurnAsync(Commit(gone, expected: 0, firstSeq: 1, count: 1), default);
+        var deleted = gone with { Version = 2, DeletedAt = T0.AddTicks(1234567) };
+        Assert.True((await Runs.TryReplaceAsync(deleted, 1, default)).Written);
+
+        Assert.Equal([kept.Id], (await Runs.ListAsync(tenant, new RunQuery(), default)).Items.Select(s => s.Run.Id));
+        Assert.Equal(1, (await Runs.ListAsync(tenant, new RunQuery(), default)).Total);
+        Assert.Equal(2, (await Runs.ListAsync(tenant, new RunQuery { IncludeDeleted = true }, default)).Total);
+        Assert.Equal(1, (await Runs.CountByStatusAsync(tenant, new RunQuery(), default)).Values.Sum());
+        Assert.Equal(2, (await Runs.CountByStatusAsync(tenant, new RunQuery { IncludeDeleted = true }, default)).Values.Sum());
+        Assert.DoesNotContain(await Runs.ListInactiveAsync([RunStatus.WaitingForUserInput], stamp.AddDays(1), 1000, default), r => r.Id == gone.Id);
+
+        // The store keeps it, exactly, for whoever may still read it.
+        Assert.Equal(Shape(deleted), Shape(await Runs.GetAsync(tenant, gone.Id, default)));
+    }
+
+    [ServerFact]
+    public async Task A_purge_erases_a_run_with_everything_stored_for_it_and_only_at_its_version()
+    {
+        var tenant = $"purge-runs-{Guid.NewGuid():n}";
+        var workflowId = NewId();
+        await Workflows.CreateAsync(Workflow(workflowId, tenant), Version(workflowId, tenant, 0), default);
+        var expires = T0.AddDays(30).AddTicks(7);
+        var expired = Run(NewId(), version: 1) with
+        {
+            TenantId = tenant, WorkflowId = workflowId, Status = RunStatus.Completed, ExpiresAt = expires, OriginReference = "order-9",
+        };
+        var deletedAt = T0.AddDays(1).AddTicks(3);
+        var deleted = expired with { Id = NewId(), ExpiresAt = null, DeletedAt = deletedAt };
+        var kept = expired with { Id = NewId(), ExpiresAt = null };
+        foreach (var run in new[] { expired, deleted, kept })
+        {
+            var key = new IdempotencyRecord(tenant, $"key-{run.Id}", "h", 1, null, "{}", T0.AddDays(90), T0) { RunId = run.Id };
+            var delivery = new WebhookDelivery
+            {
+                Id = NewId(), TenantId = tenant, RunId = run.Id, WorkflowId = workflowId, Url = "https://example.com/hook", TurnNumber = 1,
+                Status = RunStatus.Completed, OccurredAt = T0, State = DeliveryState.Delivered, Version = 1, DueAt = T0, GiveUpAt = T0.AddDays(1),
+            };
+            await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 2) with { Answer = new IdempotentAnswer(key, 0), Deliveries = [delivery] }, default);
+        }
+
+        async Task<string[]> DueAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy) =>
+            (await Runs.ListPurgeableAsync(expiredBy, deletedBy, 1000, default)).Where(r => r.TenantId == tenant).Select(r => r.Id).Order().ToArray();
+        Assert.Empty(await DueAsync(expires.AddTicks(-1), deletedAt.AddTicks(-1)));
+        Assert.Equal([expired.Id], await DueAsync(expires, deletedAt.AddTicks(-1)));
+        Assert.Equal(new[] { expired.Id, deleted.Id }.Order(), await DueAsync(expires, deletedAt));
+
+        // Read at version 1, changed since: the purge erases nothing of it.
+        Assert.True((await Runs.TryReplaceAsync(deleted with { Version = 2 }, 1, default)).Written);
+        Assert.False(await Runs.PurgeAsync(deleted, default));
+        Assert.NotNull(await Runs.GetAsync(tenant, deleted.Id, default));
+        Assert.Equal(2, (await Runs.GetEventsAsync(tenant, deleted.Id, 0, 10, default)).Count);
+
+        Assert.True(await Runs.PurgeAsync(expired, default));
+        Assert.True(await Runs.PurgeAsync(deleted with { Version = 2 }, default));
+        foreach (var gone in new[] { expired, deleted })
+        {
+            Assert.Null(await Runs.GetAsync(tenant, gone.Id, default));
+            Assert.Empty(await Runs.GetEventsAsync(tenant, gone.Id, 0, 10, default));
+            Assert.Empty(await Runs.GetAllTurnsAsync(tenant, gone.Id, default));
+            Assert.Null(await Keys.GetAsync(tenant, $"key-{gone.Id}", default));
+            Assert.Empty(await Deliveries.ListForRunAsync(tenant, gone.Id, default));
+        }
+
+        // Its labels went with it; the run that stays keeps all it had.
+        Assert.Equal([kept.Id], (await Runs.ListAsync(tenant, new RunQuery { Labels = ["origin_reference=order-9"], IncludeDeleted = true }, default)).Items.Select(s => s.Run.Id));
+        Assert.Equal(2, (await Runs.GetEventsAsync(tenant, kept.Id, 0, 10, default)).Count);
+        Assert.Single(await Runs.GetAllTurnsAsync(tenant, kept.Id, default));
+        Assert.Equal(kept.Id, (await Keys.GetAsync(tenant, $"key-{kept.Id}", default))!.RunId);
+        Assert.Single(await Deliveries.ListForRunAsync(tenant, kept.Id, default));
+        Assert.Empty(await DueAsync(DateTimeOffset.MaxValue.AddDays(-1), DateTimeOffset.MaxValue.AddDays(-1)));
     }
 
     private static string Shape<T>(T value) => JsonSerializer.Serialize(value, DocumentJson.Options);

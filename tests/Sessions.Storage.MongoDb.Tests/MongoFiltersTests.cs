@@ -61,6 +61,7 @@ public sealed class MongoFiltersTests
             BsonDocument.Parse("""
                 { "$and": [
                   { "tenant_id": "t1" },
+                  { "deleted_at": null },
                   { "workflow_id": "66a1f0000000000000000001" },
                   { "workflow_id": { "$in": ["66a1f0000000000000000001", "66a1f0000000000000000002"] } },
                   { "status": { "$in": ["paused", "waiting_for_user_input"] } },
@@ -70,9 +71,10 @@ public sealed class MongoFiltersTests
                 ] }
                 """),
             MongoFilters.Runs("t1", query, ["66a1f0000000000000000001", "66a1f0000000000000000002"]).Render(Args));
-        Assert.Equal(BsonDocument.Parse("""{ "tenant_id": "t1" }"""), MongoFilters.Runs("t1", new RunQuery(), null).Render(Args));
+        Assert.Equal(BsonDocument.Parse("""{ "tenant_id": "t1", "deleted_at": null }"""), MongoFilters.Runs("t1", new RunQuery(), null).Render(Args));
+        Assert.Equal(BsonDocument.Parse("""{ "tenant_id": "t1" }"""), MongoFilters.Runs("t1", new RunQuery { IncludeDeleted = true }, null).Render(Args));
         Assert.Equal(
-            BsonDocument.Parse("""{ "tenant_id": "t1", "labels": { "$all": ["metadata.tier=gold", "origin_reference=o-1"] } }"""),
+            BsonDocument.Parse("""{ "tenant_id": "t1", "deleted_at": null, "labels": { "$all": ["metadata.tier=gold", "origin_reference=o-1"] } }"""),
             MongoFilters.Runs("t1", new RunQuery { Labels = ["metadata.tier=gold", "origin_reference=o-1"] }, null).Render(Args));
         Assert.Equal(BsonDocument.Parse("""{ "created_at": -1, "_id": -1 }"""), MongoFilters.NewestFirst.Render(Args));
     }
@@ -92,7 +94,7 @@ public sealed class MongoFiltersTests
     public void The_reaper_scans_by_status_and_age_oldest_first()
     {
         Assert.Equal(
-            BsonDocument.Parse("""{ "status": { "$in": ["waiting_for_user_input"] }, "updated_at": { "$lt": "2026-12-02T05:08:09.1234567Z" } }"""),
+            BsonDocument.Parse("""{ "status": { "$in": ["waiting_for_user_input"] }, "updated_at": { "$lt": "2026-12-02T05:08:09.1234567Z" }, "deleted_at": null }"""),
             MongoFilters.Inactive([RunStatus.WaitingForUserInput], T0).Render(Args));
         Assert.Equal(BsonDocument.Parse("""{ "updated_at": 1 }"""), MongoFilters.LeastRecentlyUpdated.Render(Args));
     }
@@ -104,6 +106,22 @@ public sealed class MongoFiltersTests
         Assert.Equal(BsonDocument.Parse("""{ "due_at": 1 }"""), MongoFilters.EarliestDueFirst.Render(Args));
         Assert.Equal(BsonDocument.Parse("""{ "state": "pending", "due_at": { "$lte": "2026-12-02T05:08:09.1234567Z" } }"""), MongoFilters.DeliveriesDue(T0).Render(Args));
         Assert.Equal(BsonDocument.Parse("""{ "run_id": "r", "tenant_id": "t1" }"""), MongoFilters.DeliveriesOf("t1", "r").Render(Args));
+    }
+
+    [Fact]
+    public void Deletion_and_purge_filter_on_times_as_text_and_erase_by_run()
+    {
+        Assert.Equal(
+            BsonDocument.Parse("""{ "$or": [ { "expires_at": { "$lte": "2026-12-02T05:08:09.1234567Z" } }, { "deleted_at": { "$lte": "2026-12-01T05:08:09.1234567Z" } } ] }"""),
+            MongoFilters.Purgeable(T0, T0.AddDays(-1)).Render(Args));
+        Assert.Equal(BsonDocument.Parse("""{ "run_id": "r", "tenant_id": "t1" }"""), MongoFilters.OfRun("t1", "r").Render(Args));
+        var byName = MongoFilters.Workflows("t1", new WorkflowQuery { NameContains = "100%." }).Render(Args);
+        Assert.Equal(("t1", BsonNull.Value), (byName["tenant_id"].AsString, byName["deleted_at"]));
+        Assert.Equal(new BsonRegularExpression(@"100%\.", "i"), byName["name"].AsBsonRegularExpression);
+        Assert.Equal(BsonDocument.Parse("""{ "tenant_id": "t1" }"""), MongoFilters.Workflows("t1", new WorkflowQuery { IncludeDeleted = true }).Render(Args));
+        Assert.Equal(
+            BsonDocument.Parse("""{ "$set": { "deleted_at": "2026-12-02T05:08:09.1234567Z", "updated_at": "2026-12-02T05:08:09.1234567Z" } }"""),
+            MongoFilters.Deleted(T0).Render(Args));
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         await using var connection = await database.OpenAsync(CancellationToken.None);
         Assert.Equal("wal", await Scalar(connection, "PRAGMA journal_mode;"));
         Assert.Equal(2L, await Scalar(connection, "PRAGMA synchronous;"));
-        Assert.Equal(8L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
+        Assert.Equal(9L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
         Assert.True(File.Exists(folder.File("nested/dir/sessions.db")));
     }
 

@@ -184,6 +184,8 @@ public sealed record RunDetailsResponse(
     DateTime CreatedAt,
     DateTime UpdatedAt,
     DateTime? CompletedAt,
+    [property: Description("When a finished run is erased, by its workflow's retention_days; null when it is kept.")] DateTime? ExpiresAt,
+    [property: Description("When the run was deleted; only admins reading with include_deleted=true see a deleted run.")] DateTime? DeletedAt,
     [property: Description("The first page of the run's turns (at most 20, and 1,000 events in all); next_turns reads on.")] IReadOnlyList<TurnContract> Turns,
     [property: Description("The page of turns after those in turns, when the run has more; null otherwise.")] string? NextTurns,
     [property: Description("The node executions of the turns in this answer.")] IReadOnlyList<NodeExecutionContract> NodeExecutions)
@@ -220,6 +222,8 @@ public sealed record RunDetailsResponse(
             run.CreatedAt.UtcDateTime,
             run.UpdatedAt.UtcDateTime,
             run.CompletedAt?.UtcDateTime,
+            run.ExpiresAt?.UtcDateTime,
+            run.DeletedAt?.UtcDateTime,
             details.Turns.Turns.Select(t => TurnContract.From(run.Id, t)).ToList(),
             TurnPageResponse.NextPage(run.Id, details.Turns, RunHistory.DefaultTurnsPerPage),
             details.NodeExecutions.Select(NodeExecutionContract.From).ToList());
@@ -329,3 +333,6 @@ public sealed record CancelRunsResponse(IReadOnlyList<CancelRunResult> Results, 
         results.Select(r => new CancelRunResult(r.RunId, OutcomeNames[r.Outcome], r.Status is null ? null : RunStatusNames.FromWire(r.Status))).ToList(),
         OutcomeNames.Values.ToDictionary(name => name, name => results.Count(r => OutcomeNames[r.Outcome] == name)));
 }
+
+/// <summary>What an admin's purge erased.</summary>
+public sealed record PurgeResponse([property: Description("Runs erased with everything stored for them.")] int PurgedRuns);

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Storage;
 using Sessions.Runtime.Validation;
 
 namespace Sessions.Api.Contracts;
@@ -38,7 +39,19 @@ public sealed record WorkflowCreatedResponse(string WorkflowId, string Name, int
 
 public sealed record VersionCreatedResponse(string WorkflowId, int VersionNumber, int ActiveVersion, IReadOnlyList<DefinitionProblem> Warnings);
 
-public sealed record WorkflowSummary(string WorkflowId, string Name, string? Description, int ActiveVersion, int LatestVersion, DateTime CreatedAt, DateTime UpdatedAt);
+public sealed record WorkflowSummary(
+    string WorkflowId,
+    string Name,
+    string? Description,
+    int ActiveVersion,
+    int LatestVersion,
+    DateTime CreatedAt,
+    DateTime UpdatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("When it was deleted; only admins listing with include_deleted=true see deleted workflows.")] DateTime? DeletedAt = null)
+{
+    public static WorkflowSummary From(WorkflowDocument w) =>
+        new(w.Id, w.Name, w.Description, w.ActiveVersion, w.LatestVersion, w.CreatedAt.UtcDateTime, w.UpdatedAt.UtcDateTime, w.DeletedAt?.UtcDateTime);
+}
 
 public sealed record WorkflowListResponse(IReadOnlyList<WorkflowSummary> Items, int Page, int Limit, long Total);
 
@@ -52,6 +65,7 @@ public sealed record WorkflowResponse(
     int LatestVersion,
     IReadOnlyList<VersionSummary> Versions,
     DateTime CreatedAt,
-    DateTime UpdatedAt);
+    DateTime UpdatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("When it was deleted (admins with include_deleted=true only).")] DateTime? DeletedAt = null);
 
 public sealed record WorkflowVersionResponse(string WorkflowId, int VersionNumber, string Name, bool IsActive, DateTime CreatedAt, JsonObject Definition);

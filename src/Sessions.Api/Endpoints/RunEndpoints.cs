@@ -10,6 +10,7 @@ using Sessions.Api.Http;
 using Sessions.Runtime.Branching;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.History;
+using Sessions.Runtime.Lifecycle;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
@@ -88,6 +89,19 @@ public static class RunEndpoints
             .WithSummary("Make a delivery again, from now, whatever came of it; its attempts keep the same id")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
             .RequireAuthorization(Policies.Editor);
+
+        group.MapDelete("/{run_id}", DeleteRun)
+            .WithName("DeleteRun")
+            .WithSummary("Delete a run: hidden from every read, list and count at once (admins see it with include_deleted=true), erased by the next purge; it takes no more turns")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict)
+            .RequireAuthorization(Policies.Editor);
+
+        group.MapPost("/purge", PurgeRuns)
+            .WithName("PurgeRuns")
+            .WithSummary("Erase every deleted run and every finished run past its workflow's retention_days, with everything stored for it")
+            .WithDescription("Each run is erased in one transaction: its document, events, turns, labels, the answers stored under idempotency keys for it and its webhook deliveries. Answers { purged_runs }.")
+            .ProducesProblems(StatusCodes.Status403Forbidden)
+            .RequireAuthorization(Policies.Admin);
 
         group.MapPost("/cancel", CancelRuns)
             .WithName("CancelRuns")
@@ -380,6 +394,16 @@ public static class RunEndpoints
         var report = await replays.ReplayAsync(caller.TenantId, id, asked.VersionNumber, CancellationToken.None);
         return TypedResults.Created(report.ReplayRunId is null ? null : $"/v1/runs/{report.ReplayRunId}", report);
     }
+
+    private static async Task<NoContent> DeleteRun(
+        [FromRoute(Name = "run_id")] string runId, RunLifecycle lifecycle, Caller caller, CancellationToken ct)
+    {
+        await lifecycle.DeleteAsync(caller.Scope with { IncludeDeleted = false }, RouteValues.ObjectIdOrThrow(runId, "run_id"), ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<PurgeResponse>> PurgeRuns(RunLifecycle lifecycle, CancellationToken ct) =>
+        TypedResults.Ok(new PurgeResponse((await lifecycle.PurgeAsync(everyDeleted: true, ct)).PurgedRuns));
 
     private static async Task<Ok<CancelRunsResponse>> CancelRuns(
         HttpRequest request, RequestBody body, RunHistory history, Caller caller, CancellationToken ct)

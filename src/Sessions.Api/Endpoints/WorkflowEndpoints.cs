@@ -29,13 +29,19 @@ public static class WorkflowEndpoints
 
         group.MapGet("/", ListWorkflows)
             .WithName("ListWorkflows")
-            .WithSummary("List the tenant's workflows, newest first")
-            .ProducesProblems(StatusCodes.Status400BadRequest);
+            .WithSummary("List the tenant's workflows, newest first; q filters by name, include_deleted=true (admin) shows deleted ones")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden);
 
         group.MapGet("/{workflow_id}", GetWorkflow)
             .WithName("GetWorkflow")
-            .WithSummary("A workflow with its versions")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+            .WithSummary("A workflow with its versions (a deleted one only for an admin with include_deleted=true)")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+
+        group.MapDelete("/{workflow_id}", DeleteWorkflow)
+            .WithName("DeleteWorkflow")
+            .WithSummary("Delete a workflow: hidden from lists and reads, it starts no new runs; its runs stay readable and go on")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
+            .RequireAuthorization(Policies.Editor);
 
         group.MapPost("/{workflow_id}/versions", AddVersion)
             .WithName("AddWorkflowVersion")
@@ -80,19 +86,33 @@ public static class WorkflowEndpoints
 
     private static async Task<Ok<WorkflowListResponse>> ListWorkflows(
         WorkflowService workflows, Caller caller, CancellationToken ct,
-        [FromQuery(Name = "page")] string? page = null, [FromQuery(Name = "limit")] string? limit = null)
+        [FromQuery(Name = "page")] string? page = null, [FromQuery(Name = "limit")] string? limit = null, [FromQuery(Name = "q")] string? nameContains = null)
     {
         var paging = RouteValues.PagingOrThrow(page, limit);
-        var found = await workflows.ListAsync(caller.TenantId, paging.Page, paging.Limit, ct);
-        var items = found.Items.Select(w => new WorkflowSummary(w.Id, w.Name, w.Description, w.ActiveVersion, w.LatestVersion, w.CreatedAt.UtcDateTime, w.UpdatedAt.UtcDateTime)).ToList();
+        var query = new WorkflowQuery
+        {
+            NameContains = RouteValues.TextOrThrow(nameContains, "q"),
+            IncludeDeleted = caller.IncludeDeleted,
+            Page = paging.Page,
+            Limit = paging.Limit,
+        };
+        var found = await workflows.ListAsync(caller.TenantId, query, ct);
+        var items = found.Items.Select(WorkflowSummary.From).ToList();
         return TypedResults.Ok(new WorkflowListResponse(items, paging.Page, paging.Limit, found.Total));
     }
 
     private static async Task<Ok<WorkflowResponse>> GetWorkflow(
         [FromRoute(Name = "workflow_id")] string workflowId, WorkflowService workflows, Caller caller, CancellationToken ct)
     {
-        var workflow = await workflows.GetAsync(caller.TenantId, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
+        var workflow = await workflows.GetAsync(caller.TenantId, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct, caller.IncludeDeleted);
         return TypedResults.Ok(await DescribeAsync(workflow, workflows, caller, ct));
+    }
+
+    private static async Task<NoContent> DeleteWorkflow(
+        [FromRoute(Name = "workflow_id")] string workflowId, WorkflowService workflows, Caller caller, CancellationToken ct)
+    {
+        await workflows.DeleteAsync(caller.TenantId, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
+        return TypedResults.NoContent();
     }
 
     private static async Task<WorkflowResponse> DescribeAsync(WorkflowDocument workflow, WorkflowService workflows, Caller caller, CancellationToken ct)
@@ -106,7 +126,8 @@ public static class WorkflowEndpoints
             workflow.LatestVersion,
             versions.Select(v => new VersionSummary(v.VersionNumber, v.Name, v.VersionNumber == workflow.ActiveVersion, v.CreatedAt.UtcDateTime)).ToList(),
             workflow.CreatedAt.UtcDateTime,
-            workflow.UpdatedAt.UtcDateTime);
+            workflow.UpdatedAt.UtcDateTime,
+            workflow.DeletedAt?.UtcDateTime);
     }
 
     private static async Task<Created<VersionCreatedResponse>> AddVersion(

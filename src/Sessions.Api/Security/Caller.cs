@@ -22,6 +22,20 @@ public sealed class Caller
 {
     public const string TenantClaim = "sessions:tenant";
 
+    /// <summary>The query parameter with which an admin asks to see deleted runs and workflows too.</summary>
+    public const string IncludeDeletedParameter = "include_deleted";
+
+    public Caller(HttpContext http)
+        : this(http.User)
+    {
+        IncludeDeleted = http.Request.Query[IncludeDeletedParameter].FirstOrDefault() is { } asked
+            && Http.RouteValues.BooleanOrThrow(asked, IncludeDeletedParameter, fallback: false);
+        if (IncludeDeleted && Role != Role.Admin)
+        {
+            throw new DomainException(ErrorKind.Forbidden, ProblemCodes.Forbidden, "Not permitted", "Only an admin sees deleted runs and workflows (include_deleted=true).");
+        }
+    }
+
     public Caller(ClaimsPrincipal user)
     {
         TenantId = user.FindFirstValue(TenantClaim) ?? throw new InvalidOperationException("The request was not authenticated.");
@@ -42,8 +56,11 @@ public sealed class Caller
     /// <summary>A viewer sees only the runs it started; others see every run of the tenant.</summary>
     public string? OnlyRunsBy => Role == Role.Viewer ? Principal : null;
 
+    /// <summary>An admin asked to see deleted runs and workflows too (`include_deleted=true`).</summary>
+    public bool IncludeDeleted { get; }
+
     /// <summary>The runs this caller may see, for every read and turn (<see cref="RunScope"/>).</summary>
-    public RunScope Scope => new(TenantId, OnlyRunsBy);
+    public RunScope Scope => new(TenantId, OnlyRunsBy, IncludeDeleted);
 
     /// <summary>
     /// Who a new run is recorded as started by: for a viewer always itself; for others the body's `run_by`, else the

@@ -16,7 +16,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
 {
     public async Task<RunDocument> ForkAsync(string tenantId, string runId, int turnNumber, int? versionNumber, CancellationToken cancellationToken)
     {
-        var source = await runs.GetAsync(tenantId, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+        var source = await runs.GetAsync(tenantId, runId, cancellationToken) is { DeletedAt: null } found ? found : throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
         // Turns 0 (a fork's own) to turnNumber: the checkpoint needs nothing after it.
         var turns = await runs.GetTurnsAsync(tenantId, runId, -1, turnNumber + 1, cancellationToken);
         if (!turns.Any(t => t.TurnNumber == turnNumber))
@@ -65,6 +65,8 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
             CreatedAt = now,
             UpdatedAt = now,
             CompletedAt = null,
+            DeletedAt = null,
+            ExpiresAt = null,
         };
         var input = new JsonObject { ["command"] = "fork", ["source_run_id"] = source.Id, ["turn_number"] = turnNumber, ["version_number"] = version };
         var output = new JsonObject { ["status"] = fork.Status.ToWire(), ["error"] = null, ["next_input_hint"] = fork.Status == RunStatus.WaitingForUserInput ? hint?.DeepClone() : null };

@@ -36,6 +36,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         var variables = ReadVariables(root, problems);
         var limits = ReadLimits(root, problems);
         var webhooks = ReadWebhooks(root, problems);
+        var retention = ReadRetention(root, problems);
         var (specs, uncompiled) = ReadNodes(root, problems);
 
         // Every node that names an id counts as there, even one whose type is unknown or whose id is taken, so that its
@@ -76,7 +77,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
             s => s.Node.Id,
             s => s.Node with { Successors = edges[s.Node.Id], Edges = s.Spec.Edges.Select(e => new NodeEdge(e.Target, e.Path)).ToList() },
             StringComparer.Ordinal);
-        return new(new WorkflowDefinition(name!, description, start!, variables, limits, nodes, problems.Warnings, webhooks), problems.Errors, problems.Warnings);
+        return new(new WorkflowDefinition(name!, description, start!, variables, limits, nodes, problems.Warnings, webhooks, retention), problems.Errors, problems.Warnings);
     }
 
     private static string? RequiredString(JsonObject root, string field, ProblemCollector problems)
@@ -164,6 +165,23 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         }
 
         return subscriptions;
+    }
+
+    /// <summary>`retention_days`: a whole number of days from 1 to 36500 that a finished run is kept; absent keeps runs.</summary>
+    private static TimeSpan? ReadRetention(JsonObject root, ProblemCollector problems)
+    {
+        if (root["retention_days"] is not { } days)
+        {
+            return null;
+        }
+
+        if (days is JsonValue v && v.TryGetValue<int>(out var value) && value is >= 1 and <= 36_500)
+        {
+            return TimeSpan.FromDays(value);
+        }
+
+        problems.Error("$.retention_days", "invalid_value", "\"retention_days\" is a whole number of days from 1 to 36500 that a finished run is kept.");
+        return null;
     }
 
     private static WorkflowLimits ReadLimits(JsonObject root, ProblemCollector problems)

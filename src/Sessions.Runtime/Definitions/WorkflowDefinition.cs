@@ -20,8 +20,12 @@ public sealed class WorkflowDefinition(
     WorkflowLimits limits,
     IReadOnlyDictionary<string, CompiledNode> nodes,
     IReadOnlyList<DefinitionProblem> warnings,
-    IReadOnlyList<WebhookSubscription>? webhooks = null)
+    IReadOnlyList<WebhookSubscription>? webhooks = null,
+    TimeSpan? retention = null)
 {
+    /// <summary>How long a finished run is kept (`retention_days`) before the purge erases it; null keeps it.</summary>
+    public TimeSpan? Retention { get; } = retention;
+
     public string Name { get; } = name;
 
     public string? Description { get; } = description;

@@ -14,6 +14,9 @@ public sealed record WorkflowDocument(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
+    /// <summary>When it was deleted (`DELETE /v1/workflows/{id}`): hidden from lists and reads, and it starts no runs; its runs stay.</summary>
+    public DateTimeOffset? DeletedAt { get; init; }
+
     /// <summary>The workflow once <paramref name="version"/> is stored as number <paramref name="number"/>: it takes its name when activated.</summary>
     public WorkflowDocument WithVersion(int number, NewWorkflowVersion version, bool activate) => this with
     {
@@ -152,6 +155,12 @@ public sealed record RunDocument
     public required DateTimeOffset UpdatedAt { get; init; }
 
     public DateTimeOffset? CompletedAt { get; init; }
+
+    /// <summary>When it was deleted (`DELETE /v1/runs/{id}`): hidden from everyone but admins who ask, and erased by the next purge.</summary>
+    public DateTimeOffset? DeletedAt { get; init; }
+
+    /// <summary>When a finished run's workflow keeps it until (`retention_days`); the purge erases it then.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
 }
 
 /// <summary>A run's timer: at <see cref="DueAt"/> a turn of its own continues the run at <see cref="ContinueAt"/>, unless a turn came first.</summary>
@@ -220,6 +229,22 @@ public sealed record RunQuery
 
     /// <summary>Matches runs that have every one of these labels (`name=value`, <see cref="Runs.RunLabels"/>).</summary>
     public IReadOnlyList<string> Labels { get; init; } = [];
+
+    /// <summary>Deleted runs are left out unless this is set (admins only; see <see cref="Turns.RunScope"/>).</summary>
+    public bool IncludeDeleted { get; init; }
+
+    public int Page { get; init; } = 1;
+
+    public int Limit { get; init; } = 10;
+}
+
+/// <summary>Which workflows to list, newest first.</summary>
+public sealed record WorkflowQuery
+{
+    /// <summary>Matches workflows whose name contains this text, ignoring case.</summary>
+    public string? NameContains { get; init; }
+
+    public bool IncludeDeleted { get; init; }
 
     public int Page { get; init; } = 1;
 

@@ -11,7 +11,13 @@ public interface IWorkflowStore
     Task<WorkflowDocument?> GetAsync(string tenantId, string workflowId, CancellationToken cancellationToken);
 
     /// <summary>Newest first.</summary>
-    Task<Page<WorkflowDocument>> ListAsync(string tenantId, int page, int limit, CancellationToken cancellationToken);
+    Task<Page<WorkflowDocument>> ListAsync(string tenantId, WorkflowQuery query, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Marks the workflow deleted at <paramref name="at"/> unless it already is. Returns it as stored after, or null when
+    /// it does not exist for this tenant.
+    /// </summary>
+    Task<WorkflowDocument?> DeleteAsync(string tenantId, string workflowId, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>
     /// Appends version LatestVersion + 1 atomically (two concurrent uploads get two numbers) and activates it if asked.
@@ -75,7 +81,20 @@ public interface IRunStore
     /// <summary>Runs of any tenant with work due at <paramref name="now"/> (<see cref="RunDocument.DueAt"/>), the earliest first.</summary>
     Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Runs of any tenant in one of <paramref name="statuses"/> not updated since <paramref name="updatedBefore"/>, oldest first.</summary>
+    /// <summary>
+    /// Runs of any tenant due to be erased: those whose <see cref="RunDocument.ExpiresAt"/> is at or before
+    /// <paramref name="expiredBy"/>, and those deleted at or before <paramref name="deletedBy"/>.
+    /// </summary>
+    Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Erases the run with everything stored for it (its events, turns, labels, the answers stored under idempotency
+    /// keys for it, its webhook deliveries) in one transaction, if it is still at <paramref name="run"/>'s version;
+    /// false, erasing nothing, otherwise.
+    /// </summary>
+    Task<bool> PurgeAsync(RunDocument run, CancellationToken cancellationToken);
+
+    /// <summary>Runs of any tenant in one of <paramref name="statuses"/> not updated since <paramref name="updatedBefore"/>, oldest first, deleted ones left out.</summary>
     Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken);
 }
 
@@ -134,7 +153,11 @@ public sealed record IdempotencyRecord(
     TurnLease? Lease,
     string? Answer,
     DateTimeOffset RetainUntil,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>The run whose turn answered under the key, once it has: so that erasing the run erases the answer.</summary>
+    public string? RunId { get; init; }
+}
 
 /// <summary>The key's record with its answer, written by the turn's commit if the stored key is still at <see cref="ExpectedVersion"/>.</summary>
 public sealed record IdempotentAnswer(IdempotencyRecord Record, long ExpectedVersion)

@@ -46,7 +46,7 @@ public sealed class BackgroundTurns(
             for (var attempt = 1; ; attempt++)
             {
                 var run = request.RunId is null
-                    ? engine.NewRun(request, request.VersionNumber ?? (await engine.GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
+                    ? await engine.NewRunAsync(request, cancellationToken)
                     : await engine.LoadRunAsync(request, cancellationToken);
                 if (request.ExpectedTurn is { } expected && expected != run.TurnNumber)
                 {

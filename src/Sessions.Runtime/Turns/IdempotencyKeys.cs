@@ -46,10 +46,10 @@ public sealed class IdempotencyKeys(IIdempotencyStore store, IRunStore runs, IOp
     }
 
     /// <summary>The key with the turn's answer, for the turn's commit to write if the key is still as this claim left it.</summary>
-    public IdempotentAnswer Answer(KeyClaim claim, string answer)
+    public IdempotentAnswer Answer(KeyClaim claim, string answer, string runId)
     {
         var expected = claim.Record?.Version ?? claim.StoredVersion;
-        var record = new IdempotencyRecord(claim.TenantId, claim.Key, claim.RequestHash, expected + 1, null, answer, claim.RetainUntil, claim.CreatedAt);
+        var record = new IdempotencyRecord(claim.TenantId, claim.Key, claim.RequestHash, expected + 1, null, answer, claim.RetainUntil, claim.CreatedAt) { RunId = runId };
         return new IdempotentAnswer(record, expected);
     }
 

@@ -43,7 +43,7 @@ public sealed class IdempotentTurns(TurnEngine engine, BackgroundTurns backgroun
         return UnderKeyAsync(request, key, requestHash, async claim =>
         {
             string? answer = null;
-            await background.AcceptAsync(request, accepted => keys.Answer(claim, answer = writer.WriteAccepted(accepted)), cancellationToken);
+            await background.AcceptAsync(request, accepted => keys.Answer(claim, answer = writer.WriteAccepted(accepted), accepted.RunId), cancellationToken);
             return new IdempotentResult(null, answer!) { IsReplay = false };
         },
         cancellationToken);

@@ -8,13 +8,16 @@ namespace Sessions.Runtime.Turns;
 /// every read, list and turn goes through it, and a run outside it answers as one that does not exist.
 /// </summary>
 /// <param name="OnlyRunsBy">The principal whose runs alone are visible (a viewer's own), or null for every run of the tenant.</param>
-public sealed record RunScope(string TenantId, string? OnlyRunsBy = null)
+/// <param name="IncludeDeleted">Deleted runs are seen too (an admin who asked); they never take turns whoever asks.</param>
+public sealed record RunScope(string TenantId, string? OnlyRunsBy = null, bool IncludeDeleted = false)
 {
-    public bool CanSee(RunDocument run) => run.TenantId == TenantId && (OnlyRunsBy is null || run.RunBy == OnlyRunsBy);
+    public bool CanSee(RunDocument run) =>
+        run.TenantId == TenantId && (OnlyRunsBy is null || run.RunBy == OnlyRunsBy) && (run.DeletedAt is null || IncludeDeleted);
 
     /// <summary>The query limited to what the scope sees; asking for another principal's runs is refused, not quietly emptied.</summary>
     public RunQuery Restrict(RunQuery query)
     {
+        query = query with { IncludeDeleted = IncludeDeleted };
         if (OnlyRunsBy is not { } own)
         {
             return query;

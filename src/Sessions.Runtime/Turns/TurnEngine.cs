@@ -64,7 +64,7 @@ public sealed class TurnEngine(
     private async Task<TurnOutcome> ExecuteAsync(TurnRequest request, RunDocument? copy, bool mayStartAgain, CancellationToken cancellationToken, TurnObserver? observer)
     {
         var run = request.RunId is null
-            ? NewRun(request, request.VersionNumber ?? (await GetWorkflowAsync(request, cancellationToken)).ActiveVersion)
+            ? await NewRunAsync(request, cancellationToken)
             : Visible(copy, request) ?? await LoadRunAsync(request, cancellationToken);
         var fromCopy = ReferenceEquals(run, copy);
         if (request.Queued is { } queued && (run.Queue.Count == 0 || run.Queue[0].Id != queued.Id))
@@ -251,7 +251,7 @@ public sealed class TurnEngine(
             events,
             request.RecordedInput,
             startedAt,
-            request.Idempotency is { } claim ? () => keys.Answer(claim, outcome.Answer!) : null,
+            request.Idempotency is { } claim ? () => keys.Answer(claim, outcome.Answer!, run.Id) : null,
             updated => WebhookOutbox.For(updated, definition, outcome.Answer, webhookOptions.Value, clock.GetUtcNow()),
             cancellationToken);
         return outcome with { Run = committed };
@@ -472,7 +472,7 @@ public sealed class TurnEngine(
     {
         if (Visible(await runs.GetAsync(request.TenantId, request.RunId!, cancellationToken), request) is { } run)
         {
-            // Workflows are never deleted, so the tenant's run proves its workflow exists: no second read on this path.
+            // A workflow is only ever soft-deleted, and its runs go on, so the tenant's run is enough: no second read here.
             return run;
         }
 
@@ -481,7 +481,16 @@ public sealed class TurnEngine(
         throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
     }
 
+    /// <summary>A new run of the request's version, or of the workflow's active one; a deleted workflow starts none.</summary>
+    internal async Task<RunDocument> NewRunAsync(TurnRequest request, CancellationToken cancellationToken)
+    {
+        var workflow = await GetWorkflowAsync(request, cancellationToken);
+        return NewRun(request, request.VersionNumber ?? workflow.ActiveVersion);
+    }
+
+    /// <summary>The workflow a new run starts on: a deleted one starts none (its existing runs go on).</summary>
     internal async Task<WorkflowDocument> GetWorkflowAsync(TurnRequest request, CancellationToken cancellationToken) =>
-        await workflows.GetAsync(request.TenantId, request.WorkflowId, cancellationToken)
-        ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+        await workflows.GetAsync(request.TenantId, request.WorkflowId, cancellationToken) is { DeletedAt: null } workflow
+            ? workflow
+            : throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
 }

@@ -255,6 +255,7 @@ internal sealed class TurnExecution
             LlmLatencyStats = memory.Latency,
             UpdatedAt = now,
             CompletedAt = RunStateMachine.IsTerminal(status) ? now : null,
+            ExpiresAt = RunStateMachine.IsTerminal(status) && definition.Retention is { } kept ? now + kept : null,
         };
         return (updated, events.Events);
     }

@@ -45,22 +45,36 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
         return new VersionAdded(workflow, workflow.LatestVersion, compiled.Warnings);
     }
 
-    public async Task<WorkflowDocument> GetAsync(string tenantId, string workflowId, CancellationToken cancellationToken) =>
-        await store.GetAsync(tenantId, workflowId, cancellationToken)
-        ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+    /// <summary>The workflow; a deleted one only when <paramref name="includeDeleted"/> (an admin who asked), else a 404.</summary>
+    public async Task<WorkflowDocument> GetAsync(string tenantId, string workflowId, CancellationToken cancellationToken, bool includeDeleted = false) =>
+        await store.GetAsync(tenantId, workflowId, cancellationToken) is { } workflow && (workflow.DeletedAt is null || includeDeleted)
+            ? workflow
+            : throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
 
+    /// <summary>Whether the id is taken, by a deleted workflow too (so that a deleted sample is not uploaded again).</summary>
     public async Task<bool> ExistsAsync(string tenantId, string workflowId, CancellationToken cancellationToken) =>
         await store.GetAsync(tenantId, workflowId, cancellationToken) is not null;
 
-    public Task<Page<WorkflowDocument>> ListAsync(string tenantId, int page, int limit, CancellationToken cancellationToken) =>
-        store.ListAsync(tenantId, page, limit, cancellationToken);
+    public Task<Page<WorkflowDocument>> ListAsync(string tenantId, WorkflowQuery query, CancellationToken cancellationToken) =>
+        store.ListAsync(tenantId, query, cancellationToken);
+
+    /// <summary>
+    /// Deletes the workflow: it leaves lists and reads and starts no new runs; its versions stay, and its runs stay
+    /// readable and go on to their end. A deleted workflow is a 404, as one that never was.
+    /// </summary>
+    public async Task<WorkflowDocument> DeleteAsync(string tenantId, string workflowId, CancellationToken cancellationToken)
+    {
+        await GetAsync(tenantId, workflowId, cancellationToken);
+        return await store.DeleteAsync(tenantId, workflowId, clock.GetUtcNow(), cancellationToken)
+            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+    }
 
     public Task<IReadOnlyList<WorkflowVersionDocument>> ListVersionsAsync(string tenantId, string workflowId, CancellationToken cancellationToken) =>
         store.ListVersionsAsync(tenantId, workflowId, cancellationToken);
 
-    public async Task<WorkflowVersionDocument> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)
+    public async Task<WorkflowVersionDocument> GetVersionAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken, bool includeDeleted = false)
     {
-        await GetAsync(tenantId, workflowId, cancellationToken);
+        await GetAsync(tenantId, workflowId, cancellationToken, includeDeleted);
         return await store.GetVersionAsync(tenantId, workflowId, versionNumber, cancellationToken)
             ?? throw ProblemCodes.NotFound(ProblemCodes.VersionNotFound, "Workflow version").With("version_number", versionNumber);
     }

@@ -201,6 +201,11 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
 
         public Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<Sessions.Runtime.Runs.RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken) =>
             store.ListInactiveAsync(statuses, updatedBefore, limit, cancellationToken);
+
+        public Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken) =>
+            store.ListPurgeableAsync(expiredBy, deletedBy, limit, cancellationToken);
+
+        public Task<bool> PurgeAsync(RunDocument run, CancellationToken cancellationToken) => store.PurgeAsync(run, cancellationToken);
     }
 
     /// <summary>The real answer writer, failing once on request, as an answer that cannot be written would.</summary>

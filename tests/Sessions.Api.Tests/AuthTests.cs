@@ -255,6 +255,28 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(code, JsonNode.Parse(body)!["code"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Deleting_is_for_editors_and_seeing_deleted_runs_and_purging_for_admins_of_the_same_tenant()
+    {
+        var run = (await As("victor").StartAsync(workflowId))["run_id"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.Forbidden, (await As("victor").DeleteAsync($"/v1/runs/{run}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await As("bob").DeleteAsync($"/v1/runs/{run}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await As("erin").DeleteAsync($"/v1/runs/{run}")).StatusCode);
+
+        foreach (var (principal, status) in new[] { ("victor", HttpStatusCode.Forbidden), ("erin", HttpStatusCode.Forbidden), ("bob", HttpStatusCode.NotFound), ("alice", HttpStatusCode.OK) })
+        {
+            var response = await As(principal).GetAsync($"/v1/runs/{run}?include_deleted=true");
+            Assert.True(status == response.StatusCode, $"{principal}: {response.StatusCode}");
+        }
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await As("erin").PostAsync("/v1/runs/purge", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await As("victor").DeleteAsync($"/v1/workflows/{workflowId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await As("erin").GetAsync("/v1/workflows?include_deleted=true")).StatusCode);
+        var purged = await As("alice").PostAsync("/v1/runs/purge", null);
+        Assert.Equal(HttpStatusCode.OK, purged.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await As("alice").GetAsync($"/v1/runs/{run}?include_deleted=true")).StatusCode);
+    }
+
     private HttpClient As(string principal) => WithHeader("Bearer " + Keys.Single(k => k.Principal == principal).Key);
 
     private HttpClient WithHeader(string authorization)

@@ -1,3 +1,7 @@
+using Microsoft.Data.Sqlite;
+using MongoDB.Bson;
+using MongoDB.Driver;
+using Npgsql;
 using Sessions.Testing;
 
 namespace Sessions.Api.Tests;
@@ -12,12 +16,38 @@ public abstract class StoreUnderTest : IAsyncDisposable
     /// <summary>The server settings that select this store; called once, before the server starts.</summary>
     public abstract Task<Dictionary<string, string?>> SettingsAsync();
 
+    /// <summary>
+    /// How many rows (documents) each table (collection) holds for the run, read straight from the database: what a
+    /// test of erasure checks, table by table, without trusting the server's own reads.
+    /// </summary>
+    public abstract Task<IReadOnlyDictionary<string, long>> RowsOfRunAsync(SessionsFactory factory, string runId);
+
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>The SQL stores' tables that hold a run's rows, and the column that names the run.</summary>
+    protected static readonly (string Table, string Column)[] SqlTables =
+        [("runs", "id"), ("run_events", "run_id"), ("run_turns", "run_id"), ("run_labels", "run_id"), ("idempotency_keys", "run_id"), ("webhook_deliveries", "run_id")];
 }
 
 public sealed class SqliteStoreUnderTest : StoreUnderTest
 {
     public override Task<Dictionary<string, string?>> SettingsAsync() => Task.FromResult(new Dictionary<string, string?>());
+
+    public override async Task<IReadOnlyDictionary<string, long>> RowsOfRunAsync(SessionsFactory factory, string runId)
+    {
+        await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        var rows = new Dictionary<string, long>();
+        foreach (var (table, column) in SqlTables)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE {column} = $run;";
+            command.Parameters.AddWithValue("$run", runId);
+            rows[table] = (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        return rows;
+    }
 }
 
 public sealed class PostgresStoreUnderTest : StoreUnderTest
@@ -35,6 +65,20 @@ public sealed class PostgresStoreUnderTest : StoreUnderTest
             ["Sessions:Postgres:ConnectionString"] = database.ConnectionString,
             ["Sessions:RateLimit:PermitsPerSecond"] = "0",
         };
+    }
+
+    public override async Task<IReadOnlyDictionary<string, long>> RowsOfRunAsync(SessionsFactory factory, string runId)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        var rows = new Dictionary<string, long>();
+        foreach (var (table, column) in SqlTables)
+        {
+            await using var command = new NpgsqlCommand($"SELECT COUNT(*) FROM {table} WHERE {column} = $1;", connection) { Parameters = { new() { Value = runId } } };
+            rows[table] = (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        return rows;
     }
 
     public override ValueTask DisposeAsync() => database?.DisposeAsync() ?? ValueTask.CompletedTask;
@@ -57,6 +101,21 @@ public sealed class MongoStoreUnderTest : StoreUnderTest
             ["Sessions:MongoDb:Database"] = database.Database,
             ["Sessions:RateLimit:PermitsPerSecond"] = "0",
         });
+    }
+
+    public override async Task<IReadOnlyDictionary<string, long>> RowsOfRunAsync(SessionsFactory factory, string runId)
+    {
+        var db = new MongoClient(Server.ConnectionString).GetDatabase(Server.Database);
+        var rows = new Dictionary<string, long>
+        {
+            ["workflow_runs"] = await db.GetCollection<BsonDocument>("workflow_runs").CountDocumentsAsync(new BsonDocument("_id", ObjectId.Parse(runId))),
+        };
+        foreach (var collection in new[] { "run_events", "run_turns", "idempotency_keys", "webhook_deliveries" })
+        {
+            rows[collection] = await db.GetCollection<BsonDocument>(collection).CountDocumentsAsync(new BsonDocument("run_id", runId));
+        }
+
+        return rows;
     }
 
     public override ValueTask DisposeAsync() => database?.DisposeAsync() ?? ValueTask.CompletedTask;

@@ -14,7 +14,7 @@ public sealed record PurgeReport(int PurgedRuns);
 /// for it, once it is deleted or its workflow's retention has run out. Erasing is one transaction per run, checked
 /// against the version the purge read, so a run that a turn changed meanwhile is left for the next purge to judge.
 /// </summary>
-public sealed class RunLifecycle(IRunStore runs, IOptions<PurgeOptions> options, TimeProvider clock, ILogger<RunLifecycle> logger)
+public sealed class RunLifecycle(IRunStore runs, RecentRuns recent, IOptions<PurgeOptions> options, TimeProvider clock, ILogger<RunLifecycle> logger)
 {
     private const int MaxRounds = 1_000;
 
@@ -35,6 +35,8 @@ public sealed class RunLifecycle(IRunStore runs, IOptions<PurgeOptions> options,
             var deleted = run with { DeletedAt = now, Timer = null, Queue = [], Lease = null, Version = run.Version + 1, UpdatedAt = now };
             if ((await runs.TryReplaceAsync(deleted, run.Version, cancellationToken)).Written)
             {
+                // A write outside a turn: this server's copy of the run, which its next turn would start from, is stale.
+                recent.Forget(run.TenantId, run.Id);
                 return deleted;
             }
         }

@@ -210,6 +210,45 @@ const collections = {
       { keys: { run_id: 1, _id: 1 }, options: { name: "run_deliveries" } },
     ],
   },
+  run_files: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["_id", "tenant_id", "run_id", "name", "content_type", "size", "sha256"],
+        properties: {
+          _id: { bsonType: "objectId" },
+          tenant_id: text,
+          run_id: text,
+          name: text,
+          content_type: text,
+          size: integer,
+          sha256: { bsonType: "string", pattern: "^[0-9a-f]{64}$" },
+        },
+      },
+    },
+    // A run's files, to erase with it.
+    indexes: [{ keys: { run_id: 1 }, options: { name: "run_files" } }],
+  },
+  file_chunks: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["file_id", "chunk", "tenant_id", "created_at", "data"],
+        properties: {
+          file_id: text,
+          chunk: integer,
+          tenant_id: text,
+          created_at: time,
+          data: { bsonType: "binData" },
+        },
+      },
+    },
+    indexes: [
+      // A file's pieces in order, each once; old pieces, for the sweep of files whose turn never committed.
+      { keys: { file_id: 1, chunk: 1 }, options: { name: "file_chunk", unique: true } },
+      { keys: { created_at: 1 }, options: { name: "created" } },
+    ],
+  },
 };
 
 const existing = sessions.getCollectionNames();

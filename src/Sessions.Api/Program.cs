@@ -47,6 +47,7 @@ builder.Services.AddOptions<ReaperOptions>().BindConfiguration(ReaperOptions.Sec
 builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<PurgeOptions>().BindConfiguration(PurgeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<Sessions.Runtime.Files.FileOptions>().BindConfiguration(Sessions.Runtime.Files.FileOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart()
     .Validate(o => o.ApiKeys.All(k => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(k, new(k), null, validateAllProperties: true)), "Each of Sessions:Auth:ApiKeys needs Sha256 (64 hex digits), Tenant, Principal and Role (admin, editor or viewer).");
 builder.Services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.Section);

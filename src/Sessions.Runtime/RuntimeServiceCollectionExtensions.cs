@@ -36,6 +36,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<Webhooks.WebhookDispatcher>();
         services.AddSingleton<RunHistory>();
         services.AddSingleton<Lifecycle.RunLifecycle>();
+        services.AddSingleton<Files.RunFiles>();
         services.AddSingleton<ForkService>();
         services.AddSingleton<ReplayService>();
         return services;

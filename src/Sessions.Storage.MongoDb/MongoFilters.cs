@@ -147,6 +147,18 @@ public static class MongoFilters
 
     public static readonly SortDefinition<BsonDocument> OldestFirst = Sort.Ascending("_id");
 
+    public static FilterDefinition<BsonDocument> ChunksOf(string tenantId, string fileId) => Filter.Eq("file_id", fileId) & Filter.Eq("tenant_id", tenantId);
+
+    public static FilterDefinition<BsonDocument> Chunk(string tenantId, string fileId, int index) => ChunksOf(tenantId, fileId) & Filter.Eq("chunk", index);
+
+    public static FilterDefinition<BsonDocument> FileOfRun(string tenantId, string runId, string fileId) => Owned(tenantId, fileId) & Filter.Eq("run_id", runId);
+
+    public static FilterDefinition<BsonDocument> ChunksWrittenBefore(DateTimeOffset before) => Filter.Lt("created_at", StoredDocuments.Time(before));
+
+    public static FilterDefinition<BsonDocument> FilesAmong(IEnumerable<string> fileIds) => Filter.In("_id", fileIds.Select(StoredDocuments.Id));
+
+    public static FilterDefinition<BsonDocument> ChunksOfFiles(IEnumerable<string> fileIds) => Filter.In("file_id", fileIds);
+
     public static FilterDefinition<BsonDocument> Key(string tenantId, string key) => Filter.Eq("tenant_id", tenantId) & Filter.Eq("key", key);
 
     public static FilterDefinition<BsonDocument> KeyAtVersion(string tenantId, string key, long version) => Key(tenantId, key) & Filter.Eq("version", version);

@@ -67,6 +67,7 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
                     }
 
                     await MongoWebhookStore.InsertAsync(database.Collection(MongoSchema.WebhookDeliveries), session, commit.Deliveries, ct);
+                    await MongoFileStore.InsertFilesAsync(database.Collection(MongoSchema.RunFiles), session, run.TenantId, run.Id, commit.Files, ct);
                     if (commit.Answer is { } answer
                         && !await MongoIdempotencyStore.TryWriteAsync(database.Collection(MongoSchema.IdempotencyKeys), session, answer.Record, answer.ExpectedVersion, ct))
                     {
@@ -159,7 +160,13 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
                 }
 
                 var owned = MongoFilters.OfRun(run.TenantId, run.Id);
-                foreach (var collection in new[] { MongoSchema.Events, MongoSchema.Turns, MongoSchema.IdempotencyKeys, MongoSchema.WebhookDeliveries })
+                var files = await database.Collection(MongoSchema.RunFiles).Distinct<ObjectId>(session, "_id", owned, cancellationToken: ct).ToListAsync(ct);
+                if (files.Count > 0)
+                {
+                    await database.Collection(MongoSchema.FileChunks).DeleteManyAsync(session, MongoFilters.ChunksOfFiles(files.Select(f => f.ToString())), cancellationToken: ct);
+                }
+
+                foreach (var collection in new[] { MongoSchema.Events, MongoSchema.Turns, MongoSchema.IdempotencyKeys, MongoSchema.WebhookDeliveries, MongoSchema.RunFiles })
                 {
                     await database.Collection(collection).DeleteManyAsync(session, owned, cancellationToken: ct);
                 }

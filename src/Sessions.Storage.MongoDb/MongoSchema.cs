@@ -18,8 +18,10 @@ public static class MongoSchema
     public const string Turns = "run_turns";
     public const string IdempotencyKeys = "idempotency_keys";
     public const string WebhookDeliveries = "webhook_deliveries";
+    public const string RunFiles = "run_files";
+    public const string FileChunks = "file_chunks";
 
-    public static readonly IReadOnlyList<string> Collections = [Workflows, WorkflowVersions, Runs, Events, Turns, IdempotencyKeys, WebhookDeliveries];
+    public static readonly IReadOnlyList<string> Collections = [Workflows, WorkflowVersions, Runs, Events, Turns, IdempotencyKeys, WebhookDeliveries, RunFiles, FileChunks];
 
     public static readonly IReadOnlyList<MongoIndex> Indexes =
     [
@@ -51,5 +53,10 @@ public static class MongoSchema
         // Webhook deliveries: the due scan, and a run's delivery log.
         new(WebhookDeliveries, "state_due", new BsonDocument { ["state"] = 1, ["due_at"] = 1 }),
         new(WebhookDeliveries, "run_deliveries", new BsonDocument { ["run_id"] = 1, ["_id"] = 1 }),
+
+        // Files: a run's, to erase with it; a file's pieces in order, each once; old pieces, for the orphan sweep.
+        new(RunFiles, "run_files", new BsonDocument { ["run_id"] = 1 }),
+        new(FileChunks, "file_chunk", new BsonDocument { ["file_id"] = 1, ["chunk"] = 1 }, Unique: true),
+        new(FileChunks, "created", new BsonDocument { ["created_at"] = 1 }),
     ];
 }

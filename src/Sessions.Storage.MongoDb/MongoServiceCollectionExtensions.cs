@@ -14,6 +14,7 @@ public static class MongoServiceCollectionExtensions
         services.AddSingleton<IRunStore, MongoRunStore>();
         services.AddSingleton<IIdempotencyStore, MongoIdempotencyStore>();
         services.AddSingleton<IWebhookStore, MongoWebhookStore>();
+        services.AddSingleton<IFileStore, MongoFileStore>();
         return services;
     }
 }

@@ -128,6 +128,37 @@ public static class StoredDocuments
 
     public static WebhookDelivery Delivery(BsonDocument document) => Read<WebhookDelivery>(document);
 
+    /// <summary>A file of a run: its descriptor, with `_id` the file's ObjectId and the run it belongs to.</summary>
+    public static BsonDocument File(Sessions.Runtime.Files.StoredFile file, string tenantId, string runId)
+    {
+        var document = Shaped(file, file.FileId);
+        document.Remove("file_id");
+        document["tenant_id"] = tenantId;
+        document["run_id"] = runId;
+        return document;
+    }
+
+    public static Sessions.Runtime.Files.StoredFile File(BsonDocument document)
+    {
+        var json = new JsonObject { ["file_id"] = document["_id"].AsObjectId.ToString() };
+        foreach (var element in document.Where(e => e.Name is not ("_id" or "tenant_id" or "run_id")))
+        {
+            json.Add(element.Name, JsonBson.ToJson(element.Value));
+        }
+
+        return json.Deserialize<Sessions.Runtime.Files.StoredFile>(DocumentJson.Options)!;
+    }
+
+    /// <summary>One piece of a file's bytes, as binary data.</summary>
+    public static BsonDocument Chunk(string tenantId, string fileId, int index, ReadOnlyMemory<byte> data, DateTimeOffset at) => new()
+    {
+        ["file_id"] = fileId,
+        ["chunk"] = index,
+        ["tenant_id"] = tenantId,
+        ["created_at"] = Time(at),
+        ["data"] = new BsonBinaryData(data.ToArray()),
+    };
+
     /// <summary>No `_id`: a key keeps the one it was inserted with when it is replaced.</summary>
     public static BsonDocument Key(IdempotencyRecord record) => new()
     {

@@ -107,6 +107,22 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
         ALTER TABLE idempotency_keys ADD COLUMN run_id text;
         CREATE INDEX ix_idempotency_keys_run ON idempotency_keys (run_id) WHERE run_id IS NOT NULL;
         """,
+        """
+        CREATE TABLE run_files (
+            file_id text PRIMARY KEY,
+            tenant_id text NOT NULL,
+            run_id text NOT NULL,
+            doc json NOT NULL);
+        CREATE INDEX ix_run_files_run ON run_files (run_id);
+        CREATE TABLE file_chunks (
+            file_id text NOT NULL,
+            chunk integer NOT NULL,
+            tenant_id text NOT NULL,
+            created_at bigint NOT NULL,
+            data bytea NOT NULL,
+            PRIMARY KEY (file_id, chunk));
+        CREATE INDEX ix_file_chunks_created ON file_chunks (created_at);
+        """,
     ];
 
     /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>

@@ -107,6 +107,11 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             batch.BatchCommands.Add(PostgresWebhookStore.Insert(delivery));
         }
 
+        if (commit.Files.Count > 0)
+        {
+            batch.BatchCommands.Add(PostgresFileStore.InsertFiles(run.TenantId, run.Id, commit.Files));
+        }
+
         // Last, so that its row count is the batch's last.
         if (commit.Answer is { } answer)
         {
@@ -332,6 +337,8 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM run_labels WHERE tenant_id = $1 AND run_id = $2;", run.TenantId, run.Id));
         batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND run_id = $2;", run.TenantId, run.Id));
         batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM webhook_deliveries WHERE run_id = $1;", run.Id));
+        batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM file_chunks WHERE file_id IN (SELECT file_id FROM run_files WHERE run_id = $1 AND tenant_id = $2);", run.Id, run.TenantId));
+        batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM run_files WHERE run_id = $1 AND tenant_id = $2;", run.Id, run.TenantId));
         await batch.ExecuteNonQueryAsync(cancellationToken);
         if (batch.BatchCommands[0].RecordsAffected == 0)
         {

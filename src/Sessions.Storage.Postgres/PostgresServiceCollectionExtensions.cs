@@ -14,6 +14,7 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<IRunStore, PostgresRunStore>();
         services.AddSingleton<IIdempotencyStore, PostgresIdempotencyStore>();
         services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
+        services.AddSingleton<IFileStore, PostgresFileStore>();
         return services;
     }
 }

@@ -124,6 +124,22 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
         ALTER TABLE idempotency_keys ADD COLUMN run_id TEXT;
         CREATE INDEX ix_idempotency_keys_run ON idempotency_keys (run_id) WHERE run_id IS NOT NULL;
         """,
+        """
+        CREATE TABLE run_files (
+            file_id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            doc TEXT NOT NULL) WITHOUT ROWID;
+        CREATE INDEX ix_run_files_run ON run_files (run_id);
+        CREATE TABLE file_chunks (
+            file_id TEXT NOT NULL,
+            chunk INTEGER NOT NULL,
+            tenant_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (file_id, chunk));
+        CREATE INDEX ix_file_chunks_created ON file_chunks (created_at);
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>

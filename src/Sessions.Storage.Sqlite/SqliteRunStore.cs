@@ -94,6 +94,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 }
 
                 await SqliteWebhookStore.InsertAsync(connection, transaction, commit.Deliveries);
+                await SqliteFileStore.InsertFilesAsync(connection, transaction, run.TenantId, run.Id, commit.Files);
                 return true;
             },
             cancellationToken);
@@ -151,6 +152,8 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                     DELETE FROM run_labels WHERE tenant_id = $tenant AND run_id = $id;
                     DELETE FROM idempotency_keys WHERE tenant_id = $tenant AND run_id = $id;
                     DELETE FROM webhook_deliveries WHERE run_id = $id;
+                    DELETE FROM file_chunks WHERE file_id IN (SELECT file_id FROM run_files WHERE run_id = $id AND tenant_id = $tenant);
+                    DELETE FROM run_files WHERE run_id = $id AND tenant_id = $tenant;
                     """;
                 await command.ExecuteNonQueryAsync();
                 return true;

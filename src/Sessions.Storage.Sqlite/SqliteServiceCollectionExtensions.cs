@@ -14,6 +14,7 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IRunStore, SqliteRunStore>();
         services.AddSingleton<IIdempotencyStore, SqliteIdempotencyStore>();
         services.AddSingleton<IWebhookStore, SqliteWebhookStore>();
+        services.AddSingleton<IFileStore, SqliteFileStore>();
         return services;
     }
 }

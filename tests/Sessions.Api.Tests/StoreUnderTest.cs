@@ -24,9 +24,16 @@ public abstract class StoreUnderTest : IAsyncDisposable
 
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    /// <summary>The SQL stores' tables that hold a run's rows, and the column that names the run.</summary>
-    protected static readonly (string Table, string Column)[] SqlTables =
-        [("runs", "id"), ("run_events", "run_id"), ("run_turns", "run_id"), ("run_labels", "run_id"), ("idempotency_keys", "run_id"), ("webhook_deliveries", "run_id")];
+    /// <summary>How many pieces of files the store holds, of any run or of none (a file whose turn never committed).</summary>
+    public abstract Task<long> FilePiecesAsync(SessionsFactory factory);
+
+    /// <summary>The SQL stores' tables that hold a run's rows, and how to find them (`$run` the run's id).</summary>
+    protected static readonly (string Table, string Where)[] SqlTables =
+    [
+        ("runs", "id = $run"), ("run_events", "run_id = $run"), ("run_turns", "run_id = $run"), ("run_labels", "run_id = $run"),
+        ("idempotency_keys", "run_id = $run"), ("webhook_deliveries", "run_id = $run"), ("run_files", "run_id = $run"),
+        ("file_chunks", "file_id IN (SELECT file_id FROM run_files WHERE run_id = $run)"),
+    ];
 }
 
 public sealed class SqliteStoreUnderTest : StoreUnderTest
@@ -38,15 +45,24 @@ public sealed class SqliteStoreUnderTest : StoreUnderTest
         await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
         var rows = new Dictionary<string, long>();
-        foreach (var (table, column) in SqlTables)
+        foreach (var (table, where) in SqlTables)
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE {column} = $run;";
+            command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE {where};";
             command.Parameters.AddWithValue("$run", runId);
             rows[table] = (long)(await command.ExecuteScalarAsync())!;
         }
 
         return rows;
+    }
+
+    public override async Task<long> FilePiecesAsync(SessionsFactory factory)
+    {
+        await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM file_chunks;";
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 }
 
@@ -72,13 +88,21 @@ public sealed class PostgresStoreUnderTest : StoreUnderTest
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         var rows = new Dictionary<string, long>();
-        foreach (var (table, column) in SqlTables)
+        foreach (var (table, where) in SqlTables)
         {
-            await using var command = new NpgsqlCommand($"SELECT COUNT(*) FROM {table} WHERE {column} = $1;", connection) { Parameters = { new() { Value = runId } } };
+            await using var command = new NpgsqlCommand($"SELECT COUNT(*) FROM {table} WHERE {where.Replace("$run", "$1")};", connection) { Parameters = { new() { Value = runId } } };
             rows[table] = (long)(await command.ExecuteScalarAsync())!;
         }
 
         return rows;
+    }
+
+    public override async Task<long> FilePiecesAsync(SessionsFactory factory)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM file_chunks;", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     public override ValueTask DisposeAsync() => database?.DisposeAsync() ?? ValueTask.CompletedTask;
@@ -110,13 +134,19 @@ public sealed class MongoStoreUnderTest : StoreUnderTest
         {
             ["workflow_runs"] = await db.GetCollection<BsonDocument>("workflow_runs").CountDocumentsAsync(new BsonDocument("_id", ObjectId.Parse(runId))),
         };
-        foreach (var collection in new[] { "run_events", "run_turns", "idempotency_keys", "webhook_deliveries" })
+        foreach (var collection in new[] { "run_events", "run_turns", "idempotency_keys", "webhook_deliveries", "run_files" })
         {
             rows[collection] = await db.GetCollection<BsonDocument>(collection).CountDocumentsAsync(new BsonDocument("run_id", runId));
         }
 
+        var files = await db.GetCollection<BsonDocument>("run_files").Find(new BsonDocument("run_id", runId)).ToListAsync();
+        rows["file_chunks"] = await db.GetCollection<BsonDocument>("file_chunks")
+            .CountDocumentsAsync(new BsonDocument("file_id", new BsonDocument("$in", new BsonArray(files.Select(f => f["_id"].AsObjectId.ToString())))));
         return rows;
     }
+
+    public override async Task<long> FilePiecesAsync(SessionsFactory factory) =>
+        await new MongoClient(Server.ConnectionString).GetDatabase(Server.Database).GetCollection<BsonDocument>("file_chunks").CountDocumentsAsync(new BsonDocument());
 
     public override ValueTask DisposeAsync() => database?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

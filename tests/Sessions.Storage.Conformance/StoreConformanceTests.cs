@@ -27,6 +27,8 @@ public abstract class StoreConformanceTests : IAsyncLifetime
 
     protected IWebhookStore Deliveries { get; set; } = null!;
 
+    protected IFileStore Files { get; set; } = null!;
+
     public abstract Task InitializeAsync();
 
     public abstract Task DisposeAsync();
@@ -665,6 +667,45 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(kept.Id, (await Keys.GetAsync(tenant, $"key-{kept.Id}", default))!.RunId);
         Assert.Single(await Deliveries.ListForRunAsync(tenant, kept.Id, default));
         Assert.Empty(await DueAsync(DateTimeOffset.MaxValue.AddDays(-1), DateTimeOffset.MaxValue.AddDays(-1)));
+    }
+
+    [ServerFact]
+    public async Task A_files_pieces_are_the_runs_once_its_turn_commits_and_orphans_are_swept_by_age()
+    {
+        var tenant = $"files-{Guid.NewGuid():n}";
+        var (committed, orphan, young) = (NewId(), NewId(), NewId());
+        byte[][] pieces = [[1, 2, 3], [4, 5], []];
+        for (var i = 0; i < 2; i++)
+        {
+            await Files.InsertChunkAsync(tenant, committed, i, pieces[i], T0, default);
+            await Files.InsertChunkAsync(tenant, orphan, i, pieces[i], T0, default);
+        }
+
+        await Files.InsertChunkAsync(tenant, young, 0, pieces[0], T0.AddHours(2), default);
+        var file = new Sessions.Runtime.Files.StoredFile(committed, "a.bin", "application/octet-stream", 5, new string('0', 64));
+        var run = Run(NewId(), version: 1) with { TenantId = tenant };
+        Assert.Null(await Files.GetAsync(tenant, run.Id, committed, default));
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Files = [file] }, default);
+
+        // Committed again (a queued turn runs after its acceptance committed its files): left as it is.
+        await Runs.CommitTurnAsync(Commit(run with { Version = 2, TurnNumber = 2 }, expected: 1, firstSeq: 2, count: 1) with { Files = [file] }, default);
+        Assert.Equal(file, await Files.GetAsync(tenant, run.Id, committed, default));
+        Assert.Null(await Files.GetAsync("another-tenant", run.Id, committed, default));
+        Assert.Null(await Files.GetAsync(tenant, NewId(), committed, default));
+        Assert.Equal(pieces[1], await Files.ReadChunkAsync(tenant, committed, 1, default));
+        Assert.Null(await Files.ReadChunkAsync("another-tenant", committed, 1, default));
+
+        // Old pieces of no run's file go; the run's, and young ones (a turn may still be sending them), stay.
+        Assert.True(await Files.DeleteOrphanChunksAsync(T0.AddHours(1), default) >= 2);
+        Assert.Null(await Files.ReadChunkAsync(tenant, orphan, 0, default));
+        Assert.NotNull(await Files.ReadChunkAsync(tenant, young, 0, default));
+        Assert.NotNull(await Files.ReadChunkAsync(tenant, committed, 0, default));
+
+        await Files.DeleteChunksAsync(tenant, young, default);
+        Assert.Null(await Files.ReadChunkAsync(tenant, young, 0, default));
+        Assert.True(await Runs.PurgeAsync(run with { Version = 2, TurnNumber = 2 }, default));
+        Assert.Null(await Files.GetAsync(tenant, run.Id, committed, default));
+        Assert.Null(await Files.ReadChunkAsync(tenant, committed, 0, default));
     }
 
     private static string Shape<T>(T value) => JsonSerializer.Serialize(value, DocumentJson.Options);

@@ -23,6 +23,7 @@ public sealed class MongoStoreTests : StoreConformanceTests
         Runs = new MongoRunStore(database);
         Keys = new MongoIdempotencyStore(database);
         Deliveries = new MongoWebhookStore(database);
+        Files = new MongoFileStore(database);
     }
 
     public override async Task DisposeAsync() => await server.DisposeAsync();

@@ -21,6 +21,7 @@ public sealed class PostgresStoreTests : StoreConformanceTests
         Runs = new PostgresRunStore(database);
         Keys = new PostgresIdempotencyStore(database);
         Deliveries = new PostgresWebhookStore(database);
+        Files = new PostgresFileStore(database);
     }
 
     public override async Task DisposeAsync()
@@ -63,7 +64,7 @@ public sealed class PostgresStoreTests : StoreConformanceTests
             columns.Add(reader.GetString(0));
         }
 
-        Assert.Equal(["run_events.payload:json", "run_turns.doc:json", "runs.doc:json", "webhook_deliveries.doc:json", "workflows.doc:jsonb"], columns);
+        Assert.Equal(["run_events.payload:json", "run_files.doc:json", "run_turns.doc:json", "runs.doc:json", "webhook_deliveries.doc:json", "workflows.doc:jsonb"], columns);
     }
 
     [Fact]

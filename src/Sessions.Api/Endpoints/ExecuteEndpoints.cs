@@ -11,6 +11,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Files;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
 
@@ -26,7 +27,7 @@ public static class ExecuteEndpoints
             .WithName("Execute")
             .WithSummary("Take one turn: start a run, answer it, pause it or stop it")
             .WithDescription("Without run_id a new run is created and stepped until it waits, pauses or ends. With run_id the run continues with run_input.user_message. Every rejected request leaves the run exactly as it was. With an Idempotency-Key header a retry of the same request gets the first answer byte for byte (header Idempotent-Replayed: true) and runs nothing; the same key with another body is a 422 idempotency_key_reused, and while the first is still running a 409 idempotency_key_in_flight with Retry-After. expected_turn in the body makes the turn a 409 turn_mismatch unless the run is at that turn. With the header `Prefer: respond-async` the turn is recorded and answered at once with 202 Accepted (Location: /v1/runs/{run_id}), and a worker runs it; join it at /v1/runs/{run_id}/turns/{turn_number}/result. run_input.on_busy says what a turn does when another turn of the run is running or queued: reject (409 turn_conflict), enqueue or interrupt. A stop cancels a running turn, whose client gets 409 turn_cancelled.")
-            .Accepts<ExecuteRequest>("application/json")
+            .Accepts<ExecuteRequest>("application/json", MultipartTurn.MediaType)
             .Produces<ExecuteResponse>(StatusCodes.Status200OK, "application/json")
             .Produces<BackgroundTurnResponse>(StatusCodes.Status202Accepted, "application/json")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status503ServiceUnavailable);
@@ -35,7 +36,7 @@ public static class ExecuteEndpoints
             .WithName("ExecuteStreaming")
             .WithSummary("Take one turn and stream its events as they happen (text/event-stream)")
             .WithDescription("Same body as execute. Each event is an SSE message with id = seq; `ping` while a node works; a final `result` whose data is exactly execute's JSON answer, or `error` with a problem if the turn fails after the stream began. A request refused before anything happened answers with its status and problem, as execute does. Idempotency-Key and expected_turn work as on execute; a retried key streams the first turn's events and answer again. The turn runs to the end even if the client disconnects; reconnect to /v1/runs/{run_id}/events/stream with Last-Event-ID.")
-            .Accepts<ExecuteRequest>("application/json")
+            .Accepts<ExecuteRequest>("application/json", MultipartTurn.MediaType)
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status503ServiceUnavailable);
 
@@ -55,6 +56,7 @@ public static class ExecuteEndpoints
         [FromRoute(Name = "workflow_id")] string workflowId,
         HttpContext http,
         RequestBody body,
+        RunFiles files,
         TurnEngine engine,
         IdempotentTurns idempotent,
         Caller caller,
@@ -62,7 +64,7 @@ public static class ExecuteEndpoints
         IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         [FromQuery(Name = "version_number")] string? versionNumber = null)
     {
-        var (turn, key, hash) = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, caller, http.RequestAborted);
+        var (turn, key, hash) = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, files, caller, http.RequestAborted);
 
         var produced = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
         var observer = new TurnObserver
@@ -134,6 +136,7 @@ public static class ExecuteEndpoints
         [FromRoute(Name = "workflow_id")] string workflowId,
         HttpContext http,
         RequestBody body,
+        RunFiles files,
         TurnEngine engine,
         BackgroundTurns background,
         IdempotentTurns idempotent,
@@ -142,46 +145,57 @@ public static class ExecuteEndpoints
         CancellationToken ct,
         [FromQuery(Name = "version_number")] string? versionNumber = null)
     {
-        var (turn, key, hash) = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, caller, ct);
-
-        // A stop is never queued: it stops what runs now, so it is answered at once whatever the preference.
-        if (PrefersAsync(http.Request) && turn.Command != TurnCommand.Stop)
+        var (turn, key, hash) = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, files, caller, ct);
+        try
         {
-            http.Response.Headers["Preference-Applied"] = RespondAsync;
-            string answer;
-            if (key is null)
+            // A stop is never queued: it stops what runs now, so it is answered at once whatever the preference.
+            if (PrefersAsync(http.Request) && turn.Command != TurnCommand.Stop)
             {
-                answer = JsonSerializer.Serialize(BackgroundTurnResponse.Accepted(await background.AcceptAsync(turn, null, CancellationToken.None)), json.Value.SerializerOptions);
-            }
-            else
-            {
-                var accepted = await idempotent.AcceptAsync(turn, key, hash!, CancellationToken.None);
-                if (accepted.IsReplay)
+                http.Response.Headers["Preference-Applied"] = RespondAsync;
+                string answer;
+                if (key is null)
                 {
-                    http.Response.Headers[ReplayedHeader] = "true";
+                    answer = JsonSerializer.Serialize(BackgroundTurnResponse.Accepted(await background.AcceptAsync(turn, null, CancellationToken.None)), json.Value.SerializerOptions);
+                }
+                else
+                {
+                    var accepted = await idempotent.AcceptAsync(turn, key, hash!, CancellationToken.None);
+                    if (accepted.IsReplay)
+                    {
+                        http.Response.Headers[ReplayedHeader] = "true";
+                        await files.DiscardAsync(caller.TenantId, turn.Files.Select(f => f.File));
+                    }
+
+                    answer = accepted.Answer;
                 }
 
-                answer = accepted.Answer;
+                http.Response.Headers.Location = $"/v1/runs/{JsonNode.Parse(answer)!["run_id"]!.GetValue<string>()}";
+                return Results.Content(answer, "application/json", Encoding.UTF8, StatusCodes.Status202Accepted);
             }
 
-            http.Response.Headers.Location = $"/v1/runs/{JsonNode.Parse(answer)!["run_id"]!.GetValue<string>()}";
-            return Results.Content(answer, "application/json", Encoding.UTF8, StatusCodes.Status202Accepted);
-        }
+            // Not the request's token: once accepted, a turn runs to its end even if the client gives up waiting.
+            // The answer is the text the engine rendered before committing (and, under a key, stored for every retry).
+            if (key is null)
+            {
+                return TypedResults.Content((await engine.ExecuteAsync(turn, CancellationToken.None)).Answer!, "application/json", Encoding.UTF8);
+            }
 
-        // Not the request's token: once accepted, a turn runs to its end even if the client gives up waiting.
-        // The answer is the text the engine rendered before committing (and, under a key, stored for every retry).
-        if (key is null)
+            var result = await idempotent.ExecuteAsync(turn, key, hash!, CancellationToken.None);
+            if (result.IsReplay)
+            {
+                // The first request's files are the run's; this retry's copies are no one's.
+                http.Response.Headers[ReplayedHeader] = "true";
+                await files.DiscardAsync(caller.TenantId, turn.Files.Select(f => f.File));
+            }
+
+            return TypedResults.Content(result.Answer, "application/json", Encoding.UTF8);
+        }
+        catch (DomainException) when (turn.Files.Count > 0)
         {
-            return TypedResults.Content((await engine.ExecuteAsync(turn, CancellationToken.None)).Answer!, "application/json", Encoding.UTF8);
+            // Refused: nothing of the turn was kept, so neither are the files that came with it.
+            await files.DiscardAsync(caller.TenantId, turn.Files.Select(f => f.File));
+            throw;
         }
-
-        var result = await idempotent.ExecuteAsync(turn, key, hash!, CancellationToken.None);
-        if (result.IsReplay)
-        {
-            http.Response.Headers[ReplayedHeader] = "true";
-        }
-
-        return TypedResults.Content(result.Answer, "application/json", Encoding.UTF8);
     }
 
     /// <summary>Whether the request asks, in a `Prefer` header (RFC 7240), for the turn to run in the background.</summary>
@@ -191,7 +205,7 @@ public static class ExecuteEndpoints
 
     /// <summary>The turn a request asks for, as this caller may take it, with its idempotency key and request hash if any.</summary>
     private static async Task<(TurnRequest Turn, string? Key, string? Hash)> ReadTurnAsync(
-        string workflowId, string? versionNumber, HttpRequest request, RequestBody body, Caller caller, CancellationToken ct)
+        string workflowId, string? versionNumber, HttpRequest request, RequestBody body, RunFiles files, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
         var queryVersion = RouteValues.VersionNumberOrThrow(versionNumber);
@@ -205,15 +219,46 @@ public static class ExecuteEndpoints
                 $"Idempotency-Key is one value of 1 to {IdempotentTurns.MaxKeyLength} printable ASCII characters without spaces, such as a UUID.");
         }
 
-        var read = await body.ReadAsync(request, ct);
-        var turn = ExecuteRequestParser.Parse(read.Json, caller.TenantId, id, queryVersion);
-        turn = turn with { RunBy = caller.RunByFor(turn.RunBy), OnlyRunsBy = caller.OnlyRunsBy };
+        JsonNode? json;
+        ReadOnlyMemory<byte> identity;
+        IReadOnlyList<UploadedFile> uploaded = [];
+        if (MultipartTurn.Is(request))
+        {
+            var multipart = await MultipartTurn.ReadAsync(request, body, files, caller.TenantId, ct);
+            (json, identity, uploaded) = (multipart.Body, multipart.Fingerprint, multipart.Files);
+        }
+        else
+        {
+            var read = await body.ReadAsync(request, ct);
+            (json, identity) = (read.Json, read.Bytes);
+        }
+
+        TurnRequest turn;
+        try
+        {
+            turn = ExecuteRequestParser.Parse(json, caller.TenantId, id, queryVersion);
+            turn = turn with { RunBy = caller.RunByFor(turn.RunBy), OnlyRunsBy = caller.OnlyRunsBy };
+        }
+        catch when (uploaded.Count > 0)
+        {
+            await files.DiscardAsync(caller.TenantId, uploaded.Select(u => u.File));
+            throw;
+        }
+
+        if (uploaded.Count > 0)
+        {
+            // Recorded with the turn: its record shows what came with it, and a queued turn finds its files when it runs.
+            var recorded = (JsonObject)turn.RecordedInput.DeepClone();
+            recorded[UploadedFile.RecordedField] = UploadedFile.Record(uploaded);
+            turn = turn with { RecordedInput = recorded };
+        }
+
         // Keys are each principal's own: another API key of the tenant that sends the same key is a stranger to it,
         // and neither gets the other's answer (which could show a run it may not read).
         var scopedKey = key is null ? null : IdempotentTurns.ScopeKey(caller.Principal, key);
         // The preference is part of what "the same request" means: a key first used to start a turn in the background
         // and then sent for a synchronous one is reused for another request.
         var hashed = PrefersAsync(request) && turn.Command != TurnCommand.Stop ? $"{request.QueryString.Value}\n{RespondAsync}" : request.QueryString.Value;
-        return (turn, scopedKey, key is null ? null : IdempotentTurns.HashRequest(id, hashed, read.Bytes.Span));
+        return (turn, scopedKey, key is null ? null : IdempotentTurns.HashRequest(id, hashed, identity.Span));
     }
 }

@@ -9,6 +9,7 @@ using Sessions.Api.Contracts;
 using Sessions.Api.Http;
 using Sessions.Runtime.Branching;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Files;
 using Sessions.Runtime.History;
 using Sessions.Runtime.Lifecycle;
 using Microsoft.Extensions.Options;
@@ -89,6 +90,13 @@ public static class RunEndpoints
             .WithSummary("Make a delivery again, from now, whatever came of it; its attempts keep the same id")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
             .RequireAuthorization(Policies.Editor);
+
+        group.MapGet("/{run_id}/files/{file_id}", GetFile)
+            .WithName("GetRunFile")
+            .WithSummary("A file sent with one of the run's turns, streamed back with its content type")
+            .WithDescription("Served as an attachment (Content-Disposition) with X-Content-Type-Options: nosniff, its ETag the file's sha256; whoever may read the run may read its files.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         group.MapDelete("/{run_id}", DeleteRun)
             .WithName("DeleteRun")
@@ -393,6 +401,24 @@ public static class RunEndpoints
         var asked = await body.ReadAsAsync<ReplayRequest>(request, ct);
         var report = await replays.ReplayAsync(caller.TenantId, id, asked.VersionNumber, CancellationToken.None);
         return TypedResults.Created(report.ReplayRunId is null ? null : $"/v1/runs/{report.ReplayRunId}", report);
+    }
+
+    /// <summary>Streams the file piece by piece: however large it is, one piece of it is in memory at a time.</summary>
+    private static async Task GetFile(
+        [FromRoute(Name = "run_id")] string runId, [FromRoute(Name = "file_id")] string fileId, HttpContext http, RunFiles files, Caller caller)
+    {
+        var file = await files.GetAsync(caller.Scope, RouteValues.ObjectIdOrThrow(runId, "run_id"), RouteValues.ObjectIdOrThrow(fileId, "file_id"), http.RequestAborted);
+        var response = http.Response;
+        response.ContentType = file.ContentType;
+        response.ContentLength = file.Size;
+        response.Headers.ETag = $"\"{file.Sha256}\"";
+        response.Headers.CacheControl = "private";
+        response.Headers["X-Content-Type-Options"] = "nosniff";
+        response.Headers.ContentDisposition = new Microsoft.Net.Http.Headers.ContentDispositionHeaderValue("attachment") { FileNameStar = file.Name }.ToString();
+        await foreach (var piece in files.ReadAsync(caller.TenantId, file, http.RequestAborted))
+        {
+            await response.Body.WriteAsync(piece, http.RequestAborted);
+        }
     }
 
     private static async Task<NoContent> DeleteRun(

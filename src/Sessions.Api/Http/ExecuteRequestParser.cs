@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Sessions.Api.Contracts;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Ids;
+using Sessions.Runtime.Files;
 using Sessions.Runtime.Turns;
 using Sessions.Runtime.Validation;
 
@@ -30,6 +31,13 @@ public static class ExecuteRequestParser
             {
                 errors.Add(FieldError.NotAnObjectId("$.run_id", "run_id"));
             }
+        }
+
+        if ((body as JsonObject)?["run_input"] is JsonObject sent && sent.ContainsKey(UploadedFile.RecordedField))
+        {
+            // The server writes a turn's files there from its multipart file parts; a client naming files by hand could
+            // point a run at bytes it never sent.
+            errors.Add(new("$.run_input.files", "files are sent as multipart/form-data file parts, never in run_input."));
         }
 
         FieldErrors.NotNegative(request.ExpectedTurn, "$.expected_turn", errors);

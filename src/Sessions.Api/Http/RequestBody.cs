@@ -51,20 +51,8 @@ public sealed class RequestBody(IOptions<SessionsOptions> options, IOptions<Turn
             throw TooLarge(limit);
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                throw TooLarge(limit);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        if (buffer.Length == 0)
+        var bytes = await ReadBoundedAsync(request.Body, cancellationToken);
+        if (bytes.Length == 0)
         {
             return new JsonBody(ReadOnlyMemory<byte>.Empty, null);
         }
@@ -79,15 +67,46 @@ public sealed class RequestBody(IOptions<SessionsOptions> options, IOptions<Turn
                 "The body was sent without a Content-Type; send it as JSON with the header 'Content-Type: application/json'.");
         }
 
+        return new JsonBody(bytes, Parse(bytes, "The body"));
+    }
+
+    /// <summary>A JSON part of a multipart body, held to the same limits and checks as a JSON body.</summary>
+    public async Task<JsonBody> ReadPartAsync(Stream part, string name, CancellationToken cancellationToken)
+    {
+        var bytes = await ReadBoundedAsync(part, cancellationToken);
+        return new JsonBody(bytes, bytes.Length == 0 ? null : Parse(bytes, $"The part '{name}'"));
+    }
+
+    /// <summary>All of <paramref name="body"/>, refused as soon as it passes the limit.</summary>
+    private async Task<ReadOnlyMemory<byte>> ReadBoundedAsync(Stream body, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MaxRequestBodyBytes;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                throw TooLarge(limit);
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private JsonNode? Parse(ReadOnlyMemory<byte> bytes, string what)
+    {
         JsonNode? json;
-        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         try
         {
             json = JsonNode.Parse(bytes.Span, documentOptions: documentOptions);
         }
         catch (JsonException ex)
         {
-            throw new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedJson, "Malformed JSON", $"The body is not valid JSON: {ex.Message}");
+            throw new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedJson, "Malformed JSON", $"{what} is not valid JSON: {ex.Message}");
         }
         catch (InvalidOperationException ex)
         {
@@ -107,7 +126,7 @@ public sealed class RequestBody(IOptions<SessionsOptions> options, IOptions<Turn
                 .With("path", unkeepable.Path);
         }
 
-        return new JsonBody(bytes, json);
+        return json;
     }
 
     private static DomainException TooLarge(int limit) =>

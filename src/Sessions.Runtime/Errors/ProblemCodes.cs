@@ -35,6 +35,9 @@ public static class ProblemCodes
     public const string CommitOutcomeUnknown = "commit_outcome_unknown";
     public const string TurnNotFound = "turn_not_found";
     public const string DeliveryNotFound = "delivery_not_found";
+    public const string FileNotFound = "file_not_found";
+    public const string FileTooLarge = "file_too_large";
+    public const string InvalidFile = "invalid_file";
     public const string CheckpointUnavailable = "checkpoint_unavailable";
     public const string CheckpointTerminal = "checkpoint_terminal";
     public const string CheckpointIncompatible = "checkpoint_incompatible";

@@ -14,6 +14,7 @@ public enum InputKind
     Integer,
     Boolean,
     Choice,
+    File,
 }
 
 public sealed record ChoiceOption(JsonNode Value, string Label);
@@ -21,6 +22,9 @@ public sealed record ChoiceOption(JsonNode Value, string Label);
 /// <summary>The reply an `ask` node accepts: its kind and constraints, parsed at upload and checked on every reply.</summary>
 public sealed class InputSpec
 {
+    /// <summary>The kind of an input that takes a file (a multipart file part) instead of text.</summary>
+    public const string FileKind = "file";
+
     private static readonly Dictionary<string, InputKind> Kinds = Enum.GetValues<InputKind>().ToDictionary(k => k.ToString().ToLowerInvariant());
     private static readonly HashSet<string> Yes = new(["true", "yes", "y"], StringComparer.OrdinalIgnoreCase);
     private static readonly HashSet<string> No = new(["false", "no", "n"], StringComparer.OrdinalIgnoreCase);
@@ -44,6 +48,12 @@ public sealed class InputSpec
     public decimal? Max { get; private init; }
 
     public IReadOnlyList<ChoiceOption> Options { get; private init; } = [];
+
+    /// <summary>For a file: the largest it may be.</summary>
+    public long? MaxBytes { get; private init; }
+
+    /// <summary>For a file: the media types it may have (`image/*` takes any image); empty takes any.</summary>
+    public IReadOnlyList<string> ContentTypes { get; private init; } = [];
 
     /// <summary>The spec as clients see it in `next_input_hint.input`.</summary>
     public JsonObject Json { get; }
@@ -84,6 +94,11 @@ public sealed class InputSpec
                 Max = ReadNumber(obj, "max", path, problems),
             },
             InputKind.Choice => new InputSpec(kind, json) { Options = ReadOptions(obj["options"], $"{path}.options", problems) },
+            InputKind.File => new InputSpec(kind, json)
+            {
+                MaxBytes = ReadInt(obj, "max_bytes", path, problems) is { } most and > 0 ? most : null,
+                ContentTypes = ReadContentTypes(obj["content_types"], $"{path}.content_types", problems),
+            },
             _ => new InputSpec(kind, json),
         };
     }
@@ -127,6 +142,9 @@ public sealed class InputSpec
                     ? JsonValue.Create((long)number)
                     : JsonValue.Create(number));
 
+            case InputKind.File:
+                return CheckFile(reply);
+
             case InputKind.Boolean:
                 var word = reply.Trim();
                 return Yes.Contains(word) ? ReplyCheck.Accept(JsonValue.Create(true))
@@ -141,6 +159,46 @@ public sealed class InputSpec
                     ? ReplyCheck.Accept(option.Value.DeepClone())
                     : ReplyCheck.Reject($"one of: {string.Join(", ", Options.Select(o => ValueText(o.Value)))}");
         }
+    }
+
+    /// <summary>A file's reply is its descriptor, which the runtime writes from the stored file; text is no file.</summary>
+    private ReplyCheck CheckFile(string reply)
+    {
+        var expected = "a file" + (MaxBytes is { } most ? $" of at most {most} bytes" : "") + (ContentTypes.Count > 0 ? $" of type {string.Join(", ", ContentTypes)}" : "");
+        JsonNode? json = null;
+        try
+        {
+            json = reply.StartsWith('{') ? JsonNode.Parse(reply) : null;
+        }
+        catch (JsonException)
+        {
+        }
+
+        if (Files.StoredFile.FromJson(json) is not { } file)
+        {
+            return ReplyCheck.Reject($"{expected}, sent as a multipart file part");
+        }
+
+        var typeAccepted = ContentTypes.Count == 0 || ContentTypes.Any(type => type.EndsWith("/*", StringComparison.Ordinal)
+            ? file.ContentType.StartsWith(type[..^1], StringComparison.OrdinalIgnoreCase)
+            : string.Equals(type, file.ContentType, StringComparison.OrdinalIgnoreCase));
+        return (MaxBytes is null || file.Size <= MaxBytes) && typeAccepted ? ReplyCheck.Accept(file.ToJson()) : ReplyCheck.Reject(expected);
+    }
+
+    private static List<string> ReadContentTypes(JsonNode? node, string path, ProblemCollector problems)
+    {
+        if (node is null)
+        {
+            return [];
+        }
+
+        if (node is JsonArray array && array.All(t => t is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Contains('/')))
+        {
+            return array.Select(t => t!.GetValue<string>()).ToList();
+        }
+
+        problems.Error(path, "invalid_value", "\"content_types\" is an array of media types such as \"application/pdf\" or \"image/*\".");
+        return [];
     }
 
     /// <summary>A reply the pattern cannot judge within its time budget is refused rather than allowed to stall the turn.</summary>

@@ -11,10 +11,10 @@ public sealed record PurgeReport(int PurgedRuns);
 
 /// <summary>
 /// The end of a stored run: deleting it (hidden at once, its due work dropped) and erasing it, with everything stored
-/// for it, once it is deleted or its workflow's retention has run out. Erasing is one transaction per run, checked
+/// for it (its files too), once it is deleted or its workflow's retention has run out. Erasing is one transaction per run, checked
 /// against the version the purge read, so a run that a turn changed meanwhile is left for the next purge to judge.
 /// </summary>
-public sealed class RunLifecycle(IRunStore runs, RecentRuns recent, IOptions<PurgeOptions> options, TimeProvider clock, ILogger<RunLifecycle> logger)
+public sealed class RunLifecycle(IRunStore runs, Files.RunFiles files, RecentRuns recent, IOptions<PurgeOptions> options, TimeProvider clock, ILogger<RunLifecycle> logger)
 {
     private const int MaxRounds = 1_000;
 
@@ -69,9 +69,11 @@ public sealed class RunLifecycle(IRunStore runs, RecentRuns recent, IOptions<Pur
             }
         }
 
-        if (purged > 0)
+        // Pieces of files whose turn never committed (its server died mid-upload) are no run's: they go too.
+        var orphans = await files.PurgeOrphansAsync(cancellationToken);
+        if (purged > 0 || orphans > 0)
         {
-            logger.LogInformation("Purged {Runs} deleted or expired runs", purged);
+            logger.LogInformation("Purged {Runs} deleted or expired runs and {Pieces} pieces of files no turn committed", purged, orphans);
         }
 
         return new PurgeReport(purged);

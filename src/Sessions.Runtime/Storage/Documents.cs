@@ -207,6 +207,12 @@ public sealed record TurnCommit(
 {
     /// <summary>The webhook deliveries of the turn (the outbox), inserted in the same transaction.</summary>
     public IReadOnlyList<Webhooks.WebhookDelivery> Deliveries { get; init; } = Deliveries ?? [];
+
+    /// <summary>
+    /// The files sent with the turn, made the run's in the same transaction (their pieces were stored as they arrived).
+    /// A file already the run's (a queued turn's, committed once when accepted and again when run) is left as it is.
+    /// </summary>
+    public IReadOnlyList<Files.StoredFile> Files { get; init; } = [];
 }
 
 public sealed record Page<T>(IReadOnlyList<T> Items, long Total);

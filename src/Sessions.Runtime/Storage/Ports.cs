@@ -88,8 +88,8 @@ public interface IRunStore
     Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Erases the run with everything stored for it (its events, turns, labels, the answers stored under idempotency
-    /// keys for it, its webhook deliveries) in one transaction, if it is still at <paramref name="run"/>'s version;
+    /// Erases the run with everything stored for it (its events, turns, labels, files, the answers stored under
+    /// idempotency keys for it, its webhook deliveries) in one transaction, if it is still at <paramref name="run"/>'s version;
     /// false, erasing nothing, otherwise.
     /// </summary>
     Task<bool> PurgeAsync(RunDocument run, CancellationToken cancellationToken);
@@ -136,6 +136,26 @@ public interface IWebhookStore
 
     /// <summary>A run's deliveries, oldest first.</summary>
     Task<IReadOnlyList<Webhooks.WebhookDelivery>> ListForRunAsync(string tenantId, string runId, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The bytes of files sent with turns, in numbered pieces, and the files that committed turns made part of their run
+/// (written by the turn's commit: <see cref="TurnCommit.Files"/>). Pieces of a file no turn committed are reachable by
+/// no read, and are erased by their writer or, later, by the purge.
+/// </summary>
+public interface IFileStore
+{
+    Task InsertChunkAsync(string tenantId, string fileId, int index, ReadOnlyMemory<byte> data, DateTimeOffset at, CancellationToken cancellationToken);
+
+    Task DeleteChunksAsync(string tenantId, string fileId, CancellationToken cancellationToken);
+
+    /// <summary>The file, if a committed turn of this tenant's run made it the run's.</summary>
+    Task<Files.StoredFile?> GetAsync(string tenantId, string runId, string fileId, CancellationToken cancellationToken);
+
+    Task<byte[]?> ReadChunkAsync(string tenantId, string fileId, int index, CancellationToken cancellationToken);
+
+    /// <summary>Erases pieces written before <paramref name="before"/> of files that no run has; returns how many.</summary>
+    Task<int> DeleteOrphanChunksAsync(DateTimeOffset before, CancellationToken cancellationToken);
 }
 
 /// <summary>A turn's exclusive hold on its run (or on its idempotency key) until <see cref="ExpiresAt"/>, renewed while the turn works.</summary>

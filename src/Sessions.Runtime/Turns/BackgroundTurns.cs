@@ -107,7 +107,12 @@ public sealed class BackgroundTurns(
                 var next = run with { Version = run.Version + 1, Queue = queue, Lease = lease };
                 try
                 {
-                    await runs.CommitTurnAsync(new TurnCommit(next, run.Version, [], null, answer?.Invoke(accepted)), cancellationToken);
+                    var commit = new TurnCommit(next, run.Version, [], null, answer?.Invoke(accepted))
+                    {
+                        // Its files are the run's from its acceptance: they are read back when its time comes.
+                        Files = Files.UploadedFile.Of(request.RecordedInput).Select(f => f.File).ToList(),
+                    };
+                    await runs.CommitTurnAsync(commit, cancellationToken);
                 }
                 catch (StoreConflictException) when (attempt < Attempts)
                 {

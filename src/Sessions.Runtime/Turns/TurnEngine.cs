@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Files;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
@@ -295,7 +296,11 @@ public sealed class TurnEngine(
             var record = new TurnDocument(before.Id, updated.TurnNumber, (JsonObject)input.DeepClone(), output, before.LastSeq + 1, updated.LastSeq, startedAt, clock.GetUtcNow(), snapshot, changes);
             try
             {
-                await runs.CommitTurnAsync(new TurnCommit(updated, stored.Version, events, record, answered, deliveries(updated)), cancellationToken);
+                var commit = new TurnCommit(updated, stored.Version, events, record, answered, deliveries(updated))
+                {
+                    Files = UploadedFile.Of(input).Select(f => f.File).ToList(),
+                };
+                await runs.CommitTurnAsync(commit, cancellationToken);
                 hold.Committed();
                 Remember(updated);
             }

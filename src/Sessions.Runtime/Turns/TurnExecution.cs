@@ -47,6 +47,9 @@ internal sealed class TurnExecution
     private Func<CancellationToken, Task> rest = _ => Task.CompletedTask;
     private bool held;
 
+    // The file a wait for a file took as its reply, if the turn sent one.
+    private Files.UploadedFile? replyFile;
+
     // Set by the `retry` command: the node it runs again, which is told so the first time it runs in this turn.
     private string? retryingNodeId;
 
@@ -263,7 +266,20 @@ internal sealed class TurnExecution
     /// <summary>Takes the reply to the node the run waits at, or refuses it; returns what follows once the run is held.</summary>
     private Func<CancellationToken, Task> AnswerWaitingNode(CompiledNode node)
     {
-        if (request.UserMessage is null)
+        // A wait for a file takes the turn's one file as its reply; the handler checks it like any reply.
+        if (WaitsForFile && request.Files.Count > 0)
+        {
+            if (request.Files.Count > 1)
+            {
+                throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.InvalidReply, "Reply does not match the expected input", "Expected one file; this turn sent several.")
+                    .With("next_input_hint", waitingHint?.DeepClone());
+            }
+
+            replyFile = request.Files[0];
+        }
+
+        var reply = replyFile is { } sent ? Values.JsonText.Serialize(sent.File.ToJson()) : request.UserMessage;
+        if (reply is null)
         {
             if (status == RunStatus.WaitingForUserInput)
             {
@@ -276,7 +292,7 @@ internal sealed class TurnExecution
             return cancellationToken => StepFromAsync(node.Id, cancellationToken);
         }
 
-        var result = node.Handler.AcceptReply(Context(node), request.UserMessage);
+        var result = node.Handler.AcceptReply(Context(node), reply);
         if (result.Outcome == NodeOutcome.RejectReply)
         {
             throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.InvalidReply, "Reply does not match the expected input", $"Expected {result.Expected}.")
@@ -523,15 +539,26 @@ internal sealed class TurnExecution
 
     private void RecordUserMessage(string? nodeId)
     {
-        if (request.UserMessage is null)
+        if (request.UserMessage is not null)
+        {
+            variables.Set(LastUserMessageVariable, request.UserMessage);
+        }
+
+        if (request.UserMessage is null && replyFile is null)
         {
             return;
         }
 
-        variables.Set(LastUserMessageVariable, request.UserMessage);
-        events.Record(RunEventType.UserMessages, nodeId, new JsonObject { ["text"] = request.UserMessage });
+        var message = new JsonObject { ["text"] = request.UserMessage ?? replyFile!.File.Name };
+        if (replyFile is not null)
+        {
+            message["file"] = replyFile.File.ToJson();
+        }
+
+        events.Record(RunEventType.UserMessages, nodeId, message);
     }
 
+    /// <summary>The request's variables, and its files (each under its part's name) but the one a file wait takes as its reply.</summary>
     private void MergeRequestVariables()
     {
         foreach (var source in new[] { request.RuntimeVariables, request.DynamicVariables })
@@ -540,6 +567,11 @@ internal sealed class TurnExecution
             {
                 variables.Set(name, value?.DeepClone());
             }
+        }
+
+        foreach (var file in request.Files.Where(_ => !WaitsForFile))
+        {
+            variables.Set(file.PartName, file.File.ToJson());
         }
     }
 
@@ -561,6 +593,10 @@ internal sealed class TurnExecution
 
         events.Record(RunEventType.EndWorkflow, fields: fields);
     }
+
+    /// <summary>Whether the run waits at an `ask` for a file (its hint says so).</summary>
+    private bool WaitsForFile =>
+        waitingNodeId is not null && waitingHint?["input"]?["kind"] is JsonValue kind && kind.GetValue<string>() == Inputs.InputSpec.FileKind;
 
     private void Fire(RunTrigger trigger) => status = RunStateMachine.Fire(status, trigger);
 

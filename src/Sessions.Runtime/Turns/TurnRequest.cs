@@ -95,6 +95,9 @@ public sealed record TurnRequest
 
     /// <summary>The run input as the client sent it, kept with the turn so the conversation can be read back.</summary>
     public JsonObject RecordedInput { get; init; } = new();
+
+    /// <summary>The files sent with the turn, as its recorded input keeps them (the server writes them there, never a client).</summary>
+    public IReadOnlyList<Files.UploadedFile> Files => Runtime.Files.UploadedFile.Of(RecordedInput);
 }
 
 /// <summary>The run after an accepted turn, and every event the turn produced.</summary>

@@ -249,6 +249,47 @@ const collections = {
       { keys: { created_at: 1 }, options: { name: "created" } },
     ],
   },
+  batches: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["_id", "tenant_id", "workflow_id", "principal", "max_concurrency", "total", "status", "version", "created_at", "updated_at"],
+        properties: {
+          _id: { bsonType: "objectId" },
+          tenant_id: text,
+          workflow_id: text,
+          principal: text,
+          max_concurrency: integer,
+          total: integer,
+          status: { enum: ["running", "completed", "cancelled"] },
+          version: { bsonType: "long" },
+          created_at: time,
+          updated_at: time,
+        },
+      },
+    },
+    // The batches workers look at, oldest first.
+    indexes: [{ keys: { status: 1, created_at: 1 }, options: { name: "status_created" } }],
+  },
+  batch_items: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["batch_id", "tenant_id", "index", "input", "state", "version"],
+        properties: {
+          batch_id: text,
+          tenant_id: text,
+          index: integer,
+          input: { bsonType: "object" },
+          state: { enum: ["pending", "running", "completed", "failed", "waiting", "cancelled"] },
+          version: { bsonType: "long" },
+          run_id: textOrNull,
+        },
+      },
+    },
+    // A batch's items in order, each once.
+    indexes: [{ keys: { batch_id: 1, index: 1 }, options: { name: "batch_item", unique: true } }],
+  },
 };
 
 const existing = sessions.getCollectionNames();

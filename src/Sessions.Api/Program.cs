@@ -46,6 +46,7 @@ builder.Services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyO
 builder.Services.AddOptions<ReaperOptions>().BindConfiguration(ReaperOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<Sessions.Runtime.Batches.BatchOptions>().BindConfiguration(Sessions.Runtime.Batches.BatchOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<PurgeOptions>().BindConfiguration(PurgeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<Sessions.Runtime.Files.FileOptions>().BindConfiguration(Sessions.Runtime.Files.FileOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart()
@@ -100,6 +101,7 @@ builder.Services.AddHostedService<StoreInitialization>();
 builder.Services.AddHostedService<SampleWorkflows>();
 builder.Services.AddHostedService<ReaperService>();
 builder.Services.AddHostedService<PurgeService>();
+builder.Services.AddHostedService<BatchWorkerService>();
 builder.Services.AddHostedService<WorkerService>();
 builder.Services.AddHostedService<WebhookService>();
 builder.Services.AddSingleton<IWebhookSender, HttpWebhookSender>();
@@ -125,6 +127,7 @@ app.MapHealth();
 app.MapWorkflows();
 app.MapExecute();
 app.MapRuns();
+app.MapBatches();
 
 try
 {

@@ -37,6 +37,8 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<RunHistory>();
         services.AddSingleton<Lifecycle.RunLifecycle>();
         services.AddSingleton<Files.RunFiles>();
+        services.AddSingleton<Batches.BatchWork>();
+        services.AddSingleton<Batches.BatchService>();
         services.AddSingleton<ForkService>();
         services.AddSingleton<ReplayService>();
         return services;

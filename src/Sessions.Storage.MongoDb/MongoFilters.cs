@@ -159,6 +159,21 @@ public static class MongoFilters
 
     public static FilterDefinition<BsonDocument> ChunksOfFiles(IEnumerable<string> fileIds) => Filter.In("file_id", fileIds);
 
+    public static FilterDefinition<BsonDocument> BatchItems(string tenantId, string batchId, int afterIndex, bool openOnly)
+    {
+        var filter = Filter.Eq("batch_id", batchId) & Filter.Eq("tenant_id", tenantId) & Filter.Gt("index", afterIndex);
+        return openOnly ? filter & Filter.In("state", new[] { "pending", "running" }) : filter;
+    }
+
+    public static FilterDefinition<BsonDocument> BatchItemAtVersion(string tenantId, string batchId, int index, long version) =>
+        Filter.Eq("batch_id", batchId) & Filter.Eq("tenant_id", tenantId) & Filter.Eq("index", index) & Filter.Eq("version", version);
+
+    public static readonly SortDefinition<BsonDocument> ByItemIndex = Sort.Ascending("index");
+
+    public static readonly FilterDefinition<BsonDocument> RunningBatches = Filter.Eq("status", "running");
+
+    public static readonly SortDefinition<BsonDocument> OldestCreatedFirst = Sort.Ascending("created_at");
+
     public static FilterDefinition<BsonDocument> Key(string tenantId, string key) => Filter.Eq("tenant_id", tenantId) & Filter.Eq("key", key);
 
     public static FilterDefinition<BsonDocument> KeyAtVersion(string tenantId, string key, long version) => Key(tenantId, key) & Filter.Eq("version", version);

@@ -20,8 +20,11 @@ public static class MongoSchema
     public const string WebhookDeliveries = "webhook_deliveries";
     public const string RunFiles = "run_files";
     public const string FileChunks = "file_chunks";
+    public const string Batches = "batches";
+    public const string BatchItems = "batch_items";
 
-    public static readonly IReadOnlyList<string> Collections = [Workflows, WorkflowVersions, Runs, Events, Turns, IdempotencyKeys, WebhookDeliveries, RunFiles, FileChunks];
+    public static readonly IReadOnlyList<string> Collections =
+        [Workflows, WorkflowVersions, Runs, Events, Turns, IdempotencyKeys, WebhookDeliveries, RunFiles, FileChunks, Batches, BatchItems];
 
     public static readonly IReadOnlyList<MongoIndex> Indexes =
     [
@@ -58,5 +61,9 @@ public static class MongoSchema
         new(RunFiles, "run_files", new BsonDocument { ["run_id"] = 1 }),
         new(FileChunks, "file_chunk", new BsonDocument { ["file_id"] = 1, ["chunk"] = 1 }, Unique: true),
         new(FileChunks, "created", new BsonDocument { ["created_at"] = 1 }),
+
+        // Batches the workers look at, oldest first; a batch's items in order, each once.
+        new(Batches, "status_created", new BsonDocument { ["status"] = 1, ["created_at"] = 1 }),
+        new(BatchItems, "batch_item", new BsonDocument { ["batch_id"] = 1, ["index"] = 1 }, Unique: true),
     ];
 }

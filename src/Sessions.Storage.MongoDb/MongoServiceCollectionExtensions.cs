@@ -15,6 +15,7 @@ public static class MongoServiceCollectionExtensions
         services.AddSingleton<IIdempotencyStore, MongoIdempotencyStore>();
         services.AddSingleton<IWebhookStore, MongoWebhookStore>();
         services.AddSingleton<IFileStore, MongoFileStore>();
+        services.AddSingleton<IBatchStore, MongoBatchStore>();
         return services;
     }
 }

@@ -149,6 +149,32 @@ public static class StoredDocuments
         return json.Deserialize<Sessions.Runtime.Files.StoredFile>(DocumentJson.Options)!;
     }
 
+    public static BsonDocument Batch(Sessions.Runtime.Batches.BatchDocument batch)
+    {
+        var document = Shaped(batch, batch.Id);
+        document["created_at"] = Time(batch.CreatedAt);
+        document["updated_at"] = Time(batch.UpdatedAt);
+        document["version"] = new BsonInt64(batch.Version);
+        return document;
+    }
+
+    public static Sessions.Runtime.Batches.BatchDocument Batch(BsonDocument document) => Read<Sessions.Runtime.Batches.BatchDocument>(document);
+
+    /// <summary>An item in the shared JSON shape; no `_id` of its own use (the driver's), found by batch and index.</summary>
+    public static BsonDocument BatchItem(Sessions.Runtime.Batches.BatchItem item)
+    {
+        var document = JsonBson.ToBson(JsonSerializer.SerializeToNode(item, DocumentJson.Options)!.AsObject());
+        document["version"] = new BsonInt64(item.Version);
+        return document;
+    }
+
+    public static Sessions.Runtime.Batches.BatchItem BatchItem(BsonDocument document)
+    {
+        var json = JsonBson.ToJson(document);
+        json.Remove("_id");
+        return json.Deserialize<Sessions.Runtime.Batches.BatchItem>(DocumentJson.Options)!;
+    }
+
     /// <summary>One piece of a file's bytes, as binary data.</summary>
     public static BsonDocument Chunk(string tenantId, string fileId, int index, ReadOnlyMemory<byte> data, DateTimeOffset at) => new()
     {

@@ -123,6 +123,25 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
             PRIMARY KEY (file_id, chunk));
         CREATE INDEX ix_file_chunks_created ON file_chunks (created_at);
         """,
+        """
+        CREATE TABLE batches (
+            id text PRIMARY KEY,
+            tenant_id text NOT NULL,
+            status text NOT NULL,
+            version bigint NOT NULL,
+            created_at timestamptz NOT NULL,
+            doc json NOT NULL);
+        CREATE INDEX ix_batches_running ON batches (created_at) WHERE status = 'running';
+        CREATE TABLE batch_items (
+            batch_id text NOT NULL,
+            item_index integer NOT NULL,
+            tenant_id text NOT NULL,
+            state text NOT NULL,
+            version bigint NOT NULL,
+            doc json NOT NULL,
+            PRIMARY KEY (batch_id, item_index));
+        CREATE INDEX ix_batch_items_open ON batch_items (batch_id, item_index) WHERE state IN ('pending', 'running');
+        """,
     ];
 
     /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>

@@ -15,6 +15,7 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<IIdempotencyStore, PostgresIdempotencyStore>();
         services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         services.AddSingleton<IFileStore, PostgresFileStore>();
+        services.AddSingleton<IBatchStore, PostgresBatchStore>();
         return services;
     }
 }

@@ -140,6 +140,25 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
             PRIMARY KEY (file_id, chunk));
         CREATE INDEX ix_file_chunks_created ON file_chunks (created_at);
         """,
+        """
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            doc TEXT NOT NULL) WITHOUT ROWID;
+        CREATE INDEX ix_batches_running ON batches (created_at) WHERE status = 'running';
+        CREATE TABLE batch_items (
+            batch_id TEXT NOT NULL,
+            item_index INTEGER NOT NULL,
+            tenant_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL,
+            PRIMARY KEY (batch_id, item_index)) WITHOUT ROWID;
+        CREATE INDEX ix_batch_items_open ON batch_items (batch_id, item_index) WHERE state IN ('pending', 'running');
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>

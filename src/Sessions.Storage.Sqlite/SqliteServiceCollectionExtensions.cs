@@ -15,6 +15,7 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IIdempotencyStore, SqliteIdempotencyStore>();
         services.AddSingleton<IWebhookStore, SqliteWebhookStore>();
         services.AddSingleton<IFileStore, SqliteFileStore>();
+        services.AddSingleton<IBatchStore, SqliteBatchStore>();
         return services;
     }
 }

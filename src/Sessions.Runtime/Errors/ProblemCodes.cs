@@ -36,6 +36,8 @@ public static class ProblemCodes
     public const string TurnNotFound = "turn_not_found";
     public const string DeliveryNotFound = "delivery_not_found";
     public const string FileNotFound = "file_not_found";
+    public const string BatchNotFound = "batch_not_found";
+    public const string InvalidBatch = "invalid_batch";
     public const string FileTooLarge = "file_too_large";
     public const string InvalidFile = "invalid_file";
     public const string CheckpointUnavailable = "checkpoint_unavailable";

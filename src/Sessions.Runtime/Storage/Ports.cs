@@ -158,6 +158,31 @@ public interface IFileStore
     Task<int> DeleteOrphanChunksAsync(DateTimeOffset before, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Batches and their items, as versioned documents: written whole when a batch is created, then claimed, settled and
+/// cancelled item by item by the runtime (<see cref="Batches.BatchWork"/>) through version-checked writes.
+/// </summary>
+public interface IBatchStore
+{
+    /// <summary>The batch and all its items, in one transaction.</summary>
+    Task CreateAsync(Batches.BatchDocument batch, IReadOnlyList<Batches.BatchItem> items, CancellationToken cancellationToken);
+
+    Task<Batches.BatchDocument?> GetAsync(string tenantId, string batchId, CancellationToken cancellationToken);
+
+    Task<bool> TryReplaceAsync(Batches.BatchDocument batch, long expectedVersion, CancellationToken cancellationToken);
+
+    /// <summary>Items numbered above <paramref name="afterIndex"/>, in order; only those not finished when <paramref name="openOnly"/>.</summary>
+    Task<IReadOnlyList<Batches.BatchItem>> ListItemsAsync(string tenantId, string batchId, int afterIndex, int limit, bool openOnly, CancellationToken cancellationToken);
+
+    Task<bool> TryReplaceItemAsync(Batches.BatchItem item, long expectedVersion, CancellationToken cancellationToken);
+
+    /// <summary>How many of the batch's items are in each state; absent states are 0.</summary>
+    Task<IReadOnlyDictionary<Batches.BatchItemState, int>> CountItemsAsync(string tenantId, string batchId, CancellationToken cancellationToken);
+
+    /// <summary>Running batches of any tenant, oldest first.</summary>
+    Task<IReadOnlyList<Batches.BatchDocument>> ListRunningAsync(int limit, CancellationToken cancellationToken);
+}
+
 /// <summary>A turn's exclusive hold on its run (or on its idempotency key) until <see cref="ExpiresAt"/>, renewed while the turn works.</summary>
 public sealed record TurnLease(string Owner, DateTimeOffset ExpiresAt);
 

@@ -129,6 +129,36 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_workflow_page_shows_its_versions_and_diagrams_and_a_deleted_workflows_runs_still_open()
+    {
+        var upload = await server.Client.PostAsync("/v1/workflows", new StringContent("""
+            { "name": "Two steps", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Name?", "variable": "name", "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """, System.Text.Encoding.UTF8, "application/json"));
+        var workflowId = System.Text.Json.Nodes.JsonNode.Parse(await upload.Content.ReadAsStringAsync())!["workflow_id"]!.GetValue<string>();
+        var started = await server.Client.PostAsync($"/v1/workflows/{workflowId}/execute", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        var runId = System.Text.Json.Nodes.JsonNode.Parse(await started.Content.ReadAsStringAsync())!["run_id"]!.GetValue<string>();
+
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(new Uri(server.Address, $"/ui/#/runs/{runId}").ToString());
+        await page.GetByTestId("workflow-link").ClickAsync();
+        await Expect(page.Locator("h1")).ToContainTextAsync("Two steps");
+        await Expect(page.GetByTestId("version-row")).ToHaveCountAsync(1);
+        await Expect(page.GetByTestId("diagram").Locator("svg g[data-node-id]")).ToHaveCountAsync(2);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotFolder, "console-workflow.png"), FullPage = true });
+        await page.GetByTestId("workflow-runs").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"workflow_id={workflowId}"));
+
+        // Deleted, the workflow is no longer read back; its run still is, transcript and diagram.
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await server.Client.DeleteAsync($"/v1/workflows/{workflowId}")).StatusCode);
+        await page.GotoAsync(new Uri(server.Address, $"/ui/#/runs/{runId}").ToString());
+        await Expect(page.GetByTestId("transcript")).ToContainTextAsync("Name?");
+        await Expect(page.GetByTestId("diagram").Locator("svg g[data-node-id]")).ToHaveCountAsync(2);
+    }
+
+    [Fact]
     public async Task A_run_is_answered_resumed_stopped_and_cancelled_from_its_page()
     {
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });

@@ -67,7 +67,7 @@ public static class WorkflowEndpoints
 
         group.MapGet("/{workflow_id}/versions/{version_number}", GetVersion)
             .WithName("GetWorkflowVersion")
-            .WithSummary("One version's definition")
+            .WithSummary("One version's definition (readable after its workflow is deleted, as the runs it pinned are)")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         return group;
@@ -164,7 +164,8 @@ public static class WorkflowEndpoints
             "svg" => true,
             _ => throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid format", "format is mermaid or svg.").With("parameter", "format"),
         };
-        var version = await workflows.GetVersionAsync(caller.TenantId, id, number, ct);
+        // A version stays readable after its workflow is deleted: the runs it pinned are read with it.
+        var version = await workflows.GetVersionAsync(caller.TenantId, id, number, ct, includeDeleted: true);
         var graph = WorkflowGraph.From(await definitions.GetRequiredAsync(caller.TenantId, id, number, ct), version.DefinitionJson);
         return svg
             ? Results.Text(SvgWriter.Write(graph), "image/svg+xml", Encoding.UTF8)
@@ -177,8 +178,8 @@ public static class WorkflowEndpoints
     {
         var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
         var number = RouteValues.VersionNumberOrThrow(versionNumber)!.Value;
-        var workflow = await workflows.GetAsync(caller.TenantId, id, ct);
-        WorkflowVersionDocument version = await workflows.GetVersionAsync(caller.TenantId, id, number, ct);
+        var workflow = await workflows.GetAsync(caller.TenantId, id, ct, includeDeleted: true);
+        WorkflowVersionDocument version = await workflows.GetVersionAsync(caller.TenantId, id, number, ct, includeDeleted: true);
         return TypedResults.Ok(new WorkflowVersionResponse(
             id, version.VersionNumber, version.Name, version.VersionNumber == workflow.ActiveVersion, version.CreatedAt.UtcDateTime, JsonText.ParseStored(version.DefinitionJson)!.AsObject()));
     }

@@ -73,6 +73,7 @@ async function route() {
   const [, page, id] = location.hash.split("/");
   try {
     if (page === "runs" && id) await runPage(id);
+    else if (page === "workflows" && id) await workflowPage(id.split("?")[0]);
     else if (page === "play") await playground();
     else await runsPage();
   } catch (error) {
@@ -147,7 +148,8 @@ async function runsPage() {
 
 async function runPage(runId) {
   const [run, transcript] = await Promise.all([api(`/v1/runs/${runId}`), api(`/v1/runs/${runId}/transcript`)]);
-  const workflow = await api(`/v1/workflows/${run.workflow_id}`);
+  // A deleted workflow is not read back, but its runs are: they show without it.
+  const workflow = await api(`/v1/workflows/${run.workflow_id}`).catch(() => ({ versions: [] }));
   // The run's answer holds its first page of turns; the rest are read page by page.
   const allTurns = [...run.turns];
   for (let next = run.next_turns; next; ) {
@@ -183,7 +185,7 @@ async function runPage(runId) {
     turnState(runId, turn.turn_number)));
 
   show(
-    el("h1", {}, `${run.workflow_name} `, el("span", { class: "mono" }, run.run_id), " ", statusBadge(run.status)),
+    el("h1", {}, el("a", { href: `#/workflows/${run.workflow_id}`, "data-testid": "workflow-link" }, run.workflow_name), " ", el("span", { class: "mono" }, run.run_id), " ", statusBadge(run.status)),
     el("div", { class: "card" },
       el("div", { "data-testid": "run-summary" }, `Workflow …${run.workflow_id.slice(-6)} version ${run.version_number} · ${allTurns.length} ${allTurns.length === 1 ? "turn" : "turns"}, at turn ${run.turn_number} · started ${when(run.created_at)}`, run.run_by ? ` by ${run.run_by}` : ""),
       run.source_run_id ? el("div", {}, `${run.origin} of `, el("a", { href: `#/runs/${run.source_run_id}`, class: "mono" }, run.source_run_id),
@@ -306,18 +308,19 @@ function turnState(runId, turnNumber) {
   return details;
 }
 
-/**
- * The run's workflow version as the server draws it (SVG, no script), with the nodes the run went through marked, and
- * the node it stands at. Parsed as SVG, never as HTML, and its text stays text.
- */
-async function diagram(run, turns) {
+/** The run's workflow version as the server draws it, with the nodes the run went through marked, and the node it stands at. */
+function diagram(run, turns) {
+  const visited = new Set(turns.flatMap((t) => t.events.filter((e) => e.type === "start_node_run").map((e) => e.node_id)));
+  return versionDiagram(run.workflow_id, run.version_number, visited, run.next_input_hint?.node_id ?? null);
+}
+
+/** A workflow version as the server draws it (SVG, no script). Parsed as SVG, never as HTML, and its text stays text. */
+async function versionDiagram(workflowId, versionNumber, visited = new Set(), at = null) {
   const box = el("div", { class: "card diagram", "data-testid": "diagram" });
   try {
-    const response = await send(`/v1/workflows/${run.workflow_id}/versions/${run.version_number}/diagram?format=svg`);
+    const response = await send(`/v1/workflows/${workflowId}/versions/${versionNumber}/diagram?format=svg`);
     const svg = new DOMParser().parseFromString(await response.text(), "image/svg+xml").documentElement;
     if (svg.localName !== "svg") throw new Error("The diagram could not be read.");
-    const visited = new Set(turns.flatMap((t) => t.events.filter((e) => e.type === "start_node_run").map((e) => e.node_id)));
-    const at = run.next_input_hint?.node_id ?? null;
     for (const node of svg.querySelectorAll("g[data-node-id]")) {
       const id = node.getAttribute("data-node-id");
       if (visited.has(id)) node.classList.add("visited");
@@ -328,6 +331,29 @@ async function diagram(run, turns) {
     box.append(el("p", { class: "error" }, error.message));
   }
   return box;
+}
+
+// --- a workflow ----------------------------------------------------------------------------------
+
+/** A workflow: its versions (which is active, each one's diagram), and a way to its runs. */
+async function workflowPage(workflowId) {
+  const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  const workflow = await api(`/v1/workflows/${workflowId}`);
+  const shown = Number(params.get("version") ?? workflow.active_version);
+  const rows = workflow.versions.map((v) => el("tr", { "data-testid": "version-row", class: v.version_number === shown ? "selected" : "" },
+    el("td", {}, el("a", { href: `#/workflows/${workflowId}?version=${v.version_number}` }, `v${v.version_number}`)),
+    el("td", {}, v.name),
+    el("td", {}, v.is_active ? "active" : ""),
+    el("td", { class: "mono" }, when(v.created_at))));
+  show(
+    el("h1", {}, workflow.name, " ", el("span", { class: "mono" }, workflow.workflow_id)),
+    el("div", { class: "card" },
+      workflow.description ? el("p", {}, workflow.description) : null,
+      el("p", {}, `Active version v${workflow.active_version} of ${workflow.versions.length}. `,
+        el("a", { href: `#/runs?workflow_id=${workflowId}`, "data-testid": "workflow-runs" }, "Runs of this workflow"))),
+    el("table", { class: "card", "data-testid": "versions" }, el("thead", {}, el("tr", {}, ["Version", "Name", "", "Uploaded"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+    el("h2", {}, `Version ${shown}`),
+    await versionDiagram(workflowId, shown));
 }
 
 async function fork(runId, turnNumber) {

@@ -64,7 +64,7 @@ public sealed class PostgresStoreTests : StoreConformanceTests
             columns.Add(reader.GetString(0));
         }
 
-        Assert.Equal(["run_events.payload:json", "run_files.doc:json", "run_turns.doc:json", "runs.doc:json", "webhook_deliveries.doc:json", "workflows.doc:jsonb"], columns);
+        Assert.Equal(["batch_items.doc:json", "batches.doc:json", "run_events.payload:json", "run_files.doc:json", "run_turns.doc:json", "runs.doc:json", "webhook_deliveries.doc:json", "workflows.doc:jsonb"], columns);
     }
 
     [Fact]

@@ -110,6 +110,17 @@ public abstract class BatchTests(StoreUnderTest store) : IAsyncLifetime
         await RefusedAsync(await SendRawFileAsync(workflow, "bad.jsonl", "application/x-ndjson", "{\"name\":\"a\"}\n[1]\n"), HttpStatusCode.BadRequest, "invalid_batch");
         await RefusedAsync(await SendRawFileAsync(workflow, "items.txt", "text/plain", "name\na\n"), HttpStatusCode.BadRequest, "invalid_batch");
         await RefusedAsync(await client.GetAsync("/v1/batches/6b0ff83560b5ad05b81f7a5c"), HttpStatusCode.NotFound, "batch_not_found");
+
+        // Hostile bodies: no boundary, bytes that are not UTF-8, a part that never ends.
+        var noBoundary = new StringContent("--x\r\n", Encoding.UTF8);
+        noBoundary.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data");
+        await RefusedAsync(await client.PostAsync($"/v1/workflows/{workflow}/batches", noBoundary), HttpStatusCode.BadRequest, "invalid_request");
+        var latin1 = new ByteArrayContent([(byte)'n', (byte)'a', (byte)'m', (byte)'e', (byte)'\n', 0xE9, 0xFF, (byte)'\n']);
+        latin1.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        await RefusedAsync(await client.PostAsync($"/v1/workflows/{workflow}/batches", new MultipartFormDataContent { { latin1, "items", "latin1.csv" } }), HttpStatusCode.BadRequest, "invalid_batch");
+        var cut = new StringContent("--b\r\nContent-Disposition: form-data; name=\"items\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nname\na\n", Encoding.UTF8);
+        cut.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=b");
+        await RefusedAsync(await client.PostAsync($"/v1/workflows/{workflow}/batches", cut), HttpStatusCode.BadRequest, "invalid_batch");
     }
 
     [ServerFact]

@@ -133,6 +133,13 @@ public abstract class FileTests(StoreUnderTest store) : IAsyncLifetime
         using var unknownPart = new MultipartFormDataContent { { new StringContent("{}"), "run_input" }, { new StringContent("x"), "surprise" } };
         await AssertProblemAsync(await client.PostAsync($"/v1/workflows/{workflow}/execute", unknownPart), HttpStatusCode.BadRequest, "invalid_request");
 
+        // A body cut off inside a file: refused, and the pieces stored before the cut are erased.
+        var cut = new StringContent(
+            "--b\r\nContent-Disposition: form-data; name=\"run_input\"\r\n\r\n{}\r\n--b\r\nContent-Disposition: form-data; name=\"contract\"; filename=\"a.pdf\"\r\n\r\n"
+            + new string('x', 600_000), System.Text.Encoding.UTF8);
+        cut.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=b");
+        await AssertProblemAsync(await client.PostAsync($"/v1/workflows/{workflow}/execute", cut), HttpStatusCode.BadRequest, "invalid_request");
+
         // A refused turn (a run that does not exist) keeps no file either.
         await AssertProblemAsync(await SendAsync(workflow, "{}", "6b0ff83560b5ad05b81f7a5c", ("contract", "a.pdf", "application/pdf", [1])), HttpStatusCode.NotFound, "run_not_found");
         Assert.Equal(pieces, await store.FilePiecesAsync(factory));

@@ -33,8 +33,22 @@ public static class BatchInput
             return Bounded(items, maxItems);
         }
 
-        var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var media) ? HeaderUtilities.RemoveQuotes(media.Boundary).Value : null;
-        var reader = new MultipartReader(boundary ?? "", request.Body) { HeadersCountLimit = 16, HeadersLengthLimit = 16 * 1024 };
+        try
+        {
+            return await ReadFileAsync(MultipartTurn.OpenReader(request), json, maxItems, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException)
+        {
+            throw Invalid($"The multipart body could not be read: {ex.Message}");
+        }
+        catch (DecoderFallbackException)
+        {
+            throw Invalid("The file is not valid UTF-8.");
+        }
+    }
+
+    private static async Task<IReadOnlyList<JsonObject>> ReadFileAsync(MultipartReader reader, RequestBody json, int maxItems, CancellationToken cancellationToken)
+    {
         var section = await reader.ReadNextSectionAsync(cancellationToken) ?? throw Invalid("The multipart body has no file.");
         var disposition = section.GetContentDispositionHeader();
         if (disposition is null || !disposition.IsFileDisposition())
@@ -42,26 +56,19 @@ public static class BatchInput
             throw Invalid("The multipart body is one file part: a CSV or JSON Lines file of items.");
         }
 
-        var name = (HeaderUtilities.RemoveQuotes(disposition.FileNameStar).Value ?? HeaderUtilities.RemoveQuotes(disposition.FileName).Value ?? "").ToLowerInvariant();
+        var name = MultipartTurn.FileName(disposition).ToLowerInvariant();
         var type = section.ContentType?.Split(';')[0].Trim().ToLowerInvariant() ?? "";
         using var text = new StreamReader(section.Body, new UTF8Encoding(false, throwOnInvalidBytes: true));
-        try
+        var parsed = type is "text/csv" || name.EndsWith(".csv", StringComparison.Ordinal) ? await ReadCsvAsync(text, maxItems, cancellationToken)
+            : type is "application/x-ndjson" or "application/jsonl" or "application/json-lines" || name.EndsWith(".jsonl", StringComparison.Ordinal) || name.EndsWith(".ndjson", StringComparison.Ordinal)
+                ? await ReadJsonLinesAsync(text, json, maxItems, cancellationToken)
+                : throw Invalid("The file is CSV (text/csv, .csv) or JSON Lines (application/x-ndjson, .jsonl).");
+        if (await reader.ReadNextSectionAsync(cancellationToken) is not null)
         {
-            var parsed = type is "text/csv" || name.EndsWith(".csv", StringComparison.Ordinal) ? await ReadCsvAsync(text, maxItems, cancellationToken)
-                : type is "application/x-ndjson" or "application/jsonl" or "application/json-lines" || name.EndsWith(".jsonl", StringComparison.Ordinal) || name.EndsWith(".ndjson", StringComparison.Ordinal)
-                    ? await ReadJsonLinesAsync(text, json, maxItems, cancellationToken)
-                    : throw Invalid("The file is CSV (text/csv, .csv) or JSON Lines (application/x-ndjson, .jsonl).");
-            if (await reader.ReadNextSectionAsync(cancellationToken) is not null)
-            {
-                throw Invalid("The multipart body is one file part only.");
-            }
+            throw Invalid("The multipart body is one file part only.");
+        }
 
-            return Bounded(parsed, maxItems);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw Invalid("The file is not valid UTF-8.");
-        }
+        return Bounded(parsed, maxItems);
     }
 
     private static async Task<List<JsonObject>> ReadJsonLinesAsync(StreamReader text, RequestBody json, int maxItems, CancellationToken cancellationToken)

@@ -34,19 +34,13 @@ public sealed partial record MultipartTurn(JsonObject Body, byte[] Fingerprint, 
     /// </summary>
     public static async Task<MultipartTurn> ReadAsync(HttpRequest request, RequestBody json, RunFiles files, string tenantId, CancellationToken cancellationToken)
     {
-        var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var media) ? HeaderUtilities.RemoveQuotes(media.Boundary).Value : null;
-        if (string.IsNullOrEmpty(boundary))
-        {
-            throw Invalid("A multipart/form-data body needs a boundary in its Content-Type.");
-        }
-
         // The body may be as large as its files may be; each part is bounded as it is read.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
             size.MaxRequestBodySize = (files.MaxBytes + 1024 * 1024) * files.MaxFilesPerTurn;
         }
 
-        var reader = new MultipartReader(boundary, request.Body) { HeadersCountLimit = 16, HeadersLengthLimit = 16 * 1024 };
+        var reader = OpenReader(request);
         var body = new JsonObject();
         var fingerprint = new StringBuilder();
         var uploaded = new List<UploadedFile>();
@@ -104,7 +98,7 @@ public sealed partial record MultipartTurn(JsonObject Body, byte[] Fingerprint, 
             throw Invalid(ProblemCodes.InvalidFile, $"A turn sends at most {files.MaxFilesPerTurn} files.");
         }
 
-        var fileName = (HeaderUtilities.RemoveQuotes(disposition.FileNameStar).Value ?? HeaderUtilities.RemoveQuotes(disposition.FileName).Value ?? "").Trim();
+        var fileName = FileName(disposition).Trim();
         if (fileName.Length is 0 or > 255 || fileName.Any(char.IsControl))
         {
             throw Invalid(ProblemCodes.InvalidFile, $"The file of part '{name}' needs a file name of 1 to 255 characters without control characters.");
@@ -116,6 +110,19 @@ public sealed partial record MultipartTurn(JsonObject Body, byte[] Fingerprint, 
             : "application/octet-stream";
         return new UploadedFile(name, await files.SaveAsync(tenantId, fileName, contentType, section.Body, cancellationToken));
     }
+
+    /// <summary>A reader of the request's parts, with small bounds on their headers; a body without a boundary is a 400.</summary>
+    public static MultipartReader OpenReader(HttpRequest request)
+    {
+        var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var media) ? HeaderUtilities.RemoveQuotes(media.Boundary).Value : null;
+        return string.IsNullOrEmpty(boundary)
+            ? throw Invalid("A multipart/form-data body needs a boundary in its Content-Type.")
+            : new MultipartReader(boundary, request.Body) { HeadersCountLimit = 16, HeadersLengthLimit = 16 * 1024 };
+    }
+
+    /// <summary>A file part's name as sent: the RFC 5987 `filename*` if there is one, else `filename`.</summary>
+    public static string FileName(ContentDispositionHeaderValue disposition) =>
+        HeaderUtilities.RemoveQuotes(disposition.FileNameStar).Value ?? HeaderUtilities.RemoveQuotes(disposition.FileName).Value ?? "";
 
     private static async Task<string> ReadTextAsync(Stream part, string name, CancellationToken cancellationToken)
     {

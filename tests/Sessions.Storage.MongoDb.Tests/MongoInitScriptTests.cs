@@ -50,6 +50,8 @@ public sealed class MongoInitScriptTests
     {
         Assert.Equal(RunStatusNames.All.Order(), Schema(MongoSchema.Runs)["properties"]!["status"]!["enum"]!.AsArray().Select(s => s!.GetValue<string>()).Order());
         Assert.Equal(WireNames<RunEventType>.All.Order(), Schema(MongoSchema.Events)["properties"]!["type"]!["enum"]!.AsArray().Select(s => s!.GetValue<string>()).Order());
+        Assert.Equal(WireNames<Sessions.Runtime.Batches.BatchStatus>.All.Order(), Schema(MongoSchema.Batches)["properties"]!["status"]!["enum"]!.AsArray().Select(s => s!.GetValue<string>()).Order());
+        Assert.Equal(WireNames<Sessions.Runtime.Batches.BatchItemState>.All.Order(), Schema(MongoSchema.BatchItems)["properties"]!["state"]!["enum"]!.AsArray().Select(s => s!.GetValue<string>()).Order());
     }
 
     [Fact]
@@ -80,6 +82,16 @@ public sealed class MongoInitScriptTests
                 TurnNumber = 2, Status = RunStatus.Completed, OccurredAt = now, State = Sessions.Runtime.Webhooks.DeliveryState.Pending, Version = 1, DueAt = now, GiveUpAt = now,
                 Attempts = [new Sessions.Runtime.Webhooks.DeliveryAttempt(now, null, 3, "refused")],
             })),
+            (MongoSchema.Runs, StoredDocuments.Run(bare with { DeletedAt = now, ExpiresAt = now })),
+            (MongoSchema.Workflows, StoredDocuments.Workflow(new WorkflowDocument(run.WorkflowId, "t", "Flow", null, 0, 0, now, now) { DeletedAt = now })),
+            (MongoSchema.IdempotencyKeys, StoredDocuments.Key(new IdempotencyRecord("t", "k", "h", 2, null, "{}", now, now) { RunId = run.Id })),
+            (MongoSchema.RunFiles, StoredDocuments.File(new Sessions.Runtime.Files.StoredFile("66a1f00000000000000000f1", "a.pdf", "application/pdf", 3, new string('0', 64)), "t", run.Id)),
+            (MongoSchema.FileChunks, StoredDocuments.Chunk("t", "66a1f00000000000000000f1", 0, new byte[] { 1, 2, 3 }, now)),
+            (MongoSchema.Batches, StoredDocuments.Batch(new Sessions.Runtime.Batches.BatchDocument(
+                "66a1f00000000000000000b1", "t", run.WorkflowId, null, "alice", null, 8, 2, Sessions.Runtime.Batches.BatchStatus.Running, 1, now, now))),
+            (MongoSchema.BatchItems, StoredDocuments.BatchItem(new Sessions.Runtime.Batches.BatchItem("66a1f00000000000000000b1", "t", 0, [], Sessions.Runtime.Batches.BatchItemState.Pending, 1))),
+            (MongoSchema.BatchItems, StoredDocuments.BatchItem(new Sessions.Runtime.Batches.BatchItem(
+                "66a1f00000000000000000b1", "t", 1, new JsonObject { ["a"] = "b" }, Sessions.Runtime.Batches.BatchItemState.Completed, 3, run.Id, "completed", "done", null, now))),
         };
 
         foreach (var (collection, document) in written)

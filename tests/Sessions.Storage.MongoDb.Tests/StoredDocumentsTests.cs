@@ -76,6 +76,32 @@ public sealed class StoredDocumentsTests
         Assert.Equal(key, StoredDocuments.Key(JsonBsonTests.ThroughBytes(StoredDocuments.Key(key))));
         var unanswered = key with { Lease = null, Answer = null };
         Assert.Equal(unanswered, StoredDocuments.Key(JsonBsonTests.ThroughBytes(StoredDocuments.Key(unanswered))));
+        var answeredForRun = key with { Lease = null, RunId = run.Id };
+        Assert.Equal(answeredForRun, StoredDocuments.Key(JsonBsonTests.ThroughBytes(StoredDocuments.Key(answeredForRun))));
+
+        var deleted = workflow with { DeletedAt = T0.AddDays(2) };
+        Assert.Equal(deleted, StoredDocuments.Workflow(JsonBsonTests.ThroughBytes(StoredDocuments.Workflow(deleted))));
+        var ending = run with { DeletedAt = T0.AddDays(3), ExpiresAt = T0.AddDays(30) };
+        Assert.Equal(Shape(ending), Shape(StoredDocuments.Run(JsonBsonTests.ThroughBytes(StoredDocuments.Run(ending)))));
+    }
+
+    [Fact]
+    public void Files_batches_and_their_items_round_trip_exactly()
+    {
+        var file = new Sessions.Runtime.Files.StoredFile("66a1f00000000000000000f1", "contract ü.pdf", "application/pdf", 3_000_000_000, new string('a', 64));
+        var stored = JsonBsonTests.ThroughBytes(StoredDocuments.File(file, "t1", "66a1f00000000000000000aa"));
+        Assert.Equal(("t1", "66a1f00000000000000000aa"), (stored["tenant_id"].AsString, stored["run_id"].AsString));
+        Assert.Equal(file, StoredDocuments.File(stored));
+
+        var chunk = JsonBsonTests.ThroughBytes(StoredDocuments.Chunk("t1", file.FileId, 2, new byte[] { 0, 1, 255 }, T0));
+        Assert.Equal(new byte[] { 0, 1, 255 }, chunk["data"].AsBsonBinaryData.Bytes);
+
+        var batch = new Sessions.Runtime.Batches.BatchDocument("66a1f00000000000000000b1", "t1", "66a1f0000000000000000001", 2, "alice", "user-1", 8, 1000,
+            Sessions.Runtime.Batches.BatchStatus.Running, 3, T0, T0.AddSeconds(1), T0.AddSeconds(2));
+        Assert.Equal(batch, StoredDocuments.Batch(JsonBsonTests.ThroughBytes(StoredDocuments.Batch(batch))));
+        var item = new Sessions.Runtime.Batches.BatchItem(batch.Id, "t1", 7, new JsonObject { ["name"] = "Ada", ["n"] = 1.5 }, Sessions.Runtime.Batches.BatchItemState.Waiting, 4,
+            "66a1f00000000000000000aa", "waiting_for_user_input", new JsonObject { ["x"] = new JsonArray(1, "two") }, null, T0.AddMinutes(2));
+        Assert.Equal(Shape(item), Shape(StoredDocuments.BatchItem(JsonBsonTests.ThroughBytes(StoredDocuments.BatchItem(item)))));
     }
 
     [Fact]

@@ -29,6 +29,8 @@ public abstract class StoreConformanceTests : IAsyncLifetime
 
     protected IFileStore Files { get; set; } = null!;
 
+    protected IBatchStore Batches { get; set; } = null!;
+
     public abstract Task InitializeAsync();
 
     public abstract Task DisposeAsync();
@@ -706,6 +708,41 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.True(await Runs.PurgeAsync(run with { Version = 2, TurnNumber = 2 }, default));
         Assert.Null(await Files.GetAsync(tenant, run.Id, committed, default));
         Assert.Null(await Files.ReadChunkAsync(tenant, committed, 0, default));
+    }
+
+    [ServerFact]
+    public async Task A_batch_and_its_items_change_only_at_their_versions_and_list_open_items_in_order()
+    {
+        var tenant = $"batch-{Guid.NewGuid():n}";
+        var batch = new Sessions.Runtime.Batches.BatchDocument(NewId(), tenant, NewId(), null, "alice", "user-1", 2, 5, Sessions.Runtime.Batches.BatchStatus.Running, 1, T0, T0);
+        var items = Enumerable.Range(0, 5)
+            .Select(i => new Sessions.Runtime.Batches.BatchItem(batch.Id, tenant, i, new JsonObject { ["n"] = i }, Sessions.Runtime.Batches.BatchItemState.Pending, 1))
+            .ToList();
+        await Batches.CreateAsync(batch, items, default);
+
+        Assert.Equal(batch, await Batches.GetAsync(tenant, batch.Id, default));
+        Assert.Null(await Batches.GetAsync("another-tenant", batch.Id, default));
+        Assert.Contains(await Batches.ListRunningAsync(1000, default), b => b.Id == batch.Id);
+        Assert.Equal([2, 3], (await Batches.ListItemsAsync(tenant, batch.Id, 1, 2, openOnly: false, default)).Select(i => i.Index));
+
+        var running = items[0] with { State = Sessions.Runtime.Batches.BatchItemState.Running, Version = 2, ClaimedUntil = T0.AddMinutes(2) };
+        Assert.True(await Batches.TryReplaceItemAsync(running, 1, default));
+        Assert.False(await Batches.TryReplaceItemAsync(items[0] with { Version = 2 }, 1, default));
+        var done = items[1] with { State = Sessions.Runtime.Batches.BatchItemState.Completed, Version = 2, RunId = NewId(), RunStatus = "completed", Output = "Hello" };
+        Assert.True(await Batches.TryReplaceItemAsync(done, 1, default));
+        Assert.Equal(Shape(done), Shape((await Batches.ListItemsAsync(tenant, batch.Id, 0, 1, openOnly: false, default)).Single()));
+        Assert.Equal([0, 2, 3, 4], (await Batches.ListItemsAsync(tenant, batch.Id, -1, 10, openOnly: true, default)).Select(i => i.Index));
+        Assert.Empty(await Batches.ListItemsAsync("another-tenant", batch.Id, -1, 10, openOnly: false, default));
+
+        var counts = await Batches.CountItemsAsync(tenant, batch.Id, default);
+        Assert.Equal((3, 1, 1, 0), (counts[Sessions.Runtime.Batches.BatchItemState.Pending], counts[Sessions.Runtime.Batches.BatchItemState.Running],
+            counts[Sessions.Runtime.Batches.BatchItemState.Completed], counts[Sessions.Runtime.Batches.BatchItemState.Failed]));
+
+        var cancelled = batch with { Status = Sessions.Runtime.Batches.BatchStatus.Cancelled, Version = 2, FinishedAt = T0.AddMinutes(1) };
+        Assert.True(await Batches.TryReplaceAsync(cancelled, 1, default));
+        Assert.False(await Batches.TryReplaceAsync(batch with { Version = 2 }, 1, default));
+        Assert.Equal(cancelled, await Batches.GetAsync(tenant, batch.Id, default));
+        Assert.DoesNotContain(await Batches.ListRunningAsync(1000, default), b => b.Id == batch.Id);
     }
 
     private static string Shape<T>(T value) => JsonSerializer.Serialize(value, DocumentJson.Options);

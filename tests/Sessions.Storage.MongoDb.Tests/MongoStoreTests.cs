@@ -24,6 +24,7 @@ public sealed class MongoStoreTests : StoreConformanceTests
         Keys = new MongoIdempotencyStore(database);
         Deliveries = new MongoWebhookStore(database);
         Files = new MongoFileStore(database);
+        Batches = new MongoBatchStore(database);
     }
 
     public override async Task DisposeAsync() => await server.DisposeAsync();

@@ -22,6 +22,7 @@ public sealed class PostgresStoreTests : StoreConformanceTests
         Keys = new PostgresIdempotencyStore(database);
         Deliveries = new PostgresWebhookStore(database);
         Files = new PostgresFileStore(database);
+        Batches = new PostgresBatchStore(database);
     }
 
     public override async Task DisposeAsync()

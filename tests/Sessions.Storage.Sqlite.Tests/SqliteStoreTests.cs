@@ -20,6 +20,7 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         Keys = new SqliteIdempotencyStore(database);
         Deliveries = new SqliteWebhookStore(database);
         Files = new SqliteFileStore(database);
+        Batches = new SqliteBatchStore(database);
     }
 
     public override async Task DisposeAsync()

@@ -146,6 +146,28 @@ public abstract class FileTests(StoreUnderTest store) : IAsyncLifetime
     }
 
     [ServerFact]
+    public async Task A_file_sent_with_a_background_turn_is_the_runs_from_its_acceptance_and_reaches_the_turn_when_it_runs()
+    {
+        var workflow = await client.UploadAsync(Intake);
+        var bytes = System.Text.Encoding.UTF8.GetBytes("%PDF-1.7 background");
+        var content = new MultipartFormDataContent { { new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), "run_input" } };
+        var file = new ByteArrayContent(bytes);
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
+        content.Add(file, "contract", "later.pdf");
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{workflow}/execute") { Content = content };
+        request.Headers.Add("Prefer", "respond-async");
+        var accepted = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var runId = (await accepted.ReadObjectAsync())["run_id"]!.GetValue<string>();
+
+        var joined = await client.GetAsync($"/v1/runs/{runId}/turns/1/result?wait_seconds=30");
+        Assert.Equal(HttpStatusCode.OK, joined.StatusCode);
+        Assert.Contains((await joined.ReadObjectAsync())["events"]!.AsArray(), e => e!["text"]?.GetValue<string>() == $"Got later.pdf ({bytes.Length} bytes)");
+        var fileId = (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["variables"]!["contract"]!["file_id"]!.GetValue<string>();
+        Assert.Equal(bytes, await client.GetByteArrayAsync($"/v1/runs/{runId}/files/{fileId}"));
+    }
+
+    [ServerFact]
     public async Task A_runs_files_are_erased_with_it()
     {
         var workflow = await client.UploadAsync(Intake);

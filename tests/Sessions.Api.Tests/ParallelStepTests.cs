@@ -130,6 +130,38 @@ public abstract class ParallelStepTests(StoreUnderTest store) : IAsyncLifetime
     }
 
     [ServerFact]
+    public async Task A_stop_cancels_a_parallel_node_mid_step_and_nothing_of_its_turn_is_kept()
+    {
+        var (gate, counted) = (Key(), Key());
+        var workflow = await client.UploadAsync($$$"""
+            { "name": "Stopped", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Go?", "variable": "go", "next": "work" },
+              { "id": "work", "type": "parallel", "next": "done", "steps": [
+                { "id": "quick", "type": "http_request", "url": "{{{api.Address}}}count/{{{counted}}}" },
+                { "id": "held", "type": "http_request", "url": "{{{api.Address}}}gate/{{{gate}}}", "timeout_seconds": 60 } ] },
+              { "id": "done", "type": "end" } ] }
+            """);
+        var runId = (await client.StartAsync(workflow))["run_id"]!.GetValue<string>();
+        var running = client.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "yes" } });
+        await api.Gate(gate).Arrived;
+
+        var stop = await client.ExecuteAsync(workflow, new { run_id = runId, run_input = new { command = "stop" } });
+        Assert.Equal(HttpStatusCode.OK, stop.StatusCode);
+        Assert.Equal("cancelled", (await stop.ReadObjectAsync())["status"]!.GetValue<string>());
+        var cancelled = await running;
+        Assert.Equal(HttpStatusCode.Conflict, cancelled.StatusCode);
+        Assert.Equal("turn_cancelled", (await cancelled.ReadObjectAsync())["code"]!.GetValue<string>());
+
+        // The quick step ran, but the turn it was part of committed nothing: no step's attempt, no outputs.
+        Assert.Equal(1, api.Calls(counted));
+        var run = await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+        Assert.Equal(("cancelled", 2), (run["status"]!.GetValue<string>(), run["turn_number"]!.GetValue<int>()));
+        Assert.Null(run["variables"]!["steps"]);
+        Assert.DoesNotContain(run["turns"]!.AsArray().SelectMany(t => t!["events"]!.AsArray()), e => e!["type"]!.GetValue<string>() == "step_attempt");
+        api.Gate(gate).Open();
+    }
+
+    [ServerFact]
     public async Task A_retried_run_runs_only_the_steps_that_failed_or_never_ran()
     {
         var (counted, broken) = (Key(), Key());

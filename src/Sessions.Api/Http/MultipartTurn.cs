@@ -2,19 +2,19 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Files;
+using Sessions.Runtime.Templates;
 
 namespace Sessions.Api.Http;
 
 /// <summary>An execute request sent as `multipart/form-data`: the body it stands for, what identifies it, and its files.</summary>
 /// <param name="Body">The JSON body the parts stand for: `{ run_id, version_number, expected_turn, run_input }`.</param>
 /// <param name="Fingerprint">What makes two such requests the same one, for idempotency keys: the parts' text and each file's hash.</param>
-public sealed partial record MultipartTurn(JsonObject Body, byte[] Fingerprint, IReadOnlyList<UploadedFile> Files)
+public sealed record MultipartTurn(JsonObject Body, byte[] Fingerprint, IReadOnlyList<UploadedFile> Files)
 {
     public const string MediaType = "multipart/form-data";
 
@@ -88,7 +88,7 @@ public sealed partial record MultipartTurn(JsonObject Body, byte[] Fingerprint, 
     private static async Task<UploadedFile> ReadFileAsync(
         MultipartSection section, ContentDispositionHeaderValue disposition, string name, List<UploadedFile> uploaded, RunFiles files, string tenantId, CancellationToken cancellationToken)
     {
-        if (!VariableName().IsMatch(name) || uploaded.Any(u => u.PartName == name))
+        if (name.Length > 100 || !VariableNames.IsValid(name) || uploaded.Any(u => u.PartName == name))
         {
             throw Invalid(ProblemCodes.InvalidFile, $"A file part's name is the variable it fills: letters, digits and '_', not starting with a digit, once per request; '{name}' is not.");
         }
@@ -134,7 +134,4 @@ public sealed partial record MultipartTurn(JsonObject Body, byte[] Fingerprint, 
     private static DomainException Invalid(string detail) => Invalid(ProblemCodes.InvalidRequest, detail);
 
     private static DomainException Invalid(string code, string detail) => new(ErrorKind.BadRequest, code, "Invalid multipart request", detail);
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,99}$")]
-    private static partial Regex VariableName();
 }

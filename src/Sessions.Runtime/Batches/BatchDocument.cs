@@ -61,10 +61,7 @@ public sealed record BatchItem(
     string? RunStatus = null,
     JsonNode? Output = null,
     string? Error = null,
-    DateTimeOffset? ClaimedUntil = null)
-{
-    public bool IsFinished => State is not (BatchItemState.Pending or BatchItemState.Running);
-}
+    DateTimeOffset? ClaimedUntil = null);
 
 /// <summary>Batches. Section `Sessions:Batches`.</summary>
 public sealed class BatchOptions

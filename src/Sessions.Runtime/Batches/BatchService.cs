@@ -114,7 +114,7 @@ public sealed class BatchService(IBatchStore store, WorkflowService workflows, R
     }
 
     private async Task<BatchDocument> FindAsync(RunScope scope, string batchId, CancellationToken cancellationToken) =>
-        await store.GetAsync(scope.TenantId, batchId, cancellationToken) is { } batch && (scope.OnlyRunsBy is null || batch.RunBy == scope.OnlyRunsBy)
+        await store.GetAsync(scope.TenantId, batchId, cancellationToken) is { } batch && scope.Owns(batch.TenantId, batch.RunBy)
             ? batch
             : throw ProblemCodes.NotFound(ProblemCodes.BatchNotFound, "Batch");
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
 using Sessions.Runtime.Values;
@@ -118,19 +119,19 @@ public sealed class BatchWork(IBatchStore store, IdempotentTurns turns, IRunStor
 
         var answer = JsonText.ParseStored(result.Answer)!;
         var runId = answer["run_id"]!.GetValue<string>();
-        var status = answer["status"]!.GetValue<string>();
+        var status = RunStatusNames.FromWire(answer["status"]!.GetValue<string>());
         var run = result.Outcome?.Run ?? await runs.GetAsync(batch.TenantId, runId, CancellationToken.None);
         return item with
         {
             State = status switch
             {
-                "completed" => BatchItemState.Completed,
-                "waiting_for_user_input" or "paused" => BatchItemState.Waiting,
-                "cancelled" => BatchItemState.Cancelled,
+                RunStatus.Completed => BatchItemState.Completed,
+                RunStatus.WaitingForUserInput or RunStatus.Paused => BatchItemState.Waiting,
+                RunStatus.Cancelled => BatchItemState.Cancelled,
                 _ => BatchItemState.Failed,
             },
             RunId = runId,
-            RunStatus = status,
+            RunStatus = status.ToWire(),
             Output = run?.Output?.DeepClone(),
             Error = answer["error"]?.GetValue<string>(),
         };

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Templates;
 
 namespace Sessions.Runtime.Steps;
 
@@ -91,10 +92,8 @@ public sealed partial class StepPlan
         return new StepPlan(read.Select(r => r.Step).ToList(), maxConcurrency);
     }
 
-    public static bool IsStepId(string id) => StepId().IsMatch(id);
-
-    /// <summary>The steps that <paramref name="stepId"/> waits for, directly or through others.</summary>
-    public HashSet<string> Upstream(string stepId) => Upstream(Steps.ToDictionary(s => s.Id, s => s.DependsOn), stepId);
+    /// <summary>A step id is a name templates can address (`{{steps.<id>.<output>}}`), of at most 100 characters.</summary>
+    public static bool IsStepId(string id) => id.Length <= 100 && VariableNames.IsValid(id);
 
     private static PlannedStep? ReadStep(NodeSpec spec, JsonNode? item, string path)
     {
@@ -105,7 +104,7 @@ public sealed partial class StepPlan
         }
 
         var id = json["id"] is JsonValue i && i.GetValueKind() == JsonValueKind.String ? i.GetValue<string>() : null;
-        if (id is null || !StepId().IsMatch(id))
+        if (id is null || !IsStepId(id))
         {
             spec.Problems.Error($"{path}.id", id is null ? "missing_field" : "invalid_step_id",
                 "A step's \"id\" is letters, digits and '_', not starting with a digit (at most 100), so templates can name it: {{steps.<id>.<output>}}.");
@@ -193,7 +192,7 @@ public sealed partial class StepPlan
             var at = $"{path}.input_mappings[{i}]";
             string? Field(string name) => items[i]?[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
             var (from, field, to) = (Field("from_step"), Field("from_field"), Field("to_field"));
-            if (from is null || field is null || !FieldPath().IsMatch(field) || to is null || !VariableName().IsMatch(to))
+            if (from is null || field is null || !FieldPath().IsMatch(field) || to is null || !VariableNames.IsValid(to))
             {
                 spec.Problems.Error(at, "invalid_mapping",
                     "A mapping is { \"from_step\": step id, \"from_field\": a dotted path in its outputs, \"to_field\": a variable name }.");
@@ -262,6 +261,7 @@ public sealed partial class StepPlan
         }
     }
 
+    /// <summary>The steps that <paramref name="stepId"/> waits for, directly or through others.</summary>
     private static HashSet<string> Upstream(IReadOnlyDictionary<string, IReadOnlyList<string>> dependsOn, string stepId)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -279,12 +279,6 @@ public sealed partial class StepPlan
 
         return seen;
     }
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,99}$")]
-    private static partial Regex StepId();
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
-    private static partial Regex VariableName();
 
     [GeneratedRegex("^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$")]
     private static partial Regex FieldPath();

@@ -11,8 +11,10 @@ namespace Sessions.Runtime.Turns;
 /// <param name="IncludeDeleted">Deleted runs are seen too (an admin who asked); they never take turns whoever asks.</param>
 public sealed record RunScope(string TenantId, string? OnlyRunsBy = null, bool IncludeDeleted = false)
 {
-    public bool CanSee(RunDocument run) =>
-        run.TenantId == TenantId && (OnlyRunsBy is null || run.RunBy == OnlyRunsBy) && (run.DeletedAt is null || IncludeDeleted);
+    public bool CanSee(RunDocument run) => Owns(run.TenantId, run.RunBy) && (run.DeletedAt is null || IncludeDeleted);
+
+    /// <summary>Whether the scope sees what <paramref name="runBy"/> started in <paramref name="tenantId"/> (a run, a batch of runs).</summary>
+    public bool Owns(string tenantId, string? runBy) => tenantId == TenantId && (OnlyRunsBy is null || runBy == OnlyRunsBy);
 
     /// <summary>The query limited to what the scope sees; asking for another principal's runs is refused, not quietly emptied.</summary>
     public RunQuery Restrict(RunQuery query)

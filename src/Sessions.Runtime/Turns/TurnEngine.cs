@@ -433,7 +433,7 @@ public sealed class TurnEngine(
         }
     }
 
-    internal RunDocument NewRun(TurnRequest request, int versionNumber)
+    private RunDocument NewRun(TurnRequest request, int versionNumber)
     {
         if (request.Command is TurnCommand.Pause or TurnCommand.Stop or TurnCommand.Resume or TurnCommand.Retry)
         {

@@ -63,7 +63,7 @@ public sealed class SqliteIdempotencyStore(SqliteDatabase database) : IIdempoten
     /// <summary>The key's version-checked write, also used by a turn's commit to store its answer.</summary>
     internal static async Task<bool> WriteAsync(SqliteConnection connection, SqliteTransaction transaction, IdempotencyRecord record, long expectedVersion)
     {
-        await using var command = Command(connection, transaction, expectedVersion == 0
+        var command = WriterStatements.Get(connection, transaction, expectedVersion == 0
             ? """
               INSERT INTO idempotency_keys (tenant_id, key, request_hash, version, owner, lease_expires_at, retain_until, answer, created_at, run_id)
               VALUES ($tenant, $key, $hash, $version, $owner, $lease, $retain, $answer, $created, $run)

@@ -335,13 +335,11 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 
     private static async Task<bool> InsertRunAsync(SqliteConnection connection, SqliteTransaction transaction, RunDocument run, string doc)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
+        var command = WriterStatements.Get(connection, transaction, """
             INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, due_at, deleted_at, expires_at, doc)
             VALUES ($id, $tenant, $workflow, $status, $version, $run_by, $created, $updated, $due, $deleted, $expires, $doc)
             ON CONFLICT (id) DO NOTHING;
-            """;
+            """);
         command.Parameters.AddWithValue("$due", DueAt(run));
         command.Parameters.AddWithValue("$deleted", Ticks(run.DeletedAt));
         command.Parameters.AddWithValue("$expires", Ticks(run.ExpiresAt));
@@ -366,9 +364,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             return true;
         }
 
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT OR IGNORE INTO run_labels (tenant_id, label, run_id) VALUES ($tenant, $label, $run);";
+        var command = WriterStatements.Get(connection, transaction, "INSERT OR IGNORE INTO run_labels (tenant_id, label, run_id) VALUES ($tenant, $label, $run);");
         command.Parameters.AddWithValue("$tenant", run.TenantId);
         command.Parameters.AddWithValue("$run", run.Id);
         var label = command.Parameters.Add("$label", SqliteType.Text);
@@ -383,12 +379,10 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 
     private static async Task<bool> UpdateRunAsync(SqliteConnection connection, SqliteTransaction transaction, RunDocument run, string doc, long expectedVersion)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
+        var command = WriterStatements.Get(connection, transaction, """
             UPDATE runs SET status = $status, version = $version, updated_at = $updated, due_at = $due, deleted_at = $deleted, expires_at = $expires, doc = $doc
             WHERE id = $id AND tenant_id = $tenant AND version = $expected;
-            """;
+            """);
         command.Parameters.AddWithValue("$due", DueAt(run));
         command.Parameters.AddWithValue("$deleted", Ticks(run.DeletedAt));
         command.Parameters.AddWithValue("$expires", Ticks(run.ExpiresAt));
@@ -405,9 +399,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     /// <summary>One prepared statement for all of a turn's events: it is the hot path of every turn.</summary>
     private static async Task InsertEventsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<RunEvent> events, string[] payloads)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT INTO run_events (run_id, seq, turn_number, type, payload) VALUES ($run, $seq, $turn, $type, $payload);";
+        var command = WriterStatements.Get(connection, transaction, "INSERT INTO run_events (run_id, seq, turn_number, type, payload) VALUES ($run, $seq, $turn, $type, $payload);");
         var run = command.Parameters.Add("$run", SqliteType.Text);
         var seq = command.Parameters.Add("$seq", SqliteType.Integer);
         var turn = command.Parameters.Add("$turn", SqliteType.Integer);
@@ -427,12 +419,10 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 
     private static async Task InsertTurnAsync(SqliteConnection connection, SqliteTransaction transaction, TurnDocument turn, TurnColumns columns)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
+        var command = WriterStatements.Get(connection, transaction, """
             INSERT INTO run_turns (run_id, turn_number, input, output, first_seq, last_seq, started_at, completed_at, state, changes)
             VALUES ($run, $turn, $input, $output, $first, $last, $started, $completed, $state, $changes);
-            """;
+            """);
         command.Parameters.AddWithValue("$run", turn.RunId);
         command.Parameters.AddWithValue("$turn", turn.TurnNumber);
         command.Parameters.AddWithValue("$input", columns.Input);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
@@ -51,7 +52,7 @@ public sealed class RequestBody(IOptions<SessionsOptions> options, IOptions<Turn
             throw TooLarge(limit);
         }
 
-        var bytes = await ReadBoundedAsync(request.Body, cancellationToken);
+        var bytes = await ReadBoundedAsync(request.Body, cancellationToken, request.ContentLength);
         if (bytes.Length == 0)
         {
             return new JsonBody(ReadOnlyMemory<byte>.Empty, null);
@@ -78,20 +79,42 @@ public sealed class RequestBody(IOptions<SessionsOptions> options, IOptions<Turn
     }
 
     /// <summary>All of <paramref name="body"/>, refused as soon as it passes the limit.</summary>
-    private async Task<ReadOnlyMemory<byte>> ReadBoundedAsync(Stream body, CancellationToken cancellationToken)
+    /// <param name="declaredLength">The length the request declared, if any: read into a buffer of exactly that size.</param>
+    private async Task<ReadOnlyMemory<byte>> ReadBoundedAsync(Stream body, CancellationToken cancellationToken, long? declaredLength = null)
     {
         var limit = options.Value.MaxRequestBodyBytes;
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        if (declaredLength is { } length and <= int.MaxValue)
         {
-            if (buffer.Length + read > limit)
+            // The usual case, a small JSON body: one exact allocation. The server holds the body to its declared length.
+            var exact = new byte[length];
+            var filled = 0;
+            int read;
+            while (filled < exact.Length && (read = await body.ReadAsync(exact.AsMemory(filled), cancellationToken)) > 0)
             {
-                throw TooLarge(limit);
+                filled += read;
             }
 
-            buffer.Write(chunk, 0, read);
+            return exact.AsMemory(0, filled);
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    throw TooLarge(limit);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return buffer.ToArray();

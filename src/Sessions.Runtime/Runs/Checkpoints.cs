@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Storage;
@@ -33,10 +34,14 @@ public static class Checkpoints
             return (first, first, null);
         }
 
-        var afterJson = ToJson(after);
-        var changes = Diff(ToJson(before), afterJson);
-        var owed = before.ChangedBytesSinceSnapshot + changes.ToJsonString(DocumentJson.Options).Length;
-        if (owed > afterJson.ToJsonString(DocumentJson.Options).Length)
+        // Both states as their stored bytes, compared property by property without building a tree of either: only
+        // what changed becomes part of the record.
+        var afterBytes = JsonSerializer.SerializeToUtf8Bytes(after, DocumentJson.Options);
+        using var afterDocument = JsonDocument.Parse(afterBytes, ReadOptions);
+        using var beforeDocument = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(before, DocumentJson.Options), ReadOptions);
+        var changes = Diff(beforeDocument.RootElement, afterDocument.RootElement);
+        var owed = before.ChangedBytesSinceSnapshot + JsonSerializer.SerializeToUtf8Bytes(changes, DocumentJson.Options).Length;
+        if (owed > afterBytes.Length)
         {
             var snapshot = after with { ChangedBytesSinceSnapshot = 0 };
             return (snapshot, snapshot, null);
@@ -79,31 +84,58 @@ public static class Checkpoints
         return states;
     }
 
+    private static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = DocumentJson.Options.MaxDepth };
+
     private static JsonObject ToJson(RunDocument run) => JsonSerializer.SerializeToNode(run, DocumentJson.Options)!.AsObject();
 
-    private static JsonObject Diff(JsonObject before, JsonObject after)
+    /// <summary>
+    /// Values are compared as the bytes the serializer wrote: equal values of one model serialize alike, and a value
+    /// that is equal but written otherwise (its keys in another order, say) is only recorded as set again, which
+    /// replays to the same state.
+    /// </summary>
+    private static bool Same(JsonElement before, JsonElement after) =>
+        before.ValueKind == after.ValueKind && JsonMarshal.GetRawUtf8Value(before).SequenceEqual(JsonMarshal.GetRawUtf8Value(after));
+
+    private static Dictionary<string, JsonElement> Properties(JsonElement value)
+    {
+        var properties = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var property in value.EnumerateObject())
+        {
+            properties[property.Name] = property.Value;
+        }
+
+        return properties;
+    }
+
+    private static JsonNode? Node(JsonElement value) => JsonNode.Parse(value.GetRawText(), documentOptions: ReadOptions);
+
+    private static JsonObject Diff(JsonElement before, JsonElement after)
     {
         var changes = new JsonObject();
         var set = new JsonObject();
-        foreach (var (name, value) in after)
+        var previous = Properties(before);
+        foreach (var property in after.EnumerateObject())
         {
-            var old = before[name];
-            if (JsonNode.DeepEquals(old, value))
+            var name = property.Name;
+            var value = property.Value;
+            var found = previous.TryGetValue(name, out var old);
+            if (found && Same(old, value))
             {
                 continue;
             }
 
-            if (name == Variables && old is JsonObject oldVariables && value is JsonObject newVariables)
+            if (name == Variables && found && old.ValueKind == JsonValueKind.Object && value.ValueKind == JsonValueKind.Object)
             {
-                changes[Variables] = DiffObject(oldVariables, newVariables);
+                changes[Variables] = DiffObject(old, value);
             }
-            else if (name == Conversation && old is JsonArray oldMessages && value is JsonArray newMessages && DiffArray(oldMessages, newMessages) is { } messages)
+            else if (name == Conversation && found && old.ValueKind == JsonValueKind.Array && value.ValueKind == JsonValueKind.Array
+                     && DiffArray(old, value) is { } messages)
             {
                 changes[Conversation] = messages;
             }
             else
             {
-                set[name] = value?.DeepClone();
+                set[name] = Node(value);
             }
         }
 
@@ -115,33 +147,38 @@ public static class Checkpoints
         return changes;
     }
 
-    private static JsonObject DiffObject(JsonObject before, JsonObject after)
+    private static JsonObject DiffObject(JsonElement before, JsonElement after)
     {
         var set = new JsonObject();
-        foreach (var (name, value) in after)
+        var previous = Properties(before);
+        foreach (var property in after.EnumerateObject())
         {
-            if (!before.TryGetPropertyValue(name, out var old) || !JsonNode.DeepEquals(old, value))
+            if (!previous.Remove(property.Name, out var old) || !Same(old, property.Value))
             {
-                set[name] = value?.DeepClone();
+                set[property.Name] = Node(property.Value);
             }
         }
 
-        var removed = new JsonArray(before.Where(p => !after.ContainsKey(p.Key)).Select(p => (JsonNode?)JsonValue.Create(p.Key)).ToArray());
+        // What is left of the variables before was removed.
+        var removed = new JsonArray(previous.Keys.Select(name => (JsonNode?)JsonValue.Create(name)).ToArray());
+
         return new JsonObject { [Set] = set, [Removed] = removed };
     }
 
     /// <summary>The conversation only ever drops from its start and gains at its end; anything else is stored whole.</summary>
-    private static JsonObject? DiffArray(JsonArray before, JsonArray after)
+    private static JsonObject? DiffArray(JsonElement before, JsonElement after)
     {
-        for (var drop = 0; drop <= before.Count; drop++)
+        var old = before.EnumerateArray().ToList();
+        var current = after.EnumerateArray().ToList();
+        for (var drop = 0; drop <= old.Count; drop++)
         {
-            var kept = before.Count - drop;
-            if (kept <= after.Count && Enumerable.Range(0, kept).All(i => JsonNode.DeepEquals(before[drop + i], after[i])))
+            var kept = old.Count - drop;
+            if (kept <= current.Count && Enumerable.Range(0, kept).All(i => Same(old[drop + i], current[i])))
             {
                 return new JsonObject
                 {
                     [Drop] = drop,
-                    [Append] = new JsonArray(after.Skip(kept).Select(m => m?.DeepClone()).ToArray()),
+                    [Append] = new JsonArray(current.Skip(kept).Select(Node).ToArray()),
                 };
             }
         }

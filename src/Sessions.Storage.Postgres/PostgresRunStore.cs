@@ -61,7 +61,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
-        var doc = Document(run);
+        var doc = Sql.AsJson(commit.RunJson);
         batch.BatchCommands.Add(commit.ExpectedVersion == 0
             ? Sql.BatchCommand(
                 """

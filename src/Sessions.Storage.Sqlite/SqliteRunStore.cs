@@ -52,7 +52,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     {
         // Serialized by the caller, not by the one writer, so that concurrent turns do that work in parallel.
         var run = commit.Run;
-        var doc = JsonSerializer.Serialize(run, DocumentJson.Options);
+        var doc = commit.RunJson;
         var payloads = commit.Events.Select(EventPayload.Write).ToArray();
         var turnRecord = commit.Turn is not { } turn ? null : new TurnColumns(
             turn.Input.ToJsonString(DocumentJson.Options),

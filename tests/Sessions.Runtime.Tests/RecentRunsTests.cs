@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Runs;
@@ -13,7 +14,7 @@ public class RecentRunsTests
     {
         var recent = new RecentRuns(Options.Create(new TurnOptions { RecentRunsMegabytes = 1 }));
         var runs = Enumerable.Range(0, 200).Select(i => Run($"r{i}", new string('x', 10_000))).ToList();
-        runs.ForEach(recent.Remember);
+        runs.ForEach(Remember(recent));
 
         var kept = runs.Where(r => recent.TryGet(r.TenantId, r.Id) is not null).Select(r => r.Id).ToList();
         Assert.InRange(kept.Count, 50, 105);
@@ -35,11 +36,11 @@ public class RecentRunsTests
         var recent = new RecentRuns(Options.Create(new TurnOptions { RecentRunsMegabytes = 32 }));
         for (var i = 0; i < 20_000; i++)
         {
-            recent.Remember(Run($"r{i}", "short"));
+            Remember(recent)(Run($"r{i}", "short"));
             recent.Forget("t", $"r{i}");
         }
 
-        recent.Remember(Run("kept", "short"));
+        Remember(recent)(Run("kept", "short"));
         Assert.InRange(recent.QueuedKeys, 1, 2 * 1024);
         Assert.NotNull(recent.TryGet("t", "kept"));
     }
@@ -48,9 +49,13 @@ public class RecentRunsTests
     public void A_zero_budget_remembers_nothing()
     {
         var recent = new RecentRuns(Options.Create(new TurnOptions { RecentRunsMegabytes = 0 }));
-        recent.Remember(Run("r", "small"));
+        Remember(recent)(Run("r", "small"));
         Assert.Null(recent.TryGet("t", "r"));
     }
+
+    /// <summary>Remembers a run as its commit would: with the JSON the commit stored.</summary>
+    private static Action<RunDocument> Remember(RecentRuns recent) =>
+        run => recent.Remember(run, JsonSerializer.Serialize(run, DocumentJson.Options));
 
     private static RunDocument Run(string id, string note) => new()
     {

@@ -96,40 +96,67 @@ public static class Checkpoints
     private static bool Same(JsonElement before, JsonElement after) =>
         before.ValueKind == after.ValueKind && JsonMarshal.GetRawUtf8Value(before).SequenceEqual(JsonMarshal.GetRawUtf8Value(after));
 
-    private static Dictionary<string, JsonElement> Properties(JsonElement value)
+    /// <summary>
+    /// The properties of <paramref name="after"/> that are new or changed against <paramref name="before"/>, and the
+    /// names of those it no longer has. Both are walked side by side while their names line up, which they do for two
+    /// runs (one type, serialized alike) and for variables that only gained some: names are then compared as bytes,
+    /// and decoded only for what changed.
+    /// </summary>
+    private static (List<(string Name, JsonElement? Old, JsonElement Value)> Changed, List<string> Removed) Compare(JsonElement before, JsonElement after)
     {
-        var properties = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var property in value.EnumerateObject())
+        List<JsonProperty> olds = [.. before.EnumerateObject()];
+        List<JsonProperty> news = [.. after.EnumerateObject()];
+        var changed = new List<(string, JsonElement?, JsonElement)>();
+        var aligned = 0;
+        for (; aligned < olds.Count && aligned < news.Count; aligned++)
         {
-            properties[property.Name] = property.Value;
+            var (old, current) = (olds[aligned], news[aligned]);
+            if (!JsonMarshal.GetRawUtf8PropertyName(old).SequenceEqual(JsonMarshal.GetRawUtf8PropertyName(current)))
+            {
+                break;
+            }
+
+            if (!Same(old.Value, current.Value))
+            {
+                changed.Add((current.Name, old.Value, current.Value));
+            }
         }
 
-        return properties;
+        var rest = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var old in olds.Skip(aligned))
+        {
+            rest[old.Name] = old.Value;
+        }
+
+        foreach (var current in news.Skip(aligned))
+        {
+            if (!rest.Remove(current.Name, out var old))
+            {
+                changed.Add((current.Name, null, current.Value));
+            }
+            else if (!Same(old, current.Value))
+            {
+                changed.Add((current.Name, old, current.Value));
+            }
+        }
+
+        return (changed, [.. rest.Keys]);
     }
 
-    private static JsonNode? Node(JsonElement value) => JsonNode.Parse(value.GetRawText(), documentOptions: ReadOptions);
+    private static JsonNode? Node(JsonElement value) => JsonNode.Parse(JsonMarshal.GetRawUtf8Value(value), documentOptions: ReadOptions);
 
     private static JsonObject Diff(JsonElement before, JsonElement after)
     {
         var changes = new JsonObject();
         var set = new JsonObject();
-        var previous = Properties(before);
-        foreach (var property in after.EnumerateObject())
+        foreach (var (name, old, value) in Compare(before, after).Changed)
         {
-            var name = property.Name;
-            var value = property.Value;
-            var found = previous.TryGetValue(name, out var old);
-            if (found && Same(old, value))
+            if (name == Variables && old is { ValueKind: JsonValueKind.Object } oldVariables && value.ValueKind == JsonValueKind.Object)
             {
-                continue;
+                changes[Variables] = DiffObject(oldVariables, value);
             }
-
-            if (name == Variables && found && old.ValueKind == JsonValueKind.Object && value.ValueKind == JsonValueKind.Object)
-            {
-                changes[Variables] = DiffObject(old, value);
-            }
-            else if (name == Conversation && found && old.ValueKind == JsonValueKind.Array && value.ValueKind == JsonValueKind.Array
-                     && DiffArray(old, value) is { } messages)
+            else if (name == Conversation && old is { ValueKind: JsonValueKind.Array } oldMessages && value.ValueKind == JsonValueKind.Array
+                     && DiffArray(oldMessages, value) is { } messages)
             {
                 changes[Conversation] = messages;
             }
@@ -149,20 +176,14 @@ public static class Checkpoints
 
     private static JsonObject DiffObject(JsonElement before, JsonElement after)
     {
+        var (changed, removed) = Compare(before, after);
         var set = new JsonObject();
-        var previous = Properties(before);
-        foreach (var property in after.EnumerateObject())
+        foreach (var (name, _, value) in changed)
         {
-            if (!previous.Remove(property.Name, out var old) || !Same(old, property.Value))
-            {
-                set[property.Name] = Node(property.Value);
-            }
+            set[name] = Node(value);
         }
 
-        // What is left of the variables before was removed.
-        var removed = new JsonArray(previous.Keys.Select(name => (JsonNode?)JsonValue.Create(name)).ToArray());
-
-        return new JsonObject { [Set] = set, [Removed] = removed };
+        return new JsonObject { [Set] = set, [Removed] = new JsonArray(removed.Select(name => (JsonNode?)JsonValue.Create(name)).ToArray()) };
     }
 
     /// <summary>The conversation only ever drops from its start and gains at its end; anything else is stored whole.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Runs;
 
@@ -213,6 +214,12 @@ public sealed record TurnCommit(
     /// A file already the run's (a queued turn's, committed once when accepted and again when run) is left as it is.
     /// </summary>
     public IReadOnlyList<Files.StoredFile> Files { get; init; } = [];
+
+    /// <summary>
+    /// The run as stored JSON, written once per commit for the store and for this server's copy of it
+    /// (<see cref="Turns.RecentRuns"/>). A commit is never copied with another run.
+    /// </summary>
+    public string RunJson { get; } = JsonSerializer.Serialize(Run, DocumentJson.Options);
 }
 
 public sealed record Page<T>(IReadOnlyList<T> Items, long Total);

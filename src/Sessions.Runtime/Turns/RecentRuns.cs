@@ -26,20 +26,10 @@ public sealed class RecentRuns(IOptions<TurnOptions> options)
     /// Remembers the run as just committed; the oldest entries go once they hold more than the configured size. Never
     /// throws: it is called after a commit, when nothing may fail the request any more.
     /// </summary>
-    public void Remember(RunDocument run)
+    /// <param name="json">The run as its commit stored it (<see cref="TurnCommit.RunJson"/>).</param>
+    public void Remember(RunDocument run, string json)
     {
         var budget = (long)options.Value.RecentRunsMegabytes * 1024 * 1024;
-        string json;
-        try
-        {
-            json = JsonSerializer.Serialize(run, DocumentJson.Options);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
-        {
-            Forget(run.TenantId, run.Id);
-            return;
-        }
-
         if (json.Length > budget / 16)
         {
             Forget(run.TenantId, run.Id);

@@ -302,7 +302,7 @@ public sealed class TurnEngine(
                 };
                 await runs.CommitTurnAsync(commit, cancellationToken);
                 hold.Committed();
-                Remember(updated);
+                Remember(updated, commit.RunJson);
             }
             catch (StoreConflictException)
             {
@@ -350,7 +350,7 @@ public sealed class TurnEngine(
         }
     }
 
-    private void Remember(RunDocument committed)
+    private void Remember(RunDocument committed, string json)
     {
         if (RunStateMachine.IsTerminal(committed.Status))
         {
@@ -358,7 +358,7 @@ public sealed class TurnEngine(
         }
         else
         {
-            recent.Remember(committed);
+            recent.Remember(committed, json);
         }
     }
 

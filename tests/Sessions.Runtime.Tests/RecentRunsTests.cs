@@ -21,9 +21,9 @@ public class RecentRunsTests
         Assert.Equal(runs.TakeLast(kept.Count).Select(r => r.Id), kept);
 
         // A copy, not the object: changing what one turn got changes nothing for the next.
-        var copy = recent.TryGet("t", "r199")!;
+        var copy = recent.TryGet("t", "r199")!.Value.Run;
         copy.Variables["added"] = "by one turn";
-        Assert.False(recent.TryGet("t", "r199")!.Variables.ContainsKey("added"));
+        Assert.False(recent.TryGet("t", "r199")!.Value.Run.Variables.ContainsKey("added"));
 
         recent.Forget("t", "r199");
         Assert.Null(recent.TryGet("t", "r199"));

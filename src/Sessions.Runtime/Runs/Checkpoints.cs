@@ -26,7 +26,11 @@ public static class Checkpoints
     /// What the turn that took <paramref name="before"/> to <paramref name="after"/> stores: a snapshot, or its changes.
     /// Returns <paramref name="after"/> with <see cref="RunDocument.ChangedBytesSinceSnapshot"/> brought up to date.
     /// </summary>
-    public static (RunDocument Run, RunDocument? Snapshot, JsonObject? Changes) Record(RunDocument? before, RunDocument after)
+    /// <param name="beforeJson">
+    /// <paramref name="before"/> as the commit before stored it, when at hand (this server's copy of the run): what the
+    /// changes are replayed onto, so it saves writing it again.
+    /// </param>
+    public static (RunDocument Run, RunDocument? Snapshot, JsonObject? Changes) Record(RunDocument? before, RunDocument after, string? beforeJson = null)
     {
         if (before is null || before.TurnNumber == 0)
         {
@@ -38,7 +42,9 @@ public static class Checkpoints
         // what changed becomes part of the record.
         var afterBytes = JsonSerializer.SerializeToUtf8Bytes(after, DocumentJson.Options);
         using var afterDocument = JsonDocument.Parse(afterBytes, ReadOptions);
-        using var beforeDocument = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(before, DocumentJson.Options), ReadOptions);
+        using var beforeDocument = beforeJson is null
+            ? JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(before, DocumentJson.Options), ReadOptions)
+            : JsonDocument.Parse(beforeJson, ReadOptions);
         var changes = Diff(beforeDocument.RootElement, afterDocument.RootElement);
         var owed = before.ChangedBytesSinceSnapshot + JsonSerializer.SerializeToUtf8Bytes(changes, DocumentJson.Options).Length;
         if (owed > afterBytes.Length)

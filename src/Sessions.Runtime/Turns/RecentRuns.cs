@@ -19,8 +19,9 @@ public sealed class RecentRuns(IOptions<TurnOptions> options)
     private readonly ConcurrentQueue<(string TenantId, string RunId)> order = new();
     private long characters;
 
-    public RunDocument? TryGet(string tenantId, string runId) =>
-        documents.TryGetValue((tenantId, runId), out var json) ? JsonSerializer.Deserialize<RunDocument>(json, DocumentJson.Options) : null;
+    /// <summary>A copy of the run as this server last committed it, with the JSON that commit stored.</summary>
+    public (RunDocument Run, string Json)? TryGet(string tenantId, string runId) =>
+        documents.TryGetValue((tenantId, runId), out var json) ? (JsonSerializer.Deserialize<RunDocument>(json, DocumentJson.Options)!, json) : null;
 
     /// <summary>
     /// Remembers the run as just committed; the oldest entries go once they hold more than the configured size. Never

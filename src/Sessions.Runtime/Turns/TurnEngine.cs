@@ -47,7 +47,7 @@ public sealed class TurnEngine(
         try
         {
             var remembered = request.RunId is null || request.Queued is not null ? null : recent.TryGet(request.TenantId, request.RunId);
-            return await ExecuteAsync(request, remembered, mayStartAgain: true, cancellationToken, observer);
+            return await ExecuteAsync(request, remembered?.Run, mayStartAgain: true, cancellationToken, observer, remembered?.Json);
         }
         catch when (request.RunId is not null)
         {
@@ -62,7 +62,9 @@ public sealed class TurnEngine(
     /// to read the run. A stale copy is found out before anything happens, and the turn starts again from the run as
     /// it is stored.
     /// </param>
-    private async Task<TurnOutcome> ExecuteAsync(TurnRequest request, RunDocument? copy, bool mayStartAgain, CancellationToken cancellationToken, TurnObserver? observer)
+    /// <param name="copyJson">The copy as its commit stored it, if known: the state this turn's changes are taken against.</param>
+    private async Task<TurnOutcome> ExecuteAsync(
+        TurnRequest request, RunDocument? copy, bool mayStartAgain, CancellationToken cancellationToken, TurnObserver? observer, string? copyJson = null)
     {
         var run = request.RunId is null
             ? await NewRunAsync(request, cancellationToken)
@@ -115,7 +117,8 @@ public sealed class TurnEngine(
 
         try
         {
-            return await RunTurnAsync(request, run, fromCopy, mayStartAgain, policy, owner, RunQueue.QueuedIdOf(interrupted), inLine, cancellationToken, observer);
+            return await RunTurnAsync(
+                request, run, fromCopy, fromCopy ? copyJson : null, mayStartAgain, policy, owner, RunQueue.QueuedIdOf(interrupted), inLine, cancellationToken, observer);
         }
         finally
         {
@@ -138,8 +141,8 @@ public sealed class TurnEngine(
 
     /// <summary>The turn once its run is free, or freed for it: validated, held, stepped and committed.</summary>
     private async Task<TurnOutcome> RunTurnAsync(
-        TurnRequest request, RunDocument run, bool fromCopy, bool mayStartAgain, BusyPolicy policy, string owner, string? interrupted, IDisposable? inLine,
-        CancellationToken cancellationToken, TurnObserver? observer)
+        TurnRequest request, RunDocument run, bool fromCopy, string? storedJson, bool mayStartAgain, BusyPolicy policy, string owner, string? interrupted,
+        IDisposable? inLine, CancellationToken cancellationToken, TurnObserver? observer)
     {
         if (request.Command == TurnCommand.Retry && request.VersionNumber is { } target && target != run.VersionNumber && run.Status == RunStatus.Failed)
         {
@@ -248,6 +251,7 @@ public sealed class TurnEngine(
         var committed = await CommitAsync(
             hold,
             run,
+            storedJson,
             executed with { Queue = queue },
             events,
             request.RecordedInput,
@@ -267,6 +271,7 @@ public sealed class TurnEngine(
     private async Task<RunDocument> CommitAsync(
         TurnHold hold,
         RunDocument before,
+        string? beforeJson,
         RunDocument executed,
         IReadOnlyList<RunEvent> events,
         JsonObject input,
@@ -281,7 +286,7 @@ public sealed class TurnEngine(
         var answered = answer?.Invoke();
         while (true)
         {
-            var (updated, snapshot, changes) = Checkpoints.Record(before, executed with { Version = stored.Version + 1, Lease = null });
+            var (updated, snapshot, changes) = Checkpoints.Record(before, executed with { Version = stored.Version + 1, Lease = null }, beforeJson);
             var output = new JsonObject
             {
                 ["status"] = updated.Status.ToWire(),
@@ -390,7 +395,7 @@ public sealed class TurnEngine(
             Queue = hold.Stored.Queue.Where(q => q.Id != request.Queued!.Id).ToList(),
             UpdatedAt = now,
         };
-        var committed = await CommitAsync(hold, run, executed, [refused], request.RecordedInput, now, null, _ => [], cancellationToken);
+        var committed = await CommitAsync(hold, run, null, executed, [refused], request.RecordedInput, now, null, _ => [], cancellationToken);
         return new TurnOutcome(committed, [refused]);
     }
 

@@ -54,12 +54,16 @@ async function api(path, options = {}) {
 
 const statusBadge = (status) => el("span", { class: `status ${status}`, "data-testid": "status" }, status);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
-// Absent parts (null) are left out: replaceChildren would show them as the text "null".
-const show = (...nodes) => view.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined));
+// Absent parts (null) are left out: replaceChildren would show them as the text "null". A page shows only while the
+// address is still the one it was built for (`hash`): a slow page asked for before the last navigation must not
+// replace the page that navigation showed.
+const show = (hash, ...nodes) => {
+  if (hash === location.hash) view.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined));
+};
 
 // A page that cannot be shown replaces the previous one, so nothing on screen belongs to another run.
-function showError(error) {
-  show(el("p", { class: "error", role: "alert", "data-testid": "page-error" }, error.message), el("p", {}, el("a", { href: "#/runs" }, "Back to the runs")));
+function showError(hash, error) {
+  show(hash, el("p", { class: "error", role: "alert", "data-testid": "page-error" }, error.message), el("p", {}, el("a", { href: "#/runs" }, "Back to the runs")));
 }
 
 /** A workflow as people tell them apart: name, the end of its id, and its active version. */
@@ -70,14 +74,15 @@ const TERMINAL = ["completed", "failed", "cancelled", "aborted_looping_risk"];
 // --- routing -------------------------------------------------------------------------------------
 
 async function route() {
-  const [, page, id] = location.hash.split("/");
+  const hash = location.hash;
+  const [, page, id] = hash.split("/");
   try {
     if (page === "runs" && id) await runPage(id);
     else if (page === "workflows" && id) await workflowPage(id.split("?")[0]);
     else if (page === "play") await playground();
     else await runsPage();
   } catch (error) {
-    showError(error);
+    showError(hash, error);
   }
 }
 window.addEventListener("hashchange", route);
@@ -85,6 +90,7 @@ window.addEventListener("hashchange", route);
 // --- runs list -----------------------------------------------------------------------------------
 
 async function runsPage() {
+  const hash = location.hash;
   const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
   const workflows = (await api("/v1/workflows?limit=100")).items;
   const page = Number(params.get("page") ?? 1);
@@ -131,7 +137,7 @@ async function runsPage() {
 
   const pages = Math.max(1, Math.ceil(runs.total / runs.limit));
   const goto = (n) => { params.set("page", n); location.hash = `#/runs?${params}`; };
-  show(
+  show(hash,
     el("h1", {}, "Runs"),
     filters,
     counts,
@@ -147,6 +153,7 @@ async function runsPage() {
 // --- run page ------------------------------------------------------------------------------------
 
 async function runPage(runId) {
+  const hash = location.hash;
   const [run, transcript] = await Promise.all([api(`/v1/runs/${runId}`), api(`/v1/runs/${runId}/transcript`)]);
   // A deleted workflow is not read back, but its runs are: they show without it.
   const workflow = await api(`/v1/workflows/${run.workflow_id}`).catch(() => ({ versions: [] }));
@@ -184,7 +191,7 @@ async function runPage(runId) {
       (eventsByTurn.get(turn.turn_number) ?? []).map((e) => el("span", { title: `seq ${e.seq} at ${e.timestamp}` }, `${e.seq} ${e.type}${e.node_id ? ` · ${e.node_id}` : ""}`))),
     turnState(runId, turn.turn_number)));
 
-  show(
+  show(hash,
     el("h1", {}, el("a", { href: `#/workflows/${run.workflow_id}`, "data-testid": "workflow-link" }, run.workflow_name), " ", el("span", { class: "mono" }, run.run_id), " ", statusBadge(run.status)),
     el("div", { class: "card" },
       el("div", { "data-testid": "run-summary" }, `Workflow …${run.workflow_id.slice(-6)} version ${run.version_number} · ${allTurns.length} ${allTurns.length === 1 ? "turn" : "turns"}, at turn ${run.turn_number} · started ${when(run.created_at)}`, run.run_by ? ` by ${run.run_by}` : ""),
@@ -337,6 +344,7 @@ async function versionDiagram(workflowId, versionNumber, visited = new Set(), at
 
 /** A workflow: its versions (which is active, each one's diagram), and a way to its runs. */
 async function workflowPage(workflowId) {
+  const hash = location.hash;
   const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
   const workflow = await api(`/v1/workflows/${workflowId}`);
   const shown = Number(params.get("version") ?? workflow.active_version);
@@ -345,7 +353,7 @@ async function workflowPage(workflowId) {
     el("td", {}, v.name),
     el("td", {}, v.is_active ? "active" : ""),
     el("td", { class: "mono" }, when(v.created_at))));
-  show(
+  show(hash,
     el("h1", {}, workflow.name, " ", el("span", { class: "mono" }, workflow.workflow_id)),
     el("div", { class: "card" },
       workflow.description ? el("p", {}, workflow.description) : null,
@@ -394,6 +402,7 @@ function replayReport(report) {
 // --- playground ----------------------------------------------------------------------------------
 
 async function playground() {
+  const hash = location.hash;
   const workflows = (await api("/v1/workflows?limit=100")).items;
   const picker = el("select", { "data-testid": "play-workflow" }, workflows.map((w) => el("option", { value: w.workflow_id }, workflowLabel(w))));
   const runBy = el("input", { "data-testid": "play-run-by", value: "console", placeholder: "run_by" });
@@ -472,7 +481,7 @@ async function playground() {
     await turn({ run_by: runBy.value.trim() || undefined, dynamic_variables: dynamic });
   } }, "Start");
 
-  show(
+  show(hash,
     el("h1", {}, "Playground"),
     el("div", { class: "card filters" },
       el("label", {}, "Workflow", picker),

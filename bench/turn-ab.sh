@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Two builds of Sessions on SQLite, run alternately: the suite's load driver (TurnLoad) and 3-turn conversation against
+# a Release server from checkout A, then from checkout B, PAIRS times, each on a fresh SQLite file; prints each run and
+# the medians of turns/s, server CPU ms per turn and p99. Alternating pairs are what compare on a noisy machine.
+#   bash bench/turn-ab.sh /path/to/before /path/to/after            8 conversations, 3 pairs, 10 s each
+#   CONCURRENCY=32 PAIRS=5 SECONDS_PER_RUN=20 bash bench/turn-ab.sh A B
+set -euo pipefail
+cd "$(dirname "$0")/.."
+a=$(cd "$1" && pwd); b=$(cd "$2" && pwd)
+pairs=${PAIRS:-3}; concurrency=${CONCURRENCY:-8}; seconds=${SECONDS_PER_RUN:-10}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for root in "$a" "$b"; do dotnet build "$root/src/Sessions.Api" -c Release -v quiet -nologo >/dev/null; done
+dotnet build bench/TurnLoad -c Release -v quiet -nologo >/dev/null
+
+run_once() { # root
+  rm -f "$work"/s.db*
+  (cd "$1/src/Sessions.Api/bin/Release/net10.0" && exec env Sessions__Store=sqlite Sessions__Sqlite__Path="$work/s.db" \
+    Sessions__RateLimit__PermitsPerSecond=0 Logging__LogLevel__Default=Warning dotnet Sessions.Api.dll --urls http://127.0.0.1:5410 >"$work/server.log" 2>&1) &
+  local pid=$!
+  for _ in $(seq 1 150); do curl -sf http://127.0.0.1:5410/alive >/dev/null && break; sleep 0.2; done
+  local workflow
+  workflow=$(curl -sf -X POST http://127.0.0.1:5410/v1/workflows -H 'Content-Type: application/json' -d '{
+    "name": "Bench", "start": "ask_name", "nodes": [
+      { "id": "ask_name", "type": "ask", "prompt": "Your name?", "variable": "name", "next": "ask_topic" },
+      { "id": "ask_topic", "type": "ask", "prompt": "Hello {{name}}, what about?", "variable": "topic", "next": "thanks" },
+      { "id": "thanks", "type": "say", "text": "Thanks {{name}}, noted: {{topic}}.", "next": "done" },
+      { "id": "done", "type": "end", "output": "{{name}}: {{topic}}" } ] }' | sed -E 's/.*"workflow_id":"([^"]+)".*/\1/')
+  dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --target=http://127.0.0.1:5410 --workflow="$workflow" --label="$1" \
+    --concurrency="$concurrency" --seconds="$seconds" --warmup=2 --pid="$pid"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+for _ in $(seq 1 "$pairs"); do run_once "$a"; run_once "$b"; done | tee "$work/runs.jsonl"
+python3 - "$work/runs.jsonl" <<'PY'
+import json, statistics, sys, collections
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    if line.startswith('{'):
+        r = json.loads(line); runs[r['target']].append(r)
+for root, rs in runs.items():
+    median = lambda key: statistics.median(r[key] for r in rs)
+    print(f"{root}: turns/s {median('turns_per_second'):,.0f} · server CPU {median('server_cpu_ms_per_turn'):.3f} ms/turn · p99 {median('p99_ms'):.1f} ms (medians of {len(rs)})")
+PY

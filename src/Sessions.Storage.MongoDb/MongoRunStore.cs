@@ -27,8 +27,10 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
     }
 
     /// <summary>One replace filtered on id, tenant and version; only when it finds the run moved on is it read again.</summary>
-    public async Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken)
+    public async Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, WriteDurability durability, CancellationToken cancellationToken)
     {
+        // Every write is at majority, provisional ones too: this client reads at majority, and a lease acknowledged by
+        // the primary alone could be missing from the run the next reader gets.
         var replaced = await Runs.ReplaceOneAsync(MongoFilters.AtVersion(run.TenantId, run.Id, expectedVersion), StoredDocuments.Run(run), cancellationToken: cancellationToken);
         return replaced.MatchedCount == 1 ? ReplaceResult.Done : new ReplaceResult(false, await GetAsync(run.TenantId, run.Id, cancellationToken));
     }

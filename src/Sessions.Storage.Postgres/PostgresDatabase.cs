@@ -142,6 +142,15 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
             PRIMARY KEY (batch_id, item_index));
         CREATE INDEX ix_batch_items_open ON batch_items (batch_id, item_index) WHERE state IN ('pending', 'running');
         """,
+        """
+        CREATE FUNCTION sessions_require_one_row(written bigint, what text) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            IF written <> 1 THEN
+                RAISE EXCEPTION USING ERRCODE = 'SN001', MESSAGE = what;
+            END IF;
+        END
+        $$;
+        """,
     ];
 
     /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>
@@ -165,6 +174,9 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
             connection.AutoPrepareMinUsages = 2;
         }
 
+        // Nothing here leaves state on a session (no SET, LISTEN, session locks or temporary tables), so a pooled
+        // connection needs no reset before its next use: the reset was a statement PostgreSQL ran on every open.
+        connection.NoResetOnClose = true;
         dataSource = NpgsqlDataSource.Create(connection);
     }
 

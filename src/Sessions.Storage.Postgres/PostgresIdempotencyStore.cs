@@ -57,22 +57,32 @@ public sealed class PostgresIdempotencyStore(PostgresDatabase database) : IIdemp
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>The key's version-checked write (one row or none), also sent in a turn's commit batch to store its answer.</summary>
-    internal static (string Text, object?[] Values) Write(IdempotencyRecord record, long expectedVersion) =>
-    (
-        expectedVersion == 0
-            ? """
-              INSERT INTO idempotency_keys (tenant_id, key, request_hash, version, owner, lease_expires_at, retain_until, answer, created_at, run_id)
-              VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7, $8::text, $9, $10::text)
-              ON CONFLICT (tenant_id, key) DO NOTHING;
-              """
-            : """
-              UPDATE idempotency_keys SET request_hash = $3, version = $4, owner = $5, lease_expires_at = $6::timestamptz,
-                  retain_until = $7, answer = $8::text, created_at = $9, run_id = $10::text
-              WHERE tenant_id = $1 AND key = $2 AND version = $11;
-              """,
+    /// <summary>The key's version-checked write: one row or none.</summary>
+    private static (string Text, object?[] Values) Write(IdempotencyRecord record, long expectedVersion) =>
+        (expectedVersion == 0 ? Insert : Update, Values(record, expectedVersion));
+
+    /// <summary>The same write in a turn's commit batch, which it rolls back if it finds the key moved on.</summary>
+    internal static (string Text, object?[] Values) WriteOnce(IdempotencyRecord record, long expectedVersion) =>
+        (expectedVersion == 0 ? InsertOnce : UpdateOnce, Values(record, expectedVersion));
+
+    private static object?[] Values(IdempotencyRecord record, long expectedVersion) =>
         expectedVersion == 0
             ? [record.TenantId, record.Key, record.RequestHash, record.Version, record.Lease?.Owner ?? "", record.Lease?.ExpiresAt, record.RetainUntil, record.Answer, record.CreatedAt, record.RunId]
-            : [record.TenantId, record.Key, record.RequestHash, record.Version, record.Lease?.Owner ?? "", record.Lease?.ExpiresAt, record.RetainUntil, record.Answer, record.CreatedAt, record.RunId, expectedVersion]
-    );
+            : [record.TenantId, record.Key, record.RequestHash, record.Version, record.Lease?.Owner ?? "", record.Lease?.ExpiresAt, record.RetainUntil, record.Answer, record.CreatedAt, record.RunId, expectedVersion];
+
+    private const string Insert = """
+        INSERT INTO idempotency_keys (tenant_id, key, request_hash, version, owner, lease_expires_at, retain_until, answer, created_at, run_id)
+        VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7, $8::text, $9, $10::text)
+        ON CONFLICT (tenant_id, key) DO NOTHING
+        """;
+
+    private const string Update = """
+        UPDATE idempotency_keys SET request_hash = $3, version = $4, owner = $5, lease_expires_at = $6::timestamptz,
+            retain_until = $7, answer = $8::text, created_at = $9, run_id = $10::text
+        WHERE tenant_id = $1 AND key = $2 AND version = $11
+        """;
+
+    private static readonly string InsertOnce = Sql.RequireOneRow(Insert, "idempotency key");
+
+    private static readonly string UpdateOnce = Sql.RequireOneRow(Update, "idempotency key");
 }

@@ -19,57 +19,60 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             : null;
     }
 
-    /// <summary>The write and, should it find the run moved on, the read of the run as it is now: one round trip.</summary>
-    public async Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken)
+    /// <summary>
+    /// The write and, should it find the run moved on, the read of the run as it is now: one round trip, one implicit
+    /// transaction. A provisional write commits without waiting for its WAL to reach the disk (`synchronous_commit` off
+    /// for this transaction alone); the turn's commit, which waits, flushes it with its own.
+    /// </summary>
+    public async Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, WriteDurability durability, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
+        if (durability == WriteDurability.Provisional)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true);"));
+        }
+
         batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion, DueAt(run), run.DeletedAt?.UtcTicks, run.ExpiresAt?.UtcTicks));
         batch.BatchCommands.Add(Sql.BatchCommand("SELECT doc::text FROM runs WHERE id = $1 AND tenant_id = $2;", run.Id, run.TenantId));
         string? current = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            // The update has no rows to read; the select is the one result with columns.
-            do
+            // The first result is never the run (it is the update, or the setting before it); the run is the last.
+            while (await reader.NextResultAsync(cancellationToken))
             {
                 if (reader.FieldCount > 0 && await reader.ReadAsync(cancellationToken))
                 {
                     current = reader.GetString(0);
                 }
             }
-            while (await reader.NextResultAsync(cancellationToken));
         }
 
-        return batch.BatchCommands[0].RecordsAffected == 1
+        return batch.BatchCommands[^2].RecordsAffected == 1
             ? ReplaceResult.Done
             : new ReplaceResult(false, current is null ? null : JsonSerializer.Deserialize<RunDocument>(current, DocumentJson.Options));
     }
 
     private const string UpdateRun = """
         UPDATE runs SET status = $3, version = $4, updated_at = $5, doc = $6, due_at = $8::bigint, deleted_at = $9::bigint, expires_at = $10::bigint
-        WHERE id = $1 AND tenant_id = $2 AND version = $7;
+        WHERE id = $1 AND tenant_id = $2 AND version = $7
         """;
 
     /// <summary>
-    /// One round trip: the run write, every event, the turn record and the answer go as one batch inside the
-    /// transaction. Under read committed, a racing writer blocks on the run's row, then finds the version moved and
-    /// updates nothing, which rolls its whole batch back.
+    /// One round trip: the run write, every event, the turn record and the answer go as one batch, which PostgreSQL runs
+    /// as one implicit transaction that commits at its end. Under read committed, a racing writer blocks on the run's
+    /// row, then finds the version moved and writes no row; a write that must touch one row and touched none raises
+    /// (<see cref="Sql.RequireOneRow"/>), which rolls the whole batch back.
     /// </summary>
     public async Task CommitTurnAsync(TurnCommit commit, CancellationToken cancellationToken)
     {
         var run = commit.Run;
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection, transaction);
+        await using var batch = new NpgsqlBatch(connection);
         var doc = Sql.AsJson(commit.RunJson);
         batch.BatchCommands.Add(commit.ExpectedVersion == 0
-            ? Sql.BatchCommand(
-                """
-                INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc, due_at, deleted_at, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint, $11::bigint, $12::bigint) ON CONFLICT (id) DO NOTHING;
-                """,
-                run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc, DueAt(run), run.DeletedAt?.UtcTicks, run.ExpiresAt?.UtcTicks)
-            : Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, DueAt(run), run.DeletedAt?.UtcTicks, run.ExpiresAt?.UtcTicks));
+            ? Sql.BatchCommand(InsertRunOnce, run.Id, run.TenantId, run.WorkflowId, run.Status.ToWire(), run.Version, run.RunBy, run.CreatedAt, run.UpdatedAt, doc, DueAt(run), run.DeletedAt?.UtcTicks, run.ExpiresAt?.UtcTicks)
+            : Sql.BatchCommand(UpdateRunOnce, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, doc, commit.ExpectedVersion, DueAt(run), run.DeletedAt?.UtcTicks, run.ExpiresAt?.UtcTicks));
 
         if (commit.ExpectedVersion == 0 && RunLabels.Of(run) is { Count: > 0 } labels)
         {
@@ -112,10 +115,9 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             batch.BatchCommands.Add(PostgresFileStore.InsertFiles(run.TenantId, run.Id, commit.Files));
         }
 
-        // Last, so that its row count is the batch's last.
         if (commit.Answer is { } answer)
         {
-            var (text, values) = PostgresIdempotencyStore.Write(answer.Record, answer.ExpectedVersion);
+            var (text, values) = PostgresIdempotencyStore.WriteOnce(answer.Record, answer.ExpectedVersion);
             batch.BatchCommands.Add(Sql.BatchCommand(text, values));
         }
 
@@ -127,21 +129,25 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         {
             throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn?.TurnNumber} or one of its events.");
         }
-
-        if (batch.BatchCommands[0].RecordsAffected == 0)
+        catch (PostgresException ex) when (ex.SqlState == Sql.NotWritten)
         {
-            await transaction.RollbackAsync(CancellationToken.None);
-            throw new StoreConflictException($"Run {run.Id} is no longer at version {commit.ExpectedVersion}.");
+            throw new StoreConflictException(
+                ex.MessageText == RunNotWritten
+                    ? $"Run {run.Id} is no longer at version {commit.ExpectedVersion}."
+                    : $"Idempotency key '{commit.Answer?.Record.Key}' is no longer held by this turn.");
         }
-
-        if (commit.Answer is not null && batch.BatchCommands[^1].RecordsAffected == 0)
-        {
-            await transaction.RollbackAsync(CancellationToken.None);
-            throw new StoreConflictException($"Idempotency key '{commit.Answer.Record.Key}' is no longer held by this turn.");
-        }
-
-        await transaction.CommitAsync(cancellationToken);
     }
+
+    private const string RunNotWritten = "run";
+
+    private static readonly string InsertRunOnce = Sql.RequireOneRow(
+        """
+        INSERT INTO runs (id, tenant_id, workflow_id, status, version, run_by, created_at, updated_at, doc, due_at, deleted_at, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint, $11::bigint, $12::bigint) ON CONFLICT (id) DO NOTHING
+        """,
+        RunNotWritten);
+
+    private static readonly string UpdateRunOnce = Sql.RequireOneRow(UpdateRun, RunNotWritten);
 
     public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken)
     {

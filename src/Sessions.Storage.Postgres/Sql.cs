@@ -50,4 +50,15 @@ internal static class Sql
 
     /// <summary>Npgsql's code for a unique violation: a turn or event that another writer already stored.</summary>
     public const string UniqueViolation = "23505";
+
+    /// <summary>
+    /// <paramref name="statement"/> (an insert or update without its semicolon), made to raise <see cref="NotWritten"/>
+    /// with <paramref name="what"/> as its message unless it wrote exactly one row: in a batch, that rolls back the
+    /// whole implicit transaction, so a commit needs no round trip of its own to decide.
+    /// </summary>
+    public static string RequireOneRow(string statement, string what) =>
+        $"WITH written AS ({statement} RETURNING 1) SELECT sessions_require_one_row(count(*), '{what}') FROM written;";
+
+    /// <summary>The code <c>sessions_require_one_row</c> raises (a class of our own, outside PostgreSQL's).</summary>
+    public const string NotWritten = "SN001";
 }

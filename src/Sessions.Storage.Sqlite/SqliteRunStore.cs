@@ -27,7 +27,8 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     /// <summary>One group-committing writer owns the file: no other process may write it, so runs are held in memory.</summary>
     public bool OwnedByOneProcess => true;
 
-    public Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken)
+    /// <summary>Every write here is durable: it joins the writer's next group commit, so a provisional one would save nothing.</summary>
+    public Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, WriteDurability durability, CancellationToken cancellationToken)
     {
         var doc = JsonSerializer.Serialize(run, DocumentJson.Options);
         return database.WriteAsync(

@@ -181,8 +181,8 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
             return store.GetAsync(tenantId, runId, cancellationToken);
         }
 
-        public Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken) =>
-            store.TryReplaceAsync(run, expectedVersion, cancellationToken);
+        public Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, WriteDurability durability, CancellationToken cancellationToken) =>
+            store.TryReplaceAsync(run, expectedVersion, durability, cancellationToken);
 
         public Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken) =>
             store.GetEventsAsync(tenantId, runId, afterSeq, limit, cancellationToken);

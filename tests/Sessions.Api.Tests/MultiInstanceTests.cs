@@ -144,7 +144,7 @@ public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
 
         // What a server that died mid-turn leaves behind: a lease in the run that nobody renews.
         var lease = new TurnLease("dead-server", clock.GetUtcNow().AddSeconds(30));
-        Assert.True((await store.TryReplaceAsync(RunLeases.Taken(run, lease), run.Version, default)).Written);
+        Assert.True((await store.TryReplaceAsync(RunLeases.Taken(run, lease), run.Version, WriteDurability.Provisional, default)).Written);
         var held = await client.ExecuteAsync(SessionsFactory.OrderStatus, new { run_id = runId, run_input = new { user_message = "123456" } });
         Assert.Equal(HttpStatusCode.Conflict, held.StatusCode);
         Assert.Equal("turn_conflict", (await held.ReadObjectAsync())["code"]!.GetValue<string>());

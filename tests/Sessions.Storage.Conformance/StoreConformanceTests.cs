@@ -323,13 +323,13 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         var leased = run with { Version = 2, Lease = new TurnLease("owner-a", T0.AddSeconds(30)) };
 
         // Not written: the run as it is stored comes back instead, by value (null where the tenant has no such run).
-        var stale = await Runs.TryReplaceAsync(leased, expectedVersion: 2, default);
+        var stale = await Runs.TryReplaceAsync(leased, expectedVersion: 2, WriteDurability.Provisional, default);
         Assert.False(stale.Written);
         Assert.True(JsonNode.DeepEquals(JsonSerializer.SerializeToNode(run, DocumentJson.Options), JsonSerializer.SerializeToNode(stale.Current, DocumentJson.Options)));
-        Assert.Equal(new ReplaceResult(false, null), await Runs.TryReplaceAsync(leased with { TenantId = "t2" }, expectedVersion: 1, default));
-        Assert.Equal(new ReplaceResult(false, null), await Runs.TryReplaceAsync(leased with { Id = NewId() }, expectedVersion: 1, default));
-        Assert.True((await Runs.TryReplaceAsync(leased, expectedVersion: 1, default)).Written);
-        var lost = await Runs.TryReplaceAsync(leased with { Lease = new TurnLease("owner-b", T0.AddSeconds(60)) }, expectedVersion: 1, default);
+        Assert.Equal(new ReplaceResult(false, null), await Runs.TryReplaceAsync(leased with { TenantId = "t2" }, expectedVersion: 1, WriteDurability.Provisional, default));
+        Assert.Equal(new ReplaceResult(false, null), await Runs.TryReplaceAsync(leased with { Id = NewId() }, expectedVersion: 1, WriteDurability.Provisional, default));
+        Assert.True((await Runs.TryReplaceAsync(leased, expectedVersion: 1, WriteDurability.Provisional, default)).Written);
+        var lost = await Runs.TryReplaceAsync(leased with { Lease = new TurnLease("owner-b", T0.AddSeconds(60)) }, expectedVersion: 1, WriteDurability.Provisional, default);
         Assert.Equal((false, leased.Lease, 2L), (lost.Written, lost.Current!.Lease, lost.Current.Version));
         var stored = (await Runs.GetAsync("t1", run.Id, default))!;
         Assert.Equal((2L, leased.Lease), (stored.Version, stored.Lease));
@@ -349,7 +349,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         var run = Run(NewId(), version: 1);
         await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1), default);
         var written = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
-            Runs.TryReplaceAsync(run with { Version = 2, Lease = new TurnLease($"owner-{i}", T0.AddSeconds(30)) }, expectedVersion: 1, default))));
+            Runs.TryReplaceAsync(run with { Version = 2, Lease = new TurnLease($"owner-{i}", T0.AddSeconds(30)) }, expectedVersion: 1, WriteDurability.Provisional, default))));
         Assert.Single(written, w => w.Written);
         var owner = (await Runs.GetAsync("t1", run.Id, default))!.Lease!.Owner;
         Assert.Equal($"owner-{Array.FindIndex(written, w => w.Written)}", owner);
@@ -459,7 +459,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Single(await Runs.ListDueWorkAsync(due.AddMinutes(1), 1, default));
 
         // The turn that takes the run next clears its timer (a lease write keeps it: the wait is not over).
-        Assert.True((await Runs.TryReplaceAsync(second with { Version = 2, Lease = new TurnLease("o", T0) }, 1, default)).Written);
+        Assert.True((await Runs.TryReplaceAsync(second with { Version = 2, Lease = new TurnLease("o", T0) }, 1, WriteDurability.Provisional, default)).Written);
         Assert.Equal(2, (await Runs.ListDueWorkAsync(due.AddMinutes(1), 10, default)).Count);
         await Runs.CommitTurnAsync(Commit(first with { Version = 2, TurnNumber = 2, LastSeq = 3, Timer = null }, expected: 1, firstSeq: 3, count: 1), default);
         Assert.Equal([second.Id, later.Id], (await Runs.ListDueWorkAsync(due.AddDays(1), 10, default)).Select(r => r.Id));
@@ -601,7 +601,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         await Runs.CommitTurnAsync(Commit(kept, expected: 0, firstSeq: 1, count: 1), default);
         await Runs.CommitTurnAsync(Commit(gone, expected: 0, firstSeq: 1, count: 1), default);
         var deleted = gone with { Version = 2, DeletedAt = T0.AddTicks(1234567) };
-        Assert.True((await Runs.TryReplaceAsync(deleted, 1, default)).Written);
+        Assert.True((await Runs.TryReplaceAsync(deleted, 1, WriteDurability.Durable, default)).Written);
 
         Assert.Equal([kept.Id], (await Runs.ListAsync(tenant, new RunQuery(), default)).Items.Select(s => s.Run.Id));
         Assert.Equal(1, (await Runs.ListAsync(tenant, new RunQuery(), default)).Total);
@@ -646,7 +646,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(new[] { expired.Id, deleted.Id }.Order(), await DueAsync(expires, deletedAt));
 
         // Read at version 1, changed since: the purge erases nothing of it.
-        Assert.True((await Runs.TryReplaceAsync(deleted with { Version = 2 }, 1, default)).Written);
+        Assert.True((await Runs.TryReplaceAsync(deleted with { Version = 2 }, 1, WriteDurability.Durable, default)).Written);
         Assert.False(await Runs.PurgeAsync(deleted, default));
         Assert.NotNull(await Runs.GetAsync(tenant, deleted.Id, default));
         Assert.Equal(2, (await Runs.GetEventsAsync(tenant, deleted.Id, 0, 10, default)).Count);

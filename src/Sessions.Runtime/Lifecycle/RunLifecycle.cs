@@ -33,7 +33,7 @@ public sealed class RunLifecycle(IRunStore runs, Files.RunFiles files, RecentRun
             // commit on the version and answers as for a run that is not there.
             var now = clock.GetUtcNow();
             var deleted = run with { DeletedAt = now, Timer = null, Queue = [], Lease = null, Version = run.Version + 1, UpdatedAt = now };
-            if ((await runs.TryReplaceAsync(deleted, run.Version, cancellationToken)).Written)
+            if ((await runs.TryReplaceAsync(deleted, run.Version, WriteDurability.Durable, cancellationToken)).Written)
             {
                 // A write outside a turn: this server's copy of the run, which its next turn would start from, is stale.
                 recent.Forget(run.TenantId, run.Id);

@@ -55,9 +55,9 @@ public interface IRunStore
     /// Replaces the tenant's stored run with <paramref name="run"/> if it is still at <paramref name="expectedVersion"/>.
     /// Otherwise writes nothing and gives back the run as it is stored now (null if the tenant has no such run), in the
     /// same round trip, so that a writer that read an old copy can decide again at once. How a lease is taken, renewed
-    /// and given back.
+    /// and given back (<see cref="WriteDurability.Provisional"/>), and how a run is changed outside a turn (<see cref="WriteDurability.Durable"/>).
     /// </summary>
-    Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, CancellationToken cancellationToken);
+    Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, WriteDurability durability, CancellationToken cancellationToken);
 
     /// <summary>
     /// Writes the run, its new events and the turn record (if any) in one transaction, if and only if the stored run still has
@@ -208,6 +208,21 @@ public sealed record IdempotencyRecord(
 public sealed record IdempotentAnswer(IdempotencyRecord Record, long ExpectedVersion)
 {
     public string Body => Record.Answer!;
+}
+
+/// <summary>What a write must survive once its call returns.</summary>
+public enum WriteDurability
+{
+    /// <summary>A crash of the store itself: the caller may tell a client it happened.</summary>
+    Durable,
+
+    /// <summary>
+    /// Visible to every reader and writer at once, but it may be lost if the store itself crashes before its next durable
+    /// write, which makes it durable too (a store's log is written in order). For a lease: losing it only frees the run,
+    /// and the turn's commit, which is durable, still checks the version the lease wrote. So a turn waits for one flush
+    /// of the store's log, not two.
+    /// </summary>
+    Provisional,
 }
 
 /// <summary>Whether a version-checked replace was written; if not, the run as it is stored instead.</summary>

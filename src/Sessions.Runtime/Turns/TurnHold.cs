@@ -175,7 +175,7 @@ internal sealed class TurnHold : IAsyncDisposable
         while (true)
         {
             var next = change(Stored);
-            var written = await runs.TryReplaceAsync(next, Stored.Version, cancellationToken);
+            var written = await runs.TryReplaceAsync(next, Stored.Version, WriteDurability.Provisional, cancellationToken);
             if (written.Written)
             {
                 Stored = next;

@@ -105,7 +105,9 @@ for target in $targets; do
       ;;
     sessions-pg|sessions-pg-2|sessions-pg-2-sticky)
       db=$(fresh_database "$target")
-      connection="Host=$(pg Host);Port=$(pg Port);Username=$(pg Username);Password=$PGPASSWORD;Database=$db"
+      # Without TLS, like the peer's node-postgres client, so that both pay for the same transport on loopback
+      # (Npgsql's default, SSL Mode=Prefer, encrypts whenever the server offers it, as Debian's does).
+      connection="Host=$(pg Host);Port=$(pg Port);Username=$(pg Username);Password=$PGPASSWORD;Database=$db;SSL Mode=Disable"
       start_sessions 5403 Sessions__Store=postgres Sessions__Postgres__ConnectionString="$connection"
       urls="http://127.0.0.1:5403"
       wait_alive 5403

@@ -83,7 +83,7 @@ measure() { # label, workflow, urls (comma-separated), route (turn or conversati
   local server_pids
   server_pids=$(IFS=,; echo "${pids[*]}")
   dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --target="$3" --workflow="$2" --label="$1" --route="${4:-turn}" \
-    --concurrency="$levels" --seconds="$seconds" --warmup=2 --pid="$server_pids" | tee -a "$results"
+    --concurrency="$levels" --seconds="$seconds" --warmup=2 --settle="${SETTLE_SECONDS:-30}" --pid="$server_pids" | tee -a "$results"
 }
 
 for target in $targets; do

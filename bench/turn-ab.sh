@@ -4,18 +4,30 @@
 # the medians of turns/s, server CPU ms per turn and p99. Alternating pairs are what compare on a noisy machine.
 #   bash bench/turn-ab.sh /path/to/before /path/to/after            8 conversations, 3 pairs, 10 s each
 #   CONCURRENCY=32 PAIRS=5 SECONDS_PER_RUN=20 bash bench/turn-ab.sh A B
+#   STORE=postgres bash bench/turn-ab.sh A B       on PostgreSQL instead (a fresh database per run, without TLS), on
+#                                                   the server .ci/run starts or SESSIONS_BENCH_POSTGRES
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$(cd "$1" && pwd); b=$(cd "$2" && pwd)
-pairs=${PAIRS:-3}; concurrency=${CONCURRENCY:-8}; seconds=${SECONDS_PER_RUN:-10}
+pairs=${PAIRS:-3}; concurrency=${CONCURRENCY:-8}; seconds=${SECONDS_PER_RUN:-10}; store=${STORE:-sqlite}
+server=${SESSIONS_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=sessions;Password=sessions;Database=sessions"}
+pg() { sed -E "s/.*$1=([^;]*).*/\1/" <<<"$server"; }
+database=sessions_bench_ab_$$
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+drop_database() { [ "$store" = postgres ] && PGPASSWORD=$(pg Password) psql -q -h "$(pg Host)" -p "$(pg Port)" -U "$(pg Username)" -d postgres -c "DROP DATABASE IF EXISTS $database WITH (FORCE);" >/dev/null 2>&1; rm -rf "$work"; }
+trap drop_database EXIT
 for root in "$a" "$b"; do dotnet build "$root/src/Sessions.Api" -c Release -v quiet -nologo >/dev/null; done
 dotnet build bench/TurnLoad -c Release -v quiet -nologo >/dev/null
 
 run_once() { # root
   rm -f "$work"/s.db*
-  (cd "$1/src/Sessions.Api/bin/Release/net10.0" && exec env Sessions__Store=sqlite Sessions__Sqlite__Path="$work/s.db" \
+  local store_settings=(Sessions__Store=sqlite Sessions__Sqlite__Path="$work/s.db")
+  if [ "$store" = postgres ]; then
+    PGPASSWORD=$(pg Password) psql -q -h "$(pg Host)" -p "$(pg Port)" -U "$(pg Username)" -d postgres \
+      -c "DROP DATABASE IF EXISTS $database WITH (FORCE);" -c "CREATE DATABASE $database;" >/dev/null 2>&1
+    store_settings=(Sessions__Store=postgres "Sessions__Postgres__ConnectionString=Host=$(pg Host);Port=$(pg Port);Username=$(pg Username);Password=$(pg Password);Database=$database;SSL Mode=Disable")
+  fi
+  (cd "$1/src/Sessions.Api/bin/Release/net10.0" && exec env "${store_settings[@]}" \
     Sessions__RateLimit__PermitsPerSecond=0 Logging__LogLevel__Default=Warning dotnet Sessions.Api.dll --urls http://127.0.0.1:5410 >"$work/server.log" 2>&1) &
   local pid=$!
   for _ in $(seq 1 150); do curl -sf http://127.0.0.1:5410/alive >/dev/null && break; sleep 0.2; done
@@ -27,7 +39,7 @@ run_once() { # root
       { "id": "thanks", "type": "say", "text": "Thanks {{name}}, noted: {{topic}}.", "next": "done" },
       { "id": "done", "type": "end", "output": "{{name}}: {{topic}}" } ] }' | sed -E 's/.*"workflow_id":"([^"]+)".*/\1/')
   dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --target=http://127.0.0.1:5410 --workflow="$workflow" --label="$1" \
-    --concurrency="$concurrency" --seconds="$seconds" --warmup=2 --pid="$pid"
+    --concurrency="$concurrency" --seconds="$seconds" --warmup=2 --settle="${SETTLE_SECONDS:-30}" --pid="$pid"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 

@@ -40,9 +40,11 @@ if (options.TryGetValue("long", out var longTurns))
     return;
 }
 
-// Until the server's JIT has settled (tiered compilation goes on for several seconds of load), whatever level ran
-// first would pay for it.
-await RunAsync(levels.Max(), TimeSpan.FromSeconds(Math.Max(10, warmup)));
+// Until the server's JIT has settled, whatever level ran first would pay for it: with dynamic PGO, .NET compiles a hot
+// method three times (quick, instrumented, optimized), and a Sessions server on PostgreSQL reached its steady CPU per
+// turn only 25 to 30 s into a load (`--settle`, 10 s unless given).
+var settle = double.Parse(options.GetValueOrDefault("settle", "10"), System.Globalization.CultureInfo.InvariantCulture);
+await RunAsync(levels.Max(), TimeSpan.FromSeconds(Math.Max(settle, warmup)));
 foreach (var level in levels)
 {
     await RunAsync(level, TimeSpan.FromSeconds(warmup));

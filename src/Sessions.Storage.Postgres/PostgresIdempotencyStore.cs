@@ -1,3 +1,4 @@
+using Npgsql;
 using Sessions.Runtime.Storage;
 
 namespace Sessions.Storage.Postgres;
@@ -35,12 +36,16 @@ public sealed class PostgresIdempotencyStore(PostgresDatabase database) : IIdemp
         };
     }
 
+    /// <summary>A claim or its renewal, provisional like a run's lease: one implicit transaction that does not wait for the WAL flush.</summary>
     public async Task<bool> TryWriteAsync(IdempotencyRecord record, long expectedVersion, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(Sql.Provisional());
         var (text, values) = Write(record, expectedVersion);
-        await using var command = Sql.Command(connection, text, values);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        batch.BatchCommands.Add(Sql.BatchCommand(text, values));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return batch.BatchCommands[^1].RecordsAffected == 1;
     }
 
     public async Task<bool> TryDeleteAsync(string tenantId, string key, long expectedVersion, CancellationToken cancellationToken)

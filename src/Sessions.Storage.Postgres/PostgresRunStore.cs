@@ -30,7 +30,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         await using var batch = new NpgsqlBatch(connection);
         if (durability == WriteDurability.Provisional)
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true);"));
+            batch.BatchCommands.Add(Sql.Provisional());
         }
 
         batch.BatchCommands.Add(Sql.BatchCommand(UpdateRun, run.Id, run.TenantId, run.Status.ToWire(), run.Version, run.UpdatedAt, Document(run), expectedVersion, DueAt(run), run.DeletedAt?.UtcTicks, run.ExpiresAt?.UtcTicks));

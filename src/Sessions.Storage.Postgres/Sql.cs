@@ -31,6 +31,12 @@ internal static class Sql
         return command;
     }
 
+    /// <summary>
+    /// First in a batch (one implicit transaction): its commit does not wait for the WAL to reach the disk, for a
+    /// <see cref="Sessions.Runtime.Storage.WriteDurability.Provisional"/> write. The setting ends with the transaction.
+    /// </summary>
+    public static NpgsqlBatchCommand Provisional() => new("SELECT set_config('synchronous_commit', 'off', true);");
+
     /// <summary>Text to store in a `json` column: passed as json so that PostgreSQL checks it without reformatting it.</summary>
     public static Json AsJson(string text) => new(text);
 

@@ -109,7 +109,9 @@ public interface IIdempotencyStore
 
     /// <summary>
     /// Writes <paramref name="record"/> if the stored key is still at <paramref name="expectedVersion"/> (0: if there is
-    /// none); false, writing nothing, otherwise.
+    /// none); false, writing nothing, otherwise. It claims a key or renews a claim, never stores an answer (the turn's
+    /// commit does), so the write may be <see cref="WriteDurability.Provisional"/>: a claim lost with the store frees
+    /// the key, and the commit that stores the answer makes the claim before it durable too.
     /// </summary>
     Task<bool> TryWriteAsync(IdempotencyRecord record, long expectedVersion, CancellationToken cancellationToken);
 

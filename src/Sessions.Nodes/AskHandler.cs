@@ -15,6 +15,8 @@ public sealed partial class AskHandler : INodeHandler
 
     public bool WaitsForPeople => true;
 
+    public bool ReachesOutside(object? config) => false;
+
     public object? Compile(NodeSpec spec)
     {
         var prompt = spec.Template("prompt", required: true);

@@ -18,6 +18,9 @@ public sealed class BranchHandler(LlmGateway gateway) : INodeHandler
 
     public bool UsesNext => false;
 
+    /// <summary>Only a case that a model decides (`llm_condition`) reaches outside.</summary>
+    public bool ReachesOutside(object? config) => config is not BranchConfig branch || branch.Cases.Any(c => c.Llm is not null);
+
     public object? Compile(NodeSpec spec)
     {
         var cases = new List<BranchCase>();

@@ -10,6 +10,8 @@ public sealed class EndHandler : INodeHandler
 
     public bool UsesNext => false;
 
+    public bool ReachesOutside(object? config) => false;
+
     public object? Compile(NodeSpec spec) =>
         spec.Json.TryGetPropertyValue("output", out var output) ? TemplatedJson.Compile(output, spec.FieldPath("output"), spec) : null;
 

@@ -10,6 +10,8 @@ public sealed class FailHandler : INodeHandler
 
     public bool UsesNext => false;
 
+    public bool ReachesOutside(object? config) => false;
+
     public object? Compile(NodeSpec spec) => spec.Template("error", required: true);
 
     public ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken) =>

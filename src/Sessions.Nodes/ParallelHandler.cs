@@ -11,6 +11,10 @@ public sealed class ParallelHandler(TimeProvider clock) : INodeHandler
 {
     public string NodeType => "parallel";
 
+    /// <summary>Whether any of its steps, or their fallbacks, does.</summary>
+    public bool ReachesOutside(object? config) =>
+        config is not StepPlan plan || plan.Steps.Any(s => s.Node.Handler.ReachesOutside(s.Node.Config) || s.Fallback is { } f && f.Handler.ReachesOutside(f.Config));
+
     public object? Compile(NodeSpec spec) => StepPlan.Compile(spec);
 
     public ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken) =>

@@ -12,6 +12,8 @@ public sealed class PauseHandler : INodeHandler
 
     public bool WaitsForPeople => true;
 
+    public bool ReachesOutside(object? config) => false;
+
     public object? Compile(NodeSpec spec) => new PauseConfig(spec.Seconds("resume_after_seconds", AskHandler.MaxWait));
 
     public ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)

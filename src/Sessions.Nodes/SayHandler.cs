@@ -10,6 +10,8 @@ public sealed class SayHandler : INodeHandler
 {
     public string NodeType => "say";
 
+    public bool ReachesOutside(object? config) => false;
+
     public object? Compile(NodeSpec spec) => spec.Template("text", required: true);
 
     public ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)

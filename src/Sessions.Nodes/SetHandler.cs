@@ -16,6 +16,8 @@ public sealed class SetHandler : INodeHandler
 
     public bool RunsAsStep(object? config) => true;
 
+    public bool ReachesOutside(object? config) => false;
+
     public object? Compile(NodeSpec spec)
     {
         if (spec.Json["assign"] is not JsonObject assign || assign.Count == 0)

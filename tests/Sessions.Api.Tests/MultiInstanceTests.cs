@@ -203,6 +203,58 @@ public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
     }
 
     [ServerFact]
+    public async Task A_turn_leases_its_run_only_to_reach_outside_and_reaches_nothing_once_another_turn_moved_the_run_on()
+    {
+        // Two instances of their own on one clock that the test moves on, so that a turn waits between two nodes for as
+        // long as the test needs.
+        await using var api = await LoopbackApi.StartAsync("token");
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var working = new SessionsFactory(null, OnSharedStore(), clock);
+        await using var other = new SessionsFactory(null, OnSharedStore(), clock);
+        var (client, otherClient) = (working.CreateClient(), other.CreateClient());
+        var workflow = await client.UploadAsync($$$"""
+            { "name": "Late lease", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Next?", "variable": "message", "next": "route" },
+              { "id": "route", "type": "branch", "cases": [
+                { "when": { "var": "message", "op": "eq", "value": "call" }, "next": "call" },
+                { "when": { "var": "message", "op": "eq", "value": "wait" }, "next": "wait" } ], "default": "ask" },
+              { "id": "wait", "type": "set", "assign": { "waited": "yes" }, "next": "call",
+                "self_loop": { "max_retries": 1, "seconds_between_retries": 5, "while": { "var": "message", "op": "eq", "value": "wait" } } },
+              { "id": "call", "type": "http_request", "url": "{{{api.Address}}}count/late", "next": "ask" } ] }
+            """);
+        var runId = (await client.StartAsync(workflow))["run_id"]!.GetValue<string>();
+        var store = working.Services.GetRequiredService<IRunStore>();
+        async Task<RunDocument> Stored() => (await store.GetAsync("default", runId, default))!;
+
+        // A turn that stays in memory writes the run once, its commit; one that calls out leases the run first.
+        var version = (await Stored()).Version;
+        Assert.Equal(2, (await client.ReplyAsync(workflow, runId, "hello"))["turn_number"]!.GetValue<int>());
+        Assert.Equal(version + 1, (await Stored()).Version);
+        Assert.Equal(3, (await client.ReplyAsync(workflow, runId, "call"))["turn_number"]!.GetValue<int>());
+        Assert.Equal((version + 3, null), ((await Stored()).Version, (await Stored()).Lease));
+        Assert.Equal(1, api.Calls("late"));
+
+        // A turn waits between its nodes, in memory and without a lease, while the other instance takes a turn.
+        var turn = client.ExecuteAsync(workflow, new { run_id = runId, expected_turn = 3, run_input = new { user_message = "wait" } });
+        await Eventually.TrueAsync(async () => (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["progress"] is not null);
+        Assert.Null((await Stored()).Lease);
+        Assert.Equal(HttpStatusCode.OK, (await otherClient.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "hello" } })).StatusCode);
+
+        // Its lease write then finds the run moved on: it calls nothing and writes nothing, and it was meant for turn 3.
+        while (!turn.IsCompleted)
+        {
+            clock.Advance(TimeSpan.FromSeconds(5));
+            await Task.WhenAny(turn, Task.Delay(50));
+        }
+
+        var refused = await turn;
+        Assert.Equal((HttpStatusCode.Conflict, "turn_mismatch"), (refused.StatusCode, (await refused.ReadObjectAsync())["code"]!.GetValue<string>()));
+        Assert.Equal(1, api.Calls("late"));
+        var run = await Stored();
+        Assert.Equal((4, null, version + 4), (run.TurnNumber, run.Lease, run.Version));
+    }
+
+    [ServerFact]
     public async Task A_stop_sent_to_one_instance_cancels_the_turn_running_on_the_other()
     {
         await using var api = await LoopbackApi.StartAsync("token");

@@ -74,6 +74,31 @@ public class HandlerTests
     }
 
     [Fact]
+    public void Nodes_that_call_a_model_or_a_service_say_they_reach_outside_and_nodes_that_work_in_memory_say_they_do_not()
+    {
+        // What decides whether a turn on a shared store must lease its run before the node runs.
+        var nodes = """
+            [ { "id": "ask", "type": "ask", "prompt": "?", "variable": "v", "next": "say" },
+              { "id": "say", "type": "say", "text": "hi {{v}}", "next": "set" },
+              { "id": "set", "type": "set", "assign": { "w": "{{v}}" }, "next": "when" },
+              { "id": "when", "type": "branch", "cases": [ { "when": { "var": "v", "op": "eq", "value": "a" }, "next": "pause" } ], "default": "model" },
+              { "id": "model", "type": "branch", "cases": [ { "llm_condition": { "question": "Yes?", "base_url": "http://127.0.0.1:9/v1", "model": "m" }, "next": "pause" } ], "default": "call" },
+              { "id": "pause", "type": "pause", "next": "call" },
+              { "id": "call", "type": "http_request", "url": "http://127.0.0.1:9/x", "next": "chat" },
+              { "id": "chat", "type": "llm", "mode": "say", "base_url": "http://127.0.0.1:9/v1", "model": "m", "messages": [ { "role": "user", "content": "hi" } ], "next": "sets" },
+              { "id": "sets", "type": "parallel", "next": "calls", "steps": [ { "id": "a", "type": "set", "assign": { "x": "1" } } ] },
+              { "id": "calls", "type": "parallel", "next": "end", "steps": [
+                { "id": "b", "type": "set", "assign": { "x": "1" } },
+                { "id": "c", "type": "http_request", "url": "http://127.0.0.1:9/y" } ] },
+              { "id": "end", "type": "end" },
+              { "id": "fail", "type": "fail", "error": "no" } ]
+            """;
+        var reaching = new[] { "ask", "say", "set", "when", "model", "pause", "call", "chat", "sets", "calls", "end", "fail" }
+            .Where(id => Node(nodes, id) is var node && node.Handler.ReachesOutside(node.Config));
+        Assert.Equal(["model", "call", "chat", "calls"], reaching);
+    }
+
+    [Fact]
     public void Two_handlers_for_one_type_fail_at_startup()
     {
         var error = Assert.Throws<InvalidOperationException>(() => new NodeHandlerRegistry([new SayHandler(), new AskHandler(), new SayHandler()]));

@@ -24,6 +24,8 @@ public sealed class InstrumentedNodeHandler(INodeHandler inner, ILogger<Instrume
 
     public bool RunsAsStep(object? config) => inner.RunsAsStep(config);
 
+    public bool ReachesOutside(object? config) => inner.ReachesOutside(config);
+
     public object? Compile(NodeSpec spec) => inner.Compile(spec);
 
     public async ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)

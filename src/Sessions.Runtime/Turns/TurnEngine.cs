@@ -7,6 +7,7 @@ using Sessions.Runtime.Files;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Workflows;
 
 namespace Sessions.Runtime.Turns;
@@ -175,8 +176,13 @@ public sealed class TurnEngine(
 
         // Another server's turn holds the run: a stop or an interrupt takes its lease (it notices and stops).
         interrupted ??= policy == BusyPolicy.Interrupt ? RunQueue.QueuedIdOf(run.Lease?.Owner) : null;
+
+        // On a shared store, a turn leases its run only once it reaches outside the server, unless it streams (what it
+        // showed could not be taken back if it started again), runs in the background or interrupts (both find their
+        // run by its lease).
+        var leaseLater = observer is null && request.Queued is null && policy != BusyPolicy.Interrupt;
         var (hold, current) = await TurnHold.TryTakeAsync(
-            runs, keys, running, run, !NeedsHold(run, request), request.Idempotency, owner, policy == BusyPolicy.Interrupt, options.Value, clock, logger, cancellationToken);
+            runs, keys, running, run, !NeedsHold(run, request), request.Idempotency, owner, policy == BusyPolicy.Interrupt, leaseLater, options.Value, clock, logger, cancellationToken);
 
         // Held (or not): the next turn in line may look now.
         inLine?.Dispose();
@@ -207,8 +213,45 @@ public sealed class TurnEngine(
             throw TurnHold.Conflict();
         }
 
+        RunMovedOnException movedOn;
+        try
+        {
+            return await StepAndCommitAsync(hold, turn, request, run, storedJson, definition, startedAt, interrupted, cancellationToken);
+        }
+        catch (RunMovedOnException e)
+        {
+            movedOn = e;
+        }
+
+        // Held without a lease, the turn found the run moved on: it did nothing outside the server and wrote nothing.
+        if (fromCopy && mayStartAgain)
+        {
+            // The copy was stale: start again from the run as the failed write found it.
+            recent.Forget(request.TenantId, request.RunId!);
+            return await ExecuteAsync(request, movedOn.Current, mayStartAgain: false, cancellationToken, observer);
+        }
+
+        if (policy == BusyPolicy.Enqueue)
+        {
+            // Another turn won the run: wait for it as if it had been seen running, then start from the run as it is.
+            (_, var place) = await busyRuns.WaitUntilFreeAsync(request, cancellationToken);
+            place.Dispose();
+            return await ExecuteAsync(request, null, mayStartAgain: false, cancellationToken, observer);
+        }
+
+        throw movedOn.Current is { Status: RunStatus.Cancelled }
+            ? TurnHold.CancelledTurn()
+            : TurnHold.Conflict("Another turn of this run was committed while this one ran; this turn was not applied. Read the run and retry.");
+    }
+
+    /// <summary>The turn once held: stepped, its answer rendered, and committed; the hold is let go whatever happens.</summary>
+    private async Task<TurnOutcome> StepAndCommitAsync(
+        TurnHold hold, TurnExecution turn, TurnRequest request, RunDocument run, string? storedJson, WorkflowDefinition definition, DateTimeOffset startedAt,
+        string? interrupted, CancellationToken cancellationToken)
+    {
         await using var held = hold;
         turn.Progress = hold.Progress;
+        turn.BeforeReachingOutside = hold.ReachingOutsideAsync;
         using (var stoppable = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, hold.Cancelled))
         {
             try
@@ -320,6 +363,12 @@ public sealed class TurnEngine(
                     continue;
                 }
 
+                if (hold.OnlyInMemory && !hold.WasCancelled)
+                {
+                    // Another server's lease in the run is a turn that started there, not one that took this turn's run.
+                    throw new RunMovedOnException(current);
+                }
+
                 if (hold.WasCancelled || current is { Status: RunStatus.Cancelled } || current?.Lease is { } lease && lease.Owner != hold.Owner)
                 {
                     throw TurnHold.CancelledTurn();
@@ -374,7 +423,7 @@ public sealed class TurnEngine(
     /// </summary>
     private async Task<TurnOutcome> RefuseQueuedAsync(RunDocument run, TurnRequest request, DomainException refusal, CancellationToken cancellationToken)
     {
-        var (hold, _) = await TurnHold.TryTakeAsync(runs, keys, running, run, false, null, RunQueue.WorkerOwner(request.Queued!), false, options.Value, clock, logger, cancellationToken);
+        var (hold, _) = await TurnHold.TryTakeAsync(runs, keys, running, run, false, null, RunQueue.WorkerOwner(request.Queued!), preempt: false, leaseLater: false, options.Value, clock, logger, cancellationToken);
         if (hold is null)
         {
             throw TurnHold.Conflict();

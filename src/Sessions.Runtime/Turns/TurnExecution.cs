@@ -218,6 +218,9 @@ internal sealed class TurnExecution
     /// <summary>Where the turn reports how far it has got, once it holds the run (for readers of a running run).</summary>
     public TurnProgress? Progress { get; set; }
 
+    /// <summary>Awaited before each node that may reach outside the server (<see cref="INodeHandler.ReachesOutside"/>): where a turn takes its lease late.</summary>
+    public Func<CancellationToken, Task>? BeforeReachingOutside { get; set; }
+
     /// <summary>
     /// Steps the nodes that the request set going, once the run is held; <see cref="Begin"/> comes first. Cancelling
     /// stops it at the next node boundary, or inside a node that honours the token (model and HTTP calls).
@@ -489,6 +492,12 @@ internal sealed class TurnExecution
     {
         var retrying = node.Id == retryingNodeId;
         retryingNodeId = null;
+        if (BeforeReachingOutside is { } beforeReachingOutside && node.Handler.ReachesOutside(node.Config))
+        {
+            // Outside the try below: a run that moved on refuses the turn, it does not fail the node.
+            await beforeReachingOutside(cancellationToken);
+        }
+
         try
         {
             return await node.Handler.ExecuteAsync(Context(node, retrying), cancellationToken);

@@ -10,6 +10,10 @@ namespace Sessions.Runtime.Turns;
 /// instead of running the turn twice) while it works. On a store one process owns, the run is held in memory
 /// (<see cref="RunningTurns"/>); on a shared store, by a lease in the run document, taken with a version-checked write and
 /// renewed every third of its length. The commit expects the version the last of those writes left.
+/// On a shared store a turn may also start without the lease (<c>leaseLater</c>): it is then held in this process only,
+/// and takes the lease just before its first node that reaches outside the server (<see cref="ReachingOutsideAsync"/>).
+/// A turn that never does (it only steps in memory) writes once, its commit, whose version check alone makes it lose
+/// to any turn that wrote the run since it was read; having done nothing outside, such a turn may start again.
 /// If this server dies, in-memory holds die with it and stored leases simply expire.
 /// A hold can be cancelled: by a stop or an interrupt in this process (through <see cref="RunningTurns"/>), or, on a
 /// shared store, by one that took the lease over from another server, which the hold notices within
@@ -33,7 +37,8 @@ internal sealed class TurnHold : IAsyncDisposable
     private RunningTurn? registered;
     private Task renewing = Task.CompletedTask;
     private Task watching = Task.CompletedTask;
-    private bool leased;
+    private volatile bool leased;
+    private bool leaseLater;
     private bool committed;
 
     private TurnHold(IRunStore runs, IdempotencyKeys keys, RunningTurns running, RunDocument run, KeyClaim? claim, string owner, TimeSpan duration, TimeProvider clock, ILogger logger)
@@ -59,6 +64,12 @@ internal sealed class TurnHold : IAsyncDisposable
 
     public bool WasCancelled => cancellation.IsCancellationRequested;
 
+    /// <summary>
+    /// Whether the turn holds its run without a lease and has not reached outside the server: if its commit finds the run
+    /// moved on, it did nothing anyone could see, and may start again.
+    /// </summary>
+    public bool OnlyInMemory => leaseLater;
+
     /// <summary>How far the turn has got, for readers of the run in this process; null for a run not stored yet.</summary>
     public TurnProgress? Progress => registered?.Progress;
 
@@ -81,11 +92,12 @@ internal sealed class TurnHold : IAsyncDisposable
     /// know, or a finished one, whose turn will be refused without writing). Without a hold the result says why: another turn holds the run (no run given back), or the run moved
     /// on since it was read, and then the run as the failed lease write found it comes back, for a caller that started
     /// from an old copy to start again from; either is otherwise a 409 <see cref="Conflict"/>. With
-    /// <paramref name="preempt"/> (a stop or an interrupt), a live lease of another server is taken over.
+    /// <paramref name="preempt"/> (a stop or an interrupt), a live lease of another server is taken over. With
+    /// <paramref name="leaseLater"/>, a shared store's lease waits until the turn reaches outside the server.
     /// </summary>
     public static async Task<(TurnHold? Hold, RunDocument? Current)> TryTakeAsync(
         IRunStore runs, IdempotencyKeys keys, RunningTurns running, RunDocument run, bool nothingToHold, KeyClaim? claim, string? owner, bool preempt,
-        TurnOptions options, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
+        bool leaseLater, TurnOptions options, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
     {
         owner ??= claim?.Owner ?? Guid.NewGuid().ToString("n");
         var hold = new TurnHold(runs, keys, running, run, claim, owner, options.Lease, clock, logger);
@@ -95,6 +107,11 @@ internal sealed class TurnHold : IAsyncDisposable
             if (runs.OwnedByOneProcess)
             {
                 hold.registered = running.TryEnter(run.TenantId, run.Id, owner, turnNumber);
+            }
+            else if (leaseLater && !preempt)
+            {
+                hold.registered = running.TryEnter(run.TenantId, run.Id, owner, turnNumber);
+                hold.leaseLater = hold.registered is not null;
             }
             else
             {
@@ -126,6 +143,35 @@ internal sealed class TurnHold : IAsyncDisposable
         }
 
         return (hold, null);
+    }
+
+    /// <summary>
+    /// Before a node that reaches outside the server: takes the run's lease if this turn started without it, so that what
+    /// the node does outside happens for one turn only. Throws <see cref="RunMovedOnException"/> if the run moved on
+    /// since it was read (or another server holds it): nothing was done outside, and nothing is written.
+    /// </summary>
+    public async Task ReachingOutsideAsync(CancellationToken cancellationToken)
+    {
+        if (!leaseLater)
+        {
+            return;
+        }
+
+        leaseLater = false;
+        var now = clock.GetUtcNow();
+        if (!RunLeases.MayTake(Stored, Owner, now)
+            || !await TryWriteAsync(current => RunLeases.Taken(current, new TurnLease(Owner, now + duration)), cancellationToken))
+        {
+            throw new RunMovedOnException(found);
+        }
+
+        leased = true;
+        if (renewing.IsCompleted)
+        {
+            renewing = RenewAsync();
+        }
+
+        watching = WatchAsync();
     }
 
     /// <summary>
@@ -257,4 +303,14 @@ internal sealed class TurnHold : IAsyncDisposable
             logger.LogWarning(ex, "Watching the lease of run {RunId} failed", Stored.Id);
         }
     }
+}
+
+/// <summary>
+/// A turn held without a lease found its run moved on (another turn committed, or took the lease) before it reached
+/// outside the server or committed: it did nothing outside and wrote nothing, so its caller may start it again from
+/// <see cref="Current"/> (the run as the failed write found it, if it did) or refuse it as a lost race.
+/// </summary>
+internal sealed class RunMovedOnException(RunDocument? current) : Exception("The run moved on since this turn read it.")
+{
+    public RunDocument? Current { get; } = current;
 }

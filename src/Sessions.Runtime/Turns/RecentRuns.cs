@@ -7,10 +7,10 @@ namespace Sessions.Runtime.Turns;
 
 /// <summary>
 /// The runs this server committed last, as the JSON it committed, so that the next turn of a conversation starts
-/// without reading its run back: on an embedded store a turn is then one write and no read, and on a shared store the
-/// lease write is the first round trip. Kept as text, not objects, so that every turn gets its own copy.
-/// A copy may be stale where servers share the store; the version check of the lease write finds that out, and the
-/// turn then reads the run afresh (<see cref="TurnEngine"/>). On a store one process owns, every write of an existing
+/// without reading its run back: a turn that stays in memory is then one write and no read, and one that leases its
+/// run (on a shared store) starts with the lease write. Kept as text, not objects, so that every turn gets its own copy.
+/// A copy may be stale where servers share the store; the version check of the commit or of the lease write finds that
+/// out, and the turn then starts again from the run as stored (<see cref="TurnEngine"/>). On a store one process owns, every write of an existing
 /// run goes through the engine, which keeps this up to date or forgets the run.
 /// </summary>
 public sealed class RecentRuns(IOptions<TurnOptions> options)

@@ -1,12 +1,16 @@
 // The benchmark's floors: what a turn cannot cost less than on this machine. An ASP.NET Core server that answers the
 // execute request with fixed bytes (the HTTP floor), or that also commits one SQLite transaction per request, a row of
-// about a turn's size in a WAL file written by one connection (the SQLite floor).
+// about a turn's size in a WAL file written by one connection (the SQLite floor), or one PostgreSQL transaction per
+// request, the same row inserted in one round trip that waits for the WAL flush (the PostgreSQL floor).
 //   dotnet Floor.dll <port>                            fixed bytes
-//   dotnet Floor.dll <port> <file> [NORMAL|FULL]       plus one transaction per request
+//   dotnet Floor.dll <port> <file> [NORMAL|FULL]       plus one SQLite transaction per request
+//   dotnet Floor.dll <port> postgres <connection>      plus one PostgreSQL transaction per request
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 var port = int.Parse(args[0]);
-var file = args.Length > 1 ? args[1] : null;
+var postgres = args.Length > 2 && args[1] == "postgres" ? args[2] : null;
+var file = args.Length > 1 && postgres is null ? args[1] : null;
 var synchronous = args.Length > 2 ? args[2] : "NORMAL";
 
 var builder = WebApplication.CreateSlimBuilder();
@@ -25,6 +29,15 @@ if (file is not null)
     using var setup = connection.CreateCommand();
     setup.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; CREATE TABLE IF NOT EXISTS turns (id INTEGER PRIMARY KEY, body TEXT NOT NULL);";
     setup.ExecuteNonQuery();
+}
+
+NpgsqlDataSource? dataSource = null;
+if (postgres is not null)
+{
+    // Prepared once per connection, as Sessions' own statements are; synchronous_commit stays on (the default).
+    dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(postgres) { MaxAutoPrepare = 8, AutoPrepareMinUsages = 2, NoResetOnClose = true }.ConnectionString);
+    await using var setup = dataSource.CreateCommand("CREATE TABLE IF NOT EXISTS turns (id bigserial PRIMARY KEY, body text NOT NULL);");
+    await setup.ExecuteNonQueryAsync();
 }
 
 app.MapGet("/alive", () => Results.Ok());
@@ -52,6 +65,13 @@ app.MapPost("/v1/workflows/{id}/execute", async (HttpContext context) =>
         {
             writer.Release();
         }
+    }
+
+    if (dataSource is not null)
+    {
+        await using var insert = dataSource.CreateCommand("INSERT INTO turns (body) VALUES ($1);");
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = payload });
+        await insert.ExecuteNonQueryAsync();
     }
 
     context.Response.ContentType = "application/json";

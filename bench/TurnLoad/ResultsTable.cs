@@ -42,6 +42,8 @@ internal static class ResultsTable
         Ratio("sessions-sqlite / floor-sqlite-full", "sessions-sqlite", "floor-sqlite-full");
         Ratio("sessions-sqlite / langgraph-sqlite", "sessions-sqlite", "langgraph-sqlite");
         Ratio("sessions-pg / langgraph-pg", "sessions-pg", "langgraph-pg");
+        Ratio("sessions-pg / floor-pg", "sessions-pg", "floor-pg");
+        Ratio("floor-pg / langgraph-pg (the most any PostgreSQL server could lead the peer by here)", "floor-pg", "langgraph-pg");
         Ratio("sessions-pg-2 / sessions-pg", "sessions-pg-2", "sessions-pg");
         Ratio("sessions-pg-2-sticky / sessions-pg", "sessions-pg-2-sticky", "sessions-pg");
         Ratio("p99 of sessions-sqlite / p99 of floor-sqlite (NORMAL)", "sessions-sqlite", "floor-sqlite", "p99_ms");

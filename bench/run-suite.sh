@@ -4,6 +4,7 @@
 #   floor-http          ASP.NET Core answering fixed bytes
 #   floor-sqlite        the same plus one SQLite transaction per turn (WAL, synchronous=NORMAL)
 #   floor-sqlite-full   the same with synchronous=FULL (an fsync per commit)
+#   floor-sqlite-group  synchronous=FULL, the concurrent turns' rows committed together by one writer (group commit)
 #   floor-pg            the same plus one PostgreSQL transaction per turn (one round trip, waiting for the WAL flush)
 #   sessions-sqlite     Sessions on its embedded store (synchronous=FULL)
 #   langgraph-sqlite    LangGraph.js with its official SqliteSaver (WAL, synchronous=NORMAL)
@@ -21,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions_root=$(cd "${SESSIONS_ROOT:-.}" && pwd)
-targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full floor-pg sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg long-run"}
+targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full floor-sqlite-group floor-pg sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg long-run"}
 seconds=${SECONDS_PER_LEVEL:-10}
 levels=${CONCURRENCY:-1,8,32}
 server=${SESSIONS_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=sessions;Password=sessions;Database=sessions"}
@@ -90,10 +91,11 @@ measure() { # label, workflow, urls (comma-separated), route (turn or conversati
 for target in $targets; do
   echo "== $target" >&2
   case $target in
-    floor-http|floor-sqlite|floor-sqlite-full)
+    floor-http|floor-sqlite|floor-sqlite-full|floor-sqlite-group)
       args=(5401)
       [ "$target" = floor-sqlite ] && args+=("$work/floor.db" NORMAL)
       [ "$target" = floor-sqlite-full ] && args+=("$work/floor-full.db" FULL)
+      [ "$target" = floor-sqlite-group ] && args+=("$work/floor-group.db" FULL-GROUP)
       dotnet bench/Floor/bin/Release/net10.0/Floor.dll "${args[@]}" >"$work/floor.log" 2>&1 &
       pids+=($!)
       wait_alive 5401

@@ -4,6 +4,9 @@
 // request, the same row inserted in one round trip that waits for the WAL flush (the PostgreSQL floor).
 //   dotnet Floor.dll <port>                            fixed bytes
 //   dotnet Floor.dll <port> <file> [NORMAL|FULL]       plus one SQLite transaction per request
+//   dotnet Floor.dll <port> <file> FULL-GROUP          plus the same row per request, written by one writer that commits
+//                                                      the requests waiting together in one transaction (group commit, as
+//                                                      Sessions' own writer): the least an fsync per commit can cost
 //   dotnet Floor.dll <port> postgres <connection>      plus one PostgreSQL transaction per request
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -12,6 +15,8 @@ var port = int.Parse(args[0]);
 var postgres = args.Length > 2 && args[1] == "postgres" ? args[2] : null;
 var file = args.Length > 1 && postgres is null ? args[1] : null;
 var synchronous = args.Length > 2 ? args[2] : "NORMAL";
+var grouped = synchronous.EndsWith("-GROUP", StringComparison.Ordinal);
+synchronous = synchronous.Replace("-GROUP", "", StringComparison.Ordinal);
 
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
@@ -31,6 +36,35 @@ if (file is not null)
     setup.ExecuteNonQuery();
 }
 
+var waiting = System.Threading.Channels.Channel.CreateUnbounded<TaskCompletionSource>(new() { SingleReader = true });
+if (grouped)
+{
+    _ = Task.Run(async () =>
+    {
+        var group = new List<TaskCompletionSource>();
+        while (await waiting.Reader.WaitToReadAsync())
+        {
+            group.Clear();
+            while (waiting.Reader.TryRead(out var request))
+            {
+                group.Add(request);
+            }
+
+            using (var transaction = connection!.BeginTransaction())
+            using (var insert = connection.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT INTO turns (body) VALUES ($body);";
+                insert.Parameters.AddWithValue("$body", payload);
+                group.ForEach(_ => insert.ExecuteNonQuery());
+                transaction.Commit();
+            }
+
+            group.ForEach(request => request.SetResult());
+        }
+    });
+}
+
 NpgsqlDataSource? dataSource = null;
 if (postgres is not null)
 {
@@ -48,7 +82,13 @@ app.MapPost("/v1/workflows/{id}/execute", async (HttpContext context) =>
         await reader.ReadToEndAsync();
     }
 
-    if (connection is not null)
+    if (grouped)
+    {
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        waiting.Writer.TryWrite(written);
+        await written.Task;
+    }
+    else if (connection is not null)
     {
         await writer.WaitAsync();
         try

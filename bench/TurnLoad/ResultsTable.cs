@@ -40,6 +40,8 @@ internal static class ResultsTable
 
         Ratio("sessions-sqlite / floor-sqlite (NORMAL)", "sessions-sqlite", "floor-sqlite");
         Ratio("sessions-sqlite / floor-sqlite-full", "sessions-sqlite", "floor-sqlite-full");
+        Ratio("sessions-sqlite / floor-sqlite-group", "sessions-sqlite", "floor-sqlite-group");
+        Ratio("floor-sqlite-group / floor-sqlite (NORMAL) (the most any server durable at each commit could reach of the NORMAL floor here)", "floor-sqlite-group", "floor-sqlite");
         Ratio("sessions-sqlite / langgraph-sqlite", "sessions-sqlite", "langgraph-sqlite");
         Ratio("sessions-pg / langgraph-pg", "sessions-pg", "langgraph-pg");
         Ratio("sessions-pg / floor-pg", "sessions-pg", "floor-pg");

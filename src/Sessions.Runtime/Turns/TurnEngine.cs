@@ -2,12 +2,12 @@ using Sessions.Runtime.Webhooks;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Files;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
-using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Workflows;
 
 namespace Sessions.Runtime.Turns;

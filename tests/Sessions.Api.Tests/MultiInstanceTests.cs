@@ -212,16 +212,7 @@ public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
         await using var working = new SessionsFactory(null, OnSharedStore(), clock);
         await using var other = new SessionsFactory(null, OnSharedStore(), clock);
         var (client, otherClient) = (working.CreateClient(), other.CreateClient());
-        var workflow = await client.UploadAsync($$$"""
-            { "name": "Late lease", "start": "ask", "nodes": [
-              { "id": "ask", "type": "ask", "prompt": "Next?", "variable": "message", "next": "route" },
-              { "id": "route", "type": "branch", "cases": [
-                { "when": { "var": "message", "op": "eq", "value": "call" }, "next": "call" },
-                { "when": { "var": "message", "op": "eq", "value": "wait" }, "next": "wait" } ], "default": "ask" },
-              { "id": "wait", "type": "set", "assign": { "waited": "yes" }, "next": "call",
-                "self_loop": { "max_retries": 1, "seconds_between_retries": 5, "while": { "var": "message", "op": "eq", "value": "wait" } } },
-              { "id": "call", "type": "http_request", "url": "{{{api.Address}}}count/late", "next": "ask" } ] }
-            """);
+        var workflow = await client.UploadAsync(LateLease(api, "late"));
         var runId = (await client.StartAsync(workflow))["run_id"]!.GetValue<string>();
         var store = working.Services.GetRequiredService<IRunStore>();
         async Task<RunDocument> Stored() => (await store.GetAsync("default", runId, default))!;
@@ -253,6 +244,63 @@ public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
         var run = await Stored();
         Assert.Equal((4, null, version + 4), (run.TurnNumber, run.Lease, run.Version));
     }
+
+    [ServerFact]
+    public async Task A_turn_that_lost_its_run_before_reaching_outside_is_refused_or_under_enqueue_runs_after_the_winner_calling_out_once()
+    {
+        await using var api = await LoopbackApi.StartAsync("token");
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var working = new SessionsFactory(null, OnSharedStore(), clock);
+        await using var other = new SessionsFactory(null, OnSharedStore(), clock);
+        var (client, otherClient) = (working.CreateClient(), other.CreateClient());
+        var workflow = await client.UploadAsync(LateLease(api, "lost"));
+        foreach (var (policy, status, turnNumber, calls) in new[] { ("reject", HttpStatusCode.Conflict, 2, 0), ("enqueue", HttpStatusCode.OK, 3, 1) })
+        {
+            // Started on the other instance, so that this one reads the run (no copy of its own to start again from).
+            var runId = (await otherClient.StartAsync(workflow))["run_id"]!.GetValue<string>();
+            var before = api.Calls("lost");
+            var turn = client.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "wait", on_busy = policy } });
+            await Eventually.TrueAsync(async () => (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["progress"] is not null);
+            Assert.Equal(HttpStatusCode.OK, (await otherClient.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "hello" } })).StatusCode);
+            while (!turn.IsCompleted)
+            {
+                clock.Advance(TimeSpan.FromSeconds(5));
+                await Task.WhenAny(turn, Task.Delay(50));
+            }
+
+            var answer = await turn;
+            var body = await answer.ReadObjectAsync();
+            Assert.True(answer.StatusCode == status, $"{policy}: {body.ToJsonString()}");
+            Assert.Equal(calls, api.Calls("lost") - before);
+            var run = await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+            Assert.Equal(turnNumber, run["turn_number"]!.GetValue<int>());
+            if (policy == "reject")
+            {
+                Assert.Equal("turn_conflict", body["code"]!.GetValue<string>());
+            }
+            else
+            {
+                // Applied after the turn that won, against the state that turn left.
+                Assert.Equal(3, body["turn_number"]!.GetValue<int>());
+                Assert.Equal("yes", run["variables"]!["waited"]!.GetValue<string>());
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replies "call" call out at once, "wait" after a 5 s pause (on the test's clock) in memory, anything else only
+    /// steps in memory; calls go to `count/{key}` of <paramref name="api"/>, which counts them.
+    /// </summary>
+    private static string LateLease(LoopbackApi api, string key) => $$$"""
+        { "name": "Late lease", "start": "ask", "nodes": [
+          { "id": "ask", "type": "ask", "prompt": "Next?", "variable": "message", "next": "route" },
+          { "id": "route", "type": "branch", "cases": [
+            { "when": { "var": "message", "op": "eq", "value": "call" }, "next": "call" },
+            { "when": { "var": "message", "op": "eq", "value": "wait" }, "next": "wait" } ], "default": "ask" },
+          { "id": "wait", "type": "set", "assign": { "waited": "yes" }, "next": "call",
+            "self_loop": { "max_retries": 1, "seconds_between_retries": 5, "while": { "var": "message", "op": "eq", "value": "wait" } } },
+          { "id": "call", "type": "http_request", "url": "{{{api.Address}}}count/{{{key}}}", "next": "ask" } ] }
+        """;
 
     [ServerFact]
     public async Task A_stop_sent_to_one_instance_cancels_the_turn_running_on_the_other()

@@ -225,13 +225,26 @@ public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal((version + 3, null), ((await Stored()).Version, (await Stored()).Lease));
         Assert.Equal(1, api.Calls("late"));
 
+        // A streamed turn leases at once, in memory too: what it streamed could not be taken back if it started again.
+        var stream = new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{workflow}/execute/stream")
+        {
+            Content = Http.Json($$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"hello"}}"""),
+        };
+        using (var streamed = await client.SendAsync(stream))
+        {
+            Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+            Assert.Contains("\"turn_number\":4,", await streamed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal((version + 5, null), ((await Stored()).Version, (await Stored()).Lease));
+
         // A turn waits between its nodes, in memory and without a lease, while the other instance takes a turn.
-        var turn = client.ExecuteAsync(workflow, new { run_id = runId, expected_turn = 3, run_input = new { user_message = "wait" } });
+        var turn = client.ExecuteAsync(workflow, new { run_id = runId, expected_turn = 4, run_input = new { user_message = "wait" } });
         await Eventually.TrueAsync(async () => (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["progress"] is not null);
         Assert.Null((await Stored()).Lease);
         Assert.Equal(HttpStatusCode.OK, (await otherClient.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "hello" } })).StatusCode);
 
-        // Its lease write then finds the run moved on: it calls nothing and writes nothing, and it was meant for turn 3.
+        // Its lease write then finds the run moved on: it calls nothing and writes nothing, and it was meant for turn 4.
         while (!turn.IsCompleted)
         {
             clock.Advance(TimeSpan.FromSeconds(5));
@@ -242,7 +255,7 @@ public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
         Assert.Equal((HttpStatusCode.Conflict, "turn_mismatch"), (refused.StatusCode, (await refused.ReadObjectAsync())["code"]!.GetValue<string>()));
         Assert.Equal(1, api.Calls("late"));
         var run = await Stored();
-        Assert.Equal((4, null, version + 4), (run.TurnNumber, run.Lease, run.Version));
+        Assert.Equal((5, null, version + 6), (run.TurnNumber, run.Lease, run.Version));
     }
 
     [ServerFact]

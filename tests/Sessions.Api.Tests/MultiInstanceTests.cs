@@ -238,20 +238,16 @@ public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
 
         Assert.Equal((version + 5, null), ((await Stored()).Version, (await Stored()).Lease));
 
-        // A turn waits between its nodes, in memory and without a lease, while the other instance takes a turn.
-        var turn = client.ExecuteAsync(workflow, new { run_id = runId, expected_turn = 4, run_input = new { user_message = "wait" } });
-        await Eventually.TrueAsync(async () => (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["progress"] is not null);
-        Assert.Null((await Stored()).Lease);
-        Assert.Equal(HttpStatusCode.OK, (await otherClient.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "hello" } })).StatusCode);
-
-        // Its lease write then finds the run moved on: it calls nothing and writes nothing, and it was meant for turn 4.
-        while (!turn.IsCompleted)
-        {
-            clock.Advance(TimeSpan.FromSeconds(5));
-            await Task.WhenAny(turn, Task.Delay(50));
-        }
-
-        var refused = await turn;
+        // A turn waits between its nodes, in memory and without a lease, while the other instance takes a turn. Its
+        // lease write then finds the run moved on: it calls nothing and writes nothing, and it was meant for turn 4.
+        var refused = await OvertakenAsync(
+            client,
+            otherClient,
+            clock,
+            workflow,
+            runId,
+            new { run_id = runId, expected_turn = 4, run_input = new { user_message = "wait" } },
+            async () => Assert.Null((await Stored()).Lease));
         Assert.Equal((HttpStatusCode.Conflict, "turn_mismatch"), (refused.StatusCode, (await refused.ReadObjectAsync())["code"]!.GetValue<string>()));
         Assert.Equal(1, api.Calls("late"));
         var run = await Stored();
@@ -272,16 +268,8 @@ public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
             // Started on the other instance, so that this one reads the run (no copy of its own to start again from).
             var runId = (await otherClient.StartAsync(workflow))["run_id"]!.GetValue<string>();
             var before = api.Calls("lost");
-            var turn = client.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "wait", on_busy = policy } });
-            await Eventually.TrueAsync(async () => (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["progress"] is not null);
-            Assert.Equal(HttpStatusCode.OK, (await otherClient.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "hello" } })).StatusCode);
-            while (!turn.IsCompleted)
-            {
-                clock.Advance(TimeSpan.FromSeconds(5));
-                await Task.WhenAny(turn, Task.Delay(50));
-            }
-
-            var answer = await turn;
+            var answer = await OvertakenAsync(
+                client, otherClient, clock, workflow, runId, new { run_id = runId, run_input = new { user_message = "wait", on_busy = policy } }, () => Task.CompletedTask);
             var body = await answer.ReadObjectAsync();
             Assert.True(answer.StatusCode == status, $"{policy}: {body.ToJsonString()}");
             Assert.Equal(calls, api.Calls("lost") - before);
@@ -298,6 +286,27 @@ public abstract class MultiInstanceTests(StoreUnderTest store) : IAsyncLifetime
                 Assert.Equal("yes", run["variables"]!["waited"]!.GetValue<string>());
             }
         }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="body"/>, a "wait" reply of <see cref="LateLease"/>, to <paramref name="client"/>; while that
+    /// turn waits in memory, runs <paramref name="whileWaiting"/> and has the other instance take a turn of the run;
+    /// then moves the clock on until the first turn answers, and returns its answer.
+    /// </summary>
+    private static async Task<HttpResponseMessage> OvertakenAsync(
+        HttpClient client, HttpClient otherClient, Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, string workflow, string runId, object body, Func<Task> whileWaiting)
+    {
+        var turn = client.ExecuteAsync(workflow, body);
+        await Eventually.TrueAsync(async () => (await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync())["progress"] is not null);
+        await whileWaiting();
+        Assert.Equal(HttpStatusCode.OK, (await otherClient.ExecuteAsync(workflow, new { run_id = runId, run_input = new { user_message = "hello" } })).StatusCode);
+        while (!turn.IsCompleted)
+        {
+            clock.Advance(TimeSpan.FromSeconds(5));
+            await Task.WhenAny(turn, Task.Delay(50));
+        }
+
+        return await turn;
     }
 
     /// <summary>

@@ -251,7 +251,8 @@ public sealed class TurnEngine(
     {
         await using var held = hold;
         turn.Progress = hold.Progress;
-        turn.BeforeReachingOutside = hold.ReachingOutsideAsync;
+        // Only a turn held without its lease has anything to do there: others skip the look at every node.
+        turn.BeforeReachingOutside = hold.OnlyInMemory ? hold.ReachingOutsideAsync : null;
         using (var stoppable = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, hold.Cancelled))
         {
             try

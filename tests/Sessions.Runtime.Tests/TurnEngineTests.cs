@@ -119,6 +119,29 @@ public class TurnEngineTests
     }
 
     [Fact]
+    public async Task An_enqueued_turn_waits_for_a_committed_turn_to_let_go_of_its_run_instead_of_spinning()
+    {
+        await using var stack = await TestStack.StartAsync();
+        var workflow = await stack.UploadAsync(Counter);
+        var runId = (await stack.TurnAsync(workflow, null)).Run.Id;
+
+        // A turn of this process that has committed (its number is the run's) but not yet let go of the run: the run is
+        // no longer busy, yet it cannot be taken until that turn leaves. Retrying at once instead recursed until the
+        // process's stack overflowed (SQLite's reads complete synchronously).
+        var running = stack.Get<RunningTurns>();
+        var leaving = running.TryEnter(TestStack.Tenant, runId, "committed-turn", turnNumber: 1)!;
+        var enqueued = stack.Engine.ExecuteAsync(
+            new TurnRequest { TenantId = TestStack.Tenant, WorkflowId = workflow, RunId = runId, UserMessage = "1", Command = TurnCommand.Start, OnBusy = BusyPolicy.Enqueue },
+            CancellationToken.None);
+        await Task.Delay(300);
+        Assert.False(enqueued.IsCompleted);
+
+        running.Exit(leaving);
+        var outcome = await enqueued.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, outcome.Run.TurnNumber);
+    }
+
+    [Fact]
     public async Task Pause_command_parks_a_waiting_run_and_a_reply_resumes_it()
     {
         await using var stack = await TestStack.StartAsync();

@@ -61,7 +61,7 @@ public sealed class BusyRuns(IRunStore runs, RunningTurns running, RunEventFeed 
             {
                 var committed = feed.NextCommit(request.RunId!);
                 var run = await ReloadAsync(request, cancellationToken);
-                if (RunStateMachine.IsTerminal(run.Status) || Busy(run, request) is null)
+                if (RunStateMachine.IsTerminal(run.Status) || Busy(run, request) is null && !LettingGo(run))
                 {
                     return (run, place);
                 }
@@ -83,6 +83,13 @@ public sealed class BusyRuns(IRunStore runs, RunningTurns running, RunEventFeed 
             throw;
         }
     }
+
+    /// <summary>
+    /// Whether a turn of the run in this process has committed (the run is at its number, so the run is not busy) but
+    /// not yet let go of the run: until it has, the run cannot be taken, and a turn that tried would only try again.
+    /// </summary>
+    private bool LettingGo(RunDocument run) =>
+        running.Find(run.TenantId, run.Id) is { } here && here.TurnNumber <= run.TurnNumber && !here.Finished.IsCompleted;
 
     private static readonly TimeSpan EnqueuePoll = TimeSpan.FromMilliseconds(100);
 

@@ -6,6 +6,8 @@
 #   floor-sqlite-full   the same with synchronous=FULL (an fsync per commit)
 #   floor-sqlite-group  synchronous=FULL, the concurrent turns' rows committed together by one writer (group commit)
 #   floor-pg            the same plus one PostgreSQL transaction per turn (one round trip, waiting for the WAL flush)
+#   floor-pg-2          two such floors sharing the database, each turn to the other one: what a second instance on
+#                       the same cores costs a server that only writes
 #   sessions-sqlite     Sessions on its embedded store (synchronous=FULL)
 #   langgraph-sqlite    LangGraph.js with its official SqliteSaver (WAL, synchronous=NORMAL)
 #   sessions-pg         Sessions on PostgreSQL, one instance
@@ -22,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions_root=$(cd "${SESSIONS_ROOT:-.}" && pwd)
-targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full floor-sqlite-group floor-pg sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg long-run"}
+targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full floor-sqlite-group floor-pg floor-pg-2 sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg long-run"}
 seconds=${SECONDS_PER_LEVEL:-10}
 levels=${CONCURRENCY:-1,8,32}
 server=${SESSIONS_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=sessions;Password=sessions;Database=sessions"}
@@ -101,12 +103,16 @@ for target in $targets; do
       wait_alive 5401
       measure "$target" bench "http://127.0.0.1:5401"
       ;;
-    floor-pg)
+    floor-pg|floor-pg-2)
       db=$(fresh_database "$target")
-      dotnet bench/Floor/bin/Release/net10.0/Floor.dll 5401 postgres "Host=$(pg Host);Port=$(pg Port);Username=$(pg Username);Password=$PGPASSWORD;Database=$db;SSL Mode=Disable" >"$work/floor.log" 2>&1 &
-      pids+=($!)
-      wait_alive 5401
-      measure "$target" bench "http://127.0.0.1:5401"
+      urls="http://127.0.0.1:5401"
+      for port in 5401 $([ "$target" = floor-pg-2 ] && echo 5408); do
+        dotnet bench/Floor/bin/Release/net10.0/Floor.dll "$port" postgres "Host=$(pg Host);Port=$(pg Port);Username=$(pg Username);Password=$PGPASSWORD;Database=$db;SSL Mode=Disable" >"$work/floor-$port.log" 2>&1 &
+        pids+=($!)
+        wait_alive "$port"
+      done
+      [ "$target" = floor-pg-2 ] && urls+=",http://127.0.0.1:5408"
+      measure "$target" bench "$urls"
       ;;
     sessions-sqlite)
       start_sessions 5402 Sessions__Store=sqlite Sessions__Sqlite__Path="$work/sessions.db"

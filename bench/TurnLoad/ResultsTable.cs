@@ -48,6 +48,7 @@ internal static class ResultsTable
         Ratio("floor-pg / langgraph-pg (the most any PostgreSQL server could lead the peer by here)", "floor-pg", "langgraph-pg");
         Ratio("sessions-pg-2 / sessions-pg", "sessions-pg-2", "sessions-pg");
         Ratio("sessions-pg-2-sticky / sessions-pg", "sessions-pg-2-sticky", "sessions-pg");
+        Ratio("floor-pg-2 / floor-pg (what a second instance on these cores costs a server that only writes)", "floor-pg-2", "floor-pg");
         Ratio("p99 of sessions-sqlite / p99 of floor-sqlite (NORMAL)", "sessions-sqlite", "floor-sqlite", "p99_ms");
         return report.ToString();
     }

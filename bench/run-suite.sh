@@ -58,7 +58,8 @@ stop_servers() {
 cleanup() {
   stop_servers
   for db in $(psql_admin -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'sessions_bench_%_${stamp,,}'" 2>/dev/null); do
-    psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE);" >/dev/null || true
+    # FORCE cannot end an autovacuum worker (not this role's) still in a database just written: wait for it to finish.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE);" >/dev/null 2>&1 && break; sleep 1; done
   done
   rm -rf "$work"
 }

@@ -5,7 +5,9 @@
 #   floor-sqlite        the same plus one SQLite transaction per turn (WAL, synchronous=NORMAL)
 #   floor-sqlite-full   the same with synchronous=FULL (an fsync per commit)
 #   floor-sqlite-group  synchronous=FULL, the concurrent turns' rows committed together by one writer (group commit)
-#   floor-pg            the same plus one PostgreSQL transaction per turn (one round trip, waiting for the WAL flush)
+#   floor-sqlite-store  the HTTP floor plus each turn's commit through Sessions' own SQLite store and writer (FULL,
+#                       group commit), with the rows Sessions stores for that turn and nothing else: what storing it costs
+#   floor-pg            the HTTP floor plus one PostgreSQL transaction per turn (one round trip, waiting for the WAL flush)
 #   floor-pg-2          two such floors sharing the database, each turn to the other one: what a second instance on
 #                       the same cores costs a server that only writes
 #   sessions-sqlite     Sessions on its embedded store (synchronous=FULL)
@@ -24,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions_root=$(cd "${SESSIONS_ROOT:-.}" && pwd)
-targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full floor-sqlite-group floor-pg floor-pg-2 sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg long-run"}
+targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full floor-sqlite-group floor-sqlite-store floor-pg floor-pg-2 sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg long-run"}
 seconds=${SECONDS_PER_LEVEL:-10}
 levels=${CONCURRENCY:-1,8,32}
 server=${SESSIONS_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=sessions;Password=sessions;Database=sessions"}
@@ -94,11 +96,12 @@ measure() { # label, workflow, urls (comma-separated), route (turn or conversati
 for target in $targets; do
   echo "== $target" >&2
   case $target in
-    floor-http|floor-sqlite|floor-sqlite-full|floor-sqlite-group)
+    floor-http|floor-sqlite|floor-sqlite-full|floor-sqlite-group|floor-sqlite-store)
       args=(5401)
       [ "$target" = floor-sqlite ] && args+=("$work/floor.db" NORMAL)
       [ "$target" = floor-sqlite-full ] && args+=("$work/floor-full.db" FULL)
       [ "$target" = floor-sqlite-group ] && args+=("$work/floor-group.db" FULL-GROUP)
+      [ "$target" = floor-sqlite-store ] && args+=("$work/floor-store.db" SESSIONS-STORE)
       dotnet bench/Floor/bin/Release/net10.0/Floor.dll "${args[@]}" >"$work/floor.log" 2>&1 &
       pids+=($!)
       wait_alive 5401

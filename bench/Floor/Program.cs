@@ -7,6 +7,9 @@
 //   dotnet Floor.dll <port> <file> FULL-GROUP          plus the same row per request, written by one writer that commits
 //                                                      the requests waiting together in one transaction (group commit, as
 //                                                      Sessions' own writer): the least an fsync per commit can cost
+//   dotnet Floor.dll <port> <file> SESSIONS-STORE      plus, per request, the next turn of the suite's conversation committed
+//                                                      through Sessions' own SQLite store, with the rows Sessions stores for
+//                                                      it and nothing else done (StoreFloor): what storing a turn costs
 //   dotnet Floor.dll <port> postgres <connection>      plus one PostgreSQL transaction per request
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -16,6 +19,7 @@ var postgres = args.Length > 2 && args[1] == "postgres" ? args[2] : null;
 var file = args.Length > 1 && postgres is null ? args[1] : null;
 var synchronous = args.Length > 2 ? args[2] : "NORMAL";
 var grouped = synchronous.EndsWith("-GROUP", StringComparison.Ordinal);
+var sessionsStore = synchronous == "SESSIONS-STORE" ? await StoreFloor.OpenAsync(file!) : null;
 synchronous = synchronous.Replace("-GROUP", "", StringComparison.Ordinal);
 
 var builder = WebApplication.CreateSlimBuilder();
@@ -27,7 +31,7 @@ var answer = """{"run_id":"6b02b2c2f5543e06de4bda7a","status":"waiting_for_user_
 var payload = new string('x', 1500);
 SqliteConnection? connection = null;
 var writer = new SemaphoreSlim(1, 1);
-if (file is not null)
+if (file is not null && sessionsStore is null)
 {
     connection = new SqliteConnection($"Data Source={file}");
     connection.Open();
@@ -77,6 +81,16 @@ if (postgres is not null)
 app.MapGet("/alive", () => Results.Ok());
 app.MapPost("/v1/workflows/{id}/execute", async (HttpContext context) =>
 {
+    if (sessionsStore is not null)
+    {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body);
+        var turnAnswer = await sessionsStore.TurnAsync(StoreFloor.RunIdOf(body.ToArray()));
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(turnAnswer);
+        return;
+    }
+
     using (var reader = new StreamReader(context.Request.Body))
     {
         await reader.ReadToEndAsync();

@@ -42,7 +42,10 @@ internal static class ResultsTable
         Ratio("sessions-sqlite / floor-sqlite-full", "sessions-sqlite", "floor-sqlite-full");
         Ratio("sessions-sqlite / floor-sqlite-group", "sessions-sqlite", "floor-sqlite-group");
         Ratio("floor-sqlite-group / floor-sqlite (NORMAL) (the most any server durable at each commit could reach of the NORMAL floor here)", "floor-sqlite-group", "floor-sqlite");
+        Ratio("sessions-sqlite / floor-sqlite-store (what Sessions reaches of storing its turns with nothing else done)", "sessions-sqlite", "floor-sqlite-store");
+        Ratio("floor-sqlite-store / floor-sqlite (NORMAL) (the most a server storing what Sessions stores could reach of the NORMAL floor here)", "floor-sqlite-store", "floor-sqlite");
         Ratio("sessions-sqlite / langgraph-sqlite", "sessions-sqlite", "langgraph-sqlite");
+        Ratio("floor-sqlite-store / langgraph-sqlite (the most a server storing what Sessions stores could lead the SQLite peer by here)", "floor-sqlite-store", "langgraph-sqlite");
         Ratio("sessions-pg / langgraph-pg", "sessions-pg", "langgraph-pg");
         Ratio("sessions-pg / floor-pg", "sessions-pg", "floor-pg");
         Ratio("floor-pg / langgraph-pg (the most any PostgreSQL server could lead the peer by here)", "floor-pg", "langgraph-pg");

@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Sessions.Runtime.Ids;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Storage;
+using Sessions.Storage.Sqlite;
+
+/// <summary>
+/// The store floor: each request commits the next turn of the suite's 3-turn conversation through Sessions' own SQLite
+/// store (<see cref="SqliteRunStore.CommitTurnAsync"/>, its group-committing writer, synchronous=FULL), with the rows
+/// Sessions stores for that turn: the run document, the turn's events (3, 5 and 10) and its turn record (a snapshot
+/// after turn 1, the changes after turns 2 and 3). The documents are built from fixed values: nothing is parsed into a
+/// turn, stepped, diffed or rendered. What a turn that stores what Sessions must store cannot cost less than here.
+/// </summary>
+internal sealed class StoreFloor(SqliteRunStore store)
+{
+    private static readonly string WorkflowId = ObjectId.NewId(DateTimeOffset.UtcNow).ToString();
+    private readonly ConcurrentDictionary<string, RunDocument> runs = new();
+
+    public static async Task<StoreFloor> OpenAsync(string file)
+    {
+        var database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { Path = file }));
+        await database.InitializeAsync(CancellationToken.None);
+        return new StoreFloor(new SqliteRunStore(database));
+    }
+
+    /// <summary>Commits the next turn of the conversation whose run is <paramref name="runId"/> (null: a new one); returns the answer.</summary>
+    public async Task<byte[]> TurnAsync(string? runId)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var before = runId is null ? null : runs[runId];
+        var (run, events, turn) = before switch
+        {
+            null => First(ObjectId.NewId(started).ToString(), started),
+            { TurnNumber: 1 } => Second(before, started),
+            _ => Third(before, started),
+        };
+        await store.CommitTurnAsync(new TurnCommit(run, before?.Version ?? 0, events, turn), CancellationToken.None);
+        if (run.Status == RunStatus.Completed)
+        {
+            runs.TryRemove(run.Id, out _);
+        }
+        else
+        {
+            runs[run.Id] = run;
+        }
+
+        return Encoding.UTF8.GetBytes($$"""{"run_id":"{{run.Id}}","status":"{{run.Status.ToWire()}}","turn_number":{{run.TurnNumber}},"events":[]}""");
+    }
+
+    /// <summary>The run_id of an execute request's body, if it has one.</summary>
+    public static string? RunIdOf(byte[] body)
+    {
+        var reader = new Utf8JsonReader(body);
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("run_id"u8))
+            {
+                reader.Read();
+                return reader.GetString();
+            }
+        }
+
+        return null;
+    }
+
+    private static (RunDocument, RunEvent[], TurnDocument) First(string id, DateTimeOffset now)
+    {
+        var hint = Hint("ask_name", "Your name?");
+        var run = new RunDocument
+        {
+            Id = id, TenantId = "default", WorkflowId = WorkflowId, VersionNumber = 0, Status = RunStatus.WaitingForUserInput, Version = 1,
+            TurnNumber = 1, LastSeq = 3, Variables = [], WaitingNodeId = "ask_name", WaitingHint = hint, RunBy = "bench", CreatedAt = now, UpdatedAt = now,
+        };
+        RunEvent[] events =
+        [
+            new(id, 1, 1, RunEventType.StartWorkflow, null, now, new JsonObject { ["workflow_id"] = WorkflowId, ["version_number"] = 0 }),
+            new(id, 2, 1, RunEventType.StartNodeRun, "ask_name", now, []),
+            new(id, 3, 1, RunEventType.BusyWaitForUserMessage, "ask_name", now, new JsonObject { ["prompt"] = "Your name?", ["input"] = new JsonObject { ["kind"] = "text" } }),
+        ];
+        return (run, events, Record(run, new JsonObject { ["run_by"] = "bench" }, 1, now, run, null));
+    }
+
+    private static (RunDocument, RunEvent[], TurnDocument) Second(RunDocument before, DateTimeOffset now)
+    {
+        var hint = Hint("ask_topic", "Hello Ada, what about?");
+        var run = before with
+        {
+            Version = 2, TurnNumber = 2, LastSeq = 8, Variables = new JsonObject { ["last_user_message"] = "Ada", ["name"] = "Ada" },
+            Conversation = [Message("user", "Ada")], WaitingNodeId = "ask_topic", WaitingHint = hint, UpdatedAt = now, ChangedBytesSinceSnapshot = 366,
+        };
+        RunEvent[] events =
+        [
+            new(run.Id, 4, 2, RunEventType.UserMessages, "ask_name", now, new JsonObject { ["text"] = "Ada" }),
+            new(run.Id, 5, 2, RunEventType.EndNodeRun, "ask_name", now, []),
+            Edge(run.Id, 6, 2, "ask_name", "ask_topic", now),
+            new(run.Id, 7, 2, RunEventType.StartNodeRun, "ask_topic", now, []),
+            new(run.Id, 8, 2, RunEventType.BusyWaitForUserMessage, "ask_topic", now, new JsonObject { ["prompt"] = "Hello Ada, what about?", ["input"] = new JsonObject { ["kind"] = "text" } }),
+        ];
+        var changes = Changes(
+            new JsonObject { ["last_user_message"] = "Ada", ["name"] = "Ada" },
+            [Message("user", "Ada")],
+            new JsonObject
+            {
+                ["version"] = 2, ["turn_number"] = 2, ["last_seq"] = 8, ["waiting_node_id"] = "ask_topic", ["waiting_hint"] = hint.DeepClone(),
+                ["updated_at"] = now, ["changed_bytes_since_snapshot"] = 366,
+            });
+        return (run, events, Record(run, new JsonObject { ["user_message"] = "Ada" }, before.LastSeq + 1, now, null, changes));
+    }
+
+    private static (RunDocument, RunEvent[], TurnDocument) Third(RunDocument before, DateTimeOffset now)
+    {
+        var run = before with
+        {
+            Status = RunStatus.Completed, Version = 3, TurnNumber = 3, LastSeq = 18,
+            Variables = new JsonObject { ["last_user_message"] = "my order", ["name"] = "Ada", ["topic"] = "my order" },
+            Conversation = [Message("user", "Ada"), Message("user", "my order"), Message("assistant", "Thanks Ada, noted: my order.")],
+            WaitingNodeId = null, WaitingHint = null, Output = "Ada: my order", TerminationSource = TerminationSource.Workflow, UpdatedAt = now, CompletedAt = now,
+            ChangedBytesSinceSnapshot = 853,
+        };
+        RunEvent[] events =
+        [
+            new(run.Id, 9, 3, RunEventType.UserMessages, "ask_topic", now, new JsonObject { ["text"] = "my order" }),
+            new(run.Id, 10, 3, RunEventType.EndNodeRun, "ask_topic", now, []),
+            Edge(run.Id, 11, 3, "ask_topic", "thanks", now),
+            new(run.Id, 12, 3, RunEventType.StartNodeRun, "thanks", now, []),
+            new(run.Id, 13, 3, RunEventType.SayStatic, "thanks", now, new JsonObject { ["text"] = "Thanks Ada, noted: my order." }),
+            new(run.Id, 14, 3, RunEventType.EndNodeRun, "thanks", now, []),
+            Edge(run.Id, 15, 3, "thanks", "done", now),
+            new(run.Id, 16, 3, RunEventType.StartNodeRun, "done", now, []),
+            new(run.Id, 17, 3, RunEventType.EndNodeRun, "done", now, []),
+            new(run.Id, 18, 3, RunEventType.EndWorkflow, null, now, new JsonObject { ["status"] = "completed", ["output"] = "Ada: my order" }),
+        ];
+        var changes = Changes(
+            new JsonObject { ["last_user_message"] = "my order", ["topic"] = "my order" },
+            [Message("user", "my order"), Message("assistant", "Thanks Ada, noted: my order.")],
+            new JsonObject
+            {
+                ["status"] = "completed", ["version"] = 3, ["turn_number"] = 3, ["last_seq"] = 18, ["waiting_node_id"] = null, ["waiting_hint"] = null,
+                ["output"] = "Ada: my order", ["termination_source"] = "workflow", ["updated_at"] = now, ["completed_at"] = now, ["changed_bytes_since_snapshot"] = 853,
+            });
+        return (run, events, Record(run, new JsonObject { ["user_message"] = "my order" }, before.LastSeq + 1, now, null, changes));
+    }
+
+    private static TurnDocument Record(RunDocument run, JsonObject input, long firstSeq, DateTimeOffset startedAt, RunDocument? snapshot, JsonObject? changes) =>
+        new(run.Id, run.TurnNumber, input,
+            new JsonObject { ["status"] = run.Status.ToWire(), ["error"] = null, ["next_input_hint"] = run.WaitingHint?.DeepClone() },
+            firstSeq, run.LastSeq, startedAt, DateTimeOffset.UtcNow, snapshot, changes);
+
+    private static JsonObject Changes(JsonObject set, JsonArray appended, JsonObject fields) => new()
+    {
+        ["variables"] = new JsonObject { ["set"] = set, ["removed"] = new JsonArray() },
+        ["conversation"] = new JsonObject { ["drop"] = 0, ["append"] = appended },
+        ["set"] = fields,
+    };
+
+    private static JsonObject Hint(string node, string prompt) =>
+        new() { ["node_id"] = node, ["prompt"] = prompt, ["input"] = new JsonObject { ["kind"] = "text" } };
+
+    private static JsonObject Message(string role, string text) => new() { ["role"] = role, ["text"] = text };
+
+    private static RunEvent Edge(string runId, long seq, int turn, string from, string to, DateTimeOffset now) =>
+        new(runId, seq, turn, RunEventType.DirectEdge, null, now, new JsonObject { ["from"] = from, ["to"] = to });
+}

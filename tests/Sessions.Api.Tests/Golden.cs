@@ -35,7 +35,7 @@ public static partial class Golden
             : $"{name} differs from its golden file; wrote {receivedPath}.\n{Diff(verified, received)}");
     }
 
-    /// <summary>Each distinct ObjectId becomes {id_1}, {id_2}... in order of appearance; every timestamp becomes {timestamp}.</summary>
+    /// <summary>Each distinct ObjectId becomes {id_1}, {id_2}... in order of appearance; every timestamp becomes {timestamp}, and a time inside a text {time}.</summary>
     public static JsonNode Scrub(JsonNode value)
     {
         var ids = new Dictionary<string, string>();
@@ -77,6 +77,7 @@ public static partial class Golden
                         return JsonValue.Create("{trace_id}");
                     }
 
+                    text = TimeInText().Replace(text, "{time}");
                     return JsonValue.Create(ObjectIdPattern().Replace(text, m =>
                     {
                         if (!ids.TryGetValue(m.Value, out var placeholder))
@@ -116,6 +117,10 @@ public static partial class Golden
 
     [GeneratedRegex("\\b[0-9a-f]{24}\\b")]
     private static partial Regex ObjectIdPattern();
+
+    /// <summary>A time written for people inside a text (the Markdown transcript's turn headings).</summary>
+    [GeneratedRegex("\\b\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} UTC\\b")]
+    private static partial Regex TimeInText();
 
     [GeneratedRegex("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}")]
     private static partial Regex IsoTime();

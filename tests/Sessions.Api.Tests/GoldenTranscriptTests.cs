@@ -20,6 +20,7 @@ public sealed class GoldenTranscriptTests : IDisposable
         await transcript.TurnAsync(new { user_message = "123456" });
         await transcript.TurnAsync(new { user_message = "again" }, expectedStatus: 409);
         Golden.Verify("order-status", transcript.Exchanges);
+        Golden.Verify("order-status-reads", await transcript.ReadsAsync());
     }
 
     [Fact]
@@ -40,6 +41,7 @@ public sealed class GoldenTranscriptTests : IDisposable
         await transcript.TurnAsync(new { dynamic_variables = new { user_message = "ada@analytical.engine" } });
         await transcript.TurnAsync(new { user_message = "Y", command = "data" });
         Golden.Verify("support-ticket", transcript.Exchanges);
+        Golden.Verify("support-ticket-reads", await transcript.ReadsAsync());
     }
 
     [Fact]
@@ -56,12 +58,31 @@ public sealed class GoldenTranscriptTests : IDisposable
         await transcript.TurnAsync(new { command = "resume" }, expectedStatus: 200);
         await transcript.TurnAsync(new { user_message = "no" });
         Golden.Verify("appointment-booking", transcript.Exchanges);
+        Golden.Verify("appointment-booking-reads", await transcript.ReadsAsync());
     }
 
     /// <summary>Records request and answer pairs; echoes the run_id like a real client.</summary>
     private sealed class Transcript(HttpClient client, string workflowId)
     {
         private string? runId;
+
+        /// <summary>
+        /// What support staff read of the finished conversation, through every read of a run: the run, its turns (a
+        /// page, and the second one alone), its events, and its transcript as JSON and as Markdown.
+        /// </summary>
+        public async Task<JsonObject> ReadsAsync()
+        {
+            var reads = new JsonObject();
+            foreach (var path in new[] { "", "/turns", "/turns/2", "/events", "/transcript" })
+            {
+                var response = await client.GetAsync($"/v1/runs/{runId}{path}");
+                Assert.True(response.IsSuccessStatusCode, path);
+                reads[$"GET /v1/runs/{{id}}{path}"] = await response.ReadObjectAsync();
+            }
+
+            reads["GET /v1/runs/{id}/transcript?format=markdown"] = await client.GetStringAsync($"/v1/runs/{runId}/transcript?format=markdown");
+            return reads;
+        }
 
         public JsonArray Exchanges { get; } = [];
 

@@ -33,9 +33,9 @@ public sealed class MongoFileStore(MongoDatabase database) : IFileStore
     }
 
     /// <summary>Pieces old enough, less those of files some run has: the two lookups a document store needs for a join.</summary>
-    public async Task<int> DeleteOrphanChunksAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    public async Task<int> DeleteOrphanChunksAsync(string? tenantId, DateTimeOffset before, CancellationToken cancellationToken)
     {
-        var old = await Chunks.Distinct<string>("file_id", MongoFilters.ChunksWrittenBefore(before), cancellationToken: cancellationToken).ToListAsync(cancellationToken);
+        var old = await Chunks.Distinct<string>("file_id", MongoFilters.ChunksWrittenBefore(tenantId, before), cancellationToken: cancellationToken).ToListAsync(cancellationToken);
         if (old.Count == 0)
         {
             return 0;
@@ -43,7 +43,7 @@ public sealed class MongoFileStore(MongoDatabase database) : IFileStore
 
         var kept = await Files.Distinct<ObjectId>("_id", MongoFilters.FilesAmong(old), cancellationToken: cancellationToken).ToListAsync(cancellationToken);
         var orphans = old.Except(kept.Select(id => id.ToString())).ToList();
-        return orphans.Count == 0 ? 0 : (int)(await Chunks.DeleteManyAsync(MongoFilters.ChunksOfFiles(orphans) & MongoFilters.ChunksWrittenBefore(before), cancellationToken)).DeletedCount;
+        return orphans.Count == 0 ? 0 : (int)(await Chunks.DeleteManyAsync(MongoFilters.ChunksOfFiles(orphans) & MongoFilters.ChunksWrittenBefore(tenantId, before), cancellationToken)).DeletedCount;
     }
 
     /// <summary>A turn's files, in its commit's transaction; one the run already has is left as it is.</summary>

@@ -110,8 +110,12 @@ public static class MongoFilters
     public static readonly FilterDefinition<BsonDocument> NotDeleted = Filter.Eq("deleted_at", BsonNull.Value);
 
     /// <summary>Runs past their retention, and runs deleted by the time given (a null time matches neither).</summary>
-    public static FilterDefinition<BsonDocument> Purgeable(DateTimeOffset expiredBy, DateTimeOffset deletedBy) =>
-        Filter.Lte("expires_at", StoredDocuments.Time(expiredBy)) | Filter.Lte("deleted_at", StoredDocuments.Time(deletedBy));
+    /// <summary>Runs due to be erased, of one tenant, or of all when <paramref name="tenantId"/> is null (the scheduled purge).</summary>
+    public static FilterDefinition<BsonDocument> Purgeable(string? tenantId, DateTimeOffset expiredBy, DateTimeOffset deletedBy)
+    {
+        var due = Filter.Lte("expires_at", StoredDocuments.Time(expiredBy)) | Filter.Lte("deleted_at", StoredDocuments.Time(deletedBy));
+        return tenantId is null ? due : Tenant(tenantId) & due;
+    }
 
     /// <summary>Everything else stored for a run (events, turns, webhook deliveries, stored answers): what erasing it removes.</summary>
     public static FilterDefinition<BsonDocument> OfRun(string tenantId, string runId) => Filter.Eq("run_id", runId) & Filter.Eq("tenant_id", tenantId);
@@ -153,7 +157,12 @@ public static class MongoFilters
 
     public static FilterDefinition<BsonDocument> FileOfRun(string tenantId, string runId, string fileId) => Owned(tenantId, fileId) & Filter.Eq("run_id", runId);
 
-    public static FilterDefinition<BsonDocument> ChunksWrittenBefore(DateTimeOffset before) => Filter.Lt("created_at", StoredDocuments.Time(before));
+    /// <summary>Pieces written before a time, of one tenant, or of all when <paramref name="tenantId"/> is null.</summary>
+    public static FilterDefinition<BsonDocument> ChunksWrittenBefore(string? tenantId, DateTimeOffset before)
+    {
+        var old = Filter.Lt("created_at", StoredDocuments.Time(before));
+        return tenantId is null ? old : Tenant(tenantId) & old;
+    }
 
     public static FilterDefinition<BsonDocument> FilesAmong(IEnumerable<string> fileIds) => Filter.In("_id", fileIds.Select(StoredDocuments.Id));
 

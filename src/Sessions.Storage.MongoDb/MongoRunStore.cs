@@ -145,9 +145,9 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
         return found.Select(StoredDocuments.Run).ToList();
     }
 
-    public async Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(string? tenantId, DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken)
     {
-        var found = await Runs.Find(MongoFilters.Purgeable(expiredBy, deletedBy)).Limit(limit).ToListAsync(cancellationToken);
+        var found = await Runs.Find(MongoFilters.Purgeable(tenantId, expiredBy, deletedBy)).Limit(limit).ToListAsync(cancellationToken);
         return found.Select(StoredDocuments.Run).ToList();
     }
 

@@ -46,13 +46,14 @@ public sealed class PostgresFileStore(PostgresDatabase database) : IFileStore
         return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
 
-    public async Task<int> DeleteOrphanChunksAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    public async Task<int> DeleteOrphanChunksAsync(string? tenantId, DateTimeOffset before, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Sql.Command(
             connection,
-            "DELETE FROM file_chunks c WHERE c.created_at < $1 AND NOT EXISTS (SELECT 1 FROM run_files f WHERE f.file_id = c.file_id);",
-            before.UtcTicks);
+            "DELETE FROM file_chunks c WHERE c.created_at < $1 AND ($2 IS NULL OR c.tenant_id = $2) AND NOT EXISTS (SELECT 1 FROM run_files f WHERE f.file_id = c.file_id);",
+            before.UtcTicks,
+            tenantId);
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

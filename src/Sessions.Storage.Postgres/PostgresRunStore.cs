@@ -314,20 +314,21 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(string? tenantId, DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Sql.Command(
             connection,
             """
             SELECT doc::text FROM (
-                SELECT doc FROM runs WHERE expires_at <= $1
-                UNION ALL SELECT doc FROM runs WHERE deleted_at <= $2 AND (expires_at IS NULL OR expires_at > $1)) AS due
+                SELECT doc FROM runs WHERE expires_at <= $1 AND ($4 IS NULL OR tenant_id = $4)
+                UNION ALL SELECT doc FROM runs WHERE deleted_at <= $2 AND (expires_at IS NULL OR expires_at > $1) AND ($4 IS NULL OR tenant_id = $4)) AS due
             LIMIT $3;
             """,
             expiredBy.UtcTicks,
             deletedBy.UtcTicks,
-            limit);
+            limit,
+            tenantId);
         return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
     }
 

@@ -63,17 +63,18 @@ public sealed class SqliteFileStore(SqliteDatabase database) : IFileStore
         return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
 
-    public Task<int> DeleteOrphanChunksAsync(DateTimeOffset before, CancellationToken cancellationToken) =>
+    public Task<int> DeleteOrphanChunksAsync(string? tenantId, DateTimeOffset before, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async (connection, transaction) =>
             {
                 await using var command = connection.CreateCommand();
                 command.Transaction = transaction;
                 command.CommandText = """
-                    DELETE FROM file_chunks WHERE created_at < $before
+                    DELETE FROM file_chunks WHERE created_at < $before AND ($tenant IS NULL OR tenant_id = $tenant)
                     AND NOT EXISTS (SELECT 1 FROM run_files f WHERE f.file_id = file_chunks.file_id);
                     """;
                 command.Parameters.AddWithValue("$before", before.UtcTicks);
+                command.Parameters.AddWithValue("$tenant", (object?)tenantId ?? DBNull.Value);
                 return await command.ExecuteNonQueryAsync();
             },
             cancellationToken);

@@ -116,16 +116,17 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 
     private static object Ticks(DateTimeOffset? time) => time is { } at ? at.UtcTicks : DBNull.Value;
 
-    public async Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(string? tenantId, DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT doc FROM (
-                SELECT doc FROM runs WHERE expires_at <= $expired
-                UNION SELECT doc FROM runs WHERE deleted_at <= $deleted)
+                SELECT doc FROM runs WHERE expires_at <= $expired AND ($tenant IS NULL OR tenant_id = $tenant)
+                UNION SELECT doc FROM runs WHERE deleted_at <= $deleted AND ($tenant IS NULL OR tenant_id = $tenant))
             LIMIT $limit;
             """;
+        command.Parameters.AddWithValue("$tenant", (object?)tenantId ?? DBNull.Value);
         command.Parameters.AddWithValue("$expired", expiredBy.UtcTicks);
         command.Parameters.AddWithValue("$deleted", deletedBy.UtcTicks);
         command.Parameters.AddWithValue("$limit", limit);

@@ -202,8 +202,8 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
         public Task<IReadOnlyList<RunDocument>> ListInactiveAsync(IReadOnlyList<Sessions.Runtime.Runs.RunStatus> statuses, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken) =>
             store.ListInactiveAsync(statuses, updatedBefore, limit, cancellationToken);
 
-        public Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken) =>
-            store.ListPurgeableAsync(expiredBy, deletedBy, limit, cancellationToken);
+        public Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(string? tenantId, DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken) =>
+            store.ListPurgeableAsync(tenantId, expiredBy, deletedBy, limit, cancellationToken);
 
         public Task<bool> PurgeAsync(RunDocument run, CancellationToken cancellationToken) => store.PurgeAsync(run, cancellationToken);
     }

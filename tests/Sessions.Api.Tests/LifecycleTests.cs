@@ -39,6 +39,7 @@ public abstract class LifecycleTests(StoreUnderTest store) : IAsyncLifetime
         settings["Sessions:Workers:PollMilliseconds"] = "0";
         settings["Sessions:Webhooks:PollMilliseconds"] = "0";
         settings["Sessions:Reaper:IntervalSeconds"] = "0";
+        settings["Sessions:Batches:PollMilliseconds"] = "0";
 
         // Keys outlive the days this test moves on, so that only erasing their run can remove them.
         settings["Sessions:Idempotency:RetentionHours"] = "720";

@@ -640,10 +640,17 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         }
 
         async Task<string[]> DueAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy) =>
-            (await Runs.ListPurgeableAsync(expiredBy, deletedBy, 1000, default)).Where(r => r.TenantId == tenant).Select(r => r.Id).Order().ToArray();
+            (await Runs.ListPurgeableAsync(null, expiredBy, deletedBy, 1000, default)).Where(r => r.TenantId == tenant).Select(r => r.Id).Order().ToArray();
         Assert.Empty(await DueAsync(expires.AddTicks(-1), deletedAt.AddTicks(-1)));
         Assert.Equal([expired.Id], await DueAsync(expires, deletedAt.AddTicks(-1)));
         Assert.Equal(new[] { expired.Id, deleted.Id }.Order(), await DueAsync(expires, deletedAt));
+
+        // Asked for one tenant, only that tenant's runs are listed, however many of others are due.
+        var neighbour = $"purge-neighbour-{Guid.NewGuid():n}";
+        await Runs.CommitTurnAsync(Commit(deleted with { Id = NewId(), TenantId = neighbour }, expected: 0, firstSeq: 1, count: 1), default);
+        Assert.Equal(new[] { expired.Id, deleted.Id }.Order(), (await Runs.ListPurgeableAsync(tenant, expires, deletedAt, 1000, default)).Select(r => r.Id).Order());
+        Assert.All(await Runs.ListPurgeableAsync(neighbour, DateTimeOffset.MaxValue.AddDays(-1), DateTimeOffset.MaxValue.AddDays(-1), 1000, default), r => Assert.Equal(neighbour, r.TenantId));
+        Assert.Empty(await Runs.ListPurgeableAsync($"nobody-{Guid.NewGuid():n}", DateTimeOffset.MaxValue.AddDays(-1), DateTimeOffset.MaxValue.AddDays(-1), 1000, default));
 
         // Read at version 1, changed since: the purge erases nothing of it.
         Assert.True((await Runs.TryReplaceAsync(deleted with { Version = 2 }, 1, WriteDurability.Durable, default)).Written);
@@ -697,8 +704,12 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(pieces[1], await Files.ReadChunkAsync(tenant, committed, 1, default));
         Assert.Null(await Files.ReadChunkAsync("another-tenant", committed, 1, default));
 
+        // A sweep of another tenant leaves this tenant's orphans alone.
+        Assert.Equal(0, await Files.DeleteOrphanChunksAsync($"nobody-{Guid.NewGuid():n}", T0.AddHours(1), default));
+        Assert.NotNull(await Files.ReadChunkAsync(tenant, orphan, 0, default));
+
         // Old pieces of no run's file go; the run's, and young ones (a turn may still be sending them), stay.
-        Assert.True(await Files.DeleteOrphanChunksAsync(T0.AddHours(1), default) >= 2);
+        Assert.Equal(2, await Files.DeleteOrphanChunksAsync(tenant, T0.AddHours(1), default));
         Assert.Null(await Files.ReadChunkAsync(tenant, orphan, 0, default));
         Assert.NotNull(await Files.ReadChunkAsync(tenant, young, 0, default));
         Assert.NotNull(await Files.ReadChunkAsync(tenant, committed, 0, default));

@@ -113,7 +113,14 @@ public sealed class MongoFiltersTests
     {
         Assert.Equal(
             BsonDocument.Parse("""{ "$or": [ { "expires_at": { "$lte": "2026-12-02T05:08:09.1234567Z" } }, { "deleted_at": { "$lte": "2026-12-01T05:08:09.1234567Z" } } ] }"""),
-            MongoFilters.Purgeable(T0, T0.AddDays(-1)).Render(Args));
+            MongoFilters.Purgeable(null, T0, T0.AddDays(-1)).Render(Args));
+
+        // An admin's purge sees its own tenant only.
+        Assert.Equal(
+            BsonDocument.Parse("""{ "tenant_id": "t1", "$or": [ { "expires_at": { "$lte": "2026-12-02T05:08:09.1234567Z" } }, { "deleted_at": { "$lte": "2026-12-01T05:08:09.1234567Z" } } ] }"""),
+            MongoFilters.Purgeable("t1", T0, T0.AddDays(-1)).Render(Args));
+        Assert.Equal(BsonDocument.Parse("""{ "tenant_id": "t1", "created_at": { "$lt": "2026-12-02T05:08:09.1234567Z" } }"""), MongoFilters.ChunksWrittenBefore("t1", T0).Render(Args));
+        Assert.Equal(BsonDocument.Parse("""{ "created_at": { "$lt": "2026-12-02T05:08:09.1234567Z" } }"""), MongoFilters.ChunksWrittenBefore(null, T0).Render(Args));
         Assert.Equal(BsonDocument.Parse("""{ "run_id": "r", "tenant_id": "t1" }"""), MongoFilters.OfRun("t1", "r").Render(Args));
         var byName = MongoFilters.Workflows("t1", new WorkflowQuery { NameContains = "100%." }).Render(Args);
         Assert.Equal(("t1", BsonNull.Value), (byName["tenant_id"].AsString, byName["deleted_at"]));

@@ -106,7 +106,7 @@ public static class RunEndpoints
 
         group.MapPost("/purge", PurgeRuns)
             .WithName("PurgeRuns")
-            .WithSummary("Erase every deleted run and every finished run past its workflow's retention_days, with everything stored for it")
+            .WithSummary("Erase every deleted run of the caller's tenant and every finished one past its workflow's retention_days, with everything stored for it")
             .WithDescription("Each run is erased in one transaction: its document, events, turns, labels, the answers stored under idempotency keys for it and its webhook deliveries. Answers { purged_runs }.")
             .ProducesProblems(StatusCodes.Status403Forbidden)
             .RequireAuthorization(Policies.Admin);
@@ -428,8 +428,8 @@ public static class RunEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<Ok<PurgeResponse>> PurgeRuns(RunLifecycle lifecycle, CancellationToken ct) =>
-        TypedResults.Ok(new PurgeResponse((await lifecycle.PurgeAsync(everyDeleted: true, ct)).PurgedRuns));
+    private static async Task<Ok<PurgeResponse>> PurgeRuns(RunLifecycle lifecycle, Caller caller, CancellationToken ct) =>
+        TypedResults.Ok(new PurgeResponse((await lifecycle.PurgeTenantAsync(caller.Scope, ct)).PurgedRuns));
 
     private static async Task<Ok<CancelRunsResponse>> CancelRuns(
         HttpRequest request, RequestBody body, RunHistory history, Caller caller, CancellationToken ct)

@@ -14,7 +14,7 @@ public sealed class PurgeService(RunLifecycle lifecycle, IOptions<PurgeOptions> 
 
     protected override async Task<bool> LookAsync(CancellationToken cancellationToken)
     {
-        await lifecycle.PurgeAsync(everyDeleted: false, cancellationToken);
+        await lifecycle.PurgeDueAsync(cancellationToken);
         return false;
     }
 }

@@ -90,9 +90,12 @@ public sealed class RunFiles(IFileStore files, IRunStore runs, IOptions<FileOpti
         }
     }
 
-    /// <summary>Erases the pieces of files whose turn never committed, once they are older than a turn could take.</summary>
-    public Task<int> PurgeOrphansAsync(CancellationToken cancellationToken) =>
-        files.DeleteOrphanChunksAsync(clock.GetUtcNow() - options.Value.OrphanAge, cancellationToken);
+    /// <summary>
+    /// Erases the pieces of files whose turn never committed, once they are older than a turn could take: the tenant's,
+    /// or every tenant's when <paramref name="tenantId"/> is null.
+    /// </summary>
+    public Task<int> PurgeOrphansAsync(string? tenantId, CancellationToken cancellationToken) =>
+        files.DeleteOrphanChunksAsync(tenantId, clock.GetUtcNow() - options.Value.OrphanAge, cancellationToken);
 
     private static DomainException TooLarge(string name, long limit) =>
         new DomainException(ErrorKind.PayloadTooLarge, ProblemCodes.FileTooLarge, "File too large", $"The file '{name}' is larger than {limit} bytes.")

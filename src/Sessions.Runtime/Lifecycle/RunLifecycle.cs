@@ -45,17 +45,31 @@ public sealed class RunLifecycle(IRunStore runs, Files.RunFiles files, RecentRun
     }
 
     /// <summary>
-    /// Erases every run whose retention has run out and every deleted run: those deleted longer ago than the grace
-    /// period, or, with <paramref name="everyDeleted"/> (an admin's purge), all of them.
+    /// The scheduled purge, which no caller asked for and so the only one that crosses tenants: erases every run whose
+    /// retention has run out and every run deleted longer ago than the grace period, of every tenant.
     /// </summary>
-    public async Task<PurgeReport> PurgeAsync(bool everyDeleted, CancellationToken cancellationToken)
+    public Task<PurgeReport> PurgeDueAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var deletedBy = everyDeleted ? now : now - options.Value.DeletedGrace;
+        return PurgeAsync(tenantId: null, now, deletedBy: now - options.Value.DeletedGrace, cancellationToken);
+    }
+
+    /// <summary>
+    /// An admin's purge: erases the admin's tenant's runs whose retention has run out and every run of that tenant that
+    /// is deleted, without waiting for the grace period. Nothing of another tenant is erased, looked at or counted.
+    /// </summary>
+    public Task<PurgeReport> PurgeTenantAsync(RunScope scope, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        return PurgeAsync(scope.TenantId, now, deletedBy: now, cancellationToken);
+    }
+
+    private async Task<PurgeReport> PurgeAsync(string? tenantId, DateTimeOffset now, DateTimeOffset deletedBy, CancellationToken cancellationToken)
+    {
         var purged = 0;
         for (var round = 0; round < MaxRounds; round++)
         {
-            var due = await runs.ListPurgeableAsync(now, deletedBy, options.Value.Batch, cancellationToken);
+            var due = await runs.ListPurgeableAsync(tenantId, now, deletedBy, options.Value.Batch, cancellationToken);
             var erased = 0;
             foreach (var run in due)
             {
@@ -70,10 +84,10 @@ public sealed class RunLifecycle(IRunStore runs, Files.RunFiles files, RecentRun
         }
 
         // Pieces of files whose turn never committed (its server died mid-upload) are no run's: they go too.
-        var orphans = await files.PurgeOrphansAsync(cancellationToken);
+        var orphans = await files.PurgeOrphansAsync(tenantId, cancellationToken);
         if (purged > 0 || orphans > 0)
         {
-            logger.LogInformation("Purged {Runs} deleted or expired runs and {Pieces} pieces of files no turn committed", purged, orphans);
+            logger.LogInformation("Purged {Runs} deleted or expired runs and {Pieces} pieces of files no turn committed ({Tenants})", purged, orphans, tenantId is null ? "every tenant" : "one tenant");
         }
 
         return new PurgeReport(purged);

@@ -82,10 +82,11 @@ public interface IRunStore
     Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Runs of any tenant due to be erased: those whose <see cref="RunDocument.ExpiresAt"/> is at or before
-    /// <paramref name="expiredBy"/>, and those deleted at or before <paramref name="deletedBy"/>.
+    /// Runs due to be erased: those whose <see cref="RunDocument.ExpiresAt"/> is at or before <paramref name="expiredBy"/>,
+    /// and those deleted at or before <paramref name="deletedBy"/>; of one tenant, or of every tenant when
+    /// <paramref name="tenantId"/> is null (the scheduled purge, which no caller asked for).
     /// </summary>
-    Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<RunDocument>> ListPurgeableAsync(string? tenantId, DateTimeOffset expiredBy, DateTimeOffset deletedBy, int limit, CancellationToken cancellationToken);
 
     /// <summary>
     /// Erases the run with everything stored for it (its events, turns, labels, files, the answers stored under
@@ -156,8 +157,11 @@ public interface IFileStore
 
     Task<byte[]?> ReadChunkAsync(string tenantId, string fileId, int index, CancellationToken cancellationToken);
 
-    /// <summary>Erases pieces written before <paramref name="before"/> of files that no run has; returns how many.</summary>
-    Task<int> DeleteOrphanChunksAsync(DateTimeOffset before, CancellationToken cancellationToken);
+    /// <summary>
+    /// Erases pieces written before <paramref name="before"/> of files that no run has, of one tenant or, when
+    /// <paramref name="tenantId"/> is null, of every tenant; returns how many.
+    /// </summary>
+    Task<int> DeleteOrphanChunksAsync(string? tenantId, DateTimeOffset before, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -174,6 +174,12 @@ public abstract class BadInputTests(BadInputFixture fixture)
         ["a reply's body nested past the depth limit"] = (f => Execute(SessionsFactory.OrderStatus, $$$"""{"run_id":"{{{f.Runs["order_waiting"]}}}","run_input":{"user_message":"123456","miscellaneous":{{{Nested(63)}}}}}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["a workflow nested past the depth limit"] = (f => Post("/v1/workflows", $$"""{"name":"Deep","start":"s","nodes":[{"id":"s","type":"set","assign":{"x":{{Nested(62)}}},"next":"done"},{"id":"done","type":"end"}]}"""), HttpStatusCode.BadRequest, "malformed_json"),
         ["a cancel request nested past the depth limit"] = (f => Post("/v1/runs/cancel", $$"""{"run_ids":["{{f.Runs["order_waiting"]}}"],"reason":{{Nested(70)}}}"""), HttpStatusCode.BadRequest, "malformed_json"),
+        ["multipart boundary of 71 characters"] = (f => MultipartReply(f, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute", new string('b', 71), "note.txt"), HttpStatusCode.BadRequest, "invalid_request"),
+        ["multipart boundary of 5,000 characters"] = (f => MultipartReply(f, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute", new string('b', 5000), "note.txt"), HttpStatusCode.BadRequest, "invalid_request"),
+        ["multipart boundary of 5,000 characters on a stream"] = (f => MultipartReply(f, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute/stream", new string('b', 5000), "note.txt"), HttpStatusCode.BadRequest, "invalid_request"),
+        ["multipart boundary of 5,000 characters on a batch"] = (f => Multipart($"/v1/workflows/{SessionsFactory.OrderStatus}/batches", new string('b', 5000), FilePart("items", "items.csv", "name\nAda\n")), HttpStatusCode.BadRequest, "invalid_request"),
+        ["a file part with an empty file name"] = (f => MultipartReply(f, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute", "boundary-0123456789", ""), HttpStatusCode.BadRequest, "invalid_file"),
+        ["a batch file part with an empty file name"] = (f => Multipart($"/v1/workflows/{SessionsFactory.OrderStatus}/batches", "boundary-0123456789", FilePart("items", "", "name\nAda\n")), HttpStatusCode.BadRequest, "invalid_batch"),
         ["body over the limit"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, new string('9', 300 * 1024)), HttpStatusCode.RequestEntityTooLarge, "payload_too_large"),
     };
 
@@ -198,6 +204,17 @@ public abstract class BadInputTests(BadInputFixture fixture)
         Assert.Equal((int)status, problem["status"]!.GetValue<int>());
         Assert.False(string.IsNullOrWhiteSpace(problem["detail"]?.GetValue<string>()));
         Assert.Equal(before, await fixture.SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task A_multipart_reply_with_the_longest_boundary_rfc_2046_allows_and_a_named_file_is_taken()
+    {
+        var runId = (await fixture.Client.StartAsync(SessionsFactory.OrderStatus))["run_id"]!.GetValue<string>();
+        var response = await fixture.Client.SendAsync(MultipartReply(runId, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute", new string('b', 70), "note.txt"));
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var run = await (await fixture.Client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+        Assert.Equal("completed", run["status"]!.GetValue<string>());
+        Assert.Equal("note.txt", run["variables"]!["receipt"]!["name"]!.GetValue<string>());
     }
 
     [Fact]
@@ -348,6 +365,35 @@ public abstract class BadInputTests(BadInputFixture fixture)
     {
         var content = new ByteArrayContent(parts.SelectMany(p => p).ToArray());
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+    }
+
+    /// <summary>A reply to the waiting order with a file, as multipart/form-data with the given boundary; a well-formed body.</summary>
+    private static HttpRequestMessage MultipartReply(BadInputFixture f, string path, string boundary, string fileName) =>
+        MultipartReply(f.Runs["order_waiting"], path, boundary, fileName);
+
+    private static HttpRequestMessage MultipartReply(string runId, string path, string boundary, string fileName) =>
+        Multipart(
+            path,
+            boundary,
+            $"Content-Disposition: form-data; name=\"run_id\"\r\n\r\n{runId}",
+            "Content-Disposition: form-data; name=\"run_input\"\r\nContent-Type: application/json\r\n\r\n{\"user_message\":\"123456\"}",
+            FilePart("receipt", fileName, "a note"));
+
+    private static string FilePart(string name, string fileName, string content) =>
+        $"Content-Disposition: form-data; name=\"{name}\"; filename=\"{fileName}\"\r\nContent-Type: text/plain\r\n\r\n{content}";
+
+    private static HttpRequestMessage Multipart(string path, string boundary, params string[] parts)
+    {
+        var body = new StringBuilder();
+        foreach (var part in parts)
+        {
+            body.Append("--").Append(boundary).Append("\r\n").Append(part).Append("\r\n");
+        }
+
+        body.Append("--").Append(boundary).Append("--\r\n");
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body.ToString()));
+        content.Headers.TryAddWithoutValidation("Content-Type", $"multipart/form-data; boundary={boundary}");
         return new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
     }
 

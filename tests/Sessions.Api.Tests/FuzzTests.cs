@@ -147,24 +147,46 @@ public abstract class FuzzTests(StoreUnderTest store) : IAsyncLifetime
             runIds.Select(r => ("GET", $"/v1/runs/{r}/events/stream")),
             runIds.Select(r => ("POST", $"/v1/runs/{r}/fork")),
             runIds.Select(r => ("POST", $"/v1/runs/{r}/replay")),
+            workflowIds.Select(w => ("POST", $"/v1/workflows/{w}/batches")),
+            runIds.Select(r => ("GET", $"/v1/batches/{r}")),
             Gen.Constant(("POST", "/v1/runs/cancel")),
             Gen.Elements(("DELETE", $"/v1/runs/{waiting}"), ("PUT", "/v1/workflows"), ("PATCH", $"/v1/workflows/{SessionsFactory.OrderStatus}/execute")));
         var headers = Gen.Zip(
-                Gen.Elements<(string, string)?>(null, ("Idempotency-Key", "fuzz-key-1"), ("Idempotency-Key", "has space"), ("Idempotency-Key", new string('k', 300))),
+                Gen.Elements<(string, string)?>(null, ("Idempotency-Key", "fuzz-key-1"), ("Idempotency-Key", "has space"), ("Idempotency-Key", new string('k', 300)), ("Idempotency-Key", "ключ")),
                 Gen.Zip(
-                    Gen.Elements<(string, string)?>(null, ("Last-Event-ID", "abc"), ("Last-Event-ID", "-1"), ("Last-Event-ID", "3")),
-                    Gen.Elements<(string, string)?>(null, ("Authorization", "Bearer nonsense"), ("Accept", "text/event-stream"))))
+                    Gen.Elements<(string, string)?>(null, ("Last-Event-ID", "abc"), ("Last-Event-ID", "-1"), ("Last-Event-ID", "3"), ("Last-Event-ID", "99999999999999999999999")),
+                    Gen.Elements<(string, string)?>(
+                        null, ("Authorization", "Bearer nonsense"), ("Accept", "text/event-stream"), ("Accept", "text/event-stream;q=abc, */*;q=-1"),
+                        ("Prefer", "respond-async"), ("Prefer", "respond-async, wait=abc"), ("Prefer", new string('x', 5000)), ("Accept-Charset", "ebcdic"))))
             .Select(h => new[] { h.Item1, h.Item2.Item1, h.Item2.Item2 }.OfType<(string, string)>().ToArray());
-        var contentTypes = Gen.Elements<string?>("application/json", "application/json", "application/json; charset=utf-8", "text/plain", "garbage/", null);
+        var contentTypes = Gen.Elements<string?>(
+            "application/json", "application/json", "application/json; charset=utf-8", "text/plain", "garbage/", null,
+            "application/json; charset=ebcdic", "application/json; charset=\"", "*/*", "multipart/form-data", "multipart/form-data; boundary=",
+            "multipart/form-data; boundary=\"unterminated", "multipart/form-data; boundary=x", "multipart/form-data; boundary=x; boundary=y",
+            $"multipart/form-data; boundary={new string('b', 71)}", $"multipart/form-data; boundary={new string('b', 5000)}");
         var bodies = Gen.Frequency(
             (5, Json(3, runIds, workflowIds).Select(j => (byte[]?)Encoding.UTF8.GetBytes(j?.ToJsonString() ?? "null"))),
             (5, Mutated(runIds).Select(j => (byte[]?)Encoding.UTF8.GetBytes(j))),
             (3, Mutated(runIds).SelectMany(j => Gen.Elements(InvalidUtf8).Select(bad => (byte[]?)WithBytesInFirstString(j, bad)))),
             (2, Hostile().Select(j => (byte[]?)Encoding.UTF8.GetBytes(j))),
-            (2, Gen.Elements<byte[]?>(null, [], "{"u8.ToArray(), "[1,"u8.ToArray(), [0xff, 0xfe, 0x00], Encoding.UTF8.GetBytes(new string('[', 200) + new string(']', 200)))));
+            (2, Gen.Elements<byte[]?>(null, [], "{"u8.ToArray(), "[1,"u8.ToArray(), [0xff, 0xfe, 0x00], Encoding.UTF8.GetBytes(new string('[', 200) + new string(']', 200)))),
+            (2, Gen.Elements(MultipartBodies).Select(b => (byte[]?)Encoding.UTF8.GetBytes(b))));
         return Gen.Zip(paths, Gen.Zip(Gen.Zip(bodies, contentTypes), headers))
             .Select(r => new FuzzRequest(r.Item1.Item1, r.Item1.Item2, r.Item2.Item1.Item2, r.Item2.Item1.Item1, r.Item2.Item2));
     }
+
+    /// <summary>Multipart bodies for the boundary `x`: files without names, parts without dispositions, cut bodies, huge part headers.</summary>
+    private static readonly string[] MultipartBodies =
+    [
+        "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"\"\r\n\r\nabc\r\n--x--\r\n",
+        "--x\r\nContent-Disposition: form-data; name=\"f\"; filename*=UTF-8''\r\n\r\nabc\r\n--x--\r\n",
+        "--x\r\nContent-Type: text/plain\r\n\r\nabc\r\n--x--\r\n",
+        "--x\r\nContent-Disposition: form-data; name=\"run_input\"\r\n\r\n{\"user_message\":\"123456\"}\r\n",
+        "--x\r\nContent-Disposition: form-data; name=\"run_id\"\r\n\r\n" + new string('9', 100) + "\r\n--x--\r\n",
+        "--x\r\nX-Long: " + new string('h', 20_000) + "\r\n\r\nabc\r\n--x--\r\n",
+        "--x\r\nContent-Disposition: form-data; name=\"items\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nname\r\n\"unclosed\r\n--x--\r\n",
+        "--x--\r\n",
+    ];
 
     /// <summary>Byte sequences that are not UTF-8: a stray byte, an overlong encoding, an encoded surrogate, a cut sequence.</summary>
     private static readonly byte[][] InvalidUtf8 = [[0xFF], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF8, 0x88, 0x80, 0x80, 0x80]];

@@ -51,7 +51,7 @@ public static class BatchInput
     {
         var section = await reader.ReadNextSectionAsync(cancellationToken) ?? throw Invalid("The multipart body has no file.");
         var disposition = section.GetContentDispositionHeader();
-        if (disposition is null || !disposition.IsFileDisposition())
+        if (disposition is null || !MultipartTurn.IsFilePart(disposition))
         {
             throw Invalid("The multipart body is one file part: a CSV or JSON Lines file of items.");
         }

@@ -23,6 +23,9 @@ public sealed record MultipartTurn(JsonObject Body, byte[] Fingerprint, IReadOnl
 
     private const int MaxTextPartBytes = 64;
 
+    /// <summary>RFC 2046 §5.1.1: a boundary is 1 to 70 characters. A longer one is refused before any reader is built.</summary>
+    public const int MaxBoundaryLength = 70;
+
     public static bool Is(HttpRequest request) =>
         request.ContentType is { } type && type.StartsWith(MediaType, StringComparison.OrdinalIgnoreCase);
 
@@ -50,7 +53,7 @@ public sealed record MultipartTurn(JsonObject Body, byte[] Fingerprint, IReadOnl
             {
                 var disposition = section.GetContentDispositionHeader() ?? throw Invalid("Each part has a Content-Disposition with its name.");
                 var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
-                if (disposition.IsFileDisposition())
+                if (IsFilePart(disposition))
                 {
                     uploaded.Add(await ReadFileAsync(section, disposition, name, uploaded, files, tenantId, cancellationToken));
                     var file = uploaded[^1];
@@ -111,14 +114,30 @@ public sealed record MultipartTurn(JsonObject Body, byte[] Fingerprint, IReadOnl
         return new UploadedFile(name, await files.SaveAsync(tenantId, fileName, contentType, section.Body, cancellationToken));
     }
 
-    /// <summary>A reader of the request's parts, with small bounds on their headers; a body without a boundary is a 400.</summary>
+    /// <summary>
+    /// A reader of the request's parts, with small bounds on their headers. A body without a boundary, or with one
+    /// longer than RFC 2046 allows, is a 400: no header value reaches the reader unchecked.
+    /// </summary>
     public static MultipartReader OpenReader(HttpRequest request)
     {
         var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var media) ? HeaderUtilities.RemoveQuotes(media.Boundary).Value : null;
-        return string.IsNullOrEmpty(boundary)
-            ? throw Invalid("A multipart/form-data body needs a boundary in its Content-Type.")
+        if (string.IsNullOrEmpty(boundary))
+        {
+            throw Invalid("A multipart/form-data body needs a boundary in its Content-Type.").With("parameter", "boundary");
+        }
+
+        return boundary.Length > MaxBoundaryLength
+            ? throw Invalid($"The multipart boundary is {boundary.Length} characters long; RFC 2046 allows 1 to {MaxBoundaryLength}.")
+                .With("parameter", "boundary").With("length", boundary.Length)
             : new MultipartReader(boundary, request.Body) { HeadersCountLimit = 16, HeadersLengthLimit = 16 * 1024 };
     }
+
+    /// <summary>
+    /// A part is a file when its Content-Disposition names a file at all, even with an empty name (what a browser sends
+    /// for a file input left empty): that is a file without a name, not a text part.
+    /// </summary>
+    public static bool IsFilePart(ContentDispositionHeaderValue disposition) =>
+        disposition.Parameters.Any(p => p.Name.Equals("filename", StringComparison.OrdinalIgnoreCase) || p.Name.Equals("filename*", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>A file part's name as sent: the RFC 5987 `filename*` if there is one, else `filename`.</summary>
     public static string FileName(ContentDispositionHeaderValue disposition) =>

@@ -1,8 +1,15 @@
-"""Server memory (RSS) while clients read one long run: 100 clients that request it and never read the answer, then
+"""Server memory while clients read one long run: 100 clients that request it and never read the answer, then
 10 clients that read all of it at once. Starts the server it measures (a Release build of this checkout, or of the
 checkout in SESSIONS_ROOT) on a fresh SQLite file, builds a run of about 100,000 events through the API, and prints
 one JSON line per phase.
     dotnet build -c Release src/Sessions.Api && python3 bench/large-reads.py [--events 100000] [--stalled 100] [--readers 10]
+
+Resident memory (rss_mb) also counts what the garbage collector has not collected yet, so it follows how much the
+reads allocated as well as what stalled readers hold. What the kernel's socket send buffers took of the answers is
+reported beside it (send_queue_mb, the Send-Q of the server's connections in `ss -tn`): on loopback a send buffer grows
+up to net.ipv4.tcp_wmem's maximum (4 MiB here), so an answer smaller than that leaves the server whole, and only the
+rest of a larger one waits in the server, held back by the response pipe. --line-chars makes each said line longer,
+and so the run's pages larger: `--events 5000 --line-chars 12000` gives a first page of about 1.2 MB.
 """
 import argparse, json, os, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
@@ -11,6 +18,8 @@ parser.add_argument("--events", type=int, default=100_000)
 parser.add_argument("--stalled", type=int, default=100)
 parser.add_argument("--readers", type=int, default=10)
 parser.add_argument("--port", type=int, default=5391)
+parser.add_argument("--line-chars", type=int, default=0, help="padding each said line carries, to make the run's pages larger")
+parser.add_argument("--skip-transcript", action="store_true", help="measure only the run read")
 args = parser.parse_args()
 
 root = os.environ.get("SESSIONS_ROOT", os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -24,7 +33,7 @@ WORKFLOW = {
     "nodes": [
         {"id": "ask", "type": "ask", "prompt": "Go on?", "variable": "said", "next": "reset"},
         {"id": "reset", "type": "set", "assign": {"k": 0}, "next": "say"},
-        {"id": "say", "type": "say", "text": "Line {{k}} of a long answer about {{said}}, as a support agent would write it.", "next": "count"},
+        {"id": "say", "type": "say", "text": "Line {{k}} of a long answer about {{said}}, as a support agent would write it." + " ." * (args.line_chars // 2), "next": "count"},
         {"id": "count", "type": "set", "assign": {"k": "{{add k 1}}"}, "next": "more"},
         {"id": "more", "type": "branch", "cases": [{"when": {"var": "k", "op": "lt", "value": 80}, "next": "say"}], "default": "ask"},
     ],
@@ -48,6 +57,12 @@ def rss_mb(pid):
         for line in status:
             if line.startswith("VmRSS:"):
                 return round(int(line.split()[1]) / 1024, 1)
+
+
+def send_queue_mb():
+    """What the kernel holds of the server's answers, not yet taken by the clients (Send-Q of its connections)."""
+    lines = subprocess.run(["ss", "-tnH", "state", "established", f"( sport = :{args.port} )"], capture_output=True, text=True).stdout
+    return round(sum(int(line.split()[1]) for line in lines.splitlines() if line.strip()) / 1024 / 1024, 1)
 
 
 def stalled_client(path):
@@ -87,10 +102,13 @@ try:
     time.sleep(2)
     report("idle, run built")
 
-    for path in (f"/v1/runs/{run_id}", f"/v1/runs/{run_id}/transcript"):
+    first_page = len(urllib.request.urlopen(base + f"/v1/runs/{run_id}", timeout=600).read())
+    report("first page read once", first_page_bytes=first_page)
+    time.sleep(2)
+    for path in (f"/v1/runs/{run_id}",) if args.skip_transcript else (f"/v1/runs/{run_id}", f"/v1/runs/{run_id}/transcript"):
         sockets = [stalled_client(path) for _ in range(args.stalled)]
         time.sleep(10)
-        report(f"{args.stalled} clients requested {path.replace(run_id, '{id}')} and never read", clients=args.stalled)
+        report(f"{args.stalled} clients requested {path.replace(run_id, '{id}')} and never read", clients=args.stalled, send_queue_mb=send_queue_mb())
         for s in sockets:
             s.close()
         time.sleep(5)

@@ -38,7 +38,8 @@ public sealed class EventContract
         NodeId = e.NodeId,
         TurnNumber = e.TurnNumber,
         Timestamp = e.Timestamp.UtcDateTime,
-        Fields = e.Fields.Count == 0 ? null : e.Fields.ToDictionary(p => p.Key, p => (object?)p.Value?.DeepClone()),
+        // Serialized and dropped: the event's own values are written as they are, never copied.
+        Fields = e.Fields.Count == 0 ? null : e.Fields.ToDictionary(p => p.Key, p => (object?)p.Value),
     };
 }
 

@@ -55,15 +55,20 @@ public sealed record TurnContract(
     [property: Description("False when the turn has more events than one page holds (1,000); more_events reads the rest.")] bool EventsComplete,
     [property: Description("The events page that goes on after the last event here, when events_complete is false; null otherwise.")] string? MoreEvents)
 {
-    public static TurnContract From(string runId, TurnRecord record) => new(
-        record.Turn.TurnNumber,
-        (JsonObject)record.Turn.Input.DeepClone(),
-        (JsonObject)record.Turn.Output.DeepClone(),
-        record.Turn.StartedAt.UtcDateTime,
-        record.Turn.CompletedAt.UtcDateTime,
-        record.Events.Select(EventContract.From).ToList(),
-        record.EventsComplete,
-        record.EventsComplete ? null : $"/v1/runs/{runId}/events?after_seq={(record.Events.Count > 0 ? record.Events[^1].Seq : record.Turn.FirstSeq - 1)}");
+    public static TurnContract From(string runId, TurnRecord record) => Head(record.Turn) with
+    {
+        Events = record.Events.Select(EventContract.From).ToList(),
+        EventsComplete = record.EventsComplete,
+        MoreEvents = MoreEventsLink(runId, record.Turn, record.EventsComplete, record.Events.Count > 0 ? record.Events[^1].Seq : null),
+    };
+
+    /// <summary>The turn without its events, for a writer that writes them as they are read (<see cref="Http.TurnPageWriter"/>).</summary>
+    public static TurnContract Head(TurnDocument turn) => new(
+        turn.TurnNumber, turn.Input, turn.Output, turn.StartedAt.UtcDateTime, turn.CompletedAt.UtcDateTime, [], true, null);
+
+    /// <summary>Where the rest of a turn's events are read, after the last one given (<paramref name="lastSeq"/>), when they were not all given.</summary>
+    public static string? MoreEventsLink(string runId, TurnDocument turn, bool eventsComplete, long? lastSeq) =>
+        eventsComplete ? null : $"/v1/runs/{runId}/events?after_seq={lastSeq ?? turn.FirstSeq - 1}";
 }
 
 /// <summary>What the run knew after a turn.</summary>
@@ -131,12 +136,9 @@ public sealed record TurnPageResponse(
     bool HasMore,
     [property: Description("The next page, when has_more; null otherwise.")] string? Next)
 {
-    public static TurnPageResponse From(string runId, TurnPage page, int limit) =>
-        new(runId, page.Turns.Select(t => TurnContract.From(runId, t)).ToList(), page.HasMore, NextPage(runId, page, limit));
-
     /// <summary>The link to the turns after a page, or null when none follow.</summary>
-    public static string? NextPage(string runId, TurnPage page, int limit) =>
-        page.HasMore && page.Turns.Count > 0 ? $"/v1/runs/{runId}/turns?after_turn={page.Turns[^1].Turn.TurnNumber}&limit={limit}" : null;
+    public static string? NextPage(string runId, TurnPageEnd page, int limit) =>
+        page.HasMore && page.LastTurnNumber is { } last ? $"/v1/runs/{runId}/turns?after_turn={last}&limit={limit}" : null;
 }
 
 /// <summary>One execution of a node, or one attempt of a step of a parallel node (then with step_id, and outputs or error).</summary>
@@ -190,7 +192,11 @@ public sealed record RunDetailsResponse(
     [property: Description("The page of turns after those in turns, when the run has more; null otherwise.")] string? NextTurns,
     [property: Description("The node executions of the turns in this answer.")] IReadOnlyList<NodeExecutionContract> NodeExecutions)
 {
-    public static RunDetailsResponse From(RunDetails details)
+    /// <summary>
+    /// The run without its page of turns (<see cref="Turns"/>, <see cref="NextTurns"/>, <see cref="NodeExecutions"/>),
+    /// which <see cref="Http.TurnPageWriter"/> writes in their places as it reads them.
+    /// </summary>
+    public static RunDetailsResponse Head(RunDetails details)
     {
         var run = details.Run;
         return new RunDetailsResponse(
@@ -224,9 +230,9 @@ public sealed record RunDetailsResponse(
             run.CompletedAt?.UtcDateTime,
             run.ExpiresAt?.UtcDateTime,
             run.DeletedAt?.UtcDateTime,
-            details.Turns.Turns.Select(t => TurnContract.From(run.Id, t)).ToList(),
-            TurnPageResponse.NextPage(run.Id, details.Turns, RunHistory.DefaultTurnsPerPage),
-            details.NodeExecutions.Select(NodeExecutionContract.From).ToList());
+            [],
+            null,
+            []);
     }
 }
 

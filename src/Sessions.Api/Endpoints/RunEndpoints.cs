@@ -41,11 +41,13 @@ public static class RunEndpoints
         group.MapGet("/{run_id}", GetRun)
             .WithName("GetRun")
             .WithSummary("A run with its state, its turns as input/output pairs, and its node executions")
+            .Produces<RunDetailsResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         group.MapGet("/{run_id}/turns", GetTurns)
             .WithName("GetRunTurns")
             .WithSummary("A page of a run's turns, oldest first, each with its input, output and events")
+            .Produces<TurnPageResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
         group.MapGet("/{run_id}/turns/{turn_number}", GetTurn)
@@ -177,11 +179,13 @@ public static class RunEndpoints
         return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.Scope, filters.ToQuery(id), ct)));
     }
 
-    private static async Task<Ok<RunDetailsResponse>> GetRun(
-        [FromRoute(Name = "run_id")] string runId, RunHistory history, Caller caller, CancellationToken ct)
+    /// <summary>Written as its page of turns is read, with the response pipe's backpressure (<see cref="TurnPageWriter"/>).</summary>
+    private static async Task GetRun(
+        [FromRoute(Name = "run_id")] string runId, HttpContext http, RunHistory history, Caller caller, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
-        return TypedResults.Ok(RunDetailsResponse.From(await history.GetDetailsAsync(caller.Scope, id, ct)));
+        var details = await history.GetDetailsAsync(caller.Scope, id, http.RequestAborted);
+        await TurnPageWriter.WriteRunAsync(http.Response, json.Value.SerializerOptions, history, details, http.RequestAborted);
     }
 
     private static async Task<Ok<EventPageResponse>> GetEvents(
@@ -260,8 +264,9 @@ public static class RunEndpoints
         }
     }
 
-    private static async Task<Ok<TurnPageResponse>> GetTurns(
-        [FromRoute(Name = "run_id")] string runId, RunHistory history, Caller caller, CancellationToken ct,
+    /// <summary>Written as the page is read, with the response pipe's backpressure (<see cref="TurnPageWriter"/>).</summary>
+    private static async Task GetTurns(
+        [FromRoute(Name = "run_id")] string runId, HttpContext http, RunHistory history, Caller caller, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         [FromQuery(Name = "after_turn")] string? afterTurn = null, [FromQuery(Name = "limit")] string? limit = null)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
@@ -270,7 +275,8 @@ public static class RunEndpoints
             : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidPaging, "Invalid paging", "after_turn is a whole number >= -1 (the turn number the page starts after).")
                 .With("parameter", "after_turn");
         var size = limit is null ? RunHistory.DefaultTurnsPerPage : RouteValues.PagingOrThrow(null, limit, maxLimit: RunHistory.MaxTurnsPerPage).Limit;
-        return TypedResults.Ok(TurnPageResponse.From(id, await history.GetTurnPageAsync(caller.Scope, id, after, size, ct), size));
+        var run = await history.GetRunAsync(caller.Scope, id, http.RequestAborted);
+        await TurnPageWriter.WriteTurnsAsync(http.Response, json.Value.SerializerOptions, history, run, after, size, http.RequestAborted);
     }
 
     private static async Task<IResult> JoinTurn(

@@ -7,61 +7,71 @@ namespace Sessions.Runtime.History;
 
 /// <summary>
 /// Rebuilds per-node execution records from the event log, so that the log stays the one source of truth:
-/// a start opens a record, an end closes it, and the events in between say how it went.
+/// a start opens a record, an end closes it, and the events in between say how it went. Events are added one at a time
+/// as they are read, so that a page written as it is read never holds its events to build these.
 /// </summary>
-public static class NodeExecutions
+public sealed class NodeExecutions
 {
-    public static IReadOnlyList<NodeExecution> From(IReadOnlyList<RunEvent> events, RunStatus runStatus)
+    private readonly List<NodeExecution> records = [];
+    private readonly Dictionary<string, int> open = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> attempts = new(StringComparer.Ordinal);
+
+    public void Add(RunEvent e)
     {
-        var records = new List<NodeExecution>();
-        var open = new Dictionary<string, int>(StringComparer.Ordinal);
-        var attempts = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var e in events.Where(e => e.NodeId is not null))
+        if (e.NodeId is not { } node)
         {
-            var node = e.NodeId!;
-            switch (e.Type)
-            {
-                case RunEventType.StartNodeRun:
-                    attempts[node] = attempts.GetValueOrDefault(node) + 1;
-                    open[node] = records.Count;
-                    records.Add(new NodeExecution(node, attempts[node], e.TurnNumber, "running", e.Timestamp, null));
-                    break;
-                case RunEventType.BusyWaitForUserMessage:
-                    Update(node, r => r with { Status = "waiting_for_user_input" });
-                    break;
-                case RunEventType.PauseEvent:
-                    Update(node, r => r with { Status = "paused" });
-                    break;
-                case RunEventType.Error:
-                    Update(node, r => r with { Status = "failed" });
-                    break;
-                case RunEventType.EndNodeRun:
-                    Update(node, r => r with { Status = r.Status == "failed" ? "failed" : "completed", CompletedAt = e.Timestamp });
-                    open.Remove(node);
-                    break;
-                case RunEventType.StepAttempt:
-                    records.Add(StepAttempt(node, e));
-                    break;
-            }
+            return;
         }
 
+        switch (e.Type)
+        {
+            case RunEventType.StartNodeRun:
+                attempts[node] = attempts.GetValueOrDefault(node) + 1;
+                open[node] = records.Count;
+                records.Add(new NodeExecution(node, attempts[node], e.TurnNumber, "running", e.Timestamp, null));
+                break;
+            case RunEventType.BusyWaitForUserMessage:
+                Update(node, r => r with { Status = "waiting_for_user_input" });
+                break;
+            case RunEventType.PauseEvent:
+                Update(node, r => r with { Status = "paused" });
+                break;
+            case RunEventType.Error:
+                Update(node, r => r with { Status = "failed" });
+                break;
+            case RunEventType.EndNodeRun:
+                Update(node, r => r with { Status = r.Status == "failed" ? "failed" : "completed", CompletedAt = e.Timestamp });
+                open.Remove(node);
+                break;
+            case RunEventType.StepAttempt:
+                records.Add(StepAttempt(node, e));
+                break;
+        }
+    }
+
+    /// <summary>The records of the events added so far, for a run now in <paramref name="runStatus"/>.</summary>
+    public IReadOnlyList<NodeExecution> Records(RunStatus runStatus)
+    {
         // A node still open when the run finished was cut short by it (a stop while it waited, for example).
-        if (RunStateMachine.IsTerminal(runStatus))
+        if (!RunStateMachine.IsTerminal(runStatus))
         {
-            foreach (var index in open.Values)
-            {
-                records[index] = records[index] with { Status = runStatus.ToWire() };
-            }
+            return records;
         }
 
-        return records;
-
-        void Update(string node, Func<NodeExecution, NodeExecution> change)
+        var cut = records.ToList();
+        foreach (var index in open.Values)
         {
-            if (open.TryGetValue(node, out var index))
-            {
-                records[index] = change(records[index]);
-            }
+            cut[index] = cut[index] with { Status = runStatus.ToWire() };
+        }
+
+        return cut;
+    }
+
+    private void Update(string node, Func<NodeExecution, NodeExecution> change)
+    {
+        if (open.TryGetValue(node, out var index))
+        {
+            records[index] = change(records[index]);
         }
     }
 

@@ -49,23 +49,108 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
             ? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow")
             : workflowId;
 
-    /// <summary>The run, with the first page of its turns and the node executions of those turns.</summary>
+    /// <summary>The run as support staff read it; its first page of turns is read after it (<see cref="ReadTurnPageAsync"/>).</summary>
     public async Task<RunDetails> GetDetailsAsync(RunScope scope, string runId, CancellationToken cancellationToken)
     {
         var (run, workflowName) = await GetRunWithNameAsync(scope, runId, cancellationToken);
-        var page = await ReadTurnPageAsync(scope.TenantId, runId, -1, DefaultTurnsPerPage, cancellationToken);
-        var events = page.Turns.SelectMany(t => t.Events).ToList();
-        return new RunDetails(run, workflowName, page, NodeExecutions.From(events, run.Status), RunActivity.Of(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow()));
+        return new RunDetails(run, workflowName, RunActivity.Of(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow()));
     }
 
     /// <summary>
-    /// Up to <paramref name="limit"/> turns numbered above <paramref name="afterTurn"/>, with their events, at most
-    /// <see cref="MaxEventsPerPage"/> events in all.
+    /// Hands <paramref name="sink"/> up to <paramref name="limit"/> turns numbered above <paramref name="afterTurn"/>, with
+    /// their events, at most <see cref="MaxEventsPerPage"/> events in all, reading the events <see cref="EventsPerRead"/> at
+    /// a time: a page is written as it is read, and a reader that stalls holds a few events, not the page. A turn whose
+    /// events do not fit is the page's last, marked incomplete, and the rest of its events are read by seq.
     /// </summary>
-    public async Task<TurnPage> GetTurnPageAsync(RunScope scope, string runId, int afterTurn, int limit, CancellationToken cancellationToken)
+    /// <param name="run">The run, as read through the caller's scope (<see cref="GetRunAsync"/>).</param>
+    public Task<TurnPageEnd> ReadTurnPageAsync(RunDocument run, int afterTurn, int limit, ITurnPageSink sink, CancellationToken cancellationToken) =>
+        // Only what the page needs of the run is kept while it is written, which may take as long as its reader takes.
+        ReadTurnPageAsync(run.TenantId, run.Id, run.Status, afterTurn, limit, sink, cancellationToken);
+
+    private async Task<TurnPageEnd> ReadTurnPageAsync(string tenantId, string runId, RunStatus status, int afterTurn, int limit, ITurnPageSink sink, CancellationToken cancellationToken)
     {
-        await GetRunAsync(scope, runId, cancellationToken);
-        return await ReadTurnPageAsync(scope.TenantId, runId, afterTurn, limit, cancellationToken);
+        var found = await runs.GetTurnsAsync(tenantId, runId, afterTurn, limit + 1, cancellationToken);
+        var hasMore = found.Count > limit;
+
+        // A page shows no checkpoint: dropped at once, so that a page written slowly does not keep the run's states.
+        var turns = found.Take(limit).Select(t => t with { StateAfter = null, Changes = null }).ToList();
+        found = null;
+        var events = new PageEvents(runs, tenantId, runId, turns.FirstOrDefault(HasEvents)?.FirstSeq - 1 ?? 0);
+        var executions = new NodeExecutions();
+        int? lastTurn = null;
+        for (var i = 0; i < turns.Count; i++)
+        {
+            var turn = turns[i];
+            if (events.Exhausted && turn.FirstSeq > events.LastRead && HasEvents(turn))
+            {
+                // The page's events ran out before this turn: it starts the next page.
+                hasMore = true;
+                break;
+            }
+
+            await sink.TurnAsync(turn, cancellationToken);
+            while (HasEvents(turn) && await events.NextAsync(turn.LastSeq, cancellationToken) is { } e)
+            {
+                if (e.Seq >= turn.FirstSeq)
+                {
+                    executions.Add(e);
+                    await sink.EventAsync(e, cancellationToken);
+                }
+            }
+
+            var complete = !events.Exhausted || turn.LastSeq <= events.LastRead;
+            await sink.TurnEndAsync(turn, complete, cancellationToken);
+            lastTurn = turn.TurnNumber;
+            if (!complete)
+            {
+                hasMore |= i + 1 < turns.Count;
+                break;
+            }
+        }
+
+        return new TurnPageEnd(hasMore, lastTurn, executions.Records(status));
+    }
+
+    private static bool HasEvents(TurnDocument turn) => turn.LastSeq >= turn.FirstSeq;
+
+    /// <summary>Events the page reads at once: a stalled reader of a page holds at most these.</summary>
+    public const int EventsPerRead = 100;
+
+    /// <summary>A page's events, read in order a few at a time, up to <see cref="MaxEventsPerPage"/> in all.</summary>
+    private sealed class PageEvents(IRunStore runs, string tenantId, string runId, long afterSeq)
+    {
+        private readonly Queue<RunEvent> read = new();
+        private int budget = MaxEventsPerPage;
+        private bool ended;
+
+        /// <summary>True once the page has read all the events it may; <see cref="LastRead"/> is then the last one's seq.</summary>
+        public bool Exhausted => budget == 0;
+
+        public long LastRead { get; private set; } = long.MaxValue;
+
+        /// <summary>The next event at or before <paramref name="lastSeq"/>; null when the next one is past it or none is left to read.</summary>
+        public async ValueTask<RunEvent?> NextAsync(long lastSeq, CancellationToken cancellationToken)
+        {
+            if (read.Count == 0 && !ended && budget > 0)
+            {
+                var wanted = Math.Min(EventsPerRead, budget);
+                var chunk = await runs.GetEventsAsync(tenantId, runId, afterSeq, wanted, cancellationToken);
+                ended = chunk.Count < wanted;
+                budget -= chunk.Count;
+                foreach (var e in chunk)
+                {
+                    read.Enqueue(e);
+                }
+
+                if (chunk.Count > 0)
+                {
+                    afterSeq = chunk[^1].Seq;
+                    LastRead = Exhausted ? afterSeq : long.MaxValue;
+                }
+            }
+
+            return read.TryPeek(out var next) && next.Seq <= lastSeq ? read.Dequeue() : null;
+        }
     }
 
     /// <summary>
@@ -129,40 +214,6 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
                 yield break;
             }
         }
-    }
-
-    private async Task<TurnPage> ReadTurnPageAsync(string tenantId, string runId, int afterTurn, int limit, CancellationToken cancellationToken)
-    {
-        var turns = await runs.GetTurnsAsync(tenantId, runId, afterTurn, limit + 1, cancellationToken);
-        var hasMore = turns.Count > limit;
-        turns = turns.Take(limit).ToList();
-        var withEvents = turns.Where(t => t.LastSeq >= t.FirstSeq).ToList();
-        var events = withEvents.Count == 0
-            ? []
-            : await runs.GetEventsAsync(tenantId, runId, withEvents[0].FirstSeq - 1, MaxEventsPerPage, cancellationToken);
-        var lastRead = events.Count == MaxEventsPerPage ? events[^1].Seq : long.MaxValue;
-
-        var records = new List<TurnRecord>();
-        foreach (var turn in turns)
-        {
-            if (turn.FirstSeq > lastRead && turn.LastSeq >= turn.FirstSeq)
-            {
-                // The page's events ran out before this turn: it starts the next page.
-                hasMore = true;
-                break;
-            }
-
-            var own = events.Where(e => e.Seq >= turn.FirstSeq && e.Seq <= turn.LastSeq).ToList();
-            var complete = turn.LastSeq <= lastRead;
-            records.Add(new TurnRecord(turn, own, complete));
-            if (!complete)
-            {
-                hasMore = records.Count < turns.Count || hasMore;
-                break;
-            }
-        }
-
-        return new TurnPage(records, hasMore);
     }
 
     public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(RunScope scope, string runId, long afterSeq, int limit, CancellationToken cancellationToken) =>

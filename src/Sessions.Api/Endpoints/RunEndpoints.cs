@@ -241,7 +241,7 @@ public static class RunEndpoints
                 continue;
             }
 
-            if (run is null || (RunStateMachine.IsTerminal(run.Status) && run.LastSeq <= lastSeq))
+            if (run is null || (RunMachine.IsTerminal(run.Status) && run.LastSeq <= lastSeq))
             {
                 await stream.WriteAsync("end", new { run_id = id, status = run?.Status.ToWire(), last_seq = lastSeq });
                 return;

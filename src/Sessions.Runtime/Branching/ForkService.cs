@@ -27,7 +27,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
 
         var state = Checkpoints.StatesAfter(turns).GetValueOrDefault(turnNumber)
             ?? throw new DomainException(ErrorKind.Conflict, ProblemCodes.CheckpointUnavailable, "No checkpoint", $"Turn {turnNumber} was recorded before checkpoints were kept.");
-        if (RunStateMachine.IsTerminal(state.Status))
+        if (RunMachine.IsTerminal(state.Status))
         {
             throw new DomainException(ErrorKind.Conflict, ProblemCodes.CheckpointTerminal, "Run had finished", $"After turn {turnNumber} the run was '{state.Status.ToWire()}'; fork an earlier turn.")
                 .With("run_status", state.Status.ToWire());

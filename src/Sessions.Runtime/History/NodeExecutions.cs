@@ -53,7 +53,7 @@ public sealed class NodeExecutions
     public IReadOnlyList<NodeExecution> Records(RunStatus runStatus)
     {
         // A node still open when the run finished was cut short by it (a stop while it waited, for example).
-        if (!RunStateMachine.IsTerminal(runStatus))
+        if (!RunMachine.IsTerminal(runStatus))
         {
             return records;
         }

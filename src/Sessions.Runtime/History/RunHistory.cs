@@ -245,7 +245,7 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
             throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
         }
 
-        var active = Enum.GetValues<RunStatus>().Where(s => !RunStateMachine.IsTerminal(s)).ToList();
+        var active = Enum.GetValues<RunStatus>().Where(s => !RunMachine.IsTerminal(s)).ToList();
         var results = new List<CancelResult>();
         while (true)
         {
@@ -272,7 +272,7 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
             return new CancelResult(runId, CancelOutcome.NotFound, null);
         }
 
-        if (RunStateMachine.IsTerminal(run.Status))
+        if (RunMachine.IsTerminal(run.Status))
         {
             return new CancelResult(runId, CancelOutcome.AlreadyCompleted, run.Status.ToWire());
         }
@@ -297,7 +297,7 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
         {
             // Another turn moved the run while we cancelled (or finished it): report it as it now is.
             var now = await runs.GetAsync(tenantId, runId, cancellationToken);
-            return now is not null && RunStateMachine.IsTerminal(now.Status)
+            return now is not null && RunMachine.IsTerminal(now.Status)
                 ? new CancelResult(runId, CancelOutcome.AlreadyCompleted, now.Status.ToWire())
                 : new CancelResult(runId, CancelOutcome.NotEligible, now?.Status.ToWire());
         }

@@ -55,7 +55,7 @@ public sealed class BackgroundTurns(
 
                 if (request.Command != TurnCommand.Retry)
                 {
-                    RunStateMachine.EnsureNotTerminal(run.Status);
+                    RunMachine.EnsureNotTerminal(run.Status);
                 }
                 var holder = request.RunId is null ? null : RunQueue.Holder(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow());
                 if (holder == item.Id)

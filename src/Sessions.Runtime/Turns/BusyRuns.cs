@@ -61,7 +61,7 @@ public sealed class BusyRuns(IRunStore runs, RunningTurns running, RunEventFeed 
             {
                 var committed = feed.NextCommit(request.RunId!);
                 var run = await ReloadAsync(request, cancellationToken);
-                if (RunStateMachine.IsTerminal(run.Status) || Busy(run, request) is null && !LettingGo(run))
+                if (RunMachine.IsTerminal(run.Status) || Busy(run, request) is null && !LettingGo(run))
                 {
                     return (run, place);
                 }

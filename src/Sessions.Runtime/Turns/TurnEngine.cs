@@ -138,7 +138,7 @@ public sealed class TurnEngine(
     /// turn will be refused without writing), except a failed run that is retried.
     /// </summary>
     private static bool NeedsHold(RunDocument run, TurnRequest request) =>
-        request.RunId is not null && (!RunStateMachine.IsTerminal(run.Status) || request.Command == TurnCommand.Retry && run.Status == RunStatus.Failed);
+        request.RunId is not null && (!RunMachine.IsTerminal(run.Status) || request.Command == TurnCommand.Retry && run.Status == RunStatus.Failed);
 
     /// <summary>The turn once its run is free, or freed for it: validated, held, stepped and committed.</summary>
     private async Task<TurnOutcome> RunTurnAsync(
@@ -289,7 +289,7 @@ public sealed class TurnEngine(
             throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter.");
         }
 
-        var queue = RunStateMachine.IsTerminal(executed.Status) || request.Command == TurnCommand.Stop
+        var queue = RunMachine.IsTerminal(executed.Status) || request.Command == TurnCommand.Stop
             ? []
             : (IReadOnlyList<QueuedTurn>)hold.Stored.Queue.Where(q => q.Id != request.Queued?.Id && q.Id != interrupted).ToList();
         var committed = await CommitAsync(
@@ -407,7 +407,7 @@ public sealed class TurnEngine(
 
     private void Remember(RunDocument committed, string json)
     {
-        if (RunStateMachine.IsTerminal(committed.Status))
+        if (RunMachine.IsTerminal(committed.Status))
         {
             recent.Forget(committed.TenantId, committed.Id);
         }

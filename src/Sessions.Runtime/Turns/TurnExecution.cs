@@ -11,7 +11,7 @@ namespace Sessions.Runtime.Turns;
 
 /// <summary>
 /// The in-memory state of one turn: it steps the run's nodes from where the run stands and records what happened.
-/// Every status change goes through <see cref="RunStateMachine"/>; the limits are <see cref="TurnLimits"/>'s, the loop
+/// Every status change is a trigger fired at <see cref="RunMachine"/>; the limits are <see cref="TurnLimits"/>'s, the loop
 /// guard <see cref="LoopGuard"/>'s, and what the run remembers of the conversation <see cref="ConversationMemory"/>'s.
 /// Nothing here touches the store, so throwing at any point leaves the stored run exactly as it was.
 /// </summary>
@@ -32,7 +32,7 @@ internal sealed class TurnExecution
     private readonly TurnLimits limits;
     private readonly ConversationMemory memory;
 
-    private RunStatus status;
+    private readonly RunState state;
     private string? cursor;
     private string? waitingNodeId;
     private JsonObject? waitingHint;
@@ -66,7 +66,7 @@ internal sealed class TurnExecution
         events = new EventRecorder(run.Id, run.TurnNumber + 1, run.LastSeq, clock, OnRecorded);
         guard = new LoopGuard(definition.Limits);
         variables = new RunVariables(run.Status == RunStatus.NotStarted ? definition.NewVariables() : (JsonObject)run.Variables.DeepClone());
-        status = run.Status;
+        state = new RunState(run.Status);
         cursor = run.CursorNodeId;
         waitingNodeId = run.WaitingNodeId;
         waitingHint = run.WaitingHint;
@@ -88,7 +88,7 @@ internal sealed class TurnExecution
             return;
         }
 
-        RunStateMachine.EnsureNotTerminal(status);
+        RunMachine.EnsureNotTerminal(state.Status);
         if (request.FiredTimer is { } fired)
         {
             FireTimer(fired);
@@ -108,20 +108,17 @@ internal sealed class TurnExecution
                 events.Record(RunEventType.PauseEvent, waitingNodeId, new JsonObject { ["reason"] = "pause command" });
                 return;
 
-            case TurnCommand.Resume when status is not (RunStatus.Paused or RunStatus.WaitingForUserInput):
-                throw new DomainException(
-                        ErrorKind.Conflict,
-                        ProblemCodes.RunNotResumable,
-                        "Run is not resumable",
-                        $"'resume' continues a paused or waiting run; this run is '{status.ToWire()}'.")
-                    .With("run_status", status.ToWire());
+            case TurnCommand.Resume when state.Status is not (RunStatus.Paused or RunStatus.WaitingForUserInput):
+                // Refused by the machine, which says what the run's status permits instead.
+                Fire(RunTrigger.Resume);
+                break;
         }
 
         limits.CheckReply(request.UserMessage);
         MergeRequestVariables();
         limits.CheckRequestVariables(variables);
 
-        if (status == RunStatus.NotStarted)
+        if (state.Status == RunStatus.NotStarted)
         {
             Fire(RunTrigger.Start);
             events.Record(RunEventType.StartWorkflow, fields: new JsonObject { ["workflow_id"] = run.WorkflowId, ["version_number"] = run.VersionNumber });
@@ -131,7 +128,7 @@ internal sealed class TurnExecution
             }
 
             RecordUserMessage(null);
-            Fire(RunTrigger.Step);
+            Fire(RunTrigger.Continue);
             rest = cancellationToken => StepFromAsync(definition.Start, cancellationToken);
         }
         else if (waitingNodeId is not null)
@@ -154,22 +151,9 @@ internal sealed class TurnExecution
     /// </summary>
     private void Retry()
     {
-        if (status != RunStatus.Failed)
-        {
-            // Finished another way, it takes no more turns, whatever the command.
-            RunStateMachine.EnsureNotTerminal(status);
-        }
-
-        if (status != RunStatus.Failed || cursor is null)
-        {
-            throw new DomainException(
-                    ErrorKind.Conflict,
-                    ProblemCodes.RunNotRetryable,
-                    "Run is not retryable",
-                    $"'retry' runs a failed run again from the node that failed; this run is '{status.ToWire()}'.")
-                .With("run_status", status.ToWire());
-        }
-
+        // The machine permits it only from `failed`, at a node: a run finished another way takes no more turns, and an
+        // unfinished one is not retried.
+        state.FailedAt = cursor;
         var fields = new JsonObject { ["failed_turn"] = run.TurnNumber, ["error"] = error, ["version_number"] = run.VersionNumber };
         if (request.RetriedFromVersion is { } previous && previous != run.VersionNumber)
         {
@@ -181,7 +165,7 @@ internal sealed class TurnExecution
         error = null;
         output = null;
         terminationSource = null;
-        var from = cursor;
+        var from = state.FailedAt!;
         retryingNodeId = from;
         rest = cancellationToken => StepFromAsync(from, cancellationToken);
     }
@@ -244,7 +228,7 @@ internal sealed class TurnExecution
         var now = clock.GetUtcNow();
         var updated = run with
         {
-            Status = status,
+            Status = state.Status,
             Lease = null,
             TurnNumber = run.TurnNumber + 1,
             LastSeq = events.LastSeq,
@@ -260,8 +244,8 @@ internal sealed class TurnExecution
             LlmTokenUsage = memory.Tokens,
             LlmLatencyStats = memory.Latency,
             UpdatedAt = now,
-            CompletedAt = RunStateMachine.IsTerminal(status) ? now : null,
-            ExpiresAt = RunStateMachine.IsTerminal(status) && definition.Retention is { } kept ? now + kept : null,
+            CompletedAt = RunMachine.IsTerminal(state.Status) ? now : null,
+            ExpiresAt = RunMachine.IsTerminal(state.Status) && definition.Retention is { } kept ? now + kept : null,
         };
         return (updated, events.Events);
     }
@@ -284,7 +268,7 @@ internal sealed class TurnExecution
         var reply = replyFile is { } sent ? Values.JsonText.Serialize(sent.File.ToJson()) : request.UserMessage;
         if (reply is null)
         {
-            if (status == RunStatus.WaitingForUserInput)
+            if (state.Status == RunStatus.WaitingForUserInput)
             {
                 throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.ReplyRequired, "Reply required", "The run is waiting for input; send it as run_input.user_message.")
                     .With("next_input_hint", waitingHint?.DeepClone());
@@ -303,7 +287,7 @@ internal sealed class TurnExecution
                 .With("next_input_hint", waitingHint?.DeepClone());
         }
 
-        Fire(status == RunStatus.WaitingForUserInput ? RunTrigger.Reply : RunTrigger.Resume);
+        Fire(state.Status == RunStatus.WaitingForUserInput ? RunTrigger.Reply : RunTrigger.Resume);
         RecordUserMessage(node.Id);
         waitingNodeId = null;
         waitingHint = null;
@@ -449,7 +433,7 @@ internal sealed class TurnExecution
                     ["input"] = result.Hint.Input.Json.DeepClone(),
                 });
                 timer = Dated(RunTimerKind.WaitTimeout, node, result.Timer);
-                Fire(RunTrigger.AwaitInput);
+                Fire(RunTrigger.WaitForInput);
                 break;
 
             case NodeOutcome.Pause:
@@ -521,7 +505,8 @@ internal sealed class TurnExecution
             ["cycle"] = new JsonArray(cycle.Select(id => (JsonNode?)JsonValue.Create(id)).ToArray()),
             ["error"] = error,
         });
-        Fire(RunTrigger.TripLoopGuard);
+        state.LoopGuardTripped = true;
+        Fire(RunTrigger.LoopRisk);
         Finish(TerminationSource.LoopGuard);
     }
 
@@ -589,7 +574,7 @@ internal sealed class TurnExecution
         terminationSource = source;
         waitingNodeId = null;
         waitingHint = null;
-        var fields = new JsonObject { ["status"] = status.ToWire() };
+        var fields = new JsonObject { ["status"] = state.Status.ToWire() };
         if (output is not null)
         {
             fields["output"] = output.DeepClone();
@@ -607,7 +592,7 @@ internal sealed class TurnExecution
     private bool WaitsForFile =>
         waitingNodeId is not null && waitingHint?["input"]?["kind"] is JsonValue kind && kind.GetValue<string>() == Inputs.InputSpec.FileKind;
 
-    private void Fire(RunTrigger trigger) => status = RunStateMachine.Fire(status, trigger);
+    private void Fire(RunTrigger trigger) => RunMachine.Fire(state, trigger);
 
     /// <summary>Keeps what the run remembers across turns in step with its events, then shows the event to the observer.</summary>
     private void OnRecorded(RunEvent recorded)

@@ -117,5 +117,5 @@ public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events
     /// <summary>The hint a run shows: what it waits for while it waits for input, and nothing otherwise.</summary>
     public static JsonObject? HintOf(RunDocument run) => run.Status == Runs.RunStatus.WaitingForUserInput ? run.WaitingHint : null;
 
-    public bool IsCompleted => Runs.RunStateMachine.IsTerminal(Run.Status);
+    public bool IsCompleted => Runs.RunMachine.IsTerminal(Run.Status);
 }

@@ -58,7 +58,7 @@ public sealed class TurnResults(IRunStore runs, RunEventFeed feed, RunningTurns 
                 return new TurnResult(run, turnNumber, await ReadAsync(run, turnNumber, cancellationToken), null);
             }
 
-            if (RunStateMachine.IsTerminal(run.Status))
+            if (RunMachine.IsTerminal(run.Status))
             {
                 throw new DomainException(ErrorKind.Conflict, ProblemCodes.RunTerminal, "Run is finished", $"The run ended '{run.Status.ToWire()}' at turn {run.TurnNumber}; turn {turnNumber} will not run.")
                     .With("run_status", run.Status.ToWire())

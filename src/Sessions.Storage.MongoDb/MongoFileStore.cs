@@ -4,6 +4,7 @@ using MongoDB.Bson;
 using MongoDB.Driver;
 using Sessions.Runtime.Files;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Storage.MongoDb;
 

@@ -2,6 +2,7 @@ using MongoDB.Bson;
 using MongoDB.Driver;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Webhooks;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Storage.MongoDb;
 

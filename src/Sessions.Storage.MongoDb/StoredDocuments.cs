@@ -5,6 +5,7 @@ using MongoDB.Bson;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Webhooks;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Storage.MongoDb;
 
@@ -129,7 +130,7 @@ public static class StoredDocuments
     public static WebhookDelivery Delivery(BsonDocument document) => Read<WebhookDelivery>(document);
 
     /// <summary>A file of a run: its descriptor, with `_id` the file's ObjectId and the run it belongs to.</summary>
-    public static BsonDocument File(Sessions.Runtime.Files.StoredFile file, string tenantId, string runId)
+    public static BsonDocument File(StoredFile file, string tenantId, string runId)
     {
         var document = Shaped(file, file.FileId);
         document.Remove("file_id");
@@ -138,7 +139,7 @@ public static class StoredDocuments
         return document;
     }
 
-    public static Sessions.Runtime.Files.StoredFile File(BsonDocument document)
+    public static StoredFile File(BsonDocument document)
     {
         var json = new JsonObject { ["file_id"] = document["_id"].AsObjectId.ToString() };
         foreach (var element in document.Where(e => e.Name is not ("_id" or "tenant_id" or "run_id")))
@@ -146,7 +147,7 @@ public static class StoredDocuments
             json.Add(element.Name, JsonBson.ToJson(element.Value));
         }
 
-        return json.Deserialize<Sessions.Runtime.Files.StoredFile>(DocumentJson.Options)!;
+        return json.Deserialize<StoredFile>(DocumentJson.Options)!;
     }
 
     public static BsonDocument Batch(Sessions.Runtime.Batches.BatchDocument batch)

@@ -3,6 +3,7 @@ using Npgsql;
 using Sessions.Runtime.Batches;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Storage.Postgres;
 

@@ -2,6 +2,8 @@ using System.Text.Json;
 using Npgsql;
 using Sessions.Runtime.Files;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Storage.Postgres;
 

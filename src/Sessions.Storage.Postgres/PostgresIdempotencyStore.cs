@@ -1,5 +1,6 @@
 using Npgsql;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Storage.Postgres;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Npgsql;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Storage.Postgres;
 

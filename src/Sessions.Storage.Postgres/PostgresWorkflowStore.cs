@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Storage.Postgres;
 

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Storage.Sqlite;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Batches;
 
 namespace Sessions.Storage.Sqlite;
 

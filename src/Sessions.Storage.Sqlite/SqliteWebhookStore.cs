@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Webhooks;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Storage.Sqlite;
 

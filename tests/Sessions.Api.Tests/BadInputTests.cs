@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Sessions.Api.Configuration;
 using Sessions.Runtime.Storage;
 using Sessions.Testing;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Api.Tests;
 

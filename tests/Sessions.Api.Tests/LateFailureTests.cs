@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
 using Sessions.Testing;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Api.Tests;
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Testing;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Tests;
 

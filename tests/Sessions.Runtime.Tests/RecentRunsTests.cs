@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Tests;
 

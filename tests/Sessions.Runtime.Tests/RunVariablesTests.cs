@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Tests;
 

@@ -4,6 +4,7 @@ using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
 using Sessions.Testing;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Tests;
 

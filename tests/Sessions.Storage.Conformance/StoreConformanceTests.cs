@@ -5,6 +5,8 @@ using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Webhooks;
 using Sessions.Testing;
+using Sessions.Runtime.Batches;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Storage.Conformance;
 
@@ -691,7 +693,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         }
 
         await Files.InsertChunkAsync(tenant, young, 0, pieces[0], T0.AddHours(2), default);
-        var file = new Sessions.Runtime.Files.StoredFile(committed, "a.bin", "application/octet-stream", 5, new string('0', 64));
+        var file = new StoredFile(committed, "a.bin", "application/octet-stream", 5, new string('0', 64));
         var run = Run(NewId(), version: 1) with { TenantId = tenant };
         Assert.Null(await Files.GetAsync(tenant, run.Id, committed, default));
         await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Files = [file] }, default);

@@ -76,16 +76,16 @@ public sealed class MongoInitScriptTests
             (MongoSchema.Turns, StoredDocuments.Turn(new TurnDocument(run.Id, 2, [], [], 3, 2, now, now, null, new JsonObject { ["status"] = "completed" }), "t")),
             (MongoSchema.IdempotencyKeys, StoredDocuments.Key(new IdempotencyRecord("t", "k", "h", 1, new TurnLease("o", now), null, now, now))),
             (MongoSchema.IdempotencyKeys, StoredDocuments.Key(new IdempotencyRecord("t", "k", "h", 2, null, "{}", now, now))),
-            (MongoSchema.WebhookDeliveries, StoredDocuments.Delivery(new Sessions.Runtime.Webhooks.WebhookDelivery
+            (MongoSchema.WebhookDeliveries, StoredDocuments.Delivery(new WebhookDelivery
             {
                 Id = "66a1f00000000000000000dd", TenantId = "t", RunId = run.Id, WorkflowId = run.WorkflowId, Url = "https://example.com/h",
-                TurnNumber = 2, Status = RunStatus.Completed, OccurredAt = now, State = Sessions.Runtime.Webhooks.DeliveryState.Pending, Version = 1, DueAt = now, GiveUpAt = now,
-                Attempts = [new Sessions.Runtime.Webhooks.DeliveryAttempt(now, null, 3, "refused")],
+                TurnNumber = 2, Status = RunStatus.Completed, OccurredAt = now, State = DeliveryState.Pending, Version = 1, DueAt = now, GiveUpAt = now,
+                Attempts = [new DeliveryAttempt(now, null, 3, "refused")],
             })),
             (MongoSchema.Runs, StoredDocuments.Run(bare with { DeletedAt = now, ExpiresAt = now })),
             (MongoSchema.Workflows, StoredDocuments.Workflow(new WorkflowDocument(run.WorkflowId, "t", "Flow", null, 0, 0, now, now) { DeletedAt = now })),
             (MongoSchema.IdempotencyKeys, StoredDocuments.Key(new IdempotencyRecord("t", "k", "h", 2, null, "{}", now, now) { RunId = run.Id })),
-            (MongoSchema.RunFiles, StoredDocuments.File(new Sessions.Runtime.Files.StoredFile("66a1f00000000000000000f1", "a.pdf", "application/pdf", 3, new string('0', 64)), "t", run.Id)),
+            (MongoSchema.RunFiles, StoredDocuments.File(new StoredFile("66a1f00000000000000000f1", "a.pdf", "application/pdf", 3, new string('0', 64)), "t", run.Id)),
             (MongoSchema.FileChunks, StoredDocuments.Chunk("t", "66a1f00000000000000000f1", 0, new byte[] { 1, 2, 3 }, now)),
             (MongoSchema.Batches, StoredDocuments.Batch(new Sessions.Runtime.Batches.BatchDocument(
                 "66a1f00000000000000000b1", "t", run.WorkflowId, null, "alice", null, 8, 2, Sessions.Runtime.Batches.BatchStatus.Running, 1, now, now))),

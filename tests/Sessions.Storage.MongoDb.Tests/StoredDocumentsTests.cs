@@ -5,6 +5,7 @@ using FsCheck.Fluent;
 using MongoDB.Bson;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Storage.MongoDb.Tests;
 
@@ -88,7 +89,7 @@ public sealed class StoredDocumentsTests
     [Fact]
     public void Files_batches_and_their_items_round_trip_exactly()
     {
-        var file = new Sessions.Runtime.Files.StoredFile("66a1f00000000000000000f1", "contract ü.pdf", "application/pdf", 3_000_000_000, new string('a', 64));
+        var file = new StoredFile("66a1f00000000000000000f1", "contract ü.pdf", "application/pdf", 3_000_000_000, new string('a', 64));
         var stored = JsonBsonTests.ThroughBytes(StoredDocuments.File(file, "t1", "66a1f00000000000000000aa"));
         Assert.Equal(("t1", "66a1f00000000000000000aa"), (stored["tenant_id"].AsString, stored["run_id"].AsString));
         Assert.Equal(file, StoredDocuments.File(stored));

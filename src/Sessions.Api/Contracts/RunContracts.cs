@@ -260,15 +260,15 @@ public sealed record WebhookDeliveryContract(
     [property: Description("When a pending delivery is next attempted; null once it is settled.")] DateTime? NextAttemptAt,
     IReadOnlyList<DeliveryAttemptContract> Attempts)
 {
-    public static WebhookDeliveryContract From(Sessions.Runtime.Webhooks.WebhookDelivery delivery) => new(
+    public static WebhookDeliveryContract From(WebhookDelivery delivery) => new(
         delivery.Id,
         delivery.Type,
         delivery.Url,
         delivery.TurnNumber,
         delivery.Status,
-        WireNames<Sessions.Runtime.Webhooks.DeliveryState>.Of(delivery.State),
+        WireNames<DeliveryState>.Of(delivery.State),
         delivery.OccurredAt.UtcDateTime,
-        delivery.State == Sessions.Runtime.Webhooks.DeliveryState.Pending ? delivery.DueAt.UtcDateTime : null,
+        delivery.State == DeliveryState.Pending ? delivery.DueAt.UtcDateTime : null,
         delivery.Attempts.Select(a => new DeliveryAttemptContract(a.At.UtcDateTime, a.StatusCode, a.DurationMs, a.Error)).ToList());
 }
 

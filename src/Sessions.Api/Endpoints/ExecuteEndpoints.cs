@@ -14,6 +14,7 @@ using Sessions.Runtime.Errors;
 using Sessions.Runtime.Files;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Api.Endpoints;
 

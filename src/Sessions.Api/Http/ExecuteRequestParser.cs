@@ -5,6 +5,7 @@ using Sessions.Runtime.Ids;
 using Sessions.Runtime.Files;
 using Sessions.Runtime.Turns;
 using Sessions.Runtime.Validation;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Api.Http;
 

@@ -8,6 +8,7 @@ using Microsoft.Net.Http.Headers;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Files;
 using Sessions.Runtime.Templates;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Api.Http;
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Sessions.Api.Contracts;
 using Sessions.Runtime.History;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Api.Http;
 

@@ -1,6 +1,7 @@
 using Sessions.Runtime.Turns;
 using System.Security.Claims;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Api.Security;
 

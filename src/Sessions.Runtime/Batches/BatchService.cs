@@ -6,6 +6,7 @@ using Sessions.Runtime.Ids;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
 using Sessions.Runtime.Workflows;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.Batches;
 

@@ -5,6 +5,7 @@ using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Workflows;
+using Sessions.Runtime.Definitions;
 
 namespace Sessions.Runtime.Branching;
 

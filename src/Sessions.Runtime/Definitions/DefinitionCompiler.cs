@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Steps;
 using Sessions.Runtime.Templates;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.Definitions;
 

@@ -7,9 +7,6 @@ public sealed class FileOptions
 {
     public const string Section = "Sessions:Files";
 
-    /// <summary>The size of the pieces a file is stored and served in: what one request holds of it in memory at a time.</summary>
-    public const int ChunkBytes = 256 * 1024;
-
     /// <summary>The largest file a turn may send; a larger one is a `413` and nothing of it is kept.</summary>
     [Range(1, long.MaxValue)]
     public long MaxBytes { get; set; } = 100 * 1024 * 1024;

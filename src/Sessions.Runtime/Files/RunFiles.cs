@@ -4,6 +4,7 @@ using Sessions.Runtime.Errors;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.Files;
 
@@ -25,7 +26,7 @@ public sealed class RunFiles(IFileStore files, IRunStore runs, IOptions<FileOpti
         var now = clock.GetUtcNow();
         var fileId = ObjectId.NewId(now).ToString();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[FileOptions.ChunkBytes];
+        var buffer = new byte[StoredFile.ChunkBytes];
         long size = 0;
         try
         {

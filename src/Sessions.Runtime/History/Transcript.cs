@@ -34,7 +34,7 @@ public sealed record Transcript(string RunId, string WorkflowId, string Workflow
             record.Turn.Input["command"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>().ToLowerInvariant() : null,
             record.Events.SelectMany(Read).ToList());
 
-        private IEnumerable<TranscriptLine> Read(Storage.RunEvent e)
+        private IEnumerable<TranscriptLine> Read(RunEvent e)
         {
             if (e.Type == RunEventType.BusyWaitForUserMessage)
             {
@@ -77,7 +77,7 @@ public sealed record Transcript(string RunId, string WorkflowId, string Workflow
         return text.ToString();
     }
 
-    private static IEnumerable<TranscriptLine> Lines(Storage.RunEvent e)
+    private static IEnumerable<TranscriptLine> Lines(RunEvent e)
     {
         string Field(string name) => e.Fields[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : (e.Fields[name] is { } other ? Values.JsonText.Serialize(other) : string.Empty);
 

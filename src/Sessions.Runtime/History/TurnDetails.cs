@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.History;
 

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Sessions.Runtime.Conditions;
 using Sessions.Runtime.Validation;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.Inputs;
 
@@ -174,7 +175,7 @@ public sealed class InputSpec
         {
         }
 
-        if (Files.StoredFile.FromJson(json) is not { } file)
+        if (StoredFile.FromJson(json) is not { } file)
         {
             return ReplyCheck.Reject($"{expected}, sent as a multipart file part");
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.Lifecycle;
 

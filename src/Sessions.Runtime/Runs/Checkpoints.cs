@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Runs;
 

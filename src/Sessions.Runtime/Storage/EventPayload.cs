@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Storage;
 

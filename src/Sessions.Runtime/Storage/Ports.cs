@@ -130,15 +130,15 @@ public interface IIdempotencyStore
 public interface IWebhookStore
 {
     /// <summary>Pending deliveries of any tenant due at <paramref name="now"/>, the earliest first.</summary>
-    Task<IReadOnlyList<Webhooks.WebhookDelivery>> ListDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<WebhookDelivery>> ListDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
     /// <summary>Writes <paramref name="delivery"/> if the stored one is still at <paramref name="expectedVersion"/>; false otherwise.</summary>
-    Task<bool> TryReplaceAsync(Webhooks.WebhookDelivery delivery, long expectedVersion, CancellationToken cancellationToken);
+    Task<bool> TryReplaceAsync(WebhookDelivery delivery, long expectedVersion, CancellationToken cancellationToken);
 
-    Task<Webhooks.WebhookDelivery?> GetAsync(string tenantId, string deliveryId, CancellationToken cancellationToken);
+    Task<WebhookDelivery?> GetAsync(string tenantId, string deliveryId, CancellationToken cancellationToken);
 
     /// <summary>A run's deliveries, oldest first.</summary>
-    Task<IReadOnlyList<Webhooks.WebhookDelivery>> ListForRunAsync(string tenantId, string runId, CancellationToken cancellationToken);
+    Task<IReadOnlyList<WebhookDelivery>> ListForRunAsync(string tenantId, string runId, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -153,7 +153,7 @@ public interface IFileStore
     Task DeleteChunksAsync(string tenantId, string fileId, CancellationToken cancellationToken);
 
     /// <summary>The file, if a committed turn of this tenant's run made it the run's.</summary>
-    Task<Files.StoredFile?> GetAsync(string tenantId, string runId, string fileId, CancellationToken cancellationToken);
+    Task<StoredFile?> GetAsync(string tenantId, string runId, string fileId, CancellationToken cancellationToken);
 
     Task<byte[]?> ReadChunkAsync(string tenantId, string fileId, int index, CancellationToken cancellationToken);
 
@@ -163,34 +163,6 @@ public interface IFileStore
     /// </summary>
     Task<int> DeleteOrphanChunksAsync(string? tenantId, DateTimeOffset before, CancellationToken cancellationToken);
 }
-
-/// <summary>
-/// Batches and their items, as versioned documents: written whole when a batch is created, then claimed, settled and
-/// cancelled item by item by the runtime (<see cref="Batches.BatchWork"/>) through version-checked writes.
-/// </summary>
-public interface IBatchStore
-{
-    /// <summary>The batch and all its items, in one transaction.</summary>
-    Task CreateAsync(Batches.BatchDocument batch, IReadOnlyList<Batches.BatchItem> items, CancellationToken cancellationToken);
-
-    Task<Batches.BatchDocument?> GetAsync(string tenantId, string batchId, CancellationToken cancellationToken);
-
-    Task<bool> TryReplaceAsync(Batches.BatchDocument batch, long expectedVersion, CancellationToken cancellationToken);
-
-    /// <summary>Items numbered above <paramref name="afterIndex"/>, in order; only those not finished when <paramref name="openOnly"/>.</summary>
-    Task<IReadOnlyList<Batches.BatchItem>> ListItemsAsync(string tenantId, string batchId, int afterIndex, int limit, bool openOnly, CancellationToken cancellationToken);
-
-    Task<bool> TryReplaceItemAsync(Batches.BatchItem item, long expectedVersion, CancellationToken cancellationToken);
-
-    /// <summary>How many of the batch's items are in each state; absent states are 0.</summary>
-    Task<IReadOnlyDictionary<Batches.BatchItemState, int>> CountItemsAsync(string tenantId, string batchId, CancellationToken cancellationToken);
-
-    /// <summary>Running batches of any tenant, oldest first.</summary>
-    Task<IReadOnlyList<Batches.BatchDocument>> ListRunningAsync(int limit, CancellationToken cancellationToken);
-}
-
-/// <summary>A turn's exclusive hold on its run (or on its idempotency key) until <see cref="ExpiresAt"/>, renewed while the turn works.</summary>
-public sealed record TurnLease(string Owner, DateTimeOffset ExpiresAt);
 
 /// <summary>
 /// An idempotency key as stored: the request that used it (<see cref="RequestHash"/>), the turn working under it now

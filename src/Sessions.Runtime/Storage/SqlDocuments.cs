@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Storage;
 

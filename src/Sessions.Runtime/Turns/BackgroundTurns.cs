@@ -110,7 +110,7 @@ public sealed class BackgroundTurns(
                     var commit = new TurnCommit(next, run.Version, [], null, answer?.Invoke(accepted))
                     {
                         // Its files are the run's from its acceptance: they are read back when its time comes.
-                        Files = Files.UploadedFile.Of(request.RecordedInput).Select(f => f.File).ToList(),
+                        Files = UploadedFile.Of(request.RecordedInput).Select(f => f.File).ToList(),
                     };
                     await runs.CommitTurnAsync(commit, cancellationToken);
                 }

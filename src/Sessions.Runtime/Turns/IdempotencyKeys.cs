@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.Turns;
 

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Turns;
 

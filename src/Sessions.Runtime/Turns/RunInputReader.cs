@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Validation;
+using Sessions.Runtime.Definitions;
 
 namespace Sessions.Runtime.Turns;
 
@@ -58,7 +59,7 @@ public static class RunInputReader
         }
 
         FieldErrors.NotNegative(input.VersionNumber, $"{Path}.version_number", errors);
-        if (input.WebhookUrl is { } webhookUrl && !Webhooks.WebhookSubscription.IsValidUrl(webhookUrl))
+        if (input.WebhookUrl is { } webhookUrl && !WebhookSubscription.IsValidUrl(webhookUrl))
         {
             errors.Add(new($"{Path}.webhook_url", "webhook_url is an absolute http or https URL without credentials."));
         }

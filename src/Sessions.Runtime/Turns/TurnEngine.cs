@@ -150,7 +150,7 @@ public sealed class TurnEngine(
             // A retry on another version continues at the failed node there, which must exist with the same type.
             var source = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
             var moved = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, target, cancellationToken);
-            Branching.ResumePoint.EnsureExists(run.CursorNodeId, source, moved, target);
+            ResumePoint.EnsureExists(run.CursorNodeId, source, moved, target);
             request = request with { RetriedFromVersion = run.VersionNumber };
             run = run with { VersionNumber = target };
         }

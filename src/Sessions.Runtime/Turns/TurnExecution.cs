@@ -48,7 +48,7 @@ internal sealed class TurnExecution
     private bool held;
 
     // The file a wait for a file took as its reply, if the turn sent one.
-    private Files.UploadedFile? replyFile;
+    private UploadedFile? replyFile;
 
     // Set by the `retry` command: the node it runs again, which is told so the first time it runs in this turn.
     private string? retryingNodeId;

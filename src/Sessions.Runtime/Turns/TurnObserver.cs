@@ -1,4 +1,5 @@
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.Turns;
 

@@ -97,7 +97,7 @@ public sealed record TurnRequest
     public JsonObject RecordedInput { get; init; } = new();
 
     /// <summary>The files sent with the turn, as its recorded input keeps them (the server writes them there, never a client).</summary>
-    public IReadOnlyList<Files.UploadedFile> Files => Runtime.Files.UploadedFile.Of(RecordedInput);
+    public IReadOnlyList<UploadedFile> Files => UploadedFile.Of(RecordedInput);
 }
 
 /// <summary>The run after an accepted turn, and every event the turn produced.</summary>

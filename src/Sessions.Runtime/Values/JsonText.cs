@@ -26,7 +26,7 @@ public static class JsonText
     public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = DocumentMaxDepth };
 
     /// <summary>Writes a value as compact JSON, at any depth the server keeps (unlike <c>ToJsonString()</c>'s default of 64).</summary>
-    public static string Serialize(JsonNode node) => node.ToJsonString(Storage.DocumentJson.Options);
+    public static string Serialize(JsonNode node) => node.ToJsonString(DocumentJson.Options);
 
     /// <summary>Parses JSON the server wrote itself (a stored document or definition).</summary>
     public static JsonNode? ParseStored(string json) => JsonNode.Parse(json, documentOptions: DocumentOptions);

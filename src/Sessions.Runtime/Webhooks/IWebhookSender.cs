@@ -1,3 +1,5 @@
+using Sessions.Runtime.Runs;
+
 namespace Sessions.Runtime.Webhooks;
 
 /// <summary>What one attempt came to: a status code (any, 2xx or not), or no answer at all and why.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.Webhooks;
 

@@ -1,6 +1,7 @@
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.Webhooks;
 

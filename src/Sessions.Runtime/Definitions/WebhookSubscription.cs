@@ -1,4 +1,4 @@
-namespace Sessions.Runtime.Webhooks;
+namespace Sessions.Runtime.Definitions;
 
 /// <summary>
 /// Who hears about a run: a URL, the events it wants, and the name of the secret that signs what it gets. Declared

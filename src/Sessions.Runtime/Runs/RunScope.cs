@@ -1,7 +1,7 @@
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Storage;
 
-namespace Sessions.Runtime.Turns;
+namespace Sessions.Runtime.Runs;
 
 /// <summary>
 /// Which runs a caller may see: its tenant's, and for a viewer only those it started. The one place that rule lives;

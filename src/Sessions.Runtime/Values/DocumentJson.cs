@@ -2,7 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Sessions.Runtime.Storage;
+namespace Sessions.Runtime.Values;
 
 /// <summary>The one JSON shape of stored documents, shared by every provider so that their documents are interchangeable.</summary>
 public static class DocumentJson

@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 
-namespace Sessions.Runtime.Webhooks;
+namespace Sessions.Runtime.Runs;
 
 /// <summary>Where a delivery is in its life: still to be made (or retried), made, or given up after the retry period.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<DeliveryState>))]

@@ -1,7 +1,7 @@
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Errors;
 
-namespace Sessions.Runtime.Branching;
+namespace Sessions.Runtime.Definitions;
 
 /// <summary>
 /// The one rule for moving a run to another version of its workflow (a fork, a retry): it goes on at the node where it

@@ -1,15 +1,18 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Sessions.Runtime.Files;
+namespace Sessions.Runtime.Runs;
 
 /// <summary>
 /// A file a client sent with a turn, as the run sees it: `{ file_id, name, content_type, size, sha256 }` in its
-/// variables. The bytes are in the store in chunks of <see cref="FileOptions.ChunkBytes"/>, numbered from 0.
+/// variables. The bytes are in the store in chunks of <see cref="ChunkBytes"/>, numbered from 0.
 /// </summary>
 public sealed record StoredFile(string FileId, string Name, string ContentType, long Size, string Sha256)
 {
-    public int ChunkCount => (int)((Size + FileOptions.ChunkBytes - 1) / FileOptions.ChunkBytes);
+    /// <summary>The size of the pieces a file is stored and served in: what one request holds of it in memory at a time.</summary>
+    public const int ChunkBytes = 256 * 1024;
+
+    public int ChunkCount => (int)((Size + ChunkBytes - 1) / ChunkBytes);
 
     public JsonObject ToJson() => new()
     {

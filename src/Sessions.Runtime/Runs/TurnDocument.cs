@@ -1,0 +1,20 @@
+using System.Text.Json.Nodes;
+
+namespace Sessions.Runtime.Runs;
+
+/// <summary>One accepted turn as an input/output pair: what the client sent, and the outcome with the seq range of its events.</summary>
+/// <remarks>
+/// The run as this turn left it (the checkpoint that forks start from) is either <see cref="StateAfter"/>, whole, or
+/// <see cref="Changes"/> against the turn before; <see cref="Runs.Checkpoints"/> decides which and rebuilds either.
+/// </remarks>
+public sealed record TurnDocument(
+    string RunId,
+    int TurnNumber,
+    JsonObject Input,
+    JsonObject Output,
+    long FirstSeq,
+    long LastSeq,
+    DateTimeOffset StartedAt,
+    DateTimeOffset CompletedAt,
+    RunDocument? StateAfter = null,
+    JsonObject? Changes = null);

@@ -12,7 +12,10 @@ namespace Sessions.Runtime;
 
 public static class RuntimeServiceCollectionExtensions
 {
-    /// <summary>The engine. Node handlers and a store provider are registered by their own projects.</summary>
+    /// <summary>
+    /// The engine. Node handlers and a store provider are registered by their own projects; the provider also registers
+    /// the run gate its store needs (<see cref="Turns.Gates.IRunGate"/>).
+    /// </summary>
     public static IServiceCollection AddSessionsRuntime(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
@@ -27,7 +30,9 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<BusyRuns>();
         services.AddSingleton<RecentRuns>();
         services.AddSingleton<IdempotencyKeys>();
-        services.AddSingleton<TurnEngine>();
+        services.AddSingleton<TurnLoader>();
+        services.AddSingleton<TurnCommitter>();
+        services.AddSingleton<TurnPipeline>();
         services.AddSingleton<IdempotentTurns>();
         services.AddSingleton<StaleRunReaper>();
         services.AddSingleton<BackgroundTurns>();

@@ -17,8 +17,6 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
 
     private IMongoCollection<BsonDocument> Turns => database.Collection(MongoSchema.Turns);
 
-    /// <summary>Several servers may share the database: each turn leases its run in the run document.</summary>
-    public bool OwnedByOneProcess => false;
 
     public async Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Batches;
+using Sessions.Runtime.Turns.Gates;
 
 namespace Sessions.Storage.MongoDb;
 
@@ -17,6 +18,9 @@ public static class MongoServiceCollectionExtensions
         services.AddSingleton<IWebhookStore, MongoWebhookStore>();
         services.AddSingleton<IFileStore, MongoFileStore>();
         services.AddSingleton<IBatchStore, MongoBatchStore>();
+
+        // Servers share the database: each turn leases its run.
+        services.AddSingleton<IRunGate, LeasedRunGate>();
         return services;
     }
 }

@@ -8,8 +8,6 @@ namespace Sessions.Storage.Postgres;
 
 public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
 {
-    /// <summary>Several servers may share the database: each turn leases its run in the run document.</summary>
-    public bool OwnedByOneProcess => false;
 
     public async Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Batches;
+using Sessions.Runtime.Turns.Gates;
 
 namespace Sessions.Storage.Postgres;
 
@@ -17,6 +18,9 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         services.AddSingleton<IFileStore, PostgresFileStore>();
         services.AddSingleton<IBatchStore, PostgresBatchStore>();
+
+        // Servers share the database: each turn leases its run.
+        services.AddSingleton<IRunGate, LeasedRunGate>();
         return services;
     }
 }

@@ -24,8 +24,6 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             : null;
     }
 
-    /// <summary>One group-committing writer owns the file: no other process may write it, so runs are held in memory.</summary>
-    public bool OwnedByOneProcess => true;
 
     /// <summary>Every write here is durable: it joins the writer's next group commit, so a provisional one would save nothing.</summary>
     public Task<ReplaceResult> TryReplaceAsync(RunDocument run, long expectedVersion, WriteDurability durability, CancellationToken cancellationToken)

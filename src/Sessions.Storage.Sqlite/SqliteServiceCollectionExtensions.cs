@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Batches;
+using Sessions.Runtime.Turns.Gates;
 
 namespace Sessions.Storage.Sqlite;
 
@@ -17,6 +18,9 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IWebhookStore, SqliteWebhookStore>();
         services.AddSingleton<IFileStore, SqliteFileStore>();
         services.AddSingleton<IBatchStore, SqliteBatchStore>();
+
+        // This process owns the file: it keeps the turns of a run apart in memory.
+        services.AddSingleton<IRunGate, InProcessRunGate>();
         return services;
     }
 }

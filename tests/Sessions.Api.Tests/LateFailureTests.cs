@@ -152,7 +152,6 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
 
         public CommitFault FailNextCommit { get; set; }
 
-        public bool OwnedByOneProcess => store.OwnedByOneProcess;
 
         public async Task CommitTurnAsync(TurnCommit commit, CancellationToken cancellationToken)
         {

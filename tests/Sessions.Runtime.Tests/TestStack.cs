@@ -30,7 +30,7 @@ public sealed class TestStack : IAsyncDisposable
 
     public WorkflowService Workflows => services.GetRequiredService<WorkflowService>();
 
-    public TurnEngine Engine => services.GetRequiredService<TurnEngine>();
+    public TurnPipeline Turns => services.GetRequiredService<TurnPipeline>();
 
     public IRunStore Runs => services.GetRequiredService<IRunStore>();
 
@@ -50,7 +50,7 @@ public sealed class TestStack : IAsyncDisposable
         (await Workflows.CreateAsync(Tenant, JsonNode.Parse(definitionJson), CancellationToken.None)).Workflow.Id;
 
     public Task<TurnOutcome> TurnAsync(string workflowId, string? runId, string? message = null, TurnCommand command = TurnCommand.Start) =>
-        Engine.ExecuteAsync(
+        Turns.ExecuteAsync(
             new TurnRequest { TenantId = Tenant, WorkflowId = workflowId, RunId = runId, UserMessage = message, Command = command },
             CancellationToken.None);
 

@@ -58,7 +58,7 @@ public static class ExecuteEndpoints
         HttpContext http,
         RequestBody body,
         RunFiles files,
-        TurnEngine engine,
+        TurnPipeline turns,
         IdempotentTurns idempotent,
         Caller caller,
         IOptions<SessionsOptions> options,
@@ -76,7 +76,7 @@ public static class ExecuteEndpoints
 
         // Detached from the request: once accepted, a turn runs to its end whether or not the client stays.
         var running = Task.Run(async () => key is null
-            ? new IdempotentResult(await engine.ExecuteAsync(turn, CancellationToken.None, observer), "")
+            ? new IdempotentResult(await turns.ExecuteAsync(turn, CancellationToken.None, observer), "")
             : await idempotent.ExecuteAsync(turn, key, hash!, CancellationToken.None, observer));
         _ = running.ContinueWith(_ => produced.Writer.TryComplete(), TaskScheduler.Default);
 
@@ -138,7 +138,7 @@ public static class ExecuteEndpoints
         HttpContext http,
         RequestBody body,
         RunFiles files,
-        TurnEngine engine,
+        TurnPipeline turns,
         BackgroundTurns background,
         IdempotentTurns idempotent,
         Caller caller,
@@ -178,7 +178,7 @@ public static class ExecuteEndpoints
             // The answer is the text the engine rendered before committing (and, under a key, stored for every retry).
             if (key is null)
             {
-                return TypedResults.Content((await engine.ExecuteAsync(turn, CancellationToken.None)).Answer!, "application/json", Encoding.UTF8);
+                return TypedResults.Content((await turns.ExecuteAsync(turn, CancellationToken.None)).Answer!, "application/json", Encoding.UTF8);
             }
 
             var result = await idempotent.ExecuteAsync(turn, key, hash!, CancellationToken.None);

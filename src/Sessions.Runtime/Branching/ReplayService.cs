@@ -27,7 +27,7 @@ public sealed record ReplayReport(
 /// Sends every recorded input of a run, in order, to a new run on a chosen version, and reports turn by turn where the
 /// new run differs: so a new version can be checked against real conversations before it is activated.
 /// </summary>
-public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, TurnEngine engine)
+public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, TurnPipeline turns)
 {
     public async Task<ReplayReport> ReplayAsync(string tenantId, string runId, int? versionNumber, CancellationToken cancellationToken)
     {
@@ -82,7 +82,7 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
         };
         try
         {
-            var outcome = await engine.ExecuteAsync(request, cancellationToken);
+            var outcome = await turns.ExecuteAsync(request, cancellationToken);
             var view = new TurnView(outcome.Run.Status.ToWire(), null, Said(outcome.Events), outcome.NextInputHint);
             return new ReplayStep(view, outcome.Run.Id, outcome.Run.Variables);
         }

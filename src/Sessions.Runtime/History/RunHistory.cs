@@ -2,11 +2,12 @@ using Sessions.Runtime.Errors;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Turns.Gates;
 
 namespace Sessions.Runtime.History;
 
 /// <summary>Reads runs back for people and dashboards, and cancels them in bulk. Every read is scoped by tenant.</summary>
-public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEngine engine, RunningTurns running, TimeProvider clock)
+public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnPipeline turns, IRunGate gate, RunningTurns running)
 {
     /// <summary>Turns in the first page of a run read, and in a page of turns unless asked otherwise.</summary>
     public const int DefaultTurnsPerPage = 20;
@@ -53,7 +54,7 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
     public async Task<RunDetails> GetDetailsAsync(RunScope scope, string runId, CancellationToken cancellationToken)
     {
         var (run, workflowName) = await GetRunWithNameAsync(scope, runId, cancellationToken);
-        return new RunDetails(run, workflowName, RunActivity.Of(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow()));
+        return new RunDetails(run, workflowName, RunActivity.Of(run, gate, running));
     }
 
     /// <summary>
@@ -279,7 +280,7 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnEng
 
         try
         {
-            var outcome = await engine.ExecuteAsync(
+            var outcome = await turns.ExecuteAsync(
                 new TurnRequest
                 {
                     TenantId = tenantId,

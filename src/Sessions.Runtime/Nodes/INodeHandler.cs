@@ -24,7 +24,7 @@ public interface INodeHandler
     /// <summary>
     /// Whether running a node of this type, compiled as <paramref name="config"/>, may reach outside the server (a model,
     /// an HTTP service): what must not happen twice for one turn, so that on a shared store the turn leases its run
-    /// before such a node runs (<see cref="Turns.TurnHold"/>). A node that only works on the run in memory says no,
+    /// before such a node runs (<see cref="Turns.Gates.IRunGate"/>). A node that only works on the run in memory says no,
     /// and turns made only of such nodes are held by their commit's version check alone. Yes unless a handler knows better.
     /// </summary>
     bool ReachesOutside(object? config) => true;

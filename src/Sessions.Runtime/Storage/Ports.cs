@@ -43,12 +43,6 @@ public interface IWorkflowStore
 /// </summary>
 public interface IRunStore
 {
-    /// <summary>
-    /// True when one server process owns the store (an embedded file): that process then keeps turns of one run apart
-    /// in memory, and a turn costs one durable write. False when servers share it: each turn leases its run in the store.
-    /// </summary>
-    bool OwnedByOneProcess { get; }
-
     Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken);
 
     /// <summary>

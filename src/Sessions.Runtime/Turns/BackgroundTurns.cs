@@ -1,10 +1,7 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Sessions.Runtime.Errors;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
-using Sessions.Runtime.Workflows;
+using Sessions.Runtime.Turns.Gates;
 
 namespace Sessions.Runtime.Turns;
 
@@ -14,21 +11,13 @@ public sealed record AcceptedTurn(string RunId, int TurnNumber);
 /// <summary>
 /// Accepts turns to run in the background (`Prefer: respond-async`): the turn's input is appended to its run's queue
 /// (<see cref="RunDocument.Queue"/>) in one version-checked write (with the run itself, for a first turn, and with the
-/// `202` answer under an idempotency key), and a worker runs it (<see cref="RunWork"/>). A turn accepted on a free run
-/// is checked first against the run as it stands, so it is refused (4xx, nothing written) exactly when a synchronous
-/// turn would be; one enqueued behind others is checked when its time comes, and a refusal then is recorded as its turn.
+/// `202` answer under an idempotency key), and a worker runs it (<see cref="RunWork"/>) through the turn pipeline. A turn
+/// accepted on a free run is admitted by the pipeline first (<see cref="TurnPipeline.AdmitAsync"/>), so it is refused
+/// (4xx, nothing written) exactly when a synchronous turn would be; one enqueued behind others is checked when its time
+/// comes, and a refusal then is recorded as its turn.
 /// </summary>
 public sealed class BackgroundTurns(
-    TurnEngine engine,
-    BusyRuns busyRuns,
-    IRunStore runs,
-    RunningTurns running,
-    RecentRuns recent,
-    DefinitionCache definitions,
-    WorkSignal work,
-    IOptions<TurnOptions> options,
-    TimeProvider clock,
-    ILogger<BackgroundTurns> logger)
+    TurnPipeline pipeline, TurnLoader loader, BusyRuns busyRuns, IRunGate gate, RunningTurns running, IRunStore runs, WorkSignal work, TimeProvider clock)
 {
     /// <summary>How often acceptance decides again when the run moved under it (each time, another write won).</summary>
     private const int Attempts = 5;
@@ -45,33 +34,17 @@ public sealed class BackgroundTurns(
         {
             for (var attempt = 1; ; attempt++)
             {
-                var run = request.RunId is null
-                    ? await engine.NewRunAsync(request, cancellationToken)
-                    : await engine.LoadRunAsync(request, cancellationToken);
-                if (request.ExpectedTurn is { } expected && expected != run.TurnNumber)
-                {
-                    throw TurnEngine.TurnMismatch(expected, run);
-                }
+                var run = request.RunId is null ? await loader.NewRunAsync(request, cancellationToken) : await loader.LoadAsync(request, cancellationToken);
 
-                if (request.Command != TurnCommand.Retry)
-                {
-                    RunMachine.EnsureNotTerminal(run.Status);
-                }
-                var holder = request.RunId is null ? null : RunQueue.Holder(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow());
-                if (holder == item.Id)
-                {
-                    // The run handed over to this acceptance by the turn it interrupted here.
-                    holder = null;
-                }
-
+                // The run handed over to this acceptance by the turn it interrupted here is free for it.
+                var holder = request.RunId is null ? null : gate.HolderOf(run) is { } owner && owner != item.Id ? owner : null;
                 var ahead = run.Queue.Where(q => q.Id != interrupted).ToList();
+                var free = holder is null && ahead.Count == 0;
+                await pipeline.AdmitAsync(run, request, free, cancellationToken);
                 var lease = run.Lease;
                 IReadOnlyList<QueuedTurn> queue;
-                if (holder is null && ahead.Count == 0)
+                if (free)
                 {
-                    // A free run: refuse now whatever a synchronous turn would be refused, so nothing is queued in vain.
-                    var definition = await definitions.GetRequiredAsync(run.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
-                    new TurnExecution(run, definition, request, options.Value, clock, logger, null).Begin();
                     queue = [item with { TurnNumber = run.TurnNumber + 1 }];
                 }
                 else if (request.OnBusy == BusyPolicy.Enqueue)
@@ -80,6 +53,7 @@ public sealed class BackgroundTurns(
                 }
                 else if (request.OnBusy == BusyPolicy.Interrupt)
                 {
+                    RunMachine.Fire(new RunState(run.Status), RunTrigger.Interrupt);
                     if (holder is not null && running.Find(run.TenantId, run.Id) is { } here && here.Owner == holder)
                     {
                         // Cancelled here and waited for; then decide again on the run as it let go of it.
@@ -100,7 +74,7 @@ public sealed class BackgroundTurns(
                 }
                 else
                 {
-                    throw TurnHold.Conflict(busyRuns.Busy(run, request));
+                    throw TurnRefusals.Conflict(busyRuns.Busy(run, request));
                 }
 
                 var accepted = new AcceptedTurn(run.Id, queue.Single(q => q.Id == item.Id).TurnNumber);
@@ -121,12 +95,12 @@ public sealed class BackgroundTurns(
                 }
                 catch (StoreConflictException)
                 {
-                    throw TurnHold.Conflict();
+                    throw TurnRefusals.Conflict();
                 }
                 finally
                 {
-                    // The store-owned cache must never be stale: acceptance writes the run outside the engine's commit.
-                    recent.Forget(run.TenantId, run.Id);
+                    // This server's copy must never be stale: acceptance writes the run outside the pipeline's commit.
+                    loader.Forget(run.TenantId, run.Id);
                 }
 
                 return accepted;
@@ -136,7 +110,7 @@ public sealed class BackgroundTurns(
         {
             if (reservation is not null)
             {
-                running.Release(reservation);
+                busyRuns.Release(reservation);
             }
 
             work.Due();

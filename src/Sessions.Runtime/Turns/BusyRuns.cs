@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Runs;
-using Sessions.Runtime.Storage;
+using Sessions.Runtime.Turns.Gates;
 
 namespace Sessions.Runtime.Turns;
 
@@ -9,10 +9,12 @@ namespace Sessions.Runtime.Turns;
 /// What a turn does when it meets a busy run (a turn of it running, here or on another server, or background turns
 /// queued ahead): the rule of what "busy" is, waiting in line for the run (<see cref="BusyPolicy.Enqueue"/>), and
 /// cancelling the turn that runs here (a stop, <see cref="BusyPolicy.Interrupt"/>). A turn on another server is
-/// interrupted by taking its lease (<see cref="TurnHold"/>).
+/// interrupted by taking its lease, when the interrupting turn holds the run.
 /// </summary>
-public sealed class BusyRuns(IRunStore runs, RunningTurns running, RunEventFeed feed, RecentRuns recent, IOptions<TurnOptions> options, TimeProvider clock)
+public sealed class BusyRuns(TurnLoader loader, IRunGate gate, RunningTurns running, RunEventFeed feed, IOptions<TurnOptions> options, TimeProvider clock)
 {
+    private static readonly TimeSpan EnqueuePoll = TimeSpan.FromMilliseconds(100);
+
     /// <summary>
     /// What keeps <paramref name="request"/> from starting on <paramref name="run"/> now, in words; null when nothing
     /// does. Background turns queued ahead of it, or a turn running in this process, or on another server (a live lease).
@@ -24,7 +26,7 @@ public sealed class BusyRuns(IRunStore runs, RunningTurns running, RunEventFeed 
             return $"{run.Queue.Count} background turn(s) of this run are queued; this turn was not applied. Send it with run_input.on_busy \"enqueue\" to run after them.";
         }
 
-        if (RunQueue.Holder(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow()) is { } holder && holder != request.Idempotency?.Owner)
+        if (gate.HolderOf(run) is { } holder && holder != request.Idempotency?.Owner)
         {
             return "Another turn of this run is running; this turn was not applied. Retry when it has answered, or send run_input.on_busy \"enqueue\" or \"interrupt\".";
         }
@@ -51,7 +53,7 @@ public sealed class BusyRuns(IRunStore runs, RunningTurns running, RunEventFeed 
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested)
             {
-                throw TurnHold.Conflict($"The run stayed busy for {options.Value.EnqueueWaitSeconds} s (Sessions:Turns:EnqueueWaitSeconds); this turn was not applied.");
+                throw StayedBusy();
             }
         }
 
@@ -60,16 +62,15 @@ public sealed class BusyRuns(IRunStore runs, RunningTurns running, RunEventFeed 
             while (true)
             {
                 var committed = feed.NextCommit(request.RunId!);
-                var run = await ReloadAsync(request, cancellationToken);
+                var run = await loader.LoadAsync(request, cancellationToken);
                 if (RunMachine.IsTerminal(run.Status) || Busy(run, request) is null && !LettingGo(run))
                 {
                     return (run, place);
                 }
 
-                var left = deadline - clock.GetUtcNow();
-                if (left <= TimeSpan.Zero)
+                if (deadline - clock.GetUtcNow() <= TimeSpan.Zero)
                 {
-                    throw TurnHold.Conflict($"The run stayed busy for {options.Value.EnqueueWaitSeconds} s (Sessions:Turns:EnqueueWaitSeconds); this turn was not applied.");
+                    throw StayedBusy();
                 }
 
                 // Woken by a commit or a turn ending here; a turn on another server is seen by looking again.
@@ -85,51 +86,40 @@ public sealed class BusyRuns(IRunStore runs, RunningTurns running, RunEventFeed 
     }
 
     /// <summary>
+    /// For a stop or <see cref="BusyPolicy.Interrupt"/>: cancels the turn of the run running in this process, if any,
+    /// waits for it to let go (it commits nothing), and returns the run as it then is, with the owner of the cancelled
+    /// turn (for a background turn, its queued turn, which goes with it) and the run's reservation for this turn.
+    /// </summary>
+    public async Task<(RunDocument Run, string? Interrupted, RunningTurn? Reservation)> InterruptHereAsync(
+        RunDocument run, TurnRequest request, string owner, CancellationToken cancellationToken)
+    {
+        if (await gate.InterruptHereAsync(run, owner, cancellationToken) is not { } interruption)
+        {
+            return (run, null, null);
+        }
+
+        loader.Forget(run.TenantId, run.Id);
+        try
+        {
+            return (await loader.LoadAsync(request, cancellationToken), interruption.CancelledOwner, interruption.Reservation);
+        }
+        catch
+        {
+            running.Release(interruption.Reservation);
+            throw;
+        }
+    }
+
+    /// <summary>Gives up a run handed over by an interruption that the turn did not take after all; whoever comes next may.</summary>
+    public void Release(RunningTurn reservation) => running.Release(reservation);
+
+    /// <summary>
     /// Whether a turn of the run in this process has committed (the run is at its number, so the run is not busy) but
     /// not yet let go of the run: until it has, the run cannot be taken, and a turn that tried would only try again.
     /// </summary>
     private bool LettingGo(RunDocument run) =>
         running.Find(run.TenantId, run.Id) is { } here && here.TurnNumber <= run.TurnNumber && !here.Finished.IsCompleted;
 
-    private static readonly TimeSpan EnqueuePoll = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>
-    /// For a stop or <see cref="BusyPolicy.Interrupt"/>: cancels the turn of the run running in this process, if any,
-    /// waits for it to let go (it commits nothing), and returns the run as it then is, with the owner of the cancelled
-    /// turn (for a background turn, its queued turn, which goes with it). A turn on another server is taken over when
-    /// this turn takes the run (<see cref="TurnHold"/>).
-    /// </summary>
-    public async Task<(RunDocument Run, string? Interrupted, RunningTurn? Reservation)> InterruptHereAsync(
-        RunDocument run, TurnRequest request, string owner, CancellationToken cancellationToken)
-    {
-        if (running.Find(run.TenantId, run.Id) is not { } local || local.Owner == owner)
-        {
-            return (run, null, null);
-        }
-
-        // Handed over, so that the run is this turn's the moment the cancelled one lets go of it.
-        var reservation = running.HandOver(local, owner);
-        var waited = await Task.WhenAny(local.Finished, Task.Delay(TimeSpan.FromSeconds(options.Value.CancelWaitSeconds), clock, cancellationToken));
-        if (waited != local.Finished && runs.OwnedByOneProcess)
-        {
-            running.Release(reservation);
-            throw TurnHold.Conflict($"The running turn did not stop within {options.Value.CancelWaitSeconds} s (Sessions:Turns:CancelWaitSeconds); this turn was not applied.");
-        }
-
-        recent.Forget(run.TenantId, run.Id);
-        try
-        {
-            return (await ReloadAsync(request, cancellationToken), local.Owner, reservation);
-        }
-        catch
-        {
-            running.Release(reservation);
-            throw;
-        }
-    }
-
-    /// <summary>The run as it is stored now, as the turn's caller may see it; gone is a 404 as for any turn.</summary>
-    private async Task<RunDocument> ReloadAsync(TurnRequest request, CancellationToken cancellationToken) =>
-        TurnEngine.Visible(await runs.GetAsync(request.TenantId, request.RunId!, cancellationToken), request)
-        ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+    private DomainException StayedBusy() =>
+        TurnRefusals.Conflict($"The run stayed busy for {options.Value.EnqueueWaitSeconds} s (Sessions:Turns:EnqueueWaitSeconds); this turn was not applied.");
 }

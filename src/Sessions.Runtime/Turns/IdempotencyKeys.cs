@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Turns.Gates;
 using Sessions.Runtime.Runs;
 
 namespace Sessions.Runtime.Turns;
@@ -8,42 +8,18 @@ namespace Sessions.Runtime.Turns;
 /// <summary>
 /// The rules of idempotency keys, once, over the stored key documents: a key is answered while its retention lasts,
 /// in flight while the turn under it holds it, and free otherwise (never used, expired, or left by a turn that died).
-/// On a store one process owns, a key in flight is held in memory, so a keyed turn still costs one durable write:
-/// its commit, which stores the answer. On a shared store the claim is a version-checked write of the key, leased
-/// like a run and renewed while the turn works.
+/// How a key in flight is held is the run gate's (<see cref="IRunGate.ClaimKeyAsync"/>): in memory where one process
+/// owns the store, so a keyed turn still costs one durable write (its commit, which stores the answer); by a leased
+/// claim in the store where servers share it.
 /// </summary>
-public sealed class IdempotencyKeys(IIdempotencyStore store, IRunStore runs, IOptions<TurnOptions> turnOptions, IOptions<IdempotencyOptions> options, TimeProvider clock)
+public sealed class IdempotencyKeys(IIdempotencyStore store, IRunGate gate, IOptions<IdempotencyOptions> options, TimeProvider clock)
 {
-    private const int Attempts = 4;
-
-    private readonly ConcurrentDictionary<(string TenantId, string Key), KeyClaim> inMemory = new();
-
     /// <summary>Claims the key for this request, or says why not: answered already, or in flight.</summary>
-    public async Task<KeyState> ClaimAsync(string tenantId, string key, string requestHash, CancellationToken cancellationToken)
+    public Task<KeyState> ClaimAsync(string tenantId, string key, string requestHash, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var claim = new KeyClaim(tenantId, key, requestHash, Guid.NewGuid().ToString("n"), now + TimeSpan.FromHours(options.Value.RetentionHours), now);
-        return runs.OwnedByOneProcess
-            ? await ClaimInMemoryAsync(claim, now, cancellationToken)
-            : await ClaimStoredAsync(claim, cancellationToken);
-    }
-
-    /// <summary>Keeps a stored claim alive while its turn works; false when another request took the key over meanwhile.</summary>
-    public async Task<bool> RenewAsync(KeyClaim claim, CancellationToken cancellationToken)
-    {
-        if (claim.Record is not { } held)
-        {
-            return true;
-        }
-
-        var renewed = held with { Version = held.Version + 1, Lease = new TurnLease(claim.Owner, clock.GetUtcNow() + turnOptions.Value.Lease) };
-        if (!await store.TryWriteAsync(renewed, held.Version, cancellationToken))
-        {
-            return false;
-        }
-
-        claim.Record = renewed;
-        return true;
+        return gate.ClaimKeyAsync(claim, cancellationToken);
     }
 
     /// <summary>The key with the turn's answer, for the turn's commit to write if the key is still as this claim left it.</summary>
@@ -55,12 +31,12 @@ public sealed class IdempotencyKeys(IIdempotencyStore store, IRunStore runs, IOp
     }
 
     /// <summary>After the turn's commit stored the answer: a retry now finds it in the store.</summary>
-    public void Committed(KeyClaim claim) => inMemory.TryRemove(new KeyValuePair<(string, string), KeyClaim>((claim.TenantId, claim.Key), claim));
+    public void Committed(KeyClaim claim) => gate.LetGoOfKey(claim);
 
     /// <summary>Gives the key back after a turn that wrote nothing, so that a corrected retry runs.</summary>
     public async Task ReleaseAsync(KeyClaim claim)
     {
-        Committed(claim);
+        gate.LetGoOfKey(claim);
         if (claim.Record is { } held)
         {
             await store.TryDeleteAsync(claim.TenantId, claim.Key, held.Version, CancellationToken.None);
@@ -69,70 +45,6 @@ public sealed class IdempotencyKeys(IIdempotencyStore store, IRunStore runs, IOp
 
     /// <summary>Forgets keys past their retention.</summary>
     public Task<int> PurgeExpiredAsync(CancellationToken cancellationToken) => store.PurgeExpiredAsync(clock.GetUtcNow(), cancellationToken);
-
-    private async Task<KeyState> ClaimInMemoryAsync(KeyClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        // Held first, read second: a turn under the key removes its hold only after its answer is stored.
-        if (!inMemory.TryAdd((claim.TenantId, claim.Key), claim))
-        {
-            return inMemory.TryGetValue((claim.TenantId, claim.Key), out var running)
-                ? KeyState.InFlight(running.RequestHash, running.CreatedAt + turnOptions.Value.Lease)
-                : await ClaimInMemoryAsync(claim, now, cancellationToken);
-        }
-
-        try
-        {
-            var stored = await store.GetAsync(claim.TenantId, claim.Key, cancellationToken);
-            if (stored is { Answer: { } answer } && stored.RetainUntil > now)
-            {
-                Committed(claim);
-                return KeyState.Answered(stored.RequestHash, answer);
-            }
-
-            claim.StoredVersion = stored?.Version ?? 0;
-            return KeyState.Claimed(claim);
-        }
-        catch
-        {
-            Committed(claim);
-            throw;
-        }
-    }
-
-    private async Task<KeyState> ClaimStoredAsync(KeyClaim claim, CancellationToken cancellationToken)
-    {
-        // Most keys are new: try to create the key first, so that a fresh key costs one round trip, not a read and a write.
-        var version = 0L;
-        for (var attempt = 0; attempt < Attempts; attempt++)
-        {
-            var now = clock.GetUtcNow();
-            if (attempt > 0)
-            {
-                var stored = await store.GetAsync(claim.TenantId, claim.Key, cancellationToken);
-                if (stored is { Answer: { } answer } && stored.RetainUntil > now)
-                {
-                    return KeyState.Answered(stored.RequestHash, answer);
-                }
-
-                if (stored is { Answer: null, Lease: { } lease } && lease.ExpiresAt > now)
-                {
-                    return KeyState.InFlight(stored.RequestHash, lease.ExpiresAt);
-                }
-
-                // Gone meanwhile, past its retention, or left behind by a turn whose server died: this request takes it.
-                version = stored?.Version ?? 0;
-            }
-
-            var record = new IdempotencyRecord(claim.TenantId, claim.Key, claim.RequestHash, version + 1, new TurnLease(claim.Owner, now + turnOptions.Value.Lease), null, claim.RetainUntil, claim.CreatedAt);
-            if (await store.TryWriteAsync(record, version, cancellationToken))
-            {
-                claim.Record = record;
-                return KeyState.Claimed(claim);
-            }
-        }
-
-        throw new InvalidOperationException($"Idempotency key '{claim.Key}' changed under {Attempts} claims in a row.");
-    }
 }
 
 /// <summary>This request's hold on an idempotency key while its turn runs.</summary>

@@ -9,7 +9,7 @@ namespace Sessions.Runtime.Turns;
 /// with the same request gets that answer again and runs nothing; the same key with another request is refused.
 /// A request refused without writing gives its key back, so that a corrected retry runs.
 /// </summary>
-public sealed class IdempotentTurns(TurnEngine engine, BackgroundTurns background, IdempotencyKeys keys, IEnumerable<ITurnAnswerWriter> answerWriters, TimeProvider clock)
+public sealed class IdempotentTurns(TurnPipeline turns, BackgroundTurns background, IdempotencyKeys keys, IEnumerable<ITurnAnswerWriter> answerWriters, TimeProvider clock)
 {
     public const int MaxKeyLength = 255;
 
@@ -31,7 +31,7 @@ public sealed class IdempotentTurns(TurnEngine engine, BackgroundTurns backgroun
     public Task<IdempotentResult> ExecuteAsync(TurnRequest request, string key, string requestHash, CancellationToken cancellationToken, TurnObserver? observer = null) =>
         UnderKeyAsync(request, key, requestHash, async claim =>
         {
-            var outcome = await engine.ExecuteAsync(request with { Idempotency = claim }, cancellationToken, observer);
+            var outcome = await turns.ExecuteAsync(request with { Idempotency = claim }, cancellationToken, observer);
             return new IdempotentResult(outcome, outcome.Answer!);
         },
         cancellationToken);

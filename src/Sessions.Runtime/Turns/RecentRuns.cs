@@ -12,7 +12,7 @@ namespace Sessions.Runtime.Turns;
 /// without reading its run back: a turn that stays in memory is then one write and no read, and one that leases its
 /// run (on a shared store) starts with the lease write. Kept as text, not objects, so that every turn gets its own copy.
 /// A copy may be stale where servers share the store; the version check of the commit or of the lease write finds that
-/// out, and the turn then starts again from the run as stored (<see cref="TurnEngine"/>). On a store one process owns, every write of an existing
+/// out, and the turn then starts again from the run as stored (<see cref="TurnPipeline"/>). On a store one process owns, every write of an existing
 /// run goes through the engine, which keeps this up to date or forgets the run.
 /// </summary>
 public sealed class RecentRuns(IOptions<TurnOptions> options)

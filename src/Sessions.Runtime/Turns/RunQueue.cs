@@ -27,15 +27,6 @@ public static class RunQueue
     public static IReadOnlyList<QueuedTurn> AppendedSince(RunDocument read, RunDocument current) => current.Queue.Skip(read.Queue.Count).ToList();
 
     /// <summary>
-    /// The owner of the turn working on <paramref name="run"/> now, or null: a turn in this process that has not
-    /// committed yet, or, on a shared store, the holder of a live lease.
-    /// </summary>
-    public static string? Holder(RunDocument run, RunningTurns running, bool sharedStore, DateTimeOffset now) =>
-        running.Find(run.TenantId, run.Id) is { } here && here.TurnNumber > run.TurnNumber ? here.Owner
-        : sharedStore && run.Lease is { } lease && lease.ExpiresAt > now ? lease.Owner
-        : null;
-
-    /// <summary>
     /// The owner of a worker's attempt at a queued turn: the turn's id, then the attempt's own, so that two workers
     /// that picked up the same turn never take each other's hold for their own.
     /// </summary>

@@ -40,7 +40,7 @@ public sealed class WorkerOptions
 /// however many servers look, each piece commits once: the commit of a background turn takes it off the queue, and a
 /// timer's turn applies only while the run is exactly as the timer left it.
 /// </summary>
-public sealed class RunWork(TurnEngine engine, IRunStore runs, RunningTurns running, WorkSignal signal, IOptions<WorkerOptions> options, TimeProvider clock, ILogger<RunWork> logger)
+public sealed class RunWork(TurnPipeline turns, IRunStore runs, RunningTurns running, WorkSignal signal, IOptions<WorkerOptions> options, TimeProvider clock, ILogger<RunWork> logger)
 {
     private readonly ConcurrentDictionary<(string TenantId, string RunId), bool> working = new();
     private readonly SemaphoreSlim workers = new(options.Value.Concurrency);
@@ -98,13 +98,13 @@ public sealed class RunWork(TurnEngine engine, IRunStore runs, RunningTurns runn
         {
             if (run.Queue.Count > 0)
             {
-                await engine.ExecuteAsync(Background(run, run.Queue[0]), cancellationToken);
+                await turns.ExecuteAsync(Background(run, run.Queue[0]), cancellationToken);
                 return true;
             }
 
             if (run.Timer is { } timer && timer.DueAt <= clock.GetUtcNow())
             {
-                await engine.ExecuteAsync(
+                await turns.ExecuteAsync(
                     new TurnRequest
                     {
                         TenantId = run.TenantId,

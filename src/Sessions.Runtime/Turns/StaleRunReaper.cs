@@ -27,7 +27,7 @@ public sealed class ReaperOptions
 /// through the engine, so the run's lease, version check and state machine apply as to any other turn. Paused runs
 /// are parked on purpose and are left alone. Also forgets idempotency keys past their retention.
 /// </summary>
-public sealed class StaleRunReaper(TurnEngine engine, IRunStore runs, IdempotencyKeys keys, IOptions<ReaperOptions> options, TimeProvider clock, ILogger<StaleRunReaper> logger)
+public sealed class StaleRunReaper(TurnPipeline turns, IRunStore runs, IdempotencyKeys keys, IOptions<ReaperOptions> options, TimeProvider clock, ILogger<StaleRunReaper> logger)
 {
     private static readonly RunStatus[] Active = [RunStatus.Started, RunStatus.Running, RunStatus.WaitingForUserInput];
 
@@ -42,7 +42,7 @@ public sealed class StaleRunReaper(TurnEngine engine, IRunStore runs, Idempotenc
             var reason = $"no turn for more than {options.Value.MaxInactiveHours} hours";
             try
             {
-                await engine.ExecuteAsync(
+                await turns.ExecuteAsync(
                     new TurnRequest
                     {
                         TenantId = run.TenantId,

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Turns.Gates;
 
 namespace Sessions.Runtime.Turns;
 
@@ -13,9 +14,9 @@ namespace Sessions.Runtime.Turns;
 public sealed record RunActivity(int TurnNumber, int CompletedSteps, string? CurrentNode, int QueuedTurns, Nodes.StepsProgress? Steps = null)
 {
     /// <summary>Null when the run is between turns with nothing queued: its stored status is then what it is doing.</summary>
-    public static RunActivity? Of(RunDocument run, RunningTurns running, bool sharedStore, DateTimeOffset now)
+    public static RunActivity? Of(RunDocument run, IRunGate gate, RunningTurns running)
     {
-        var holder = RunQueue.Holder(run, running, sharedStore, now);
+        var holder = gate.HolderOf(run);
         if (holder is null && run.Queue.Count == 0)
         {
             return null;
@@ -36,7 +37,7 @@ public sealed record TurnResult(RunDocument Run, int TurnNumber, TurnOutcome? Ou
 /// events, which hold exactly what the synchronous answer was made of, so it is the same answer; a background turn
 /// that its run refused answers the refusal it recorded.
 /// </summary>
-public sealed class TurnResults(IRunStore runs, RunEventFeed feed, RunningTurns running, TimeProvider clock)
+public sealed class TurnResults(IRunStore runs, IRunGate gate, RunEventFeed feed, RunningTurns running, TimeProvider clock)
 {
     /// <summary>The longest a join may wait, in seconds.</summary>
     public const int MaxWaitSeconds = 120;
@@ -65,7 +66,7 @@ public sealed class TurnResults(IRunStore runs, RunEventFeed feed, RunningTurns 
                     .With("current_turn", run.TurnNumber);
             }
 
-            var activity = RunActivity.Of(run, running, !runs.OwnedByOneProcess, clock.GetUtcNow());
+            var activity = RunActivity.Of(run, gate, running);
             var promised = Math.Max(activity is null ? run.TurnNumber : activity.TurnNumber, run.Queue.Count == 0 ? 0 : run.Queue.Max(q => q.TurnNumber));
             if (turnNumber > promised)
             {

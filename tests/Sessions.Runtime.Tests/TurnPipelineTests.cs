@@ -8,7 +8,7 @@ using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Tests;
 
-public class TurnEngineTests
+public class TurnPipelineTests
 {
     private const string Counter = """
         { "name": "counter", "start": "ask", "variables": { "n": 0 },
@@ -131,7 +131,7 @@ public class TurnEngineTests
         // process's stack overflowed (SQLite's reads complete synchronously).
         var running = stack.Get<RunningTurns>();
         var leaving = running.TryEnter(TestStack.Tenant, runId, "committed-turn", turnNumber: 1)!;
-        var enqueued = stack.Engine.ExecuteAsync(
+        var enqueued = stack.Turns.ExecuteAsync(
             new TurnRequest { TenantId = TestStack.Tenant, WorkflowId = workflow, RunId = runId, UserMessage = "1", Command = TurnCommand.Start, OnBusy = BusyPolicy.Enqueue },
             CancellationToken.None);
         await Task.Delay(300);
@@ -231,7 +231,7 @@ public class TurnEngineTests
         await using var stack = await TestStack.StartAsync();
         var workflow = await stack.UploadAsync(Counter);
         var first = await stack.TurnAsync(workflow, null);
-        var refused = await Assert.ThrowsAsync<DomainException>(() => stack.Engine.ExecuteAsync(
+        var refused = await Assert.ThrowsAsync<DomainException>(() => stack.Turns.ExecuteAsync(
             new TurnRequest { TenantId = "tenant-b", WorkflowId = workflow, RunId = first.Run.Id, UserMessage = "3" }, CancellationToken.None));
         Assert.Equal(ProblemCodes.WorkflowNotFound, refused.Code);
         Assert.Null(await stack.Runs.GetAsync("tenant-b", first.Run.Id, CancellationToken.None));

@@ -17,6 +17,7 @@ using Sessions.Runtime;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Lifecycle;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Turns.Answers;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -53,17 +54,8 @@ builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section
     .Validate(o => o.ApiKeys.All(k => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(k, new(k), null, validateAllProperties: true)), "Each of Sessions:Auth:ApiKeys needs Sha256 (64 hex digits), Tenant, Principal and Role (admin, editor or viewer).");
 builder.Services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.Section);
 
-builder.Services.ConfigureHttpJsonOptions(json =>
-{
-    json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-    json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
-
-    // Bodies are parsed by hand with strict types; the schema must not promise that numbers may come as strings.
-    json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
-
-    // An answer wraps values as deep as a body may send (Sessions:Turns:MaxJsonDepth) in its own envelope.
-    json.SerializerOptions.MaxDepth = Sessions.Runtime.Values.JsonText.DocumentMaxDepth;
-});
+// Every answer is the JSON of the answers turns store under their idempotency keys.
+builder.Services.ConfigureHttpJsonOptions(json => ProtocolJson.Apply(json.SerializerOptions));
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();
 builder.Services.AddOpenApi(openApi =>
@@ -83,7 +75,6 @@ builder.Services.AddScoped(sp => new Caller(sp.GetRequiredService<IHttpContextAc
 builder.Services.AddSessionsRateLimiting();
 
 builder.Services.AddSessionsRuntime();
-builder.Services.AddSingleton<ITurnAnswerWriter, ExecuteAnswerWriter>();
 builder.Services.AddSingleton<ISecretStore, ConfiguredSecretStore>();
 builder.Services.AddSessionsNodes();
 try

@@ -7,6 +7,7 @@ using Sessions.Runtime.History;
 using Sessions.Runtime.Templates;
 using Sessions.Runtime.Turns;
 using Sessions.Runtime.Workflows;
+using Sessions.Runtime.Turns.Answers;
 
 namespace Sessions.Runtime;
 
@@ -31,6 +32,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<RecentRuns>();
         services.AddSingleton<IdempotencyKeys>();
         services.AddSingleton<TurnLoader>();
+        services.AddSingleton<Turns.Answers.TurnAnswers>();
         services.AddSingleton<TurnCommitter>();
         services.AddSingleton<TurnPipeline>();
         services.AddSingleton<IdempotentTurns>();

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
+using Sessions.Runtime.Turns.Answers;
 using Sessions.Testing;
 using Sessions.Runtime.Runs;
 
@@ -24,7 +25,7 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
 
     private FaultyRunStore Store => (FaultyRunStore)server.Services.GetRequiredService<IRunStore>();
 
-    private FaultyAnswerWriter Writer => server.Services.GetServices<ITurnAnswerWriter>().OfType<FaultyAnswerWriter>().Single();
+    private FaultyAnswers Writer => (FaultyAnswers)server.Services.GetRequiredService<TurnAnswers>();
 
     public async Task InitializeAsync()
     {
@@ -208,12 +209,12 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
         public Task<bool> PurgeAsync(RunDocument run, CancellationToken cancellationToken) => store.PurgeAsync(run, cancellationToken);
     }
 
-    /// <summary>The real answer writer, failing once on request, as an answer that cannot be written would.</summary>
-    public sealed class FaultyAnswerWriter(ITurnAnswerWriter writer) : ITurnAnswerWriter
+    /// <summary>The real answers, failing once on request, as an answer that cannot be written would.</summary>
+    public sealed class FaultyAnswers : TurnAnswers
     {
         public bool FailNext { get; set; }
 
-        public string Write(TurnOutcome outcome)
+        public override string Write(TurnOutcome outcome)
         {
             if (FailNext)
             {
@@ -221,10 +222,8 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
                 throw new InvalidOperationException("injected: the answer cannot be written");
             }
 
-            return writer.Write(outcome);
+            return base.Write(outcome);
         }
-
-        public string WriteAccepted(AcceptedTurn accepted) => writer.WriteAccepted(accepted);
     }
 
     /// <summary>The factory's server with the faulty store and answer writer around the real ones.</summary>
@@ -233,7 +232,7 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
         public Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> Factory { get; } = inner.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
         {
             services.Decorate<IRunStore, FaultyRunStore>();
-            services.AddSingleton<ITurnAnswerWriter>(sp => new FaultyAnswerWriter(ActivatorUtilities.CreateInstance<Sessions.Api.Contracts.ExecuteAnswerWriter>(sp)));
+            services.AddSingleton<TurnAnswers, FaultyAnswers>();
         }));
 
         public IServiceProvider Services => Factory.Services;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Sessions.Runtime.Turns.Answers;
 
 namespace Sessions.Api.Tests;
 

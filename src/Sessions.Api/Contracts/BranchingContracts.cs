@@ -3,6 +3,7 @@ using Sessions.Api.Http;
 using Sessions.Runtime.Validation;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Turns.Answers;
 
 namespace Sessions.Api.Contracts;
 

@@ -7,6 +7,7 @@ using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Validation;
+using Sessions.Runtime.Turns.Answers;
 
 namespace Sessions.Api.Contracts;
 

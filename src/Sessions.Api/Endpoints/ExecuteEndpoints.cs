@@ -15,6 +15,7 @@ using Sessions.Runtime.Files;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Turns.Answers;
 
 namespace Sessions.Api.Endpoints;
 

@@ -17,6 +17,7 @@ using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
 using Sessions.Runtime.Webhooks;
+using Sessions.Runtime.Turns.Answers;
 
 namespace Sessions.Api.Endpoints;
 
@@ -283,7 +284,7 @@ public static class RunEndpoints
         [FromRoute(Name = "run_id")] string runId,
         [FromRoute(Name = "turn_number")] string turnNumber,
         TurnResults results,
-        ITurnAnswerWriter writer,
+        TurnAnswers answers,
         Caller caller,
         CancellationToken ct,
         [FromQuery(Name = "wait_seconds")] string? waitSeconds = null)
@@ -296,7 +297,7 @@ public static class RunEndpoints
                 .With("parameter", "wait_seconds");
         var result = await results.JoinAsync(caller.Scope, id, number, TimeSpan.FromSeconds(wait), ct);
         return result.Outcome is { } outcome
-            ? Results.Content(writer.Write(outcome), "application/json", Encoding.UTF8)
+            ? Results.Content(answers.Write(outcome), "application/json", Encoding.UTF8)
             : Results.Json(BackgroundTurnResponse.Pending(result), statusCode: StatusCodes.Status202Accepted);
     }
 

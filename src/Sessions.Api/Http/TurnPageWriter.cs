@@ -4,6 +4,7 @@ using Sessions.Api.Contracts;
 using Sessions.Runtime.History;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Turns.Answers;
 
 namespace Sessions.Api.Http;
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Turns.Answers;
 
 namespace Sessions.Runtime.Turns;
 
@@ -9,7 +10,7 @@ namespace Sessions.Runtime.Turns;
 /// with the same request gets that answer again and runs nothing; the same key with another request is refused.
 /// A request refused without writing gives its key back, so that a corrected retry runs.
 /// </summary>
-public sealed class IdempotentTurns(TurnPipeline turns, BackgroundTurns background, IdempotencyKeys keys, IEnumerable<ITurnAnswerWriter> answerWriters, TimeProvider clock)
+public sealed class IdempotentTurns(TurnPipeline turns, BackgroundTurns background, IdempotencyKeys keys, TurnAnswers answers, TimeProvider clock)
 {
     public const int MaxKeyLength = 255;
 
@@ -39,11 +40,10 @@ public sealed class IdempotentTurns(TurnPipeline turns, BackgroundTurns backgrou
     /// <summary>Accepts a background turn under a key: a retry gets the same `202` answer, and nothing is queued twice.</summary>
     public Task<IdempotentResult> AcceptAsync(TurnRequest request, string key, string requestHash, CancellationToken cancellationToken)
     {
-        var writer = answerWriters.LastOrDefault() ?? throw new InvalidOperationException("A background turn under an idempotency key needs an ITurnAnswerWriter.");
         return UnderKeyAsync(request, key, requestHash, async claim =>
         {
             string? answer = null;
-            await background.AcceptAsync(request, accepted => keys.Answer(claim, answer = writer.WriteAccepted(accepted), accepted.RunId), cancellationToken);
+            await background.AcceptAsync(request, accepted => keys.Answer(claim, answer = answers.WriteAccepted(accepted), accepted.RunId), cancellationToken);
             return new IdempotentResult(null, answer!) { IsReplay = false };
         },
         cancellationToken);

@@ -6,6 +6,7 @@ using Sessions.Runtime.Errors;
 using Sessions.Runtime.Files;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Turns.Answers;
 using Sessions.Runtime.Turns.Gates;
 using Sessions.Runtime.Webhooks;
 
@@ -39,25 +40,16 @@ public sealed class TurnCommitter(
     RunEventFeed feed,
     WorkSignal work,
     IOptions<WebhookOptions> webhookOptions,
-    IEnumerable<ITurnAnswerWriter> answerWriters,
+    TurnAnswers answers,
     TimeProvider clock,
     ILogger<TurnCommitter> logger)
 {
-    // Registered by the HTTP host, which says what an answer is; hosts without HTTP (the runtime's tests) register none,
-    // and their turns carry no rendered answer (nor may they use idempotency keys).
-    private readonly ITurnAnswerWriter? answerWriter = answerWriters.LastOrDefault();
-
-    /// <summary>The turn's answer as its client receives it, or null without a writer; one that cannot be written refuses the turn.</summary>
-    internal string? Render(TurnOutcome outcome)
+    /// <summary>The turn's answer as its client receives it; one that cannot be written refuses the turn.</summary>
+    internal string Render(TurnOutcome outcome)
     {
-        if (answerWriter is null)
-        {
-            return null;
-        }
-
         try
         {
-            return answerWriter.Write(outcome);
+            return answers.Write(outcome);
         }
         catch (Exception ex) when (ex is InvalidOperationException or System.Text.Json.JsonException or ArgumentException or NotSupportedException)
         {

@@ -306,11 +306,6 @@ public sealed class TurnPipeline(
             return await CommitRefusalAsync(hold, turn.Run, request, refusal, cancellationToken);
         }
 
-        if (request.Idempotency is not null && outcome.Answer is null)
-        {
-            throw new InvalidOperationException("A turn under an idempotency key needs an ITurnAnswerWriter.");
-        }
-
         var queue = RunMachine.IsTerminal(executed.Status) || request.Command == TurnCommand.Stop
             ? []
             : (IReadOnlyList<QueuedTurn>)hold.Stored.Queue.Where(q => q.Id != request.Queued?.Id && q.Id != interrupted).ToList();

@@ -105,7 +105,7 @@ public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events
 {
     /// <summary>
     /// The answer exactly as its client receives it, rendered once before the turn committed (and stored under its
-    /// idempotency key, if it has one). Null only where no <see cref="ITurnAnswerWriter"/> is registered (no HTTP host).
+    /// idempotency key, if it has one; <see cref="Answers.TurnAnswers"/>).
     /// </summary>
     public string? Answer { get; init; }
 

@@ -48,6 +48,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<Batches.BatchService>();
         services.AddSingleton<ForkService>();
         services.AddSingleton<ReplayService>();
+        services.AddSingleton<Facade.RunFacade>();
         return services;
     }
 }

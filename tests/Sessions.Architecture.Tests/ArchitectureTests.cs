@@ -2,6 +2,9 @@ using ArchUnitNET.Domain;
 using ArchUnitNET.Fluent;
 using ArchUnitNET.Loader;
 using ArchUnitNET.xUnit;
+using Sessions.Nodes;
+using Sessions.Runtime;
+using Sessions.Storage.Sqlite;
 using static ArchUnitNET.Fluent.ArchRuleDefinition;
 
 namespace Sessions.Architecture.Tests;
@@ -65,6 +68,31 @@ public class ArchitectureTests
                 var steps = path.Zip(path.Skip(1)).Select(step => $"{step.First} -> {step.Second}: {edges[step]}");
                 Assert.Fail($"The runtime's folders form a cycle:\n{string.Join("\n", steps)}");
             }
+        }
+    }
+
+    /// <summary>
+    /// An endpoint talks to the runtime through at most two of its services (the run facade, the workflow service and the
+    /// like), and never to a store: handlers are the static methods of the endpoint classes, their services the
+    /// parameters ASP.NET Core resolves from the runtime's services.
+    /// </summary>
+    [Fact]
+    public void Endpoints_inject_no_store_and_at_most_two_runtime_services()
+    {
+        var registered = new Microsoft.Extensions.DependencyInjection.ServiceCollection()
+            .AddSessionsRuntime().AddSessionsNodes().AddSqliteStore()
+            .Select(d => d.ServiceType).Where(t => t.Namespace?.StartsWith("Sessions.", StringComparison.Ordinal) == true).ToHashSet();
+        var handlers = typeof(Api.Endpoints.ExecuteEndpoints).Assembly.GetTypes()
+            .Where(t => t.Namespace == "Sessions.Api.Endpoints")
+            .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.DeclaredOnly))
+            .Where(m => !m.Name.StartsWith("Map", StringComparison.Ordinal) && !m.IsSpecialName)
+            .ToList();
+        Assert.NotEmpty(handlers);
+        foreach (var handler in handlers)
+        {
+            var services = handler.GetParameters().Select(p => p.ParameterType).Where(registered.Contains).ToList();
+            Assert.True(services.Count <= 2, $"{handler.DeclaringType!.Name}.{handler.Name} injects {services.Count} runtime services: {string.Join(", ", services.Select(t => t.Name))}");
+            Assert.DoesNotContain(services, t => t.IsInterface && t.Name.EndsWith("Store", StringComparison.Ordinal));
         }
     }
 

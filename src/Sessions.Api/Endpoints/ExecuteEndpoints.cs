@@ -13,6 +13,7 @@ using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Files;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Facade;
 using Sessions.Runtime.Turns;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Turns.Answers;
@@ -58,15 +59,13 @@ public static class ExecuteEndpoints
         [FromRoute(Name = "workflow_id")] string workflowId,
         HttpContext http,
         RequestBody body,
-        RunFiles files,
-        TurnPipeline turns,
-        IdempotentTurns idempotent,
+        RunFacade runs,
         Caller caller,
         IOptions<SessionsOptions> options,
         IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         [FromQuery(Name = "version_number")] string? versionNumber = null)
     {
-        var (turn, key, hash) = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, files, caller, http.RequestAborted);
+        var call = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, runs, caller, http.RequestAborted);
 
         var produced = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
         var observer = new TurnObserver
@@ -76,9 +75,7 @@ public static class ExecuteEndpoints
         };
 
         // Detached from the request: once accepted, a turn runs to its end whether or not the client stays.
-        var running = Task.Run(async () => key is null
-            ? new IdempotentResult(await turns.ExecuteAsync(turn, CancellationToken.None, observer), "")
-            : await idempotent.ExecuteAsync(turn, key, hash!, CancellationToken.None, observer));
+        var running = Task.Run(() => runs.TakeTurnAsync(call with { InBackground = false, Observer = observer }, CancellationToken.None));
         _ = running.ContinueWith(_ => produced.Writer.TryComplete(), TaskScheduler.Default);
 
         var stream = new ServerSentEvents(http.Response, json);
@@ -108,22 +105,27 @@ public static class ExecuteEndpoints
 
         try
         {
-            var result = await running;
-            if (result.Outcome is { } outcome)
+            switch (await running)
             {
-                await stream.WriteRawAsync("result", outcome.Answer!);
-                return;
-            }
+                case TurnTaken.Ran ran:
+                    await stream.WriteRawAsync("result", ran.Outcome.Answer!);
+                    return;
 
-            // A retry of an answered key: the first turn's events again, from its stored answer, then that answer.
-            http.Response.Headers[ReplayedHeader] = "true";
-            var answer = JsonText.ParseStored(result.Answer)!;
-            foreach (var replayed in answer["events"]!.AsArray())
-            {
-                await stream.WriteAsync(null, replayed!, replayed!["seq"]!.GetValue<long>());
-            }
+                case TurnTaken.Replayed replayed:
+                    // A retry of an answered key: the first turn's events again, from its stored answer, then that answer.
+                    http.Response.Headers[ReplayedHeader] = "true";
+                    var answer = JsonText.ParseStored(replayed.Answer)!;
+                    foreach (var again in answer["events"]!.AsArray())
+                    {
+                        await stream.WriteAsync(null, again!, again!["seq"]!.GetValue<long>());
+                    }
 
-            await stream.WriteAsync("result", answer);
+                    await stream.WriteAsync("result", answer);
+                    return;
+
+                case TurnTaken.Refused refused:
+                    throw refused.Reason;
+            }
         }
         catch (Exception failure) when (stream.Started && ProblemMapping.ToProblem(failure, http) is { } problem)
         {
@@ -138,66 +140,41 @@ public static class ExecuteEndpoints
         [FromRoute(Name = "workflow_id")] string workflowId,
         HttpContext http,
         RequestBody body,
-        RunFiles files,
-        TurnPipeline turns,
-        BackgroundTurns background,
-        IdempotentTurns idempotent,
+        RunFacade runs,
         Caller caller,
-        IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         CancellationToken ct,
         [FromQuery(Name = "version_number")] string? versionNumber = null)
     {
-        var (turn, key, hash) = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, files, caller, ct);
-        try
+        var call = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, runs, caller, ct);
+
+        // Not the request's token: once accepted, a turn runs to its end even if the client gives up waiting. The answer
+        // is the text the runtime wrote before committing (and, under a key, stored for every retry).
+        switch (await runs.TakeTurnAsync(call, CancellationToken.None))
         {
-            // A stop is never queued: it stops what runs now, so it is answered at once whatever the preference.
-            if (PrefersAsync(http.Request) && turn.Command != TurnCommand.Stop)
-            {
-                http.Response.Headers["Preference-Applied"] = RespondAsync;
-                string answer;
-                if (key is null)
-                {
-                    answer = JsonSerializer.Serialize(BackgroundTurnResponse.Accepted(await background.AcceptAsync(turn, null, CancellationToken.None)), json.Value.SerializerOptions);
-                }
-                else
-                {
-                    var accepted = await idempotent.AcceptAsync(turn, key, hash!, CancellationToken.None);
-                    if (accepted.IsReplay)
-                    {
-                        http.Response.Headers[ReplayedHeader] = "true";
-                        await files.DiscardAsync(caller.TenantId, turn.Files.Select(f => f.File));
-                    }
+            case TurnTaken.Ran ran:
+                return TypedResults.Content(ran.Outcome.Answer!, "application/json", Encoding.UTF8);
 
-                    answer = accepted.Answer;
-                }
+            case TurnTaken.Accepted accepted:
+                return AcceptedAnswer(http, accepted.RunId, accepted.Answer);
 
-                http.Response.Headers.Location = $"/v1/runs/{JsonNode.Parse(answer)!["run_id"]!.GetValue<string>()}";
-                return Results.Content(answer, "application/json", Encoding.UTF8, StatusCodes.Status202Accepted);
-            }
-
-            // Not the request's token: once accepted, a turn runs to its end even if the client gives up waiting.
-            // The answer is the text the engine rendered before committing (and, under a key, stored for every retry).
-            if (key is null)
-            {
-                return TypedResults.Content((await turns.ExecuteAsync(turn, CancellationToken.None)).Answer!, "application/json", Encoding.UTF8);
-            }
-
-            var result = await idempotent.ExecuteAsync(turn, key, hash!, CancellationToken.None);
-            if (result.IsReplay)
-            {
-                // The first request's files are the run's; this retry's copies are no one's.
+            case TurnTaken.Replayed replayed:
                 http.Response.Headers[ReplayedHeader] = "true";
-                await files.DiscardAsync(caller.TenantId, turn.Files.Select(f => f.File));
-            }
+                return replayed.WasAccepted ? AcceptedAnswer(http, replayed.RunId, replayed.Answer) : TypedResults.Content(replayed.Answer, "application/json", Encoding.UTF8);
 
-            return TypedResults.Content(result.Answer, "application/json", Encoding.UTF8);
+            case TurnTaken.Refused refused:
+                throw refused.Reason;
+
+            default:
+                throw new InvalidOperationException("A turn came to nothing the protocol answers.");
         }
-        catch (DomainException) when (turn.Files.Count > 0)
-        {
-            // Refused: nothing of the turn was kept, so neither are the files that came with it.
-            await files.DiscardAsync(caller.TenantId, turn.Files.Select(f => f.File));
-            throw;
-        }
+    }
+
+    /// <summary>The `202` of a turn accepted to run in the background: the run's address, and the preference applied.</summary>
+    private static IResult AcceptedAnswer(HttpContext http, string runId, string answer)
+    {
+        http.Response.Headers["Preference-Applied"] = RespondAsync;
+        http.Response.Headers.Location = $"/v1/runs/{runId}";
+        return Results.Content(answer, "application/json", Encoding.UTF8, StatusCodes.Status202Accepted);
     }
 
     /// <summary>Whether the request asks, in a `Prefer` header (RFC 7240), for the turn to run in the background.</summary>
@@ -205,9 +182,9 @@ public static class ExecuteEndpoints
         request.Headers["Prefer"].SelectMany(value => (value ?? "").Split(','))
             .Any(preference => preference.Split(';')[0].Trim().Equals(RespondAsync, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>The turn a request asks for, as this caller may take it, with its idempotency key and request hash if any.</summary>
-    private static async Task<(TurnRequest Turn, string? Key, string? Hash)> ReadTurnAsync(
-        string workflowId, string? versionNumber, HttpRequest request, RequestBody body, RunFiles files, Caller caller, CancellationToken ct)
+    /// <summary>The turn a request asks for, as this caller may take it: under its idempotency key if any, now or in the background.</summary>
+    private static async Task<TurnCall> ReadTurnAsync(
+        string workflowId, string? versionNumber, HttpRequest request, RequestBody body, RunFacade runs, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
         var queryVersion = RouteValues.VersionNumberOrThrow(versionNumber);
@@ -226,7 +203,7 @@ public static class ExecuteEndpoints
         IReadOnlyList<UploadedFile> uploaded = [];
         if (MultipartTurn.Is(request))
         {
-            var multipart = await MultipartTurn.ReadAsync(request, body, files, caller.TenantId, ct);
+            var multipart = await MultipartTurn.ReadAsync(request, body, runs.Files, caller.TenantId, ct);
             (json, identity, uploaded) = (multipart.Body, multipart.Fingerprint, multipart.Files);
         }
         else
@@ -243,7 +220,7 @@ public static class ExecuteEndpoints
         }
         catch when (uploaded.Count > 0)
         {
-            await files.DiscardAsync(caller.TenantId, uploaded.Select(u => u.File));
+            await runs.Files.DiscardAsync(caller.TenantId, uploaded.Select(u => u.File));
             throw;
         }
 
@@ -260,7 +237,12 @@ public static class ExecuteEndpoints
         var scopedKey = key is null ? null : IdempotentTurns.ScopeKey(caller.Principal, key);
         // The preference is part of what "the same request" means: a key first used to start a turn in the background
         // and then sent for a synchronous one is reused for another request.
-        var hashed = PrefersAsync(request) && turn.Command != TurnCommand.Stop ? $"{request.QueryString.Value}\n{RespondAsync}" : request.QueryString.Value;
-        return (turn, scopedKey, key is null ? null : IdempotentTurns.HashRequest(id, hashed, identity.Span));
+        var inBackground = PrefersAsync(request) && turn.Command != TurnCommand.Stop;
+        var hashed = inBackground ? $"{request.QueryString.Value}\n{RespondAsync}" : request.QueryString.Value;
+        return new TurnCall(turn)
+        {
+            Idempotency = scopedKey is null ? null : (scopedKey, IdempotentTurns.HashRequest(id, hashed, identity.Span)),
+            InBackground = inBackground,
+        };
     }
 }

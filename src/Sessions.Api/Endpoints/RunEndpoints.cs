@@ -8,6 +8,7 @@ using Sessions.Api.Configuration;
 using Sessions.Api.Contracts;
 using Sessions.Api.Http;
 using Sessions.Runtime.Branching;
+using Sessions.Runtime.Facade;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Files;
 using Sessions.Runtime.History;
@@ -152,51 +153,51 @@ public static class RunEndpoints
     }
 
     private static async Task<Ok<RunListResponse>> ListRuns(
-        [AsParameters] RunFilters filters, RunHistory history, Caller caller, CancellationToken ct,
+        [AsParameters] RunFilters filters, RunFacade runs, Caller caller, CancellationToken ct,
         [FromQuery(Name = "workflow_id")] string? workflowId = null)
     {
         var query = filters.ToQuery(workflowId is null ? null : RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"));
-        return TypedResults.Ok(await ListAsync(history, caller, query, ct));
+        return TypedResults.Ok(await ListAsync(runs, caller, query, ct));
     }
 
     private static async Task<Ok<RunListResponse>> ListWorkflowRuns(
-        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunHistory history, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunFacade runs, Caller caller, CancellationToken ct)
     {
-        var id = await history.RequireWorkflowAsync(caller.Scope, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
-        return TypedResults.Ok(await ListAsync(history, caller, filters.ToQuery(id), ct));
+        var id = await runs.RequireWorkflowAsync(caller.Scope, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
+        return TypedResults.Ok(await ListAsync(runs, caller, filters.ToQuery(id), ct));
     }
 
     private static async Task<Ok<RunStatsResponse>> RunStats(
-        [AsParameters] RunFilters filters, RunHistory history, Caller caller, CancellationToken ct, [FromQuery(Name = "workflow_id")] string? workflowId = null)
+        [AsParameters] RunFilters filters, RunFacade runs, Caller caller, CancellationToken ct, [FromQuery(Name = "workflow_id")] string? workflowId = null)
     {
         var id = workflowId is null ? null : RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
-        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.Scope, filters.ToQuery(id), ct)));
+        return TypedResults.Ok(RunStatsResponse.From(id, await runs.CountByStatusAsync(caller.Scope, filters.ToQuery(id), ct)));
     }
 
     private static async Task<Ok<RunStatsResponse>> WorkflowRunStats(
-        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunHistory history, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "workflow_id")] string workflowId, [AsParameters] RunFilters filters, RunFacade runs, Caller caller, CancellationToken ct)
     {
-        var id = await history.RequireWorkflowAsync(caller.Scope, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
-        return TypedResults.Ok(RunStatsResponse.From(id, await history.CountByStatusAsync(caller.Scope, filters.ToQuery(id), ct)));
+        var id = await runs.RequireWorkflowAsync(caller.Scope, RouteValues.ObjectIdOrThrow(workflowId, "workflow_id"), ct);
+        return TypedResults.Ok(RunStatsResponse.From(id, await runs.CountByStatusAsync(caller.Scope, filters.ToQuery(id), ct)));
     }
 
     /// <summary>Written as its page of turns is read, with the response pipe's backpressure (<see cref="TurnPageWriter"/>).</summary>
     private static async Task GetRun(
-        [FromRoute(Name = "run_id")] string runId, HttpContext http, RunHistory history, Caller caller, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
+        [FromRoute(Name = "run_id")] string runId, HttpContext http, RunFacade runs, Caller caller, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
-        var details = await history.GetDetailsAsync(caller.Scope, id, http.RequestAborted);
-        await TurnPageWriter.WriteRunAsync(http.Response, json.Value.SerializerOptions, history, details, http.RequestAborted);
+        var details = await runs.GetDetailsAsync(caller.Scope, id, http.RequestAborted);
+        await TurnPageWriter.WriteRunAsync(http.Response, json.Value.SerializerOptions, runs, details, http.RequestAborted);
     }
 
     private static async Task<Ok<EventPageResponse>> GetEvents(
-        [FromRoute(Name = "run_id")] string runId, RunHistory history, Caller caller, CancellationToken ct,
+        [FromRoute(Name = "run_id")] string runId, RunFacade runs, Caller caller, CancellationToken ct,
         [FromQuery(Name = "after_seq")] string? afterSeq = null, [FromQuery(Name = "limit")] string? limit = null)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var after = RouteValues.AfterSeqOrThrow(afterSeq);
         var size = limit is null ? 100 : RouteValues.PagingOrThrow(null, limit, maxLimit: 1000).Limit;
-        var events = await history.GetEventsAsync(caller.Scope, id, after, size + 1, ct);
+        var events = await runs.GetEventsAsync(caller.Scope, id, after, size + 1, ct);
         var page = events.Take(size).ToList();
         return TypedResults.Ok(new EventPageResponse(id, page.Select(EventContract.From).ToList(), page.Count > 0 ? page[^1].Seq : after, events.Count > size));
     }
@@ -204,8 +205,7 @@ public static class RunEndpoints
     private static async Task FollowEvents(
         [FromRoute(Name = "run_id")] string runId,
         HttpContext http,
-        RunHistory history,
-        RunEventFeed feed,
+        RunFacade runs,
         Caller caller,
         IOptions<SessionsOptions> options,
         IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
@@ -218,7 +218,7 @@ public static class RunEndpoints
             ? long.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq) ? seq
                 : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid Last-Event-ID", "Last-Event-ID is the seq of the last event received.")
             : RouteValues.AfterSeqOrThrow(afterSeq);
-        await history.GetRunAsync(caller.Scope, id, http.RequestAborted);
+        await runs.GetRunAsync(caller.Scope, id, http.RequestAborted);
 
         // One read of the run and one of its events per round. The run is read first: if it is finished then, the
         // events read after it hold all it will ever have.
@@ -228,9 +228,9 @@ public static class RunEndpoints
         while (stream.ClientConnected && !http.RequestAborted.IsCancellationRequested)
         {
             // Taken before reading, so a commit between the read and the wait still wakes us.
-            var nextCommit = feed.NextCommit(id);
-            var run = await history.FindRunAsync(caller.Scope, id, http.RequestAborted);
-            var events = run is null ? [] : await history.ReadEventsAsync(run, lastSeq, Batch, http.RequestAborted);
+            var nextCommit = runs.NextCommit(id);
+            var run = await runs.FindRunAsync(caller.Scope, id, http.RequestAborted);
+            var events = run is null ? [] : await runs.ReadEventsAsync(run, lastSeq, Batch, http.RequestAborted);
             foreach (var e in events)
             {
                 await stream.WriteAsync(null, EventContract.From(e), e.Seq);
@@ -267,7 +267,7 @@ public static class RunEndpoints
 
     /// <summary>Written as the page is read, with the response pipe's backpressure (<see cref="TurnPageWriter"/>).</summary>
     private static async Task GetTurns(
-        [FromRoute(Name = "run_id")] string runId, HttpContext http, RunHistory history, Caller caller, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
+        [FromRoute(Name = "run_id")] string runId, HttpContext http, RunFacade runs, Caller caller, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         [FromQuery(Name = "after_turn")] string? afterTurn = null, [FromQuery(Name = "limit")] string? limit = null)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
@@ -275,16 +275,15 @@ public static class RunEndpoints
             : int.TryParse(afterTurn, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= -1 ? n
             : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidPaging, "Invalid paging", "after_turn is a whole number >= -1 (the turn number the page starts after).")
                 .With("parameter", "after_turn");
-        var size = limit is null ? RunHistory.DefaultTurnsPerPage : RouteValues.PagingOrThrow(null, limit, maxLimit: RunHistory.MaxTurnsPerPage).Limit;
-        var run = await history.GetRunAsync(caller.Scope, id, http.RequestAborted);
-        await TurnPageWriter.WriteTurnsAsync(http.Response, json.Value.SerializerOptions, history, run, after, size, http.RequestAborted);
+        var size = limit is null ? RunFacade.DefaultTurnsPerPage : RouteValues.PagingOrThrow(null, limit, maxLimit: RunFacade.MaxTurnsPerPage).Limit;
+        var run = await runs.GetRunAsync(caller.Scope, id, http.RequestAborted);
+        await TurnPageWriter.WriteTurnsAsync(http.Response, json.Value.SerializerOptions, runs, run, after, size, http.RequestAborted);
     }
 
     private static async Task<IResult> JoinTurn(
         [FromRoute(Name = "run_id")] string runId,
         [FromRoute(Name = "turn_number")] string turnNumber,
-        TurnResults results,
-        TurnAnswers answers,
+        RunFacade runs,
         Caller caller,
         CancellationToken ct,
         [FromQuery(Name = "wait_seconds")] string? waitSeconds = null)
@@ -295,10 +294,10 @@ public static class RunEndpoints
             : int.TryParse(waitSeconds, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds <= TurnResults.MaxWaitSeconds ? seconds
             : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid wait_seconds", $"wait_seconds is a whole number from 0 to {TurnResults.MaxWaitSeconds}.")
                 .With("parameter", "wait_seconds");
-        var result = await results.JoinAsync(caller.Scope, id, number, TimeSpan.FromSeconds(wait), ct);
-        return result.Outcome is { } outcome
-            ? Results.Content(answers.Write(outcome), "application/json", Encoding.UTF8)
-            : Results.Json(BackgroundTurnResponse.Pending(result), statusCode: StatusCodes.Status202Accepted);
+        var joined = await runs.JoinTurnAsync(caller.Scope, id, number, TimeSpan.FromSeconds(wait), ct);
+        return joined.Answer is { } answer
+            ? Results.Content(answer, "application/json", Encoding.UTF8)
+            : Results.Json(BackgroundTurnResponse.Pending(joined.Result), statusCode: StatusCodes.Status202Accepted);
     }
 
     private static int TurnNumberOrThrow(string turnNumber) =>
@@ -308,10 +307,10 @@ public static class RunEndpoints
                 .With("parameter", "turn_number");
 
     private static async Task<Ok<TurnDetailsResponse>> GetTurn(
-        [FromRoute(Name = "run_id")] string runId, [FromRoute(Name = "turn_number")] string turnNumber, RunHistory history, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "run_id")] string runId, [FromRoute(Name = "turn_number")] string turnNumber, RunFacade runs, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
-        return TypedResults.Ok(TurnDetailsResponse.From(id, await history.GetTurnAsync(caller.Scope, id, TurnNumberOrThrow(turnNumber), ct)));
+        return TypedResults.Ok(TurnDetailsResponse.From(id, await runs.GetTurnAsync(caller.Scope, id, TurnNumberOrThrow(turnNumber), ct)));
     }
 
     /// <summary>
@@ -321,7 +320,7 @@ public static class RunEndpoints
     private static async Task GetTranscript(
         [FromRoute(Name = "run_id")] string runId,
         HttpContext http,
-        RunHistory history,
+        RunFacade runs,
         Caller caller,
         IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
         [FromQuery(Name = "format")] string? format = null)
@@ -334,14 +333,14 @@ public static class RunEndpoints
                 .With("parameter", "format");
         }
 
-        var (run, workflowName) = await history.GetRunWithNameAsync(caller.Scope, id, ct);
+        var (run, workflowName) = await runs.GetRunWithNameAsync(caller.Scope, id, ct);
         var body = http.Response.BodyWriter;
         var reader = new Transcript.Reader();
         if (format == "markdown")
         {
             http.Response.ContentType = "text/markdown; charset=utf-8";
             await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.MarkdownHeading(run, workflowName)), ct);
-            await foreach (var turn in history.ReadAllTurnsAsync(run, ct))
+            await foreach (var turn in runs.ReadAllTurnsAsync(run, ct))
             {
                 await body.WriteAsync(Encoding.UTF8.GetBytes(Transcript.Markdown(reader.Turn(turn))), ct);
             }
@@ -359,7 +358,7 @@ public static class RunEndpoints
         writer.WriteNumber("version_number", run.VersionNumber);
         writer.WriteString("status", run.Status.ToWire());
         writer.WriteStartArray("turns");
-        await foreach (var turn in history.ReadAllTurnsAsync(run, ct))
+        await foreach (var turn in runs.ReadAllTurnsAsync(run, ct))
         {
             JsonSerializer.Serialize(writer, reader.Turn(turn), options);
             await writer.FlushAsync(ct);
@@ -371,50 +370,47 @@ public static class RunEndpoints
     }
 
     private static async Task<Ok<WebhookDeliveriesResponse>> GetDeliveries(
-        [FromRoute(Name = "run_id")] string runId, RunHistory history, WebhookDispatcher webhooks, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "run_id")] string runId, RunFacade runs, Caller caller, CancellationToken ct)
     {
-        var run = await history.GetRunAsync(caller.Scope, RouteValues.ObjectIdOrThrow(runId, "run_id"), ct);
-        var deliveries = await webhooks.ListForRunAsync(run.TenantId, run.Id, ct);
+        var (run, deliveries) = await runs.GetDeliveriesAsync(caller.Scope, RouteValues.ObjectIdOrThrow(runId, "run_id"), ct);
         return TypedResults.Ok(new WebhookDeliveriesResponse(run.Id, deliveries.Select(WebhookDeliveryContract.From).ToList()));
     }
 
     private static async Task<Accepted<WebhookDeliveryContract>> Redeliver(
         [FromRoute(Name = "run_id")] string runId,
         [FromRoute(Name = "delivery_id")] string deliveryId,
-        RunHistory history,
-        WebhookDispatcher webhooks,
+        RunFacade runs,
         Caller caller,
         CancellationToken ct)
     {
-        var run = await history.GetRunAsync(caller.Scope, RouteValues.ObjectIdOrThrow(runId, "run_id"), ct);
-        var again = await webhooks.RedeliverAsync(run.TenantId, run.Id, RouteValues.ObjectIdOrThrow(deliveryId, "delivery_id"), CancellationToken.None)
-            ?? throw ProblemCodes.NotFound(ProblemCodes.DeliveryNotFound, "Delivery");
-        return TypedResults.Accepted($"/v1/runs/{run.Id}/webhook-deliveries", WebhookDeliveryContract.From(again));
+        var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
+        var again = await runs.RedeliverAsync(caller.Scope, id, RouteValues.ObjectIdOrThrow(deliveryId, "delivery_id"), ct);
+        return TypedResults.Accepted($"/v1/runs/{id}/webhook-deliveries", WebhookDeliveryContract.From(again));
     }
 
     private static async Task<Created<ForkResponse>> ForkRun(
-        [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, ForkService forks, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, RunFacade runs, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var asked = await body.ReadAsAsync<ForkRequest>(request, ct);
-        var fork = await forks.ForkAsync(caller.TenantId, id, asked.TurnNumber, asked.VersionNumber, CancellationToken.None);
+        var fork = await runs.ForkAsync(caller.Scope, id, asked.TurnNumber, asked.VersionNumber, CancellationToken.None);
         return TypedResults.Created($"/v1/runs/{fork.Id}", ForkResponse.From(fork));
     }
 
     private static async Task<Created<ReplayReport>> ReplayRun(
-        [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, ReplayService replays, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "run_id")] string runId, HttpRequest request, RequestBody body, RunFacade runs, Caller caller, CancellationToken ct)
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var asked = await body.ReadAsAsync<ReplayRequest>(request, ct);
-        var report = await replays.ReplayAsync(caller.TenantId, id, asked.VersionNumber, CancellationToken.None);
+        var report = await runs.ReplayAsync(caller.Scope, id, asked.VersionNumber, CancellationToken.None);
         return TypedResults.Created(report.ReplayRunId is null ? null : $"/v1/runs/{report.ReplayRunId}", report);
     }
 
     /// <summary>Streams the file piece by piece: however large it is, one piece of it is in memory at a time.</summary>
     private static async Task GetFile(
-        [FromRoute(Name = "run_id")] string runId, [FromRoute(Name = "file_id")] string fileId, HttpContext http, RunFiles files, Caller caller)
+        [FromRoute(Name = "run_id")] string runId, [FromRoute(Name = "file_id")] string fileId, HttpContext http, RunFacade runs, Caller caller)
     {
-        var file = await files.GetAsync(caller.Scope, RouteValues.ObjectIdOrThrow(runId, "run_id"), RouteValues.ObjectIdOrThrow(fileId, "file_id"), http.RequestAborted);
+        var file = await runs.GetFileAsync(caller.Scope, RouteValues.ObjectIdOrThrow(runId, "run_id"), RouteValues.ObjectIdOrThrow(fileId, "file_id"), http.RequestAborted);
         var response = http.Response;
         response.ContentType = file.ContentType;
         response.ContentLength = file.Size;
@@ -422,24 +418,24 @@ public static class RunEndpoints
         response.Headers.CacheControl = "private";
         response.Headers["X-Content-Type-Options"] = "nosniff";
         response.Headers.ContentDisposition = new Microsoft.Net.Http.Headers.ContentDispositionHeaderValue("attachment") { FileNameStar = file.Name }.ToString();
-        await foreach (var piece in files.ReadAsync(caller.TenantId, file, http.RequestAborted))
+        await foreach (var piece in runs.ReadFileAsync(caller.Scope, file, http.RequestAborted))
         {
             await response.Body.WriteAsync(piece, http.RequestAborted);
         }
     }
 
     private static async Task<NoContent> DeleteRun(
-        [FromRoute(Name = "run_id")] string runId, RunLifecycle lifecycle, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "run_id")] string runId, RunFacade runs, Caller caller, CancellationToken ct)
     {
-        await lifecycle.DeleteAsync(caller.Scope with { IncludeDeleted = false }, RouteValues.ObjectIdOrThrow(runId, "run_id"), ct);
+        await runs.DeleteAsync(caller.Scope with { IncludeDeleted = false }, RouteValues.ObjectIdOrThrow(runId, "run_id"), ct);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Ok<PurgeResponse>> PurgeRuns(RunLifecycle lifecycle, Caller caller, CancellationToken ct) =>
-        TypedResults.Ok(new PurgeResponse((await lifecycle.PurgeTenantAsync(caller.Scope, ct)).PurgedRuns));
+    private static async Task<Ok<PurgeResponse>> PurgeRuns(RunFacade runs, Caller caller, CancellationToken ct) =>
+        TypedResults.Ok(new PurgeResponse((await runs.PurgeAsync(caller.Scope, ct)).PurgedRuns));
 
     private static async Task<Ok<CancelRunsResponse>> CancelRuns(
-        HttpRequest request, RequestBody body, RunHistory history, Caller caller, CancellationToken ct)
+        HttpRequest request, RequestBody body, RunFacade runs, Caller caller, CancellationToken ct)
     {
         var asked = await body.ReadAsAsync<CancelRunsRequest>(request, ct);
 
@@ -451,16 +447,16 @@ public static class RunEndpoints
                 throw new DomainException(ErrorKind.Forbidden, ProblemCodes.Forbidden, "Not permitted", "Cancelling every run of a workflow takes an admin key; an editor cancels by run_ids.");
             }
 
-            return TypedResults.Ok(CancelRunsResponse.From(await history.CancelWorkflowRunsAsync(caller.TenantId, workflowId, asked.Reason, CancellationToken.None)));
+            return TypedResults.Ok(CancelRunsResponse.From(await runs.CancelWorkflowAsync(caller.Scope, workflowId, asked.Reason, CancellationToken.None)));
         }
 
-        return TypedResults.Ok(CancelRunsResponse.From(await history.CancelAsync(caller.TenantId, asked.RunIds!, asked.Reason, CancellationToken.None)));
+        return TypedResults.Ok(CancelRunsResponse.From(await runs.CancelAsync(caller.Scope, asked.RunIds!, asked.Reason, CancellationToken.None)));
     }
 
     /// <summary>A viewer's lists hold only its own runs (<see cref="RunScope.Restrict"/>).</summary>
-    private static async Task<RunListResponse> ListAsync(RunHistory history, Caller caller, RunQuery query, CancellationToken ct)
+    private static async Task<RunListResponse> ListAsync(RunFacade runs, Caller caller, RunQuery query, CancellationToken ct)
     {
-        var page = await history.ListAsync(caller.Scope, query, ct);
+        var page = await runs.ListAsync(caller.Scope, query, ct);
         return new RunListResponse(page.Items.Select(s => RunSummaryContract.From(s.Run, s.WorkflowName)).ToList(), query.Page, query.Limit, page.Total);
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Sessions.Api.Contracts;
+using Sessions.Runtime.Facade;
 using Sessions.Runtime.History;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Runs;
@@ -9,7 +10,7 @@ using Sessions.Runtime.Turns.Answers;
 namespace Sessions.Api.Http;
 
 /// <summary>
-/// Writes a run read and a page of turns as JSON while the page is read from the store (<see cref="RunHistory.ReadTurnPageAsync"/>),
+/// Writes a run read and a page of turns as JSON while the page is read from the store (<see cref="RunFacade.ReadTurnPageAsync"/>),
 /// flushing through the response pipe as it goes: the pipe's backpressure holds the writer when the client reads
 /// slowly, so a reader that stalls costs the events of one read and a pipe's buffer, never the page. The answer is the
 /// same JSON the contract records (<see cref="RunDetailsResponse"/>, <see cref="TurnPageResponse"/>) describe: each is
@@ -40,7 +41,7 @@ public sealed class TurnPageWriter : ITurnPageSink, IAsyncDisposable
     }
 
     /// <summary>`GET /v1/runs/{run_id}`: the run, then the first page of its turns and the node executions of those turns.</summary>
-    public static async Task WriteRunAsync(HttpResponse response, JsonSerializerOptions options, RunHistory history, RunDetails details, CancellationToken cancellationToken)
+    public static async Task WriteRunAsync(HttpResponse response, JsonSerializerOptions options, RunFacade runs, RunDetails details, CancellationToken cancellationToken)
     {
         var run = details.Run;
         await using var writer = new TurnPageWriter(response, options, run.Id);
@@ -49,8 +50,8 @@ public sealed class TurnPageWriter : ITurnPageSink, IAsyncDisposable
             RunDetailsResponse.Head(details),
             name => name switch
             {
-                nameof(RunDetailsResponse.Turns) => async () => end = await writer.WriteTurnsAsync(t => history.ReadTurnPageAsync(run, -1, RunHistory.DefaultTurnsPerPage, t, cancellationToken)),
-                nameof(RunDetailsResponse.NextTurns) => writer.Value(() => TurnPageResponse.NextPage(writer.runId, end!, RunHistory.DefaultTurnsPerPage)),
+                nameof(RunDetailsResponse.Turns) => async () => end = await writer.WriteTurnsAsync(t => runs.ReadTurnPageAsync(run, -1, RunFacade.DefaultTurnsPerPage, t, cancellationToken)),
+                nameof(RunDetailsResponse.NextTurns) => writer.Value(() => TurnPageResponse.NextPage(writer.runId, end!, RunFacade.DefaultTurnsPerPage)),
                 nameof(RunDetailsResponse.NodeExecutions) => writer.Value(() => end!.NodeExecutions.Select(NodeExecutionContract.From).ToList()),
                 _ => null,
             },
@@ -58,7 +59,7 @@ public sealed class TurnPageWriter : ITurnPageSink, IAsyncDisposable
     }
 
     /// <summary>`GET /v1/runs/{run_id}/turns`: a page of turns after <paramref name="afterTurn"/>.</summary>
-    public static async Task WriteTurnsAsync(HttpResponse response, JsonSerializerOptions options, RunHistory history, RunDocument run, int afterTurn, int limit, CancellationToken cancellationToken)
+    public static async Task WriteTurnsAsync(HttpResponse response, JsonSerializerOptions options, RunFacade runs, RunDocument run, int afterTurn, int limit, CancellationToken cancellationToken)
     {
         await using var writer = new TurnPageWriter(response, options, run.Id);
         TurnPageEnd? end = null;
@@ -66,7 +67,7 @@ public sealed class TurnPageWriter : ITurnPageSink, IAsyncDisposable
             new TurnPageResponse(run.Id, [], false, null),
             name => name switch
             {
-                nameof(TurnPageResponse.Turns) => async () => end = await writer.WriteTurnsAsync(t => history.ReadTurnPageAsync(run, afterTurn, limit, t, cancellationToken)),
+                nameof(TurnPageResponse.Turns) => async () => end = await writer.WriteTurnsAsync(t => runs.ReadTurnPageAsync(run, afterTurn, limit, t, cancellationToken)),
                 nameof(TurnPageResponse.HasMore) => writer.Value(() => end!.HasMore),
                 nameof(TurnPageResponse.Next) => writer.Value(() => TurnPageResponse.NextPage(run.Id, end!, limit)),
                 _ => null,

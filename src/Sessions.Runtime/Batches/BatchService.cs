@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Facade;
 using Sessions.Runtime.History;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Storage;
@@ -18,7 +19,7 @@ public sealed record BatchView(BatchDocument Batch, IReadOnlyDictionary<BatchIte
 /// with their progress and each item's result, and cancelled. A batch is its creator's like the runs it starts: a viewer
 /// sees only its own.
 /// </summary>
-public sealed class BatchService(IBatchStore store, WorkflowService workflows, RunHistory history, BatchWork work, IOptions<BatchOptions> options, TimeProvider clock)
+public sealed class BatchService(IBatchStore store, WorkflowService workflows, RunFacade runs, BatchWork work, IOptions<BatchOptions> options, TimeProvider clock)
 {
     public int MaxItems => options.Value.MaxItems;
 
@@ -103,7 +104,7 @@ public sealed class BatchService(IBatchStore store, WorkflowService workflows, R
             after = page[^1].Index;
         }
 
-        var results = (await history.CancelAsync(batch.TenantId, waiting.Select(i => i.RunId!).ToList(), "batch cancelled", cancellationToken))
+        var results = (await runs.CancelAsync(new RunScope(batch.TenantId), waiting.Select(i => i.RunId!).ToList(), "batch cancelled", cancellationToken))
             .ToDictionary(r => r.RunId, r => r.Outcome);
         foreach (var item in waiting.Where(i => results.GetValueOrDefault(i.RunId!) == CancelOutcome.Cancelled))
         {

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Facade;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
@@ -19,7 +20,7 @@ namespace Sessions.Runtime.Batches;
 /// committed gets that turn's answer. The item is then settled with how the turn left its run. A batch whose items are
 /// all settled is completed.
 /// </summary>
-public sealed class BatchWork(IBatchStore store, IdempotentTurns turns, IRunStore runs, IOptions<BatchOptions> options, TimeProvider clock, ILogger<BatchWork> logger)
+public sealed class BatchWork(IBatchStore store, RunFacade runs, IOptions<BatchOptions> options, TimeProvider clock, ILogger<BatchWork> logger)
 {
     private readonly ConcurrentDictionary<(string BatchId, int Index), bool> working = new();
     private readonly WorkSignal signal = new();
@@ -103,24 +104,19 @@ public sealed class BatchWork(IBatchStore store, IdempotentTurns turns, IRunStor
         };
         var key = IdempotentTurns.ScopeKey(batch.Principal, $"batch:{batch.Id}:{item.Index}");
         var hash = IdempotentTurns.HashRequest(batch.WorkflowId, "batch", Encoding.UTF8.GetBytes(JsonText.Serialize(item.Input)));
-        IdempotentResult result;
-        try
+        var taken = await runs.TakeTurnAsync(new TurnCall(request) { Idempotency = (key, hash) }, CancellationToken.None);
+        switch (taken)
         {
-            result = await turns.ExecuteAsync(request, key, hash, CancellationToken.None);
-        }
-        catch (DomainException ex) when (ex.Code == ProblemCodes.IdempotencyKeyInFlight)
-        {
-            return null;
-        }
-        catch (DomainException refused)
-        {
-            return item with { State = BatchItemState.Failed, Error = $"{refused.Title}: {refused.Message}" };
+            case TurnTaken.Refused { Reason.Code: ProblemCodes.IdempotencyKeyInFlight }:
+                return null;
+            case TurnTaken.Refused refused:
+                return item with { State = BatchItemState.Failed, Error = $"{refused.Reason.Title}: {refused.Reason.Message}" };
         }
 
-        var answer = JsonText.ParseStored(result.Answer)!;
+        var answer = JsonText.ParseStored(taken is TurnTaken.Ran ran ? ran.Outcome.Answer! : ((TurnTaken.Replayed)taken).Answer)!;
         var runId = answer["run_id"]!.GetValue<string>();
         var status = RunStatusNames.FromWire(answer["status"]!.GetValue<string>());
-        var run = result.Outcome?.Run ?? await runs.GetAsync(batch.TenantId, runId, CancellationToken.None);
+        var run = taken is TurnTaken.Ran done ? done.Outcome.Run : await runs.FindRunAsync(new RunScope(batch.TenantId), runId, CancellationToken.None);
         return item with
         {
             State = status switch

@@ -1,8 +1,8 @@
-using Sessions.Runtime.Runs;
 using System.Text.Json.Nodes;
 using Sessions.Nodes.Llm;
 using Sessions.Runtime.Conditions;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Nodes;
 
@@ -70,7 +70,7 @@ public sealed class BranchHandler(LlmGateway gateway) : INodeHandler
     public async ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
     {
         var config = context.Config<BranchConfig>();
-        var asked = new List<JsonObject>();
+        var asked = new List<ModelAsked>();
         var timeouts = new List<ConditionTimeout>();
         foreach (var branchCase in config.Cases)
         {
@@ -87,24 +87,19 @@ public sealed class BranchHandler(LlmGateway gateway) : INodeHandler
     }
 
     /// <summary>The questions put to the model, and each pattern that ran out of time (no match, never a failure).</summary>
-    private static NodeResult WithWarnings(NodeResult result, List<JsonObject> asked, List<ConditionTimeout> timeouts) =>
+    private static NodeResult WithWarnings(NodeResult result, List<ModelAsked> asked, List<ConditionTimeout> timeouts) =>
         timeouts.Aggregate(
-            asked.Aggregate(result, (current, fields) => current.Emit(RunEventType.LlmCondition, fields)),
-            (current, timeout) => current.Emit(RunEventType.ConditionTimeout, timeout.ToEventFields()));
+            asked.Aggregate(result, (current, question) => current.Emit(question)),
+            (current, timeout) => current.Emit(timeout.ToEvent()));
 
-    private async Task<bool> AskAsync(LlmQuestionConfig question, NodeContext context, List<JsonObject> asked, CancellationToken cancellationToken)
+    private async Task<bool> AskAsync(LlmQuestionConfig question, NodeContext context, List<ModelAsked> asked, CancellationToken cancellationToken)
     {
         var messages = new List<LlmMessage> { new("system", Judge) };
         messages.AddRange(LlmSettings.History(context.Conversation));
         messages.Add(new LlmMessage("user", $"Question: {question.Question}"));
         var reply = await gateway.CompleteAsync(gateway.Resolve(question.ConfigName, question.Overrides), messages, context.TenantId, json: false, onDelta: null, cancellationToken);
         var yes = reply.Text.Trim().TrimStart('"', '\'', '*').StartsWith("yes", StringComparison.OrdinalIgnoreCase);
-        var fields = LlmSettings.EventFields(reply, mode: null);
-        fields.Remove("text");
-        fields.Insert(0, "question", question.Question);
-        fields.Insert(1, "answer", yes ? "yes" : "no");
-        fields["reply"] = reply.Text;
-        asked.Add(fields);
+        asked.Add(LlmSettings.Asked(reply, question.Question, yes));
         return yes;
     }
 

@@ -1,5 +1,3 @@
-using Sessions.Runtime.Values;
-using Sessions.Runtime.Runs;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -10,7 +8,9 @@ using Polly;
 using Polly.Retry;
 using Polly.Timeout;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Templates;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Nodes;
 
@@ -184,22 +184,15 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
                 assignments[variable] = Select(json, path)?.DeepClone();
             }
 
-            var call = new JsonObject
-            {
-                ["method"] = config.Method,
-                ["url"] = shownUrl,
-                ["status_code"] = (int)response.StatusCode,
-                ["attempts"] = attempts,
-                ["latency_ms"] = Math.Round(clock.Elapsed.TotalMilliseconds, 1),
-            };
+            var call = new HttpRequestMade(config.Method, shownUrl, (int)response.StatusCode, attempts, Math.Round(clock.Elapsed.TotalMilliseconds, 1));
 
             // A node's status goes to a later branch; a step has none after it, so there an error status is a failure.
             if ((config.FailOnErrorStatus ?? context.IsStep) && (int)response.StatusCode >= 400)
             {
-                return NodeResult.Fail(Masked($"{config.Method} {shownUrl} answered {(int)response.StatusCode} after {attempts} attempt(s)", values)).Emit(RunEventType.HttpRequest, call);
+                return NodeResult.Fail(Masked($"{config.Method} {shownUrl} answered {(int)response.StatusCode} after {attempts} attempt(s)", values)).Emit(call);
             }
 
-            return NodeResult.Next(context.Node.Next!).Assign(assignments).Emit(RunEventType.HttpRequest, call);
+            return NodeResult.Next(context.Node.Next!).Assign(assignments).Emit(call);
         }
     }
 

@@ -1,11 +1,12 @@
-using Sessions.Runtime.Values;
-using Sessions.Runtime.Runs;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Nodes.Llm;
 using Sessions.Runtime.Inputs;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Templates;
+using Sessions.Runtime.Values;
 
 namespace Sessions.Nodes;
 
@@ -101,10 +102,10 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
         var json = node.Mode == LlmMode.Worker && node.Outputs.Count > 0;
         var reply = await gateway.CompleteAsync(config, messages, context.TenantId, json, node.Mode == LlmMode.Say ? context.OnDelta : null, cancellationToken);
 
-        var result = NodeResult.Next(context.Node.Next!).Emit(RunEventType.Llm, LlmSettings.EventFields(reply, node.Mode));
+        var result = NodeResult.Next(context.Node.Next!).Emit(LlmSettings.Called(reply, node.Mode));
         if (node.Mode == LlmMode.Say)
         {
-            result = result.Emit(RunEventType.SayStatic, new JsonObject { ["text"] = reply.Text });
+            result = result.Emit(new Said(reply.Text));
             if (!node.WaitForReply)
             {
                 return result;
@@ -112,7 +113,7 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
 
             // Waits like `ask`, with the model's words as the prompt; the events of the call go with it.
             var wait = NodeResult.AwaitInput(new InputHint(context.Node.Id, reply.Text, InputSpec.Parse(null, string.Empty, new())));
-            return result.Events.Aggregate(wait, (current, e) => current.Emit(e.Type, e.Fields));
+            return result.Events.Aggregate(wait, (current, e) => current.Emit(e));
         }
 
         if (!json)

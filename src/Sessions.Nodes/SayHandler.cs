@@ -1,6 +1,5 @@
-using Sessions.Runtime.Runs;
-using System.Text.Json.Nodes;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Templates;
 
 namespace Sessions.Nodes;
@@ -17,6 +16,6 @@ public sealed class SayHandler : INodeHandler
     public ValueTask<NodeResult> ExecuteAsync(NodeContext context, CancellationToken cancellationToken)
     {
         var text = context.Config<Template>().Render(context.Variables);
-        return ValueTask.FromResult(NodeResult.Next(context.Node.Next!).Emit(RunEventType.SayStatic, new JsonObject { ["text"] = text }));
+        return ValueTask.FromResult(NodeResult.Next(context.Node.Next!).Emit(new Said(text)));
     }
 }

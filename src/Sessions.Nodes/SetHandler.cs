@@ -1,7 +1,7 @@
-using Sessions.Runtime.Runs;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Templates;
 
 namespace Sessions.Nodes;
@@ -57,7 +57,7 @@ public sealed class SetHandler : INodeHandler
             after[name] = value?.DeepClone();
         }
 
-        return ValueTask.FromResult(NodeResult.Next(context.Node.Next!).Assign(values).Emit(RunEventType.ShowState, new JsonObject { ["variables"] = after }));
+        return ValueTask.FromResult(NodeResult.Next(context.Node.Next!).Assign(values).Emit(new StateShown(after)));
     }
 
     private sealed record Assignment(string Name, Template? Template, JsonNode? Literal);

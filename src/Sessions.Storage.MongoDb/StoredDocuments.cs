@@ -3,9 +3,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MongoDB.Bson;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Storage;
-using Sessions.Runtime.Webhooks;
 using Sessions.Runtime.Values;
+using Sessions.Runtime.Webhooks;
 
 namespace Sessions.Storage.MongoDb;
 
@@ -92,17 +93,16 @@ public static class StoredDocuments
         ["type"] = item.Type.ToWire(),
         ["node_id"] = (BsonValue?)item.NodeId ?? BsonNull.Value,
         ["timestamp"] = Time(item.Timestamp),
-        ["fields"] = JsonBson.ToBson(item.Fields),
+        ["fields"] = JsonBson.ToBson(EventCatalogue.FieldsObject(item.Payload)),
     };
 
     public static RunEvent Event(BsonDocument document) => new(
         document["run_id"].AsString,
         document["seq"].ToInt64(),
         document["turn_number"].AsInt32,
-        WireNames<RunEventType>.Parse(document["type"].AsString),
         document["node_id"].IsBsonNull ? null : document["node_id"].AsString,
         Time(document["timestamp"]),
-        JsonBson.ToJson(document["fields"].AsBsonDocument));
+        EventCatalogue.ReadFields(WireNames<RunEventType>.Parse(document["type"].AsString), JsonBson.ToJson(document["fields"].AsBsonDocument)));
 
     public static BsonDocument Turn(TurnDocument turn, string tenantId)
     {

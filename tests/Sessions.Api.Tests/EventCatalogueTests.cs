@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Turns;
 
 namespace Sessions.Api.Tests;
@@ -225,6 +226,15 @@ public sealed partial class EventCatalogueTests : IAsyncLifetime
         public async Task VerifyAsync(string name, [System.Runtime.CompilerServices.CallerFilePath] string callerFile = "")
         {
             var stored = await (await test.client.GetAsync($"/v1/runs/{runId}/events?limit=1000")).ReadObjectAsync();
+
+            // Each event, read from the wire into its record, writes its own fields again exactly as the server sent them.
+            foreach (var wire in stored["events"]!.AsArray().Select(e => e!.AsObject()))
+            {
+                var payload = EventCatalogue.ReadWire(System.Text.Json.JsonSerializer.SerializeToElement(wire));
+                Assert.Equal(wire["type"]!.GetValue<string>(), payload.Type.ToWire());
+                var own = new JsonObject(wire.Where(p => p.Key != "type" && !EventCatalogue.CommonFields.Contains(p.Key)).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
+                Assert.Equal(own.ToJsonString(), EventCatalogue.FieldsObject(payload).ToJsonString());
+            }
             var text = new JsonObject { ["answers"] = answers.DeepClone(), ["stored"] = stored["events"]!.DeepClone() }.ToJsonString()
                 .Replace(test.api.Address.ToString(), "http://{api}/", StringComparison.Ordinal);
 

@@ -1,11 +1,12 @@
-using Sessions.Runtime.Runs;
-using System.Text.Json.Nodes;
 using System.Diagnostics.Metrics;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Templates;
 
 namespace Sessions.Nodes.Tests;
@@ -112,7 +113,7 @@ public class HandlerTests
         Assert.Equal(NodeOutcome.Continue, result.Outcome);
         Assert.Equal("e", result.NextNodeId);
         var said = Assert.Single(result.Events);
-        Assert.Equal(("say_static", "Hi Ada"), (said.Type.ToWire(), said.Fields["text"]!.GetValue<string>()));
+        Assert.Equal("Hi Ada", Assert.IsType<Said>(said).Text);
     }
 
     [Fact]
@@ -141,8 +142,7 @@ public class HandlerTests
         Assert.Equal("[\"a\"]", result.Assignments["tags"]!.ToJsonString());
         Assert.Equal("{\"tier\":\"gold\"}", result.Assignments["copy"]!.ToJsonString());
         var shown = Assert.Single(result.Events);
-        Assert.Equal("show_state", shown.Type.ToWire());
-        Assert.Equal(2, shown.Fields["variables"]!["n"]!.GetValue<long>());
+        Assert.Equal(2, Assert.IsType<StateShown>(shown).Variables["n"]!.GetValue<long>());
     }
 
     [Theory]

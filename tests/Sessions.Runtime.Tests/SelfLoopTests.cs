@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Testing;
 
 namespace Sessions.Runtime.Tests;
@@ -25,7 +26,7 @@ public class SelfLoopTests
         Assert.Equal("30", outcome.Run.Output!.ToJsonString());
         var edges = outcome.Events.Where(e => e.Type.ToWire() == "self_loop_edge").ToList();
         Assert.Equal(29, edges.Count);
-        Assert.Equal(Enumerable.Range(2, 29), edges.Select(e => e.Fields["attempt"]!.GetValue<int>()));
+        Assert.Equal(Enumerable.Range(2, 29), edges.Select(e => ((SelfLoopRepeated)e.Payload).Attempt));
         Assert.DoesNotContain(outcome.Events, e => e.Type.ToWire() is "self_loop_exhausted" or "aborted_looping_risk");
         Assert.Equal(1, outcome.Events.Count(e => e.Type.ToWire() == "start_node_run" && e.NodeId == "bump"));
     }
@@ -40,7 +41,7 @@ public class SelfLoopTests
         Assert.Equal(RunStatus.Completed, outcome.Run.Status);
         Assert.Equal("4", outcome.Run.Output!.ToJsonString());
         var exhausted = Assert.Single(outcome.Events, e => e.Type.ToWire() == "self_loop_exhausted");
-        Assert.Equal("""{"attempts":4,"reason":"max_retries"}""", exhausted.Fields.ToJsonString());
+        Assert.Equal("""{"attempts":4,"reason":"max_retries"}""", EventCatalogue.FieldsObject(exhausted.Payload).ToJsonString());
     }
 
     [Fact]
@@ -51,8 +52,8 @@ public class SelfLoopTests
         var outcome = await stack.TurnAsync(workflow, null);
 
         var exhausted = Assert.Single(outcome.Events, e => e.Type.ToWire() == "self_loop_exhausted");
-        Assert.Equal("expired", exhausted.Fields["reason"]!.GetValue<string>());
-        var attempts = exhausted.Fields["attempts"]!.GetValue<int>();
+        var (attempts, reason) = Assert.IsType<SelfLoopExhausted>(exhausted.Payload);
+        Assert.Equal("expired", reason);
         Assert.InRange(attempts, 2, 4);
         Assert.Equal(attempts.ToString(), outcome.Run.Output!.ToJsonString());
     }
@@ -67,8 +68,9 @@ public class SelfLoopTests
         var outcome = await stack.TurnAsync(workflow, null);
 
         Assert.Equal(RunStatus.Failed, outcome.Run.Status);
-        Assert.Equal(["failed", "failed"], outcome.Events.Where(e => e.Type.ToWire() == "self_loop_edge").Select(e => e.Fields["reason"]!.GetValue<string>()));
-        Assert.Equal(["still down", "still down"], outcome.Events.Where(e => e.Type.ToWire() == "self_loop_edge").Select(e => e.Fields["error"]!.GetValue<string>()));
+        var repeats = outcome.Events.Select(e => e.Payload).OfType<SelfLoopRepeated>().ToList();
+        Assert.Equal(["failed", "failed"], repeats.Select(r => r.Reason));
+        Assert.Equal(["still down", "still down"], repeats.Select(r => r.Error));
         Assert.Single(outcome.Events, e => e.Type.ToWire() == "error");
     }
 

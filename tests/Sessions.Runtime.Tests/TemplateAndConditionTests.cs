@@ -113,9 +113,7 @@ public class TemplateAndConditionTests
         Assert.True(new NotCondition(matches).Evaluate(variables, timeouts));
 
         Assert.Equal(2, timeouts.Count);
-        var fields = timeouts[0].ToEventFields();
-        Assert.Equal("text", fields["var"]!.GetValue<string>());
-        Assert.Equal("(a|b)*a(a|b){12}c", fields["pattern"]!.GetValue<string>());
-        Assert.Equal("no_match", fields["result"]!.GetValue<string>());
+        var warned = timeouts[0].ToEvent();
+        Assert.Equal(("text", "(a|b)*a(a|b){12}c", "no_match"), (warned.Variable, warned.Pattern, warned.Result));
     }
 }

@@ -1,10 +1,11 @@
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
-using Sessions.Testing;
 using Sessions.Runtime.Values;
+using Sessions.Testing;
 
 namespace Sessions.Runtime.Tests;
 
@@ -63,7 +64,7 @@ public class TurnPipelineTests
         Assert.Equal(RunStatus.AbortedLoopingRisk, looped.Run.Status);
         Assert.True(looped.IsCompleted);
         var abort = Assert.Single(looped.Events, e => e.Type.ToWire() == "aborted_looping_risk");
-        Assert.Equal(["inc", "check"], abort.Fields["cycle"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["inc", "check"], ((LoopRiskAborted)abort.Payload).Cycle);
         Assert.Contains("inc -> check -> inc", looped.Run.Error);
         Assert.Equal("loop_guard", looped.Run.TerminationSource?.ToWire());
 
@@ -113,7 +114,7 @@ public class TurnPipelineTests
 
         var forked = stale! with { Version = stale.Version + 1, TurnNumber = 2, LastSeq = stale.LastSeq + 1 };
         var turn = new TurnDocument(stale.Id, 2, [], [], stale.LastSeq + 1, stale.LastSeq + 1, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
-        var events = new[] { new RunEvent(stale.Id, stale.LastSeq + 1, 2, RunEventType.UserMessages, null, DateTimeOffset.UtcNow, []) };
+        var events = new[] { new RunEvent(stale.Id, stale.LastSeq + 1, 2, null, DateTimeOffset.UtcNow, new UserMessage("hi")) };
         await Assert.ThrowsAsync<StoreConflictException>(() => stack.Runs.CommitTurnAsync(new TurnCommit(forked, stale.Version, events, turn), CancellationToken.None));
 
         Assert.Equal(before, await Snapshot(stack, first.Run.Id));

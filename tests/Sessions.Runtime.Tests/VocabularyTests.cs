@@ -15,14 +15,6 @@ public class VocabularyTests
         AssertVocabulary<LlmMode>();
     }
 
-    [Fact]
-    public void Only_what_people_say_is_kept_as_conversation_and_only_model_calls_count_as_usage()
-    {
-        var spoken = Enum.GetValues<RunEventType>().Where(t => t.ConversationRole() is not null).ToDictionary(t => t, t => t.ConversationRole());
-        Assert.Equal(new Dictionary<RunEventType, string?> { [RunEventType.UserMessages] = "user", [RunEventType.SayStatic] = "assistant" }, spoken);
-        Assert.Equal([RunEventType.Llm, RunEventType.LlmCondition], Enum.GetValues<RunEventType>().Where(t => t.IsModelCall()));
-    }
-
     private static void AssertVocabulary<TEnum>()
         where TEnum : struct, Enum
     {

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using MongoDB.Bson;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Storage;
 
 namespace Sessions.Storage.MongoDb.Tests;
@@ -70,8 +71,8 @@ public sealed class MongoInitScriptTests
             (MongoSchema.Runs, StoredDocuments.Run(bare)),
             (MongoSchema.Workflows, StoredDocuments.Workflow(new WorkflowDocument(run.WorkflowId, "t", "Flow", null, 0, 0, now, now))),
             (MongoSchema.WorkflowVersions, StoredDocuments.Version(new WorkflowVersionDocument(run.WorkflowId, "t", 0, "Flow", "{}", now))),
-            (MongoSchema.Events, StoredDocuments.Event(new RunEvent(run.Id, 1, 1, RunEventType.EndWorkflow, null, now, []), "t")),
-            (MongoSchema.Events, StoredDocuments.Event(new RunEvent(run.Id, 2, 1, RunEventType.SayStatic, "say", now, new JsonObject { ["text"] = "hi" }), "t")),
+            (MongoSchema.Events, StoredDocuments.Event(new RunEvent(run.Id, 1, 1, null, now, new WorkflowEnded(RunStatus.Completed)), "t")),
+            (MongoSchema.Events, StoredDocuments.Event(new RunEvent(run.Id, 2, 1, "say", now, new Said("hi")), "t")),
             (MongoSchema.Turns, StoredDocuments.Turn(new TurnDocument(run.Id, 1, [], [], 1, 2, now, now, run), "t")),
             (MongoSchema.Turns, StoredDocuments.Turn(new TurnDocument(run.Id, 2, [], [], 3, 2, now, now, null, new JsonObject { ["status"] = "completed" }), "t")),
             (MongoSchema.IdempotencyKeys, StoredDocuments.Key(new IdempotencyRecord("t", "k", "h", 1, new TurnLease("o", now), null, now, now))),

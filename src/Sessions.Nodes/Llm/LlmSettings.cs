@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Nodes.Llm;
 
@@ -54,21 +55,9 @@ internal static class LlmSettings
         conversation.OfType<JsonObject>().Select(m => new LlmMessage(m["role"]?.GetValue<string>() ?? "user", m["text"]?.GetValue<string>() ?? string.Empty));
 
     /// <summary>The fields of a model call's event; <paramref name="mode"/> is the `llm` node's (a branch's question has none).</summary>
-    public static JsonObject EventFields(LlmReply reply, LlmMode? mode)
-    {
-        var fields = new JsonObject();
-        if (mode is { } used)
-        {
-            fields["mode"] = WireNames<LlmMode>.Of(used);
-        }
+    public static ModelCalled Called(LlmReply reply, LlmMode? mode) =>
+        new(mode, reply.Model, reply.Provider, reply.InputTokens, reply.OutputTokens, reply.LatencyMs, reply.FallbackUsed, reply.Text);
 
-        fields["model"] = reply.Model;
-        fields["provider"] = reply.Provider;
-        fields["input_tokens"] = reply.InputTokens;
-        fields["output_tokens"] = reply.OutputTokens;
-        fields["latency_ms"] = reply.LatencyMs;
-        fields["fallback_used"] = reply.FallbackUsed;
-        fields["text"] = reply.Text;
-        return fields;
-    }
+    public static ModelAsked Asked(LlmReply reply, string question, bool yes) =>
+        new(question, yes ? "yes" : "no", reply.Model, reply.Provider, reply.InputTokens, reply.OutputTokens, reply.LatencyMs, reply.FallbackUsed, reply.Text);
 }

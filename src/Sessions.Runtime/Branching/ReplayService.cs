@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns;
 
@@ -143,5 +144,5 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
     private sealed record ReplayStep(TurnView? View, string? RunId, JsonObject? Variables);
 
     private static List<string> Said(IEnumerable<RunEvent> events) =>
-        events.Where(e => e.Type == RunEventType.SayStatic).Select(e => e.Fields["text"]?.GetValue<string>() ?? string.Empty).ToList();
+        events.Select(e => e.Payload).OfType<Said>().Select(said => said.Text).ToList();
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Runtime.Conditions;
 
@@ -38,12 +39,6 @@ public sealed record NotCondition(Condition Inner) : Condition
 /// <summary>A `matches` that ran out of its time budget on a variable's text, and so counted as no match.</summary>
 public sealed record ConditionTimeout(string Variable, string Pattern, TimeSpan Budget)
 {
-    /// <summary>The fields of the `condition_timeout` warning event.</summary>
-    public JsonObject ToEventFields() => new()
-    {
-        ["var"] = Variable,
-        ["pattern"] = Pattern,
-        ["budget_ms"] = (long)Budget.TotalMilliseconds,
-        ["result"] = "no_match",
-    };
+    /// <summary>The `condition_timeout` warning event.</summary>
+    public ConditionTimedOut ToEvent() => new(Variable, Pattern, (long)Budget.TotalMilliseconds);
 }

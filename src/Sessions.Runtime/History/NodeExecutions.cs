@@ -1,6 +1,5 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Storage;
 
 namespace Sessions.Runtime.History;
@@ -23,28 +22,28 @@ public sealed class NodeExecutions
             return;
         }
 
-        switch (e.Type)
+        switch (e.Payload)
         {
-            case RunEventType.StartNodeRun:
+            case NodeStarted:
                 attempts[node] = attempts.GetValueOrDefault(node) + 1;
                 open[node] = records.Count;
                 records.Add(new NodeExecution(node, attempts[node], e.TurnNumber, "running", e.Timestamp, null));
                 break;
-            case RunEventType.BusyWaitForUserMessage:
+            case InputAwaited:
                 Update(node, r => r with { Status = "waiting_for_user_input" });
                 break;
-            case RunEventType.PauseEvent:
+            case Paused:
                 Update(node, r => r with { Status = "paused" });
                 break;
-            case RunEventType.Error:
+            case ErrorRaised:
                 Update(node, r => r with { Status = "failed" });
                 break;
-            case RunEventType.EndNodeRun:
+            case NodeEnded:
                 Update(node, r => r with { Status = r.Status == "failed" ? "failed" : "completed", CompletedAt = e.Timestamp });
                 open.Remove(node);
                 break;
-            case RunEventType.StepAttempt:
-                records.Add(StepAttempt(node, e));
+            case StepAttempted attempted:
+                records.Add(StepAttempt(node, e.TurnNumber, attempted));
                 break;
         }
     }
@@ -76,20 +75,14 @@ public sealed class NodeExecutions
     }
 
     /// <summary>A step's attempt is recorded whole by its one event; its times are when it ran, not when it was recorded.</summary>
-    private static NodeExecution StepAttempt(string node, RunEvent e)
-    {
-        var fields = e.Fields;
-        DateTimeOffset Time(string name) =>
-            fields[name] is JsonValue v && v.TryGetValue<string>(out var text) && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : e.Timestamp;
-        return new NodeExecution(
-            node,
-            fields["attempt"] is JsonValue a && a.TryGetValue<int>(out var attempt) ? attempt : 1,
-            e.TurnNumber,
-            fields["status"]?.GetValue<string>() ?? "completed",
-            Time("started_at"),
-            Time("ended_at"),
-            fields["step_id"]?.GetValue<string>(),
-            fields["outputs"]?.DeepClone(),
-            fields["error"]?.GetValue<string>());
-    }
+    private static NodeExecution StepAttempt(string node, int turnNumber, StepAttempted attempted) => new(
+        node,
+        attempted.Attempt,
+        turnNumber,
+        attempted.Status,
+        attempted.StartedAt,
+        attempted.EndedAt,
+        attempted.StepId,
+        attempted.Outputs?.DeepClone(),
+        attempted.Error);
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Storage;
 
 namespace Sessions.Runtime.History;
@@ -36,13 +37,12 @@ public sealed record Transcript(string RunId, string WorkflowId, string Workflow
 
         private IEnumerable<TranscriptLine> Read(RunEvent e)
         {
-            if (e.Type == RunEventType.BusyWaitForUserMessage)
+            if (e.Payload is InputAwaited awaited)
             {
-                choices = e.Fields["input"]?["options"] as JsonArray;
+                choices = awaited.Input["options"] as JsonArray;
             }
-            else if (e.Type == RunEventType.UserMessages && choices is not null && e.Fields["text"] is JsonValue text && text.GetValueKind() == JsonValueKind.String)
+            else if (e.Payload is UserMessage { Text: { } reply } && choices is not null)
             {
-                var reply = text.GetValue<string>();
                 var chosen = choices.FirstOrDefault(o => o?["value"] is JsonValue v && (v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : Values.JsonText.Serialize(v)) == reply);
                 choices = null;
                 if (chosen?["label"] is JsonValue label && label.GetValueKind() == JsonValueKind.String)
@@ -51,7 +51,7 @@ public sealed record Transcript(string RunId, string WorkflowId, string Workflow
                 }
             }
 
-            return Lines(e);
+            return Lines(e.Payload);
         }
     }
 
@@ -77,34 +77,32 @@ public sealed record Transcript(string RunId, string WorkflowId, string Workflow
         return text.ToString();
     }
 
-    private static IEnumerable<TranscriptLine> Lines(RunEvent e)
+    private static IEnumerable<TranscriptLine> Lines(RunEventPayload payload)
     {
-        string Field(string name) => e.Fields[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : (e.Fields[name] is { } other ? Values.JsonText.Serialize(other) : string.Empty);
-
-        switch (e.Type)
+        switch (payload)
         {
-            case RunEventType.UserMessages:
-                yield return new("user", "message", Field("text"));
+            case UserMessage message:
+                yield return new("user", "message", message.Text ?? string.Empty);
                 break;
-            case RunEventType.SayStatic:
-                yield return new("assistant", "message", Field("text"));
+            case Said said:
+                yield return new("assistant", "message", said.Text ?? string.Empty);
                 break;
-            case RunEventType.BusyWaitForUserMessage:
-                yield return new("assistant", "prompt", Field("prompt"));
+            case InputAwaited awaited:
+                yield return new("assistant", "prompt", awaited.Prompt ?? string.Empty);
                 break;
-            case RunEventType.PauseEvent:
-                yield return new("system", "status", Field("reason") == "pause command" ? "Paused by the client." : "Paused by the workflow.");
+            case Paused paused:
+                yield return new("system", "status", paused.Reason == Paused.ByCommand ? "Paused by the client." : "Paused by the workflow.");
                 break;
-            case RunEventType.Cancelled:
-                yield return new("system", "status", $"Cancelled ({Field("reason")}).");
+            case Cancelled cancelled:
+                yield return new("system", "status", $"Cancelled ({cancelled.Reason}).");
                 break;
-            case RunEventType.Error:
-                yield return new("system", "status", $"Error: {Field("error")}");
+            case ErrorRaised error:
+                yield return new("system", "status", $"Error: {error.Error}");
                 break;
-            case RunEventType.AbortedLoopingRisk:
-                yield return new("system", "status", Field("error"));
+            case LoopRiskAborted aborted:
+                yield return new("system", "status", aborted.Error ?? string.Empty);
                 break;
-            case RunEventType.EndWorkflow when Field("status") == "completed":
+            case WorkflowEnded { Status: RunStatus.Completed }:
                 yield return new("system", "status", "Run completed.");
                 break;
         }

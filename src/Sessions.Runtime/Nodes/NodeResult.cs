@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Inputs;
-
-using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Runtime.Nodes;
 
@@ -14,9 +13,6 @@ public enum NodeOutcome
     Fail,
     RejectReply,
 }
-
-/// <summary>An event a handler asks the runtime to record; the runtime stamps seq, node, turn and time.</summary>
-public sealed record NodeEvent(RunEventType Type, JsonObject Fields);
 
 /// <summary>A wait's timer as its node declares it; the runtime dates it and keeps it with the run.</summary>
 public sealed record NodeTimer(TimeSpan After, string ContinueAt);
@@ -55,7 +51,8 @@ public sealed record NodeResult
 
     public IReadOnlyDictionary<string, JsonNode?> Assignments { get; private init; } = new Dictionary<string, JsonNode?>();
 
-    public IReadOnlyList<NodeEvent> Events { get; private init; } = [];
+    /// <summary>Events the handler asks the runtime to record, in order; the runtime stamps seq, node, turn and time.</summary>
+    public IReadOnlyList<RunEventPayload> Events { get; private init; } = [];
 
     /// <summary>For a wait (an ask, a pause): how long it lasts before the run continues by itself, and where.</summary>
     public NodeTimer? Timer { get; private init; }
@@ -77,7 +74,7 @@ public sealed record NodeResult
 
     public NodeResult Assign(IReadOnlyDictionary<string, JsonNode?> assignments) => this with { Assignments = assignments };
 
-    public NodeResult Emit(RunEventType type, JsonObject fields) => this with { Events = [.. Events, new NodeEvent(type, fields)] };
+    public NodeResult Emit(RunEventPayload recorded) => this with { Events = [.. Events, recorded] };
 
     public NodeResult WithTimer(TimeSpan after, string continueAt) => this with { Timer = new NodeTimer(after, continueAt) };
 }

@@ -1,6 +1,9 @@
-using System.Text.Json.Nodes;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Runtime.Runs;
 
-/// <summary>One event of a run, keyed (run_id, seq). Its type-specific fields are flat on the wire, beside the common ones.</summary>
-public sealed record RunEvent(string RunId, long Seq, int TurnNumber, RunEventType Type, string? NodeId, DateTimeOffset Timestamp, JsonObject Fields);
+/// <summary>One event of a run, keyed (run_id, seq): where and when it happened, and what (<see cref="Payload"/>, whose fields are flat on the wire beside these).</summary>
+public sealed record RunEvent(string RunId, long Seq, int TurnNumber, string? NodeId, DateTimeOffset Timestamp, RunEventPayload Payload)
+{
+    public RunEventType Type => Payload.Type;
+}

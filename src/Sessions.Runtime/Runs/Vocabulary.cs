@@ -3,8 +3,8 @@ using System.Text.Json.Serialization;
 namespace Sessions.Runtime.Runs;
 
 /// <summary>
-/// Every kind of event a run records. The wire names are the published protocol's; what the runtime does with an
-/// event because of its kind (the conversation it remembers, the model usage it adds up) is said here, once.
+/// Every kind of event a run records, by the published protocol's wire names. Each has its record, with its fields, in
+/// <see cref="Events.EventCatalogue"/>.
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<RunEventType>))]
 public enum RunEventType
@@ -82,17 +82,6 @@ public static class Vocabulary
     public static string ToWire(this TerminationSource source) => WireNames<TerminationSource>.Of(source);
 
     public static string ToWire(this RunOrigin origin) => WireNames<RunOrigin>.Of(origin);
-
-    /// <summary>Who speaks in an event the run's conversation memory keeps (for model calls that include it), if anyone.</summary>
-    public static string? ConversationRole(this RunEventType type) => type switch
-    {
-        RunEventType.UserMessages => "user",
-        RunEventType.SayStatic => "assistant",
-        _ => null,
-    };
-
-    /// <summary>A model call, whose tokens and latency the run adds up.</summary>
-    public static bool IsModelCall(this RunEventType type) => type is RunEventType.Llm or RunEventType.LlmCondition;
 }
 
 /// <summary>How an `llm` node uses its model's reply.</summary>

@@ -1,7 +1,6 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Nodes;
-using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Templates;
 
 namespace Sessions.Runtime.Steps;
@@ -25,7 +24,7 @@ public sealed class StepRun
     private readonly Dictionary<string, JsonObject> finished = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> failed = new(StringComparer.Ordinal);
     private readonly HashSet<string> running = new(StringComparer.Ordinal);
-    private readonly List<NodeEvent> events = [];
+    private readonly List<RunEventPayload> events = [];
 
     public StepRun(StepPlan plan, NodeContext context, TimeProvider clock)
     {
@@ -48,7 +47,7 @@ public sealed class StepRun
         var kept = finished.Keys.ToList();
         if (kept.Count > 0)
         {
-            events.Add(new NodeEvent(RunEventType.StepsKept, new JsonObject { ["steps"] = new JsonArray(kept.Select(id => (JsonNode?)id).ToArray()) }));
+            events.Add(new StepsKept(kept));
         }
 
         var pending = plan.Steps.Where(s => !finished.ContainsKey(s.Id)).ToList();
@@ -125,7 +124,7 @@ public sealed class StepRun
         return Emitted(NodeResult.Fail(message).Assign(assignments));
     }
 
-    private NodeResult Emitted(NodeResult result) => events.Aggregate(result, (r, e) => r.Emit(e.Type, e.Fields));
+    private NodeResult Emitted(NodeResult result) => events.Aggregate(result, (r, e) => r.Emit(e));
 
     private async Task RunStepAsync(PlannedStep step, CancellationToken cancellationToken)
     {
@@ -145,42 +144,36 @@ public sealed class StepRun
             var started = clock.GetUtcNow();
             var result = await AttemptAsync(node, variables, cancellationToken);
             var ended = clock.GetUtcNow();
-            var record = new JsonObject
-            {
-                ["step_id"] = step.Id,
-                ["attempt"] = attempt,
-                ["fallback"] = fallback,
-                ["status"] = result.Outcome == NodeOutcome.Continue ? "completed" : "failed",
-                ["started_at"] = Time(started),
-                ["ended_at"] = Time(ended),
-            };
             var outputs = new JsonObject();
-            if (result.Outcome == NodeOutcome.Continue)
+            var completed = result.Outcome == NodeOutcome.Continue;
+            if (completed)
             {
                 foreach (var (name, value) in result.Assignments)
                 {
                     outputs[name] = value?.DeepClone();
                 }
-
-                record["outputs"] = outputs.DeepClone();
             }
             else
             {
                 error = result.Error ?? $"a \"{node.Type}\" step returned {result.Outcome}";
-                record["error"] = error;
             }
+
+            var attempted = new StepAttempted
+            {
+                StepId = step.Id,
+                Attempt = attempt,
+                Fallback = fallback,
+                Status = completed ? StepAttempted.Completed : StepAttempted.Failed,
+                StartedAt = started,
+                EndedAt = ended,
+                Outputs = completed ? outputs.DeepClone().AsObject() : null,
+                Error = completed ? null : error,
+            };
 
             lock (gate)
             {
-                foreach (var inner in result.Events)
-                {
-                    var fields = (JsonObject)inner.Fields.DeepClone();
-                    fields["step_id"] = step.Id;
-                    fields["attempt"] = attempt;
-                    events.Add(new NodeEvent(inner.Type, fields));
-                }
-
-                events.Add(new NodeEvent(RunEventType.StepAttempt, record));
+                events.AddRange(result.Events.Select(inner => inner.InStep(step.Id, attempt)));
+                events.Add(attempted);
                 if (result.Outcome == NodeOutcome.Continue)
                 {
                     finished[step.Id] = outputs;
@@ -245,5 +238,4 @@ public sealed class StepRun
         }
     }
 
-    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 }

@@ -2,9 +2,8 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
-
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Storage;
@@ -25,7 +24,7 @@ public static class EventPayload
             writer.WriteString("node_id", item.NodeId);
             writer.WriteString("timestamp", item.Timestamp.ToString("O", CultureInfo.InvariantCulture));
             writer.WritePropertyName("fields");
-            item.Fields.WriteTo(writer, DocumentJson.Options);
+            EventCatalogue.WriteFields(writer, item.Payload);
             writer.WriteEndObject();
         }
 
@@ -34,14 +33,14 @@ public static class EventPayload
 
     public static RunEvent Read(string runId, long seq, int turnNumber, string type, string payloadJson)
     {
-        var payload = Values.JsonText.ParseStored(payloadJson)!.AsObject();
+        using var stored = JsonDocument.Parse(payloadJson, Values.JsonText.DocumentOptions);
+        var payload = stored.RootElement;
         return new RunEvent(
             runId,
             seq,
             turnNumber,
-            WireNames<RunEventType>.Parse(type),
-            payload["node_id"]?.GetValue<string>(),
-            DateTimeOffset.Parse(payload["timestamp"]!.GetValue<string>(), CultureInfo.InvariantCulture),
-            payload["fields"]!.AsObject());
+            payload.GetProperty("node_id").GetString(),
+            DateTimeOffset.Parse(payload.GetProperty("timestamp").GetString()!, CultureInfo.InvariantCulture),
+            EventCatalogue.ReadFields(WireNames<RunEventType>.Parse(type), payload.GetProperty("fields")));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Storage;
 
 namespace Sessions.Runtime.Turns;
@@ -21,18 +22,18 @@ internal sealed class ConversationMemory(RunDocument run)
 
     public void Observe(RunEvent recorded)
     {
-        if (recorded.Type.ConversationRole() is { } role)
+        if (recorded.Payload is IConversationLine line)
         {
-            Messages.Add(new JsonObject { ["role"] = role, ["text"] = recorded.Fields["text"]?.DeepClone() });
+            Messages.Add(new JsonObject { ["role"] = line.Role, ["text"] = line.Text });
             while (Messages.Count > Length)
             {
                 Messages.RemoveAt(0);
             }
         }
 
-        if (recorded.Type.IsModelCall())
+        if (recorded.Payload is IModelCall call)
         {
-            (Tokens, Latency) = LlmUsage.Add(Tokens, Latency, recorded.Fields);
+            (Tokens, Latency) = LlmUsage.Add(Tokens, Latency, call);
         }
     }
 }

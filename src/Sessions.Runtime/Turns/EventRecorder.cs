@@ -1,6 +1,5 @@
-using System.Text.Json.Nodes;
 using Sessions.Runtime.Runs;
-using Sessions.Runtime.Storage;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Runtime.Turns;
 
@@ -13,9 +12,9 @@ internal sealed class EventRecorder(string runId, int turnNumber, long lastSeq, 
 
     public long LastSeq { get; private set; } = lastSeq;
 
-    public void Record(RunEventType type, string? nodeId = null, JsonObject? fields = null)
+    public void Record(RunEventPayload payload, string? nodeId = null)
     {
-        var recorded = new RunEvent(runId, ++LastSeq, turnNumber, type, nodeId, clock.GetUtcNow(), fields ?? new JsonObject());
+        var recorded = new RunEvent(runId, ++LastSeq, turnNumber, nodeId, clock.GetUtcNow(), payload);
         events.Add(recorded);
         onEvent?.Invoke(recorded);
     }

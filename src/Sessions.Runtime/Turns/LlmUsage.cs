@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Values;
 
 namespace Sessions.Runtime.Turns;
@@ -9,12 +10,12 @@ namespace Sessions.Runtime.Turns;
 /// </summary>
 internal static class LlmUsage
 {
-    public static (JsonObject Tokens, JsonObject Latency) Add(JsonObject? tokens, JsonObject? latency, JsonObject fields)
+    public static (JsonObject Tokens, JsonObject Latency) Add(JsonObject? tokens, JsonObject? latency, IModelCall call)
     {
-        var model = fields["model"]?.GetValue<string>() ?? "unknown";
-        var input = Number(fields["input_tokens"]);
-        var output = Number(fields["output_tokens"]);
-        var ms = Number(fields["latency_ms"]);
+        var model = call.Model ?? "unknown";
+        decimal input = call.InputTokens;
+        decimal output = call.OutputTokens;
+        var ms = (decimal)call.LatencyMs;
 
         tokens = (JsonObject?)tokens?.DeepClone() ?? new JsonObject();
         AddTokens(tokens, input, output);

@@ -1,45 +1,38 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Runtime.Turns;
 
 /// <summary>
-/// The problem a background turn was refused with, kept as the fields of its `turn_refused` event (and in its turn
-/// record's output), so that joining the turn answers exactly what a synchronous turn would have.
+/// The problem a background turn was refused with, kept as its `turn_refused` event (and in its turn record's output),
+/// so that joining the turn answers exactly what a synchronous turn would have.
 /// </summary>
 public static class QueuedRefusal
 {
-    public static JsonObject Fields(DomainException refusal)
-    {
-        var fields = new JsonObject
-        {
-            ["kind"] = refusal.Kind.ToString(),
-            ["code"] = refusal.Code,
-            ["title"] = refusal.Title,
-            ["detail"] = refusal.Message,
-        };
-        if (refusal.Extensions.Count > 0)
-        {
-            fields["extensions"] = JsonSerializer.SerializeToNode(refusal.Extensions);
-        }
+    public static TurnRefused Event(DomainException refusal) => new(
+        refusal.Kind.ToString(),
+        refusal.Code,
+        refusal.Title,
+        refusal.Message,
+        refusal.Extensions.Count > 0 ? JsonSerializer.SerializeToNode(refusal.Extensions)!.AsObject() : null);
 
-        return fields;
-    }
-
-    /// <summary>The refusal recorded in <paramref name="fields"/>, to be answered again.</summary>
-    public static DomainException Read(JsonObject fields)
+    /// <summary>The refusal <paramref name="recorded"/> says, to be answered again.</summary>
+    public static DomainException Read(TurnRefused recorded)
     {
-        var refusal = new DomainException(
-            Enum.Parse<ErrorKind>(fields["kind"]!.GetValue<string>()),
-            fields["code"]!.GetValue<string>(),
-            fields["title"]!.GetValue<string>(),
-            fields["detail"]!.GetValue<string>());
-        foreach (var (name, value) in fields["extensions"]?.AsObject() ?? [])
+        var refusal = new DomainException(Enum.Parse<ErrorKind>(recorded.Kind), recorded.Code, recorded.Title, recorded.Detail);
+        foreach (var (name, value) in recorded.Extensions ?? [])
         {
             refusal.With(name, value?.DeepClone());
         }
 
         return refusal;
     }
+
+    /// <summary>The refusal as a turn record's output keeps it.</summary>
+    public static JsonObject ToOutput(TurnRefused recorded) =>
+        JsonSerializer.SerializeToNode(recorded, EventCatalogue.Json)!.AsObject();
+
+    public static DomainException ReadOutput(JsonObject output) => Read(output.Deserialize<TurnRefused>(EventCatalogue.Json)!);
 }

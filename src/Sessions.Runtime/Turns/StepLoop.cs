@@ -1,8 +1,8 @@
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Sessions.Runtime.Conditions;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Runtime.Turns;
 
@@ -36,7 +36,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
                 return;
             }
 
-            turn.Events.Record(RunEventType.StartNodeRun, node.Id);
+            turn.Events.Record(new NodeStarted(), node.Id);
             var result = await ExecuteWithSelfLoopAsync(node, cancellationToken);
             var next = Follow(node, result);
             if (next is null)
@@ -85,17 +85,18 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
                 : null;
             if (exhausted is not null)
             {
-                turn.Events.Record(RunEventType.SelfLoopExhausted, node.Id, new JsonObject { ["attempts"] = attempt, ["reason"] = exhausted });
+                turn.Events.Record(new SelfLoopExhausted(attempt, exhausted), node.Id);
                 break;
             }
 
-            var edge = new JsonObject { ["attempt"] = attempt + 1, ["reason"] = result.Outcome == NodeOutcome.Fail ? "failed" : "while" };
-            if (result.Error is not null)
-            {
-                edge["error"] = result.Error;
-            }
-
-            turn.Events.Record(RunEventType.SelfLoopEdge, node.Id, edge);
+            turn.Events.Record(
+                new SelfLoopRepeated
+                {
+                    Attempt = attempt + 1,
+                    Reason = result.Outcome == NodeOutcome.Fail ? SelfLoopRepeated.BecauseFailed : SelfLoopRepeated.BecauseWhile,
+                    Error = result.Error,
+                },
+                node.Id);
             if (loop.Between > TimeSpan.Zero)
             {
                 await Task.Delay(loop.Between, clock, cancellationToken);
@@ -125,7 +126,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
         var repeat = loop.While.Evaluate(turn.Variables.Values, timeouts);
         foreach (var timeout in timeouts)
         {
-            turn.Events.Record(RunEventType.ConditionTimeout, node.Id, timeout.ToEventFields());
+            turn.Events.Record(timeout.ToEvent(), node.Id);
         }
 
         return repeat;
@@ -140,7 +141,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
 
         foreach (var nodeEvent in result.Events)
         {
-            turn.Events.Record(nodeEvent.Type, node.Id, nodeEvent.Fields);
+            turn.Events.Record(nodeEvent, node.Id);
         }
     }
 
@@ -150,7 +151,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
         switch (result.Outcome)
         {
             case NodeOutcome.Continue:
-                turn.Events.Record(RunEventType.EndNodeRun, node.Id);
+                turn.Events.Record(new NodeEnded(), node.Id);
                 turn.RecordEdge(node.Id, result.NextNodeId!, result.MatchedCase);
                 return turn.Definition.Nodes[result.NextNodeId!];
 
@@ -158,18 +159,14 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
                 turn.WaitingNodeId = node.Id;
                 turn.WaitingHint = result.Hint!.ToJson();
                 turn.Cursor = null;
-                turn.Events.Record(RunEventType.BusyWaitForUserMessage, node.Id, new JsonObject
-                {
-                    ["prompt"] = result.Hint.Prompt,
-                    ["input"] = result.Hint.Input.Json.DeepClone(),
-                });
+                turn.Events.Record(new InputAwaited(result.Hint.Prompt, result.Hint.Input.Json.DeepClone().AsObject()), node.Id);
                 turn.Timer = Dated(RunTimerKind.WaitTimeout, node, result.Timer);
                 turn.Fire(RunTrigger.WaitForInput);
                 break;
 
             case NodeOutcome.Pause:
-                turn.Events.Record(RunEventType.PauseEvent, node.Id, new JsonObject { ["reason"] = "pause node" });
-                turn.Events.Record(RunEventType.EndNodeRun, node.Id);
+                turn.Events.Record(new Paused(Paused.ByNode), node.Id);
+                turn.Events.Record(new NodeEnded(), node.Id);
                 turn.RecordEdge(node.Id, result.NextNodeId!, null);
                 turn.Cursor = result.NextNodeId;
                 turn.Timer = Dated(RunTimerKind.Resume, node, result.Timer);
@@ -177,7 +174,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
                 break;
 
             case NodeOutcome.End:
-                turn.Events.Record(RunEventType.EndNodeRun, node.Id);
+                turn.Events.Record(new NodeEnded(), node.Id);
                 turn.Output = result.Output?.DeepClone();
                 turn.Cursor = null;
                 turn.Fire(RunTrigger.Complete);
@@ -185,8 +182,8 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
                 break;
 
             case NodeOutcome.Fail:
-                turn.Events.Record(RunEventType.Error, node.Id, new JsonObject { ["error"] = result.Error });
-                turn.Events.Record(RunEventType.EndNodeRun, node.Id);
+                turn.Events.Record(new ErrorRaised(result.Error), node.Id);
+                turn.Events.Record(new NodeEnded(), node.Id);
                 turn.Error = result.Error;
                 turn.Cursor = node.Id;
                 turn.Fire(RunTrigger.Fail);
@@ -231,11 +228,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
     {
         turn.Error = turn.Guard.Describe(cycle);
         turn.Cursor = node.Id;
-        turn.Events.Record(RunEventType.AbortedLoopingRisk, node.Id, new JsonObject
-        {
-            ["cycle"] = new JsonArray(cycle.Select(id => (JsonNode?)JsonValue.Create(id)).ToArray()),
-            ["error"] = turn.Error,
-        });
+        turn.Events.Record(new LoopRiskAborted([.. cycle], turn.Error), node.Id);
         turn.Status.LoopGuardTripped = true;
         turn.Fire(RunTrigger.LoopRisk);
         turn.Finish(TerminationSource.LoopGuard);
@@ -245,7 +238,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
     {
         turn.Error = message;
         turn.Cursor = next.Id;
-        turn.Events.Record(RunEventType.Error, next.Id, new JsonObject { ["error"] = message });
+        turn.Events.Record(new ErrorRaised(message), next.Id);
         turn.Fire(RunTrigger.Fail);
         turn.Finish(TerminationSource.Limits);
     }

@@ -5,6 +5,7 @@ using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Files;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Turns.Answers;
 using Sessions.Runtime.Turns.Gates;
@@ -78,9 +79,9 @@ public sealed class TurnCommitter(
                 ["error"] = updated.Error,
                 ["next_input_hint"] = TurnOutcome.HintOf(updated)?.DeepClone(),
             };
-            if (changes.Events is [{ Type: RunEventType.TurnRefused } refusal])
+            if (changes.Events is [{ Payload: TurnRefused refusal }])
             {
-                output["refusal"] = refusal.Fields.DeepClone();
+                output["refusal"] = QueuedRefusal.ToOutput(refusal);
             }
 
             var record = new TurnDocument(before.Id, updated.TurnNumber, (JsonObject)changes.Input.DeepClone(), output, before.LastSeq + 1, updated.LastSeq, changes.StartedAt, clock.GetUtcNow(), snapshot, changed);

@@ -1,7 +1,7 @@
-using System.Text.Json.Nodes;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Runtime.Turns;
 
@@ -44,13 +44,13 @@ internal static class TurnOpening
         {
             case TurnCommand.Stop:
                 turn.Fire(RunTrigger.Cancel);
-                turn.Events.Record(RunEventType.Cancelled, turn.WaitingNodeId ?? turn.Cursor, new JsonObject { ["reason"] = request.CancelReason ?? "stop command" });
+                turn.Events.Record(new Cancelled(request.CancelReason ?? "stop command"), turn.WaitingNodeId ?? turn.Cursor);
                 turn.Finish(request.CancelSource);
                 return new TurnContinuation.Nothing();
 
             case TurnCommand.Pause:
                 turn.Fire(RunTrigger.Park);
-                turn.Events.Record(RunEventType.PauseEvent, turn.WaitingNodeId, new JsonObject { ["reason"] = "pause command" });
+                turn.Events.Record(new Paused(Paused.ByCommand), turn.WaitingNodeId);
                 return new TurnContinuation.Nothing();
 
             case TurnCommand.Resume when turn.Status.Status is not (RunStatus.Paused or RunStatus.WaitingForUserInput):
@@ -66,10 +66,10 @@ internal static class TurnOpening
         if (turn.Status.Status == RunStatus.NotStarted)
         {
             turn.Fire(RunTrigger.Start);
-            turn.Events.Record(RunEventType.StartWorkflow, fields: new JsonObject { ["workflow_id"] = turn.Run.WorkflowId, ["version_number"] = turn.Run.VersionNumber });
+            turn.Events.Record(new WorkflowStarted(turn.Run.WorkflowId, turn.Run.VersionNumber));
             foreach (var warning in turn.Definition.Warnings)
             {
-                turn.Events.Record(RunEventType.WorkflowWarning, fields: new JsonObject { ["code"] = warning.Code, ["path"] = warning.Path, ["message"] = warning.Message });
+                turn.Events.Record(new WorkflowWarned(warning.Code, warning.Path, warning.Message));
             }
 
             turn.RecordUserMessage(null);
@@ -97,14 +97,9 @@ internal static class TurnOpening
         // The machine permits it only from `failed`, at a node: a run finished another way takes no more turns, and an
         // unfinished one is not retried.
         turn.Status.FailedAt = turn.Cursor;
-        var fields = new JsonObject { ["failed_turn"] = turn.Run.TurnNumber, ["error"] = turn.Error, ["version_number"] = turn.Run.VersionNumber };
-        if (turn.Request.RetriedFromVersion is { } previous && previous != turn.Run.VersionNumber)
-        {
-            fields["from_version_number"] = previous;
-        }
-
+        var movedFrom = turn.Request.RetriedFromVersion is { } previous && previous != turn.Run.VersionNumber ? previous : (int?)null;
         turn.Fire(RunTrigger.Retry);
-        turn.Events.Record(RunEventType.RunRetried, turn.Cursor, fields);
+        turn.Events.Record(new RunRetried(turn.Run.TurnNumber, turn.Error, turn.Run.VersionNumber, movedFrom), turn.Cursor);
         turn.Error = null;
         turn.Output = null;
         turn.TerminationSource = null;
@@ -123,10 +118,9 @@ internal static class TurnOpening
             throw TurnRefusals.Conflict();
         }
 
-        var deadline = new JsonObject { ["deadline"] = fired.DueAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture) };
         if (fired.Kind == RunTimerKind.WaitTimeout)
         {
-            turn.Events.Record(RunEventType.WaitTimeout, fired.NodeId, deadline);
+            turn.Events.Record(new WaitTimedOut(fired.DueAt), fired.NodeId);
             turn.Fire(RunTrigger.TimeOut);
             turn.WaitingNodeId = null;
             turn.WaitingHint = null;
@@ -134,7 +128,7 @@ internal static class TurnOpening
         }
         else
         {
-            turn.Events.Record(RunEventType.TimerFired, fired.NodeId, deadline);
+            turn.Events.Record(new TimerFired(fired.DueAt), fired.NodeId);
             turn.Fire(RunTrigger.Resume);
         }
 

@@ -342,7 +342,7 @@ public sealed class TurnPipeline(
     private async Task<TurnOutcome> CommitRefusalAsync(RunHold hold, RunDocument run, TurnRequest request, DomainException refusal, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var refused = new RunEvent(run.Id, run.LastSeq + 1, run.TurnNumber + 1, RunEventType.TurnRefused, null, now, QueuedRefusal.Fields(refusal));
+        var refused = new RunEvent(run.Id, run.LastSeq + 1, run.TurnNumber + 1, null, now, QueuedRefusal.Event(refusal));
         var executed = run with
         {
             TurnNumber = refused.TurnNumber,

@@ -92,7 +92,7 @@ public sealed class TurnResults(IRunStore runs, IRunGate gate, RunEventFeed feed
             ?? throw new DomainException(ErrorKind.NotFound, ProblemCodes.TurnNotFound, "Turn not found", $"The run has no record of turn {turnNumber}.");
         if (record.Output["refusal"] is JsonObject refusal)
         {
-            throw QueuedRefusal.Read(refusal);
+            throw QueuedRefusal.ReadOutput(refusal);
         }
 
         var events = record.LastSeq < record.FirstSeq

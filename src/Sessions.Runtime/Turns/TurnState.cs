@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Runtime.Turns;
 
@@ -108,11 +109,11 @@ internal sealed class TurnState
     {
         if (matchedCase is null)
         {
-            Events.Record(RunEventType.DirectEdge, fields: new JsonObject { ["from"] = from, ["to"] = to });
+            Events.Record(new DirectEdgeTaken(from, to));
         }
         else
         {
-            Events.Record(RunEventType.ConditionalEdge, fields: new JsonObject { ["from"] = from, ["to"] = to, ["case"] = matchedCase.DeepClone() });
+            Events.Record(new ConditionalEdgeTaken(from, to, matchedCase.DeepClone().AsObject()));
         }
     }
 
@@ -128,13 +129,7 @@ internal sealed class TurnState
             return;
         }
 
-        var message = new JsonObject { ["text"] = Request.UserMessage ?? ReplyFile!.File.Name };
-        if (ReplyFile is not null)
-        {
-            message["file"] = ReplyFile.File.ToJson();
-        }
-
-        Events.Record(RunEventType.UserMessages, nodeId, message);
+        Events.Record(new UserMessage(Request.UserMessage ?? ReplyFile!.File.Name, ReplyFile?.File.ToJson()), nodeId);
     }
 
     /// <summary>The run has ended (its status fired already): it waits for nothing more, and says how it ended.</summary>
@@ -143,18 +138,7 @@ internal sealed class TurnState
         TerminationSource = source;
         WaitingNodeId = null;
         WaitingHint = null;
-        var fields = new JsonObject { ["status"] = Status.Status.ToWire() };
-        if (Output is not null)
-        {
-            fields["output"] = Output.DeepClone();
-        }
-
-        if (Error is not null)
-        {
-            fields["error"] = Error;
-        }
-
-        Events.Record(RunEventType.EndWorkflow, fields: fields);
+        Events.Record(new WorkflowEnded(Status.Status, Output?.DeepClone(), Error));
     }
 
     /// <summary>What a node's handler reads: the node, the variables, the conversation, and where to report.</summary>

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 
 namespace Sessions.Runtime.Turns.Answers;
 
@@ -22,6 +23,19 @@ public sealed class EventContract
     [JsonExtensionData]
     public Dictionary<string, object?>? Fields { get; init; }
 
+    /// <summary>An event's own fields, flat beside the common ones; written from its record, in the record's order.</summary>
+    private static Dictionary<string, object?>? FieldsOf(RunEventPayload payload)
+    {
+        var fields = EventCatalogue.FieldsOf(payload);
+        Dictionary<string, object?>? flat = null;
+        foreach (var field in fields.EnumerateObject())
+        {
+            (flat ??= []).Add(field.Name, field.Value);
+        }
+
+        return flat;
+    }
+
     public static EventContract From(RunEvent e) => new()
     {
         Seq = e.Seq,
@@ -29,8 +43,7 @@ public sealed class EventContract
         NodeId = e.NodeId,
         TurnNumber = e.TurnNumber,
         Timestamp = e.Timestamp.UtcDateTime,
-        // Serialized and dropped: the event's own values are written as they are, never copied.
-        Fields = e.Fields.Count == 0 ? null : e.Fields.ToDictionary(p => p.Key, p => (object?)p.Value),
+        Fields = FieldsOf(e.Payload),
     };
 }
 

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Sessions.Runtime.Runs.Events;
 
@@ -25,13 +26,21 @@ public static class EventCatalogue
     /// allows (stores keep it as written; the HTTP host escapes what it sends its own way), and the `type`
     /// discriminator found wherever it is in an event read from the wire.
     /// </summary>
-    public static readonly JsonSerializerOptions Json = new()
+    public static readonly JsonSerializerOptions Json = Frozen(new()
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         MaxDepth = Values.JsonText.DocumentMaxDepth,
         AllowOutOfOrderMetadataProperties = true,
-    };
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+    });
+
+    private static JsonSerializerOptions Frozen(JsonSerializerOptions options)
+    {
+        // Read-only, so that the records' contracts (which FieldValues reads) are built once and cached.
+        options.MakeReadOnly();
+        return options;
+    }
 
     public static RunEventType TypeOf(Type record) => TypeOfRecord[record];
 
@@ -42,8 +51,43 @@ public static class EventCatalogue
     public static void WriteFields(Utf8JsonWriter writer, RunEventPayload payload) =>
         JsonSerializer.Serialize(writer, payload, payload.GetType(), Json);
 
-    /// <summary>An event's fields, as a value to write among others (the wire's flat event).</summary>
-    public static JsonElement FieldsOf(RunEventPayload payload) => JsonSerializer.SerializeToElement(payload, payload.GetType(), Json);
+    /// <summary>
+    /// An event's fields as values, in order, to write flat among others (the wire's event): what
+    /// <see cref="WriteFields"/> writes, from the record's contract, without writing and parsing it first (every answer
+    /// has its turn's events). Null when it has none.
+    /// </summary>
+    public static Dictionary<string, object?>? FieldValues(RunEventPayload payload)
+    {
+        Dictionary<string, object?>? values = null;
+        foreach (var field in Json.GetTypeInfo(payload.GetType()).Properties)
+        {
+            // A member the record ignores (its Type) is listed, without a getter.
+            if (field.Get is not { } get)
+            {
+                continue;
+            }
+
+            var value = get(payload);
+            if (field.IsExtensionData)
+            {
+                foreach (var (name, unknown) in (Dictionary<string, JsonElement>?)value ?? [])
+                {
+                    (values ??= [])[name] = unknown;
+                }
+            }
+            else if (field.ShouldSerialize?.Invoke(payload, value) is not false)
+            {
+                (values ??= [])[field.Name] = field.CustomConverter switch
+                {
+                    null => value,
+                    EventTime => EventTime.Format((DateTimeOffset)value!),
+                    var other => throw new NotSupportedException($"{payload.GetType().Name}.{field.Name} is written by {other.GetType().Name}, which the wire's flat event does not know."),
+                };
+            }
+        }
+
+        return values;
+    }
 
     /// <summary>An event's fields as a JSON object, for a store that keeps documents of its own kind.</summary>
     public static JsonObject FieldsObject(RunEventPayload payload) => JsonSerializer.SerializeToNode(payload, payload.GetType(), Json)!.AsObject();
@@ -79,6 +123,7 @@ public sealed class EventTime : JsonConverter<DateTimeOffset>
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         DateTimeOffset.Parse(reader.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 
-    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+    public static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) => writer.WriteStringValue(Format(value));
 }

@@ -23,19 +23,6 @@ public sealed class EventContract
     [JsonExtensionData]
     public Dictionary<string, object?>? Fields { get; init; }
 
-    /// <summary>An event's own fields, flat beside the common ones; written from its record, in the record's order.</summary>
-    private static Dictionary<string, object?>? FieldsOf(RunEventPayload payload)
-    {
-        var fields = EventCatalogue.FieldsOf(payload);
-        Dictionary<string, object?>? flat = null;
-        foreach (var field in fields.EnumerateObject())
-        {
-            (flat ??= []).Add(field.Name, field.Value);
-        }
-
-        return flat;
-    }
-
     public static EventContract From(RunEvent e) => new()
     {
         Seq = e.Seq,
@@ -43,7 +30,8 @@ public sealed class EventContract
         NodeId = e.NodeId,
         TurnNumber = e.TurnNumber,
         Timestamp = e.Timestamp.UtcDateTime,
-        Fields = FieldsOf(e.Payload),
+        // The event's own fields, flat beside these, in its record's order; its values are written as they are, never copied.
+        Fields = EventCatalogue.FieldValues(e.Payload),
     };
 }
 

@@ -290,6 +290,30 @@ const collections = {
     // A batch's items in order, each once.
     indexes: [{ keys: { batch_id: 1, index: 1 }, options: { name: "batch_item", unique: true } }],
   },
+  conversation_links: {
+    validator: {
+      $jsonSchema: {
+        bsonType: "object",
+        required: ["tenant_id", "protocol", "external_id", "run_id", "created_by", "created_at", "updated_at", "metadata"],
+        properties: {
+          tenant_id: text,
+          protocol: text,
+          external_id: text,
+          run_id: text,
+          created_by: textOrNull,
+          created_at: time,
+          updated_at: time,
+          metadata: { bsonType: "object" },
+        },
+      },
+    },
+    // A conversation's name, once per tenant and protocol; a protocol's names, newest first; the names of a run, to erase with it.
+    indexes: [
+      { keys: { tenant_id: 1, protocol: 1, external_id: 1 }, options: { name: "tenant_protocol_name", unique: true } },
+      { keys: { tenant_id: 1, protocol: 1, created_at: -1, external_id: -1 }, options: { name: "tenant_protocol_newest" } },
+      { keys: { tenant_id: 1, run_id: 1 }, options: { name: "tenant_run" } },
+    ],
+  },
 };
 
 const existing = sessions.getCollectionNames();

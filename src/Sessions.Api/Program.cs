@@ -9,6 +9,8 @@ using Sessions.Api.Endpoints;
 using Sessions.Api.Hosting;
 using Sessions.Api.Http;
 using Sessions.Api.OpenApi;
+using Sessions.Api.Protocols.AiSdk;
+using Sessions.Api.Protocols.LangGraph;
 using Sessions.Api.Samples;
 using Sessions.Api.Security;
 using Sessions.Nodes;
@@ -73,6 +75,12 @@ builder.Services.AddAuthorization(Policies.Add);
 builder.Services.AddHttpContextAccessor();
 builder.Services.AddScoped(sp => new Caller(sp.GetRequiredService<IHttpContextAccessor>().HttpContext!));
 builder.Services.AddSessionsRateLimiting();
+builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
+    .WithOrigins(builder.Configuration.GetSection($"{SessionsOptions.Section}:{nameof(SessionsOptions.CorsOrigins)}").Get<string[]>() ?? [])
+    .AllowAnyHeader()
+    .AllowAnyMethod()
+    // LangGraph's SDK reads the run it started from Content-Location, and rejoins its stream at Location.
+    .WithExposedHeaders("Content-Location", "Location", "Retry-After", ExecuteEndpoints.ReplayedHeader)));
 
 builder.Services.AddSessionsRuntime();
 builder.Services.AddSingleton<ISecretStore, ConfiguredSecretStore>();
@@ -107,6 +115,9 @@ app.Services.GetRequiredService<NodeHandlerRegistry>();
 app.UseExceptionHandler();
 app.UseStatusCodePages(ProblemMapping.WriteStatusCodeProblem);
 app.UseConsole();
+
+// Before authentication: a browser's preflight carries no key.
+app.UseCors();
 app.UseAuthentication();
 
 // After authentication, so that requests are counted per API key; before authorization, so that bad keys count too.
@@ -119,6 +130,8 @@ app.MapWorkflows();
 app.MapExecute();
 app.MapRuns();
 app.MapBatches();
+app.MapLangGraph();
+app.MapAiSdkChat();
 
 try
 {

@@ -49,6 +49,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<ForkService>();
         services.AddSingleton<ReplayService>();
         services.AddSingleton<Facade.RunFacade>();
+        services.AddSingleton<Conversations.ConversationDirectory>();
         return services;
     }
 }

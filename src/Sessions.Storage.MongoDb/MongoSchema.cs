@@ -1,3 +1,4 @@
+using Sessions.Runtime.Runs;
 using MongoDB.Bson;
 
 namespace Sessions.Storage.MongoDb;
@@ -22,9 +23,10 @@ public static class MongoSchema
     public const string FileChunks = "file_chunks";
     public const string Batches = "batches";
     public const string BatchItems = "batch_items";
+    public const string ConversationLinks = "conversation_links";
 
     public static readonly IReadOnlyList<string> Collections =
-        [Workflows, WorkflowVersions, Runs, Events, Turns, IdempotencyKeys, WebhookDeliveries, RunFiles, FileChunks, Batches, BatchItems];
+        [Workflows, WorkflowVersions, Runs, Events, Turns, IdempotencyKeys, WebhookDeliveries, RunFiles, FileChunks, Batches, BatchItems, ConversationLinks];
 
     public static readonly IReadOnlyList<MongoIndex> Indexes =
     [
@@ -65,5 +67,10 @@ public static class MongoSchema
         // Batches the workers look at, oldest first; a batch's items in order, each once.
         new(Batches, "status_created", new BsonDocument { ["status"] = 1, ["created_at"] = 1 }),
         new(BatchItems, "batch_item", new BsonDocument { ["batch_id"] = 1, ["index"] = 1 }, Unique: true),
+
+        // A conversation's name, once per tenant and protocol; a protocol's names, newest first; the names of a run, to erase with it.
+        new(ConversationLinks, "tenant_protocol_name", new BsonDocument { ["tenant_id"] = 1, ["protocol"] = 1, ["external_id"] = 1 }, Unique: true),
+        new(ConversationLinks, "tenant_protocol_newest", new BsonDocument { ["tenant_id"] = 1, ["protocol"] = 1, ["created_at"] = -1, ["external_id"] = -1 }),
+        new(ConversationLinks, "tenant_run", new BsonDocument { ["tenant_id"] = 1, ["run_id"] = 1 }),
     ];
 }

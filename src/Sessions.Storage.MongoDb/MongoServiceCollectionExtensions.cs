@@ -15,6 +15,7 @@ public static class MongoServiceCollectionExtensions
         services.AddSingleton<IWorkflowStore, MongoWorkflowStore>();
         services.AddSingleton<IRunStore, MongoRunStore>();
         services.AddSingleton<IIdempotencyStore, MongoIdempotencyStore>();
+        services.AddSingleton<IConversationStore, MongoConversationStore>();
         services.AddSingleton<IWebhookStore, MongoWebhookStore>();
         services.AddSingleton<IFileStore, MongoFileStore>();
         services.AddSingleton<IBatchStore, MongoBatchStore>();

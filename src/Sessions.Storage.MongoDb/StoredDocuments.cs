@@ -104,6 +104,28 @@ public static class StoredDocuments
         Time(document["timestamp"]),
         EventCatalogue.ReadFields(WireNames<RunEventType>.Parse(document["type"].AsString), JsonBson.ToJson(document["fields"].AsBsonDocument)));
 
+    public static BsonDocument Conversation(ConversationLink link) => new()
+    {
+        ["tenant_id"] = link.TenantId,
+        ["protocol"] = link.Protocol,
+        ["external_id"] = link.ExternalId,
+        ["run_id"] = link.RunId,
+        ["created_by"] = (BsonValue?)link.CreatedBy ?? BsonNull.Value,
+        ["created_at"] = Time(link.CreatedAt),
+        ["updated_at"] = Time(link.UpdatedAt),
+        ["metadata"] = JsonBson.ToBson(link.Metadata),
+    };
+
+    public static ConversationLink Conversation(BsonDocument document) => new(
+        document["tenant_id"].AsString,
+        document["protocol"].AsString,
+        document["external_id"].AsString,
+        document["run_id"].AsString,
+        JsonBson.ToJson(document["metadata"].AsBsonDocument),
+        document["created_by"].IsBsonNull ? null : document["created_by"].AsString,
+        Time(document["created_at"]),
+        Time(document["updated_at"]));
+
     public static BsonDocument Turn(TurnDocument turn, string tenantId)
     {
         var document = JsonBson.ToBson(JsonSerializer.SerializeToNode(turn, DocumentJson.Options)!.AsObject());

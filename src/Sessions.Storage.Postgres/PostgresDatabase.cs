@@ -151,6 +151,20 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
         END
         $$;
         """,
+        """
+        CREATE TABLE conversation_links (
+            tenant_id text NOT NULL,
+            protocol text NOT NULL,
+            external_id text NOT NULL,
+            run_id text NOT NULL,
+            created_by text,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            metadata json NOT NULL,
+            PRIMARY KEY (tenant_id, protocol, external_id));
+        CREATE INDEX ix_conversation_links_created ON conversation_links (tenant_id, protocol, created_at);
+        CREATE INDEX ix_conversation_links_run ON conversation_links (tenant_id, run_id);
+        """,
     ];
 
     /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>

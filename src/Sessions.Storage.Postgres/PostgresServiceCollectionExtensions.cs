@@ -15,6 +15,7 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<IWorkflowStore, PostgresWorkflowStore>();
         services.AddSingleton<IRunStore, PostgresRunStore>();
         services.AddSingleton<IIdempotencyStore, PostgresIdempotencyStore>();
+        services.AddSingleton<IConversationStore, PostgresConversationStore>();
         services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         services.AddSingleton<IFileStore, PostgresFileStore>();
         services.AddSingleton<IBatchStore, PostgresBatchStore>();

@@ -159,6 +159,20 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
             PRIMARY KEY (batch_id, item_index)) WITHOUT ROWID;
         CREATE INDEX ix_batch_items_open ON batch_items (batch_id, item_index) WHERE state IN ('pending', 'running');
         """,
+        """
+        CREATE TABLE conversation_links (
+            tenant_id TEXT NOT NULL,
+            protocol TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            created_by TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            metadata TEXT NOT NULL,
+            PRIMARY KEY (tenant_id, protocol, external_id)) WITHOUT ROWID;
+        CREATE INDEX ix_conversation_links_created ON conversation_links (tenant_id, protocol, created_at);
+        CREATE INDEX ix_conversation_links_run ON conversation_links (tenant_id, run_id);
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>

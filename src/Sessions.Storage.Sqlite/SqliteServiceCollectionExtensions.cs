@@ -18,6 +18,7 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IWebhookStore, SqliteWebhookStore>();
         services.AddSingleton<IFileStore, SqliteFileStore>();
         services.AddSingleton<IBatchStore, SqliteBatchStore>();
+        services.AddSingleton<IConversationStore, SqliteConversationStore>();
 
         // This process owns the file: it keeps the turns of a run apart in memory.
         services.AddSingleton<IRunGate, InProcessRunGate>();

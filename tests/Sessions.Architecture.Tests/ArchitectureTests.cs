@@ -83,11 +83,13 @@ public class ArchitectureTests
             .AddSessionsRuntime().AddSessionsNodes().AddSqliteStore()
             .Select(d => d.ServiceType).Where(t => t.Namespace?.StartsWith("Sessions.", StringComparison.Ordinal) == true).ToHashSet();
         var handlers = typeof(Api.Endpoints.ExecuteEndpoints).Assembly.GetTypes()
-            .Where(t => t.Namespace == "Sessions.Api.Endpoints")
+            // The protocol adapters (LangGraph's API, the AI SDK's chat) are endpoints too: thin translations over the facade.
+            .Where(t => t.Namespace == "Sessions.Api.Endpoints" || t.Namespace?.StartsWith("Sessions.Api.Protocols.", StringComparison.Ordinal) == true)
             .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.DeclaredOnly))
             .Where(m => !m.Name.StartsWith("Map", StringComparison.Ordinal) && !m.IsSpecialName)
             .ToList();
         Assert.NotEmpty(handlers);
+        Assert.Contains(handlers, h => h.DeclaringType!.Namespace!.StartsWith("Sessions.Api.Protocols.", StringComparison.Ordinal));
         foreach (var handler in handlers)
         {
             var services = handler.GetParameters().Select(p => p.ParameterType).Where(registered.Contains).ToList();

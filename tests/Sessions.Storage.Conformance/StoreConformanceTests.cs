@@ -34,6 +34,8 @@ public abstract class StoreConformanceTests : IAsyncLifetime
 
     protected IBatchStore Batches { get; set; } = null!;
 
+    protected IConversationStore Conversations { get; set; } = null!;
+
     public abstract Task InitializeAsync();
 
     public abstract Task DisposeAsync();
@@ -43,6 +45,60 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     {
         await Lifecycle.InitializeAsync(CancellationToken.None);
         await Lifecycle.CheckAsync(CancellationToken.None);
+    }
+
+    [ServerFact]
+    public async Task A_conversation_name_is_taken_once_per_tenant_and_protocol_and_read_only_there()
+    {
+        var name = NewId();
+        var first = new ConversationLink("t1", ConversationProtocols.LangGraph, name, name, new JsonObject { ["topic"] = "billing", ["n"] = 1.50m }, "ana", T0, T0);
+        Assert.Equal(Shape(first), Shape(await Conversations.AddAsync(first, default)));
+
+        // A second claim of the name gets the first link, not its own.
+        var second = first with { RunId = NewId(), CreatedBy = "bob", Metadata = [], CreatedAt = T0.AddMinutes(1) };
+        Assert.Equal(Shape(first), Shape(await Conversations.AddAsync(second, default)));
+        Assert.Equal(Shape(first), Shape(await Conversations.GetAsync("t1", ConversationProtocols.LangGraph, name, default)));
+
+        // Another tenant, another protocol: other names.
+        Assert.Null(await Conversations.GetAsync("t2", ConversationProtocols.LangGraph, name, default));
+        Assert.Null(await Conversations.GetAsync("t1", ConversationProtocols.AiSdk, name, default));
+        var chat = first with { Protocol = ConversationProtocols.AiSdk, RunId = NewId() };
+        Assert.Equal(chat.RunId, (await Conversations.AddAsync(chat, default)).RunId);
+        Assert.False(await Conversations.SetMetadataAsync("t2", ConversationProtocols.LangGraph, name, [], T0, default));
+        Assert.False(await Conversations.DeleteAsync("t2", ConversationProtocols.LangGraph, name, default));
+
+        Assert.True(await Conversations.SetMetadataAsync("t1", ConversationProtocols.LangGraph, name, new JsonObject { ["topic"] = "refunds" }, T0.AddHours(1), default));
+        var updated = (await Conversations.GetAsync("t1", ConversationProtocols.LangGraph, name, default))!;
+        Assert.Equal(("""{"topic":"refunds"}""", T0, T0.AddHours(1)), (updated.Metadata.ToJsonString(), updated.CreatedAt, updated.UpdatedAt));
+
+        Assert.True(await Conversations.DeleteAsync("t1", ConversationProtocols.LangGraph, name, default));
+        Assert.False(await Conversations.DeleteAsync("t1", ConversationProtocols.LangGraph, name, default));
+        Assert.Null(await Conversations.GetAsync("t1", ConversationProtocols.LangGraph, name, default));
+        Assert.NotNull(await Conversations.GetAsync("t1", ConversationProtocols.AiSdk, name, default));
+    }
+
+    [ServerFact]
+    public async Task Conversations_list_newest_first_by_their_maker_and_go_with_their_runs()
+    {
+        var tenant = $"t-{NewId()}";
+        var links = Enumerable.Range(0, 5)
+            .Select(i => new ConversationLink(tenant, ConversationProtocols.LangGraph, NewId(), NewId(), [], i % 2 == 0 ? "ana" : "bob", T0.AddSeconds(i), T0.AddSeconds(i)))
+            .ToList();
+        foreach (var link in links)
+        {
+            await Conversations.AddAsync(link, default);
+        }
+
+        await Conversations.AddAsync(links[0] with { TenantId = "elsewhere" }, default);
+        Assert.Equal(links.Select(l => l.ExternalId).Reverse(), (await Conversations.ListAsync(tenant, ConversationProtocols.LangGraph, null, 0, 10, default)).Select(l => l.ExternalId));
+        Assert.Equal([links[3].ExternalId, links[2].ExternalId], (await Conversations.ListAsync(tenant, ConversationProtocols.LangGraph, null, 1, 2, default)).Select(l => l.ExternalId));
+        Assert.Equal([links[4].ExternalId, links[2].ExternalId, links[0].ExternalId], (await Conversations.ListAsync(tenant, ConversationProtocols.LangGraph, "ana", 0, 10, default)).Select(l => l.ExternalId));
+        Assert.Empty(await Conversations.ListAsync(tenant, ConversationProtocols.AiSdk, null, 0, 10, default));
+
+        Assert.Equal(2, await Conversations.DeleteForRunsAsync(tenant, [links[1].RunId, links[3].RunId, NewId()], default));
+        Assert.Equal(0, await Conversations.DeleteForRunsAsync("another", [links[0].RunId], default));
+        Assert.Equal(3, (await Conversations.ListAsync(tenant, ConversationProtocols.LangGraph, null, 0, 10, default)).Count);
+        Assert.NotNull(await Conversations.GetAsync("elsewhere", ConversationProtocols.LangGraph, links[0].ExternalId, default));
     }
 
     [ServerFact]

@@ -93,6 +93,8 @@ public sealed class MongoInitScriptTests
             (MongoSchema.BatchItems, StoredDocuments.BatchItem(new Sessions.Runtime.Batches.BatchItem("66a1f00000000000000000b1", "t", 0, [], Sessions.Runtime.Batches.BatchItemState.Pending, 1))),
             (MongoSchema.BatchItems, StoredDocuments.BatchItem(new Sessions.Runtime.Batches.BatchItem(
                 "66a1f00000000000000000b1", "t", 1, new JsonObject { ["a"] = "b" }, Sessions.Runtime.Batches.BatchItemState.Completed, 3, run.Id, "completed", "done", null, now))),
+            (MongoSchema.ConversationLinks, StoredDocuments.Conversation(new Sessions.Runtime.Runs.ConversationLink("t", "langgraph", run.Id, run.Id, new JsonObject { ["who"] = "ana" }, "ana", now, now))),
+            (MongoSchema.ConversationLinks, StoredDocuments.Conversation(new Sessions.Runtime.Runs.ConversationLink("t", "ai-sdk", "chat-1", run.Id, [], null, now, now))),
         };
 
         foreach (var (collection, document) in written)

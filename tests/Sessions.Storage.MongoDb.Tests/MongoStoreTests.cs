@@ -25,6 +25,7 @@ public sealed class MongoStoreTests : StoreConformanceTests
         Deliveries = new MongoWebhookStore(database);
         Files = new MongoFileStore(database);
         Batches = new MongoBatchStore(database);
+        Conversations = new MongoConversationStore(database);
     }
 
     public override async Task DisposeAsync() => await server.DisposeAsync();

@@ -23,6 +23,7 @@ public sealed class PostgresStoreTests : StoreConformanceTests
         Deliveries = new PostgresWebhookStore(database);
         Files = new PostgresFileStore(database);
         Batches = new PostgresBatchStore(database);
+        Conversations = new PostgresConversationStore(database);
     }
 
     public override async Task DisposeAsync()

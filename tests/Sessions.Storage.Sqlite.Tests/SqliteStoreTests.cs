@@ -21,6 +21,7 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         Deliveries = new SqliteWebhookStore(database);
         Files = new SqliteFileStore(database);
         Batches = new SqliteBatchStore(database);
+        Conversations = new SqliteConversationStore(database);
     }
 
     public override async Task DisposeAsync()
@@ -36,7 +37,7 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         await using var connection = await database.OpenAsync(CancellationToken.None);
         Assert.Equal("wal", await Scalar(connection, "PRAGMA journal_mode;"));
         Assert.Equal(2L, await Scalar(connection, "PRAGMA synchronous;"));
-        Assert.Equal(11L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
+        Assert.Equal(12L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
         Assert.True(File.Exists(folder.File("nested/dir/sessions.db")));
     }
 

@@ -20,6 +20,12 @@ public sealed class SessionsOptions
     [Range(0.05, 300)]
     public double StreamPingSeconds { get; set; } = 9;
 
+    /// <summary>
+    /// Origins (such as `http://localhost:3000`) whose pages may call the API from a browser: a chat frontend served
+    /// from its own address (`useStream`, `useChat`). Empty: only pages of the server's own origin may.
+    /// </summary>
+    public string[] CorsOrigins { get; set; } = [];
+
     /// <summary>Whether the sample workflows are created at startup (only those that are absent).</summary>
     public bool LoadSamples { get; set; } = true;
 

@@ -21,17 +21,19 @@ public sealed class ServerSentEvents(HttpResponse response, IOptions<JsonOptions
         WriteRawAsync(eventName, JsonSerializer.Serialize(data, data.GetType(), json.Value.SerializerOptions), id);
 
     /// <summary>A message whose data is JSON already written, on one line.</summary>
-    public async Task WriteRawAsync(string? eventName, string data, long? id = null)
-    {
-        if (!ClientConnected)
-        {
-            return;
-        }
+    public Task WriteRawAsync(string? eventName, string data, long? id = null) =>
+        WriteRawAsync(eventName, data, id?.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+    /// <summary>A comment line: ignored by every reader, it tells one that watches for silence that the server is there.</summary>
+    public Task CommentAsync(string comment) => WriteTextAsync($": {comment}\n\n");
+
+    /// <inheritdoc cref="WriteRawAsync(string?, string, long?)"/>
+    public Task WriteRawAsync(string? eventName, string data, string? id)
+    {
         var text = new StringBuilder();
-        if (id is { } seq)
+        if (id is not null)
         {
-            text.Append("id: ").Append(seq).Append('\n');
+            text.Append("id: ").Append(id).Append('\n');
         }
 
         if (eventName is not null)
@@ -40,10 +42,20 @@ public sealed class ServerSentEvents(HttpResponse response, IOptions<JsonOptions
         }
 
         text.Append("data: ").Append(data).Append("\n\n");
+        return WriteTextAsync(text.ToString());
+    }
+
+    private async Task WriteTextAsync(string text)
+    {
+        if (!ClientConnected)
+        {
+            return;
+        }
+
         try
         {
             Start();
-            await response.WriteAsync(text.ToString());
+            await response.WriteAsync(text);
             await response.Body.FlushAsync();
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)

@@ -9,7 +9,7 @@ using Sessions.Api.Configuration;
 namespace Sessions.Api.Security;
 
 /// <summary>
-/// `Authorization: Bearer &lt;key&gt;` against the configured key hashes. Keys are long random strings, so one SHA-256
+/// `Authorization: Bearer &lt;key&gt;` (or `x-api-key: &lt;key&gt;`) against the configured key hashes. Keys are long random strings, so one SHA-256
 /// is enough (a slow password hash guards guessable secrets); lookups are by hash, so timing reveals nothing of a key.
 /// </summary>
 public sealed class ApiKeyAuthentication(
@@ -21,6 +21,9 @@ public sealed class ApiKeyAuthentication(
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, new RefusalsAtDebug(logger), encoder)
 {
     public const string SchemeName = "Bearer";
+
+    /// <summary>The other header a key may come in, when there is no Authorization header.</summary>
+    public const string ApiKeyHeader = "x-api-key";
 
     /// <summary>Used when no key is configured: the server is then reachable from loopback only.</summary>
     public const string LoopbackScheme = "Loopback";
@@ -37,19 +40,29 @@ public sealed class ApiKeyAuthentication(
         }
 
         string? header = Request.Headers.Authorization;
-        if (string.IsNullOrEmpty(header))
+        string? presented;
+        if (!string.IsNullOrEmpty(header))
+        {
+            if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                return Task.FromResult(AuthenticateResult.Fail("The Authorization header is not 'Bearer <key>'."));
+            }
+
+            presented = header["Bearer ".Length..].Trim();
+        }
+        else if (Request.Headers[ApiKeyHeader] is [{ Length: > 0 } key])
+        {
+            // LangGraph's SDK (and the clients built on it) send the key this way.
+            presented = key.Trim();
+        }
+        else
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return Task.FromResult(AuthenticateResult.Fail("The Authorization header is not 'Bearer <key>'."));
-        }
-
         byHash ??= auth.Value.ApiKeys.ToDictionary(k => k.Sha256.ToLowerInvariant());
-        return Task.FromResult(byHash.TryGetValue(Hash(header["Bearer ".Length..].Trim()), out var key)
-            ? Success(key.Tenant, key.Principal, key.Role, SchemeName)
+        return Task.FromResult(byHash.TryGetValue(Hash(presented), out var known)
+            ? Success(known.Tenant, known.Principal, known.Role, SchemeName)
             : AuthenticateResult.Fail("Unknown API key."));
     }
 

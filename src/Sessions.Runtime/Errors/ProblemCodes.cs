@@ -49,6 +49,12 @@ public static class ProblemCodes
     public const string InternalError = "internal_error";
     public const string HttpError = "http_error";
 
+    /// <summary>A LangGraph thread id that names no thread (no run, and no thread made before its first run).</summary>
+    public const string ThreadNotFound = "thread_not_found";
+
+    /// <summary>A request of another protocol that Sessions does not carry out, with why (a rollback, a state update).</summary>
+    public const string NotSupported = "not_supported";
+
     /// <summary>Every code above, for the OpenAPI document and the test that holds the README's error table to it.</summary>
     public static IReadOnlyList<string> All { get; } = typeof(ProblemCodes)
         .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

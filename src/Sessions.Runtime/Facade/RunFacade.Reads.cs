@@ -32,6 +32,10 @@ public sealed partial class RunFacade
     public Task<RunDocument?> FindRunAsync(RunScope scope, string runId, CancellationToken cancellationToken) =>
         history.FindRunAsync(scope, runId, cancellationToken);
 
+    /// <summary>The run with what it is doing now if it exists and the scope sees it, else null.</summary>
+    public async Task<RunDetails?> FindDetailsAsync(RunScope scope, string runId, CancellationToken cancellationToken) =>
+        await history.FindRunAsync(scope, runId, cancellationToken) is null ? null : await history.GetDetailsAsync(scope, runId, cancellationToken);
+
     /// <summary>The run as support staff read it, with its workflow's name and what it is doing now.</summary>
     public Task<RunDetails> GetDetailsAsync(RunScope scope, string runId, CancellationToken cancellationToken) =>
         history.GetDetailsAsync(scope, runId, cancellationToken);

@@ -15,7 +15,7 @@ public sealed record PurgeReport(int PurgedRuns);
 /// for it (its files too), once it is deleted or its workflow's retention has run out. Erasing is one transaction per run, checked
 /// against the version the purge read, so a run that a turn changed meanwhile is left for the next purge to judge.
 /// </summary>
-public sealed class RunLifecycle(IRunStore runs, Files.RunFiles files, RecentRuns recent, IOptions<PurgeOptions> options, TimeProvider clock, ILogger<RunLifecycle> logger)
+public sealed class RunLifecycle(IRunStore runs, IConversationStore conversations, Files.RunFiles files, RecentRuns recent, IOptions<PurgeOptions> options, TimeProvider clock, ILogger<RunLifecycle> logger)
 {
     private const int MaxRounds = 1_000;
 
@@ -74,7 +74,12 @@ public sealed class RunLifecycle(IRunStore runs, Files.RunFiles files, RecentRun
             var erased = 0;
             foreach (var run in due)
             {
-                erased += await runs.PurgeAsync(run, cancellationToken) ? 1 : 0;
+                if (await runs.PurgeAsync(run, cancellationToken))
+                {
+                    // The names other protocols gave the conversation go with it (a thread's metadata is the client's data).
+                    await conversations.DeleteForRunsAsync(run.TenantId, [run.Id], cancellationToken);
+                    erased++;
+                }
             }
 
             purged += erased;

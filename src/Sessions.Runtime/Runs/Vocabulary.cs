@@ -109,3 +109,10 @@ public enum RunTimerKind
     [JsonStringEnumMemberName("resume")]
     Resume,
 }
+
+/// <summary>Variables the runtime itself sets.</summary>
+public static class RuntimeVariables
+{
+    /// <summary>The last reply the run took, as text: what a workflow reads to act on the person's words.</summary>
+    public const string LastUserMessage = "last_user_message";
+}

@@ -118,6 +118,30 @@ public interface IIdempotencyStore
 }
 
 /// <summary>
+/// The names other protocols give conversations (<see cref="ConversationLink"/>), per tenant and protocol.
+/// A link names its run before the run exists, so every write here is about the name, never about the run.
+/// </summary>
+public interface IConversationStore
+{
+    Task<ConversationLink?> GetAsync(string tenantId, string protocol, string externalId, CancellationToken cancellationToken);
+
+    /// <summary>Stores the link unless its name is taken; returns the link stored under the name, this one or the earlier.</summary>
+    Task<ConversationLink> AddAsync(ConversationLink link, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the link's metadata; false when there is no such link.</summary>
+    Task<bool> SetMetadataAsync(string tenantId, string protocol, string externalId, System.Text.Json.Nodes.JsonObject metadata, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Removes the link; false when there was none.</summary>
+    Task<bool> DeleteAsync(string tenantId, string protocol, string externalId, CancellationToken cancellationToken);
+
+    /// <summary>The protocol's links in the tenant (made by <paramref name="createdBy"/> when given), newest first.</summary>
+    Task<IReadOnlyList<ConversationLink>> ListAsync(string tenantId, string protocol, string? createdBy, int offset, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Removes every link to these runs of the tenant (runs being purged); returns how many.</summary>
+    Task<int> DeleteForRunsAsync(string tenantId, IReadOnlyList<string> runIds, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// Webhook deliveries, as versioned documents: inserted by a turn's commit (<see cref="TurnCommit.Deliveries"/>), then
 /// claimed, retried and settled by the runtime (<see cref="Webhooks.WebhookDispatcher"/>) through version-checked writes.
 /// </summary>

@@ -54,10 +54,15 @@ public sealed class TurnLoader(IRunStore runs, IWorkflowStore workflows, RecentR
                 $"The command '{request.Command.ToString().ToLowerInvariant()}' acts on an existing run; send its run_id.");
         }
 
+        if (request.NewRunId is { } named && await runs.GetAsync(request.TenantId, named, cancellationToken) is not null)
+        {
+            throw TurnRefusals.Conflict("The conversation's run has started already; send this turn to it.");
+        }
+
         var now = clock.GetUtcNow();
         return new RunDocument
         {
-            Id = ObjectId.NewId(now).ToString(),
+            Id = request.NewRunId ?? ObjectId.NewId(now).ToString(),
             TenantId = request.TenantId,
             WorkflowId = request.WorkflowId,
             VersionNumber = request.VersionNumber ?? workflow.ActiveVersion,

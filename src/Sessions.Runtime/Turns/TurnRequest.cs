@@ -39,6 +39,12 @@ public sealed record TurnRequest
     /// <summary>Absent on the first turn, which creates the run.</summary>
     public string? RunId { get; init; }
 
+    /// <summary>
+    /// First turn only: the id the new run takes, named before the run existed (a LangGraph thread, an AI SDK chat).
+    /// A run that has it already refuses the turn: two first turns of one conversation start one run.
+    /// </summary>
+    public string? NewRunId { get; init; }
+
     public TurnCommand Command { get; init; } = TurnCommand.Start;
 
     public string? UserMessage { get; init; }

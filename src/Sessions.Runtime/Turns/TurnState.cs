@@ -14,7 +14,7 @@ namespace Sessions.Runtime.Turns;
 internal sealed class TurnState
 {
     /// <summary>The variable that always holds the user's latest message, for templates such as `{{last_user_message}}`.</summary>
-    public const string LastUserMessageVariable = "last_user_message";
+    public const string LastUserMessageVariable = RuntimeVariables.LastUserMessage;
 
     private readonly TurnObserver? observer;
     private bool held;

@@ -32,6 +32,8 @@ test("a chat runs a workflow to its end, one assistant message per turn", async 
   let reply = await send(chat, "Hi, I need an appointment");
   assert.equal(reply.role, "assistant");
   assert.deepEqual(textOf(reply), ["Let's book your appointment.", "Which service do you need?"]);
+  const opened = await (await fetch(`${apiUrl}/v1/runs/${reply.metadata.run_id}/transcript`, { headers: { authorization: `Bearer ${process.env.SESSIONS_KEY}` } })).text();
+  assert.match(opened, /Hi, I need an appointment/, "the first message is the run's first turn's message");
   assert.equal(hintOf(reply).status, "waiting_for_user_input");
   assert.deepEqual(hintOf(reply).next_input_hint.input.options.map((o) => o.value), ["checkup", "dental", "vaccine"]);
   assert.equal(reply.metadata.turn_number, 1);

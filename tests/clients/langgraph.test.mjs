@@ -161,7 +161,7 @@ test("a conversation runs to its interrupts and its end, with state and history"
   assert.ok(found.some((t) => t.thread_id === thread.thread_id));
 });
 
-test("a first human message is the run's last_user_message, and every stream mode streams", async () => {
+test("a first human message is the first turn's message and the run's last_user_message, and every stream mode streams", async () => {
   const thread = await client.threads.create();
   const parts = await collect(client.runs.stream(thread.thread_id, slowWorkflow, {
     input: { messages: [{ type: "human", content: "Grace" }] },
@@ -172,7 +172,8 @@ test("a first human message is the run's last_user_message, and every stream mod
     assert.ok(events.has(kind), `${kind} in ${[...events]}`);
   }
   const complete = parts.filter((p) => p.event === "messages/complete").map((p) => p.data[0].content);
-  assert.deepEqual(complete, ["Hello Grace.", "What shall I look up?"]);
+  assert.deepEqual(complete, ["Grace", "Hello Grace.", "What shall I look up?"]);
+  assert.equal(parts.find((p) => p.event === "messages/complete").data[0].type, "human");
   assert.ok(parts.some((p) => p.event === "custom" && p.data.type === "busy_wait_for_user_message"));
   assert.ok(parts.some((p) => p.event === "debug" && p.data.type === "checkpoint"));
   const checkpoint = parts.find((p) => p.event === "checkpoints").data;
@@ -290,5 +291,11 @@ test("ids that are no ids are 404s, and what a workflow cannot do is refused cle
   await assert.rejects(
     client.runs.wait(thread.thread_id, APPOINTMENTS, { command: { goto: "ask_date" } }),
     (e) => e.status === 422 && /command.goto/.test(e.message));
+  await assert.rejects(
+    client.runs.wait(thread.thread_id, APPOINTMENTS, { command: { resume: "dental" }, interruptBefore: ["ask_date"] }),
+    (e) => e.status === 422 && /interrupt_before/.test(e.message));
   assert.equal((await client.threads.get(thread.thread_id)).status, "interrupted");
+  // An empty list asks for nothing, and other fields the SDK sends are taken as it sends them.
+  const result = await client.runs.wait(thread.thread_id, APPOINTMENTS, { command: { resume: "dental" }, interruptBefore: [], streamResumable: true, onDisconnect: "continue" });
+  assert.equal(interruptOf(result).node_id, "ask_date");
 });

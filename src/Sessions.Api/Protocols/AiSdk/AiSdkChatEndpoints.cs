@@ -31,7 +31,7 @@ public static class AiSdkChatEndpoints
         var group = routes.MapGroup("/v1/workflows/{workflow_id}/chat").WithTags("AI SDK chat");
         group.MapPost("/", Chat).WithName("AiSdkChat")
             .WithSummary("AI SDK chat: take a turn and answer the UI message stream (useChat)")
-            .WithDescription("Body as DefaultChatTransport sends it: id (the chat: a new id starts a run of the workflow, a known one answers its run), messages (the last user message's text parts are the reply; on a new chat they are last_user_message), trigger (submit-message; regenerate-message is refused: a committed turn is not taken again), and optionally dynamic_variables (first message) and command (pause, resume, stop). Answers text/event-stream with x-vercel-ai-ui-message-stream: v1: start (metadata run_id, turn_number), a text part per thing said or asked, data-next-input-hint ({status, next_input_hint}), finish (metadata with status), [DONE]. A reply refused before the turn ran is a problem with its status (422 invalid_reply with the hint); one refused after the stream began is an error chunk. The run does not move either way.")
+            .WithDescription("Body as DefaultChatTransport sends it: id (the chat: a new id starts a run of the workflow, a known one answers its run), messages (the last user message's text parts are the reply; on a new chat, the first turn's message), trigger (submit-message; regenerate-message is refused: a committed turn is not taken again), and optionally dynamic_variables (first message) and command (pause, resume, stop). Answers text/event-stream with x-vercel-ai-ui-message-stream: v1: start (metadata run_id, turn_number), a text part per thing said or asked, data-next-input-hint ({status, next_input_hint}), finish (metadata with status), [DONE]. A reply refused before the turn ran is a problem with its status (422 invalid_reply with the hint); one refused after the stream began is an error chunk. The run does not move either way.")
             .Accepts<JsonObject>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status503ServiceUnavailable);
@@ -99,29 +99,24 @@ public static class AiSdkChatEndpoints
         JsonObject execute;
         if (run is null)
         {
-            var variables = request["dynamic_variables"] is JsonObject sent ? (JsonObject)sent.DeepClone() : [];
-            if (said is not null)
+            if (request["dynamic_variables"] is JsonObject variables)
             {
-                // The workflow starts where it starts; what the person said first is there for it to read.
-                variables[RuntimeVariables.LastUserMessage] = said;
-            }
-
-            if (variables.Count > 0)
-            {
-                input["dynamic_variables"] = variables;
+                input["dynamic_variables"] = variables.DeepClone();
             }
 
             execute = new JsonObject { ["run_input"] = input };
         }
         else
         {
-            if (said is not null && request["command"] is null)
-            {
-                input["user_message"] = said;
-            }
-
             // The turn this message is, known before it runs: a message sent twice at once applies once.
             execute = new JsonObject { ["run_id"] = run.Id, ["expected_turn"] = run.TurnNumber, ["run_input"] = input };
+        }
+
+        if (said is { Length: > 0 } && request["command"] is null)
+        {
+            // The reply; on a new chat, the first message: the workflow starts where it starts, and what the person
+            // said first is in the conversation and in last_user_message for it to read.
+            input["user_message"] = said;
         }
 
         var turn = ExecuteRequestParser.Parse(execute, caller.TenantId, workflow, null);

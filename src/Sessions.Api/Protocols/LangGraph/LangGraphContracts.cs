@@ -89,7 +89,7 @@ public sealed record LangGraphThreadCreate(
 /// <summary>`POST /threads/{thread_id}/runs...`: what one LangGraph run asks of the thread.</summary>
 public sealed record LangGraphRunCreate(
     [property: Description("The workflow's id.")] string AssistantId,
-    [property: Description("First run: the run's dynamic variables (a last human message in `messages` is also `last_user_message`). Later runs: a last human message in `messages` is the reply.")] JsonObject? Input,
+    [property: Description("First run: the run's dynamic variables (a last human message in `messages` is the first turn's message, and so `last_user_message`). Later runs: a last human message in `messages` is the reply.")] JsonObject? Input,
     [property: Description("`{ resume: value }`: the reply to the interrupt (text, or a number or boolean as its text), or resumes a paused run.")] JsonObject? Command,
     [property: Description("values (default), updates, messages-tuple, messages, custom (the Sessions events), events, debug.")] JsonNode? StreamMode,
     [property: Description("reject (default: 422 while a turn runs), enqueue, interrupt; rollback is refused.")] string? MultitaskStrategy,

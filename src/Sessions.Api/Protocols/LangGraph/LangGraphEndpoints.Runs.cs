@@ -24,7 +24,7 @@ public static partial class LangGraphEndpoints
 
     private static void MapRuns(RouteGroupBuilder threads)
     {
-        const string Reply = "The first run on a thread starts its workflow's run: input is the run's dynamic variables (a last human message in input.messages is also last_user_message). Later runs answer it: command.resume, or the last human message of input.messages, is the reply, checked against the run's hint as execute checks it (a reply that does not fit is a 422 and the thread does not move). multitask_strategy: reject (422 while a turn runs or is queued), enqueue, interrupt; rollback is refused.";
+        const string Reply = "The first run on a thread starts its workflow's run: input is the run's dynamic variables (a last human message in input.messages is the first turn's message, and so last_user_message). Later runs answer it: command.resume, or the last human message of input.messages, is the reply, checked against the run's hint as execute checks it (a reply that does not fit is a 422 and the thread does not move). multitask_strategy: reject (422 while a turn runs or is queued), enqueue, interrupt; rollback is refused.";
         var problems = new[] { StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status503ServiceUnavailable };
 
         threads.MapPost("/{thread_id}/runs/stream", StreamRun).WithName("LangGraphStreamRun")
@@ -433,8 +433,8 @@ public static partial class LangGraphEndpoints
 
         foreach (var name in new[] { "interrupt_before", "interrupt_after" })
         {
-            if (create.Extra?.GetValueOrDefault(name) is { ValueKind: not JsonValueKind.Null } stops
-                && !(stops.ValueKind == JsonValueKind.Array && stops.GetArrayLength() == 0))
+            if (create.Extra is not null && create.Extra.TryGetValue(name, out var stops)
+                && stops.ValueKind != JsonValueKind.Null && !(stops.ValueKind == JsonValueKind.Array && stops.GetArrayLength() == 0))
             {
                 throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.NotSupported, $"{name} is not supported", "A workflow waits where its definition says (ask and pause nodes); breakpoints are not set per run.")
                     .With("parameter", name);

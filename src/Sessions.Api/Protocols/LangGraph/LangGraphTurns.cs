@@ -12,7 +12,7 @@ namespace Sessions.Api.Protocols.LangGraph;
 /// <summary>
 /// A LangGraph run as the turn it asks of the thread's run, written as the execute body it amounts to and read by the
 /// execute parser, so that it is checked by the same rules: the first run starts the run (its `input` is the run's
-/// dynamic variables); later ones answer it (`command: { resume }`, or the last human message of `input.messages`),
+/// dynamic variables, a human message in it the first turn's message); later ones answer it (`command: { resume }`, or the last human message of `input.messages`),
 /// or resume it when it is paused. `multitask_strategy` is the turn's `on_busy`.
 /// </summary>
 internal static class LangGraphTurns
@@ -39,19 +39,17 @@ internal static class LangGraphTurns
                     .With("parameter", "command.resume");
             }
 
-            if (said is not null)
-            {
-                // The workflow starts where it starts; what the person said first is there for it to read.
-                variables[RuntimeVariables.LastUserMessage] = said;
-            }
         }
         else
         {
             Command(body.Command, run, input, ref said);
-            if (said is not null)
-            {
-                input["user_message"] = said;
-            }
+        }
+
+        if (said is not null)
+        {
+            // On the first run too: the workflow starts where it starts, and what the person said first is in the
+            // conversation and in last_user_message for it to read.
+            input["user_message"] = said;
         }
 
         if (variables.Count > 0)

@@ -117,7 +117,7 @@ public static partial class LangGraphEndpoints
         {
             // Enqueued behind the turn that runs now: streamed once it has run.
             var turnNumber = await AcceptAsync(runs, asked.Call);
-            await StreamCommittedAsync(http, sse, runs, caller, asked.Thread.ThreadId, asked.WorkflowId, turnNumber, modes, afterSeq: null, ping);
+            await StreamCommittedAsync(http, sse, runs, caller, asked.Thread.ThreadId, asked.WorkflowId, turnNumber, modes, afterSeq: null, ping, liveOnly: false);
             return;
         }
 
@@ -316,11 +316,15 @@ public static partial class LangGraphEndpoints
             throw RunNotFound(thread.ThreadId, runId);
         }
 
+        // No Last-Event-ID: what is still to come (nothing, once the turn has committed), as LangGraph's server joins.
+        // -1: the whole turn again. A message's id: the rest of the turn after it.
         long? afterSeq = null;
+        var liveOnly = true;
         if (http.Request.Headers["Last-Event-ID"].FirstOrDefault() is { Length: > 0 } last)
         {
-            afterSeq = long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq : throw new DomainException(
-                    ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid Last-Event-ID", $"Last-Event-ID is the id of a message this server sent (a whole number), not '{last}'.")
+            liveOnly = false;
+            afterSeq = last == "-1" ? null : long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq : throw new DomainException(
+                    ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid Last-Event-ID", $"Last-Event-ID is the id of a message this server sent (a whole number), or -1 for all of them, not '{last}'.")
                 .With("parameter", "Last-Event-ID");
         }
 
@@ -328,7 +332,7 @@ public static partial class LangGraphEndpoints
         var named = (streamMode ?? []).SelectMany(m => ModeList(m) ?? [m]).ToArray();
         var modes = LangGraphStream.Modes(named.Length > 0 ? new JsonArray(named.Select(m => (JsonNode?)m).ToArray()) : null);
         var sse = new ServerSentEvents(http.Response, json);
-        await StreamCommittedAsync(http, sse, runs, caller, thread.ThreadId, run.WorkflowId, turn, modes, afterSeq, TimeSpan.FromSeconds(options.Value.StreamPingSeconds));
+        await StreamCommittedAsync(http, sse, runs, caller, thread.ThreadId, run.WorkflowId, turn, modes, afterSeq, TimeSpan.FromSeconds(options.Value.StreamPingSeconds), liveOnly);
     }
 
     /// <summary>The names in a query value that is a JSON list of text, or null when it is not one.</summary>
@@ -467,13 +471,23 @@ public static partial class LangGraphEndpoints
             _ => throw new InvalidOperationException("A LangGraph run came to nothing the protocol answers."),
         };
 
-    /// <summary>Waits for a turn to commit, then streams it (after <paramref name="afterSeq"/> when rejoining).</summary>
+    /// <summary>
+    /// Waits for a turn to commit, then streams it (after <paramref name="afterSeq"/> when rejoining); with
+    /// <paramref name="liveOnly"/>, a turn that had committed before the join streams nothing.
+    /// </summary>
     private static async Task StreamCommittedAsync(
-        HttpContext http, ServerSentEvents sse, RunFacade runs, Caller caller, string threadId, string workflowId, int turnNumber, IReadOnlySet<string> modes, long? afterSeq, TimeSpan ping)
+        HttpContext http, ServerSentEvents sse, RunFacade runs, Caller caller, string threadId, string workflowId, int turnNumber, IReadOnlySet<string> modes, long? afterSeq, TimeSpan ping, bool liveOnly)
     {
         // A turn that does not exist is a 404 before the stream begins.
         var joined = await runs.JoinTurnAsync(caller.Scope, threadId, turnNumber, TimeSpan.Zero, http.RequestAborted);
         Locate(http, threadId, turnNumber);
+        if (liveOnly && joined.Result.Outcome is not null)
+        {
+            // Nothing is still to come: an empty stream, which the SDK reads as a run that has ended.
+            await sse.CommentAsync("the run has ended");
+            return;
+        }
+
         var stream = new LangGraphStream(sse, modes, threadId, workflowId, turnNumber);
         try
         {
@@ -491,11 +505,11 @@ public static partial class LangGraphEndpoints
             var turn = await runs.GetTurnAsync(caller.Scope, threadId, turnNumber, http.RequestAborted);
             var run = joined.Result.Run;
             var seen = turn.Record.Events.Where(e => e.Seq <= (afterSeq ?? 0)).ToList();
-            JsonObject valuesBefore = [];
-            if (afterSeq is null && modes.Contains("values"))
+            JsonObject? valuesBefore = afterSeq is null ? [] : null;
+            if (afterSeq is null && modes.Contains("values") && turnNumber > 1
+                && (await runs.GetTurnAsync(caller.Scope, threadId, turnNumber - 1, http.RequestAborted)).StateAfter is { } before)
             {
-                var before = turnNumber == 1 ? null : (await runs.GetTurnAsync(caller.Scope, threadId, turnNumber - 1, http.RequestAborted)).StateAfter;
-                valuesBefore = before is null ? [] : await LangGraphThreads.ValuesAsync(runs, run, before.Variables, turnNumber - 1, http.RequestAborted);
+                valuesBefore = await LangGraphThreads.ValuesAsync(runs, run, before.Variables, turnNumber - 1, http.RequestAborted);
             }
 
             await stream.StartAsync(afterSeq ?? turn.Record.Turn.FirstSeq - 1, valuesBefore, seen);

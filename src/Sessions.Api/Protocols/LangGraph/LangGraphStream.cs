@@ -59,13 +59,22 @@ internal sealed class LangGraphStream(ServerSentEvents sse, IReadOnlySet<string>
         return asked.Count == 0 ? new HashSet<string>(["values"]) : asked.ToHashSet(StringComparer.Ordinal);
     }
 
-    /// <summary>`metadata`, then the values before the turn. <paramref name="before"/> holds the conversation so far, whose messages are counted.</summary>
-    public async Task StartAsync(long lastSeqBefore, JsonObject valuesBefore, IEnumerable<RunEvent> eventsBefore)
+    /// <summary>
+    /// `metadata`, then the values before the turn. A stream joined again after some of its messages
+    /// (<paramref name="valuesBefore"/> null) sends neither: the client has them; the messages its events said are
+    /// counted, so that the rest keep their ids.
+    /// </summary>
+    public async Task StartAsync(long lastSeqBefore, JsonObject? valuesBefore, IEnumerable<RunEvent> eventsBefore)
     {
         lastSeq = lastSeqBefore;
         foreach (var e in eventsBefore.Where(e => e.TurnNumber == turnNumber))
         {
             messages.Add(e);
+        }
+
+        if (valuesBefore is null)
+        {
+            return;
         }
 
         await WriteAsync("metadata", new JsonObject { ["run_id"] = RunId, ["attempt"] = 1 });

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DefaultChatTransport, readUIMessageStream } from "ai";
+import { startLoopbackModel, chattyWorkflow } from "./loopback-model.mjs";
 
 const apiUrl = process.env.SESSIONS_URL;
 const APPOINTMENTS = "66a1f0000000000000000003";
@@ -83,4 +84,32 @@ test("a chat with no turn in progress has nothing to resume", async () => {
   const chat = { id: `chat-${crypto.randomUUID()}`, messages: [] };
   await send(chat, "hello");
   assert.equal(await transport().reconnectToStream({ chatId: chat.id }), null);
+});
+
+test("a model's reply streams as text deltas of one part", async () => {
+  const model = await startLoopbackModel();
+  try {
+    const uploaded = await fetch(`${apiUrl}/v1/workflows`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${process.env.SESSIONS_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify(chattyWorkflow(model.url)),
+    });
+    const workflowId = (await uploaded.json()).workflow_id;
+    const chat = { id: `chat-${crypto.randomUUID()}`, messages: [] };
+    const greeting = await send(chat, "", { via: transport(undefined, workflowId) });
+    assert.deepEqual(textOf(greeting), ["Hello! What would you like to talk about?"]);
+
+    chat.messages.push(user("the sea is calm today"));
+    const stream = await transport(undefined, workflowId).sendMessages({ chatId: chat.id, messages: chat.messages, trigger: "submit-message" });
+    const chunks = [];
+    const reader = stream.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) chunks.push(read.value);
+    const deltas = chunks.filter((c) => c.type === "text-delta");
+    assert.ok(deltas.length >= 5, `the reply came in ${deltas.length} pieces`);
+    assert.equal(new Set(deltas.map((d) => d.id)).size, 1, "one text part");
+    assert.equal(deltas.map((d) => d.delta).join(""), "You said: the sea is calm today");
+    assert.deepEqual(chunks.map((c) => c.type).filter((t) => !t.startsWith("text-")), ["start", "start-step", "data-next-input-hint", "finish-step", "finish"]);
+  } finally {
+    model.close();
+  }
 });

@@ -7,6 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
+import { startLoopbackModel, chattyWorkflow } from "./loopback-model.mjs";
 
 const { Client } = await import(process.env.LANGGRAPH_SDK ?? "@langchain/langgraph-sdk");
 const apiUrl = process.env.SESSIONS_URL;
@@ -18,7 +19,11 @@ const APPOINTMENTS = "66a1f0000000000000000003";
 // A slow API on loopback, so that a turn is still running while the test does something else.
 let slowApi;
 let slowWorkflow;
+let model;
+let chattyModel;
 before(async () => {
+  model = await startLoopbackModel();
+  chattyModel = await upload(chattyWorkflow(model.url));
   slowApi = createServer((request, response) => {
     const ms = Number(new URL(request.url, "http://x").searchParams.get("ms") ?? "0");
     setTimeout(() => {
@@ -39,7 +44,7 @@ before(async () => {
     ],
   });
 });
-after(() => slowApi?.close());
+after(() => { slowApi?.close(); model?.close(); });
 
 async function upload(definition) {
   const response = await fetch(`${apiUrl}/v1/workflows`, {
@@ -182,6 +187,29 @@ test("a first human message is the first turn's message and the run's last_user_
   const greet = parts.filter((p) => p.event === "tasks" && p.data.name === "greet").map((p) => p.data);
   assert.equal(greet.length, 2, "a task as it starts and as it ends");
   assert.equal(greet[1].result[0][0], "messages");
+});
+
+test("a model's reply streams in pieces and reads back as the one message it became", async () => {
+  const thread = await client.threads.create();
+  await client.runs.wait(thread.thread_id, chattyModel, { input: {} });
+  const parts = await collect(client.runs.stream(thread.thread_id, chattyModel, {
+    input: { messages: [{ type: "human", content: "the sea is calm today" }] },
+    streamMode: ["messages-tuple", "messages"],
+  }));
+  const chunks = parts.filter((p) => p.event === "messages" && p.data[0].type === "AIMessageChunk").map((p) => p.data[0]);
+  assert.ok(chunks.length >= 5, `the reply came in ${chunks.length} pieces`);
+  assert.equal(chunks.map((c) => c.content).join(""), "You said: the sea is calm today");
+  assert.equal(new Set(chunks.map((c) => c.id)).size, 1, "every piece is one message");
+  const partial = parts.filter((p) => p.event === "messages/partial").map((p) => p.data[0].content);
+  assert.equal(partial.at(-1), "You said: the sea is calm today");
+  const complete = parts.filter((p) => p.event === "messages/complete" && p.data[0].type === "ai").map((p) => p.data[0]);
+  assert.deepEqual(complete.map((m) => m.content), ["You said: the sea is calm today"]);
+  assert.equal(complete[0].id, chunks[0].id);
+
+  const state = await client.threads.getState(thread.thread_id);
+  const kept = state.values.messages.at(-1);
+  assert.equal(kept.content, "You said: the sea is calm today");
+  assert.equal(kept.id, chunks[0].id, "read back under the id it streamed with");
 });
 
 test("a stream left early is joined again after its last event", async () => {

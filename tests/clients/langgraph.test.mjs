@@ -212,6 +212,33 @@ test("a model's reply streams in pieces and reads back as the one message it bec
   assert.equal(kept.id, chunks[0].id, "read back under the id it streamed with");
 });
 
+test("a run that fails is an error event in the stream and __error__ from runs.wait", async () => {
+  const failing = await upload({
+    name: "Fails when asked",
+    start: "ask",
+    variables: { what: null },
+    nodes: [
+      { id: "ask", type: "ask", prompt: "Shall I fail?", variable: "what", input: { kind: "text" }, next: "boom" },
+      { id: "boom", type: "fail", error: "Failed because you said {{what}}" },
+    ],
+  });
+  const thread = await client.threads.create();
+  await client.runs.wait(thread.thread_id, failing, { input: {} });
+  const parts = await collect(client.runs.stream(thread.thread_id, failing, { command: { resume: "yes" }, streamMode: ["values"] }));
+  const error = parts.find((p) => p.event === "error");
+  assert.ok(error, `an error event in ${parts.map((p) => p.event)}`);
+  assert.equal(error.data.error, "failed");
+  assert.equal(error.data.message, "Failed because you said yes");
+  assert.equal((await client.threads.get(thread.thread_id)).status, "error");
+
+  const other = await client.threads.create();
+  await client.runs.wait(other.thread_id, failing, { input: {} });
+  // The SDK reads __error__ and throws it as `error: message`.
+  await assert.rejects(client.runs.wait(other.thread_id, failing, { command: { resume: "no" } }), (e) => e.message === "failed: Failed because you said no");
+  const runs = await client.runs.list(other.thread_id);
+  assert.equal(runs[0].status, "error");
+});
+
 test("a stream left early is joined again after its last event", async () => {
   const thread = await client.threads.create();
   await client.runs.wait(thread.thread_id, slowWorkflow, { input: {} });

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DefaultChatTransport, readUIMessageStream } from "ai";
-import { startLoopbackModel, chattyWorkflow } from "./loopback-model.mjs";
+import { startLoopbackModel, chattyWorkflow, upload } from "./stand-ins.mjs";
 
 const apiUrl = process.env.SESSIONS_URL;
 const APPOINTMENTS = "66a1f0000000000000000003";
@@ -89,12 +89,7 @@ test("a chat with no turn in progress has nothing to resume", async () => {
 test("a model's reply streams as text deltas of one part", async () => {
   const model = await startLoopbackModel();
   try {
-    const uploaded = await fetch(`${apiUrl}/v1/workflows`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${process.env.SESSIONS_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify(chattyWorkflow(model.url)),
-    });
-    const workflowId = (await uploaded.json()).workflow_id;
+    const workflowId = await upload(apiUrl, process.env.SESSIONS_KEY, chattyWorkflow(model.url));
     const chat = { id: `chat-${crypto.randomUUID()}`, messages: [] };
     const greeting = await send(chat, "", { via: transport(undefined, workflowId) });
     assert.deepEqual(textOf(greeting), ["Hello! What would you like to talk about?"]);

@@ -6,8 +6,7 @@
 //   LANGGRAPH_SDK       the package to import: @langchain/langgraph-sdk (1.15.0) or langgraph-sdk-2 (2.0.0)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { startLoopbackModel, chattyWorkflow } from "./loopback-model.mjs";
+import { startLoopbackModel, chattyWorkflow, startSlowApi, slowLookupWorkflow, upload as uploadTo } from "./stand-ins.mjs";
 
 const { Client } = await import(process.env.LANGGRAPH_SDK ?? "@langchain/langgraph-sdk");
 const apiUrl = process.env.SESSIONS_URL;
@@ -24,37 +23,12 @@ let chattyModel;
 before(async () => {
   model = await startLoopbackModel();
   chattyModel = await upload(chattyWorkflow(model.url));
-  slowApi = createServer((request, response) => {
-    const ms = Number(new URL(request.url, "http://x").searchParams.get("ms") ?? "0");
-    setTimeout(() => {
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end(JSON.stringify({ answer: "42" }));
-    }, ms);
-  });
-  await new Promise((resolve) => slowApi.listen(0, "127.0.0.1", resolve));
-  slowWorkflow = await upload({
-    name: "Slow lookup",
-    start: "greet",
-    variables: { topic: null, answer: null },
-    nodes: [
-      { id: "greet", type: "say", text: "Hello {{last_user_message}}.", next: "ask_topic" },
-      { id: "ask_topic", type: "ask", prompt: "What shall I look up?", variable: "topic", input: { kind: "text" }, next: "lookup" },
-      { id: "lookup", type: "http_request", url: `http://127.0.0.1:${slowApi.address().port}/slow?ms=1500`, timeout_seconds: 30, response: { answer: "answer" }, next: "tell" },
-      { id: "tell", type: "say", text: "{{topic}}: {{answer}}", next: "ask_topic" },
-    ],
-  });
+  slowApi = await startSlowApi();
+  slowWorkflow = await upload(slowLookupWorkflow(slowApi.url));
 });
 after(() => { slowApi?.close(); model?.close(); });
 
-async function upload(definition) {
-  const response = await fetch(`${apiUrl}/v1/workflows`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-    body: JSON.stringify(definition),
-  });
-  assert.equal(response.status, 201, await response.clone().text());
-  return (await response.json()).workflow_id;
-}
+const upload = (definition) => uploadTo(apiUrl, apiKey, definition);
 
 async function execute(workflowId, body) {
   const response = await fetch(`${apiUrl}/v1/workflows/${workflowId}/execute`, {

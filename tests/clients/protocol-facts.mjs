@@ -4,7 +4,7 @@
 // Sessions and once against LangGraph's own server on equivalent graphs, and compares the two.
 //   PROTOCOL_URL; SESSIONS_KEY on Sessions (the assistants are then the appointment sample and a slow lookup uploaded
 //   here, calling a slow API on loopback), none on LangGraph's server (its graphs in reference/graphs.mjs)
-import { createServer } from "node:http";
+import { startSlowApi, slowLookupWorkflow, upload } from "./stand-ins.mjs";
 
 const { Client } = await import(process.env.LANGGRAPH_SDK ?? "@langchain/langgraph-sdk");
 const apiUrl = process.env.PROTOCOL_URL;
@@ -14,25 +14,9 @@ let APPOINTMENTS = "appointments";
 let LOOKUP = "lookup";
 let slowApi;
 if (sessionsKey) {
-  slowApi = createServer((_, response) => setTimeout(() => response.end(JSON.stringify({ answer: "42" })), 1500));
-  await new Promise((resolve) => slowApi.listen(0, "127.0.0.1", resolve));
+  slowApi = await startSlowApi();
   APPOINTMENTS = "66a1f0000000000000000003";
-  const uploaded = await fetch(`${apiUrl}/v1/workflows`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${sessionsKey}`, "content-type": "application/json" },
-    body: JSON.stringify({
-      name: "Slow lookup",
-      start: "greet",
-      variables: { topic: null, answer: null },
-      nodes: [
-        { id: "greet", type: "say", text: "Hello.", next: "ask_topic" },
-        { id: "ask_topic", type: "ask", prompt: "What shall I look up?", variable: "topic", input: { kind: "text" }, next: "lookup" },
-        { id: "lookup", type: "http_request", url: `http://127.0.0.1:${slowApi.address().port}/`, timeout_seconds: 30, response: { answer: "answer" }, next: "tell" },
-        { id: "tell", type: "say", text: "{{topic}}: {{answer}}", next: "ask_topic" },
-      ],
-    }),
-  });
-  LOOKUP = (await uploaded.json()).workflow_id;
+  LOOKUP = await upload(apiUrl, sessionsKey, slowLookupWorkflow(slowApi.url));
 }
 const facts = {};
 const keys = (o) => Object.keys(o ?? {}).sort();

@@ -8,7 +8,6 @@ using Sessions.Api.Http;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Files;
@@ -67,45 +66,20 @@ public static class ExecuteEndpoints
     {
         var call = await ReadTurnAsync(workflowId, versionNumber, http.Request, body, runs, caller, http.RequestAborted);
 
-        var produced = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-        var observer = new TurnObserver
-        {
-            OnEvent = e => produced.Writer.TryWrite(e),
-            OnDelta = (nodeId, text) => produced.Writer.TryWrite(new LlmDelta(nodeId, text)),
-        };
-
-        // Detached from the request: once accepted, a turn runs to its end whether or not the client stays.
-        var running = Task.Run(() => runs.TakeTurnAsync(call with { InBackground = false, Observer = observer }, CancellationToken.None));
-        _ = running.ContinueWith(_ => produced.Writer.TryComplete(), TaskScheduler.Default);
-
         var stream = new ServerSentEvents(http.Response, json);
-        var ping = TimeSpan.FromSeconds(options.Value.StreamPingSeconds);
-        while (true)
-        {
-            var ready = produced.Reader.WaitToReadAsync().AsTask();
-            if (await Task.WhenAny(ready, Task.Delay(ping)) != ready)
-            {
-                await stream.PingAsync();
-                continue;
-            }
 
-            if (!await ready)
-            {
-                break;
-            }
-
-            while (produced.Reader.TryRead(out var item))
-            {
-                // Deltas carry no id: they are not stored, so Last-Event-ID never points at one.
-                await (item is RunEvent e
-                    ? stream.WriteAsync(null, EventContract.From(e), e.Seq)
-                    : stream.WriteAsync("llm_delta", item));
-            }
-        }
+        // Deltas carry no id: they are not stored, so Last-Event-ID never points at one.
+        var taken = await StreamedTurn.TakeAsync(
+            runs,
+            call,
+            TimeSpan.FromSeconds(options.Value.StreamPingSeconds),
+            e => stream.WriteAsync(null, EventContract.From(e), e.Seq),
+            (nodeId, text) => stream.WriteAsync("llm_delta", new LlmDelta(nodeId, text)),
+            stream.PingAsync);
 
         try
         {
-            switch (await running)
+            switch (taken)
             {
                 case TurnTaken.Ran ran:
                     await stream.WriteRawAsync("result", ran.Outcome.Answer!);

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Sessions.Api.Configuration;
@@ -124,41 +123,28 @@ public static class AiSdkChatEndpoints
 
         var sse = new ServerSentEvents(http.Response, json);
         var stream = new UiMessageStream(http.Response, sse, link.RunId, (run?.TurnNumber ?? 0) + 1);
-        var produced = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-        var observer = new TurnObserver
-        {
-            OnEvent = e => produced.Writer.TryWrite(e),
-            OnDelta = (nodeId, text) => produced.Writer.TryWrite(new ModelDelta(nodeId, text)),
-        };
-
-        // Detached from the request: once accepted, a turn runs to its end whether or not the client stays.
-        var running = Task.Run(() => runs.TakeTurnAsync(new TurnCall(turn) { Observer = observer }, CancellationToken.None));
-        _ = running.ContinueWith(_ => produced.Writer.TryComplete(), TaskScheduler.Default);
-        var ping = TimeSpan.FromSeconds(options.Value.StreamPingSeconds);
-        while (true)
-        {
-            var ready = produced.Reader.WaitToReadAsync().AsTask();
-            if (await Task.WhenAny(ready, Task.Delay(ping)) != ready)
+        var taken = await StreamedTurn.TakeAsync(
+            runs,
+            new TurnCall(turn),
+            TimeSpan.FromSeconds(options.Value.StreamPingSeconds),
+            async e =>
+            {
+                await stream.StartAsync();
+                await stream.EventAsync(e);
+            },
+            async (nodeId, text) =>
+            {
+                await stream.StartAsync();
+                await stream.DeltaAsync(nodeId, text);
+            },
+            async () =>
             {
                 // Started by the wait, so the keep-alive (a comment, which the AI SDK's parser skips) can go out.
                 await stream.StartAsync();
                 await sse.CommentAsync("keep-alive");
-                continue;
-            }
+            });
 
-            if (!await ready)
-            {
-                break;
-            }
-
-            await stream.StartAsync();
-            while (produced.Reader.TryRead(out var item))
-            {
-                await (item is RunEvent e ? stream.EventAsync(e) : stream.DeltaAsync(((ModelDelta)item).NodeId, ((ModelDelta)item).Text));
-            }
-        }
-
-        switch (await running)
+        switch (taken)
         {
             case TurnTaken.Ran ran:
                 await stream.StartAsync();
@@ -212,9 +198,6 @@ public static class AiSdkChatEndpoints
         await stream.EndAsync(outcome.Run);
         return null;
     }
-
-    /// <summary>A piece of what a model is writing, for the stream.</summary>
-    private sealed record ModelDelta(string NodeId, string Text);
 
     /// <summary>The chat id: text of 1 to <see cref="MaxChatIdLength"/> printable characters.</summary>
     private static string ChatId(JsonNode? id) =>

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -128,17 +127,6 @@ public static partial class LangGraphEndpoints
             : await ValuesAsync(runs, thread, http.RequestAborted);
         var stream = new LangGraphStream(sse, modes, thread.ThreadId, asked.WorkflowId, expected);
 
-        var produced = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-        var observer = new TurnObserver
-        {
-            OnEvent = e => produced.Writer.TryWrite(e),
-            OnDelta = (nodeId, text) => produced.Writer.TryWrite(new ModelDelta(nodeId, text)),
-        };
-
-        // Detached from the request: once accepted, a turn runs to its end whether or not the client stays.
-        var running = Task.Run(() => runs.TakeTurnAsync(asked.Call with { Observer = observer }, CancellationToken.None));
-        _ = running.ContinueWith(_ => produced.Writer.TryComplete(), TaskScheduler.Default);
-
         // The stream begins with the turn's first event, so that a turn refused before it ran answers with its status.
         var started = false;
         async Task BeginAsync()
@@ -151,29 +139,27 @@ public static partial class LangGraphEndpoints
             }
         }
 
-        while (true)
-        {
-            var ready = produced.Reader.WaitToReadAsync().AsTask();
-            if (await Task.WhenAny(ready, Task.Delay(ping)) != ready)
+        var taken = await StreamedTurn.TakeAsync(
+            runs,
+            asked.Call,
+            ping,
+            async e =>
+            {
+                await BeginAsync();
+                await stream.EventAsync(e);
+            },
+            async (nodeId, text) =>
+            {
+                await BeginAsync();
+                await stream.DeltaAsync(nodeId, text);
+            },
+            async () =>
             {
                 await BeginAsync();
                 await sse.CommentAsync("heartbeat");
-                continue;
-            }
+            });
 
-            if (!await ready)
-            {
-                break;
-            }
-
-            await BeginAsync();
-            while (produced.Reader.TryRead(out var item))
-            {
-                await (item is RunEvent e ? stream.EventAsync(e) : stream.DeltaAsync(((ModelDelta)item).NodeId, ((ModelDelta)item).Text));
-            }
-        }
-
-        switch (await running)
+        switch (taken)
         {
             case TurnTaken.Ran ran:
                 await BeginAsync();
@@ -191,9 +177,6 @@ public static partial class LangGraphEndpoints
                 throw new InvalidOperationException("A LangGraph turn came to nothing the protocol answers.");
         }
     }
-
-    /// <summary>A piece of what a model is writing, for the stream.</summary>
-    private sealed record ModelDelta(string NodeId, string Text);
 
     private static async Task<IResult> WaitRun(
         [FromRoute(Name = "thread_id")] string threadId, HttpRequest request, RequestBody body, ConversationDirectory names, RunFacade runs, Caller caller, CancellationToken ct)

@@ -1,4 +1,6 @@
-// An OpenAI-compatible model on loopback, standing in for one the machine cannot reach: it answers
+// What the client tests stand in with, on loopback, for what the machine cannot reach, and the workflows that use them.
+
+// An OpenAI-compatible model, standing in for one the machine cannot reach: it answers
 // `You said: <the last user message>` (or a greeting), streamed word by word with a pause between words when asked to
 // stream, so that a client sees the reply arrive in pieces.
 import { createServer } from "node:http";
@@ -43,4 +45,40 @@ export function chattyWorkflow(modelUrl) {
       { id: "answer", type: "llm", mode: "say", base_url: modelUrl, model: "loopback", messages: [{ role: "system", content: "Be brief." }], include_history: true, next: "listen" },
     ],
   };
+}
+
+/** An API that answers `{ answer: "42" }` after 1.5 s, so that a turn calling it is still running while a test acts. */
+export async function startSlowApi() {
+  const server = createServer((_, response) => setTimeout(() => {
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(JSON.stringify({ answer: "42" }));
+  }, 1500));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => server.close() };
+}
+
+/** A workflow that greets, asks what to look up, calls the slow API, tells the answer, and asks again, for ever. */
+export function slowLookupWorkflow(apiUrl) {
+  return {
+    name: "Slow lookup",
+    start: "greet",
+    variables: { topic: null, answer: null },
+    nodes: [
+      { id: "greet", type: "say", text: "Hello {{last_user_message}}.", next: "ask_topic" },
+      { id: "ask_topic", type: "ask", prompt: "What shall I look up?", variable: "topic", input: { kind: "text" }, next: "lookup" },
+      { id: "lookup", type: "http_request", url: apiUrl, timeout_seconds: 30, response: { answer: "answer" }, next: "tell" },
+      { id: "tell", type: "say", text: "{{topic}}: {{answer}}", next: "ask_topic" },
+    ],
+  };
+}
+
+/** Uploads a workflow to a Sessions server; its id. */
+export async function upload(serverUrl, key, definition) {
+  const response = await fetch(`${serverUrl}/v1/workflows`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify(definition),
+  });
+  if (response.status !== 201) throw new Error(`upload: ${response.status} ${await response.text()}`);
+  return (await response.json()).workflow_id;
 }

@@ -34,12 +34,18 @@ if (!ListenGuard.AnyConfigured(builder.Configuration))
 }
 
 var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+if (auth.Jwt.Problem() is { } jwtProblem)
+{
+    Console.Error.WriteLine(jwtProblem);
+    return 2;
+}
+
 if (!auth.Enabled && ListenGuard.NonLoopbackAddresses(builder.Configuration) is { Count: > 0 } open)
 {
     // Without keys every request is the default tenant's admin: that is for a developer's own machine only.
     Console.Error.WriteLine(
-        $"Refusing to listen on {string.Join(", ", open)}: no API keys are configured (Sessions:Auth:ApiKeys), so only loopback "
-        + "addresses (127.0.0.1, [::1], localhost) are allowed. Configure API keys to listen on other addresses.");
+        $"Refusing to listen on {string.Join(", ", open)}: no API keys (Sessions:Auth:ApiKeys) and no token issuer are configured, so only loopback "
+        + "addresses (127.0.0.1, [::1], localhost) are allowed. Configure API keys or an issuer (Sessions:Auth:Jwt) to listen on other addresses.");
     return 2;
 }
 
@@ -69,8 +75,19 @@ builder.Services.AddOpenApi(openApi =>
 });
 builder.Services.AddHealthChecks().AddCheck<HealthEndpoints.StoreHealthCheck>("store");
 
-builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
-    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+// One `Bearer` scheme for both credentials: a JWT goes to the JWT bearer handler (when an issuer is configured),
+// anything else is looked up as an API key.
+var authentication = builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
+    .AddPolicyScheme(ApiKeyAuthentication.SchemeName, null, bearer => bearer.ForwardDefaultSelector = http =>
+        auth.Jwt.Enabled && JwtAuthentication.LooksLikeJwt(JwtAuthentication.Presented(http.Request)) ? JwtAuthentication.SchemeName : ApiKeyAuthentication.HandlerScheme)
+    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.HandlerScheme, null);
+if (auth.Jwt.Enabled)
+{
+    authentication.AddJwtBearer(JwtAuthentication.SchemeName, bearer => JwtAuthentication.Configure(bearer, auth.Jwt));
+}
+
+// A refused token is routine, and the handler's information lines are about the token: they go at debug and below.
+builder.Logging.AddFilter("Microsoft.AspNetCore.Authentication.JwtBearer", LogLevel.Warning);
 builder.Services.AddAuthorization(Policies.Add);
 builder.Services.AddHttpContextAccessor();
 builder.Services.AddScoped(sp => new Caller(sp.GetRequiredService<IHttpContextAccessor>().HttpContext!));

@@ -9,7 +9,7 @@ using Sessions.Testing;
 namespace Sessions.Api.Tests;
 
 /// <summary>API keys, roles and tenants against the real server: every refusal a problem, every other tenant's id a 404.</summary>
-public sealed class AuthTests : IAsyncLifetime
+public abstract class AuthTests : IAsyncLifetime
 {
     private const string Workflow = """
         { "name": "Greeter", "start": "ask", "nodes": [
@@ -27,7 +27,15 @@ public sealed class AuthTests : IAsyncLifetime
         ("globex-admin-key-0123456789", "globex", "bob", "admin"),
     ];
 
-    private readonly SessionsFactory factory = new(null, Settings());
+    private readonly TestIssuer? issuer;
+    private readonly SessionsFactory factory;
+
+    /// <param name="withTokens">Every person signs in with a token of a loopback issuer instead of an API key.</param>
+    protected AuthTests(bool withTokens)
+    {
+        issuer = withTokens ? new TestIssuer() : null;
+        factory = new(null, issuer is null ? Settings() : issuer.Settings());
+    }
     private string workflowId = null!;
 
     public static Dictionary<string, string?> Settings(params (string Key, string? Value)[] more)
@@ -51,7 +59,11 @@ public sealed class AuthTests : IAsyncLifetime
 
     public async Task InitializeAsync() => workflowId = await As("alice").UploadAsync(Workflow);
 
-    public Task DisposeAsync() => factory.DisposeAsync().AsTask();
+    public async Task DisposeAsync()
+    {
+        await factory.DisposeAsync();
+        issuer?.Dispose();
+    }
 
     [Fact]
     public async Task Requests_without_a_valid_key_are_401_problems_and_health_stays_open()
@@ -187,11 +199,13 @@ public sealed class AuthTests : IAsyncLifetime
     [Fact]
     public async Task Each_key_has_its_own_rate_limit_answered_429_with_retry_after()
     {
-        await using var limited = new SessionsFactory(null, Settings(("Sessions:RateLimit:PermitsPerSecond", "1"), ("Sessions:RateLimit:Burst", "3")));
+        var settings = issuer?.Settings() ?? Settings();
+        (settings["Sessions:RateLimit:PermitsPerSecond"], settings["Sessions:RateLimit:Burst"]) = ("1", "3");
+        await using var limited = new SessionsFactory(null, settings);
         HttpClient Key(string principal)
         {
             var client = limited.CreateClient();
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Keys.Single(k => k.Principal == principal).Key);
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Credential(principal));
             return client;
         }
 
@@ -220,7 +234,7 @@ public sealed class AuthTests : IAsyncLifetime
         using var folder = new TempDirectory();
         var (exitCode, output) = await ServerProcess.RunUntilExitAsync("--urls=http://0.0.0.0:5999", $"--Sessions:Sqlite:Path={folder.File("s.db")}");
         Assert.Equal(2, exitCode);
-        Assert.Contains("Refusing to listen on http://0.0.0.0:5999: no API keys are configured (Sessions:Auth:ApiKeys)", output);
+        Assert.Contains("Refusing to listen on http://0.0.0.0:5999: no API keys (Sessions:Auth:ApiKeys) and no token issuer are configured", output);
         Assert.False(File.Exists(folder.File("s.db")));
     }
 
@@ -277,7 +291,14 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await As("alice").GetAsync($"/v1/runs/{run}?include_deleted=true")).StatusCode);
     }
 
-    private HttpClient As(string principal) => WithHeader("Bearer " + Keys.Single(k => k.Principal == principal).Key);
+    private HttpClient As(string principal) => WithHeader("Bearer " + Credential(principal));
+
+    /// <summary>The person's API key, or a token the issuer signed with the same tenant, principal and role.</summary>
+    private string Credential(string principal)
+    {
+        var person = Keys.Single(k => k.Principal == principal);
+        return issuer?.Token(person.Tenant, person.Principal, person.Role) ?? person.Key;
+    }
 
     private HttpClient WithHeader(string authorization)
     {
@@ -286,3 +307,8 @@ public sealed class AuthTests : IAsyncLifetime
         return client;
     }
 }
+
+public sealed class ApiKeyAuthTests() : AuthTests(withTokens: false);
+
+/// <summary>The role suite with tokens: what a key's role permits, a token's role permits, and nothing more.</summary>
+public sealed class TokenAuthTests() : AuthTests(withTokens: true);

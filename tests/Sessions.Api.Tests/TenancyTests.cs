@@ -13,7 +13,8 @@ namespace Sessions.Api.Tests;
 /// runs; the scheduled purge, which no caller asks for, is the only one that crosses tenants, and only for runs past
 /// their grace period or retention.
 /// </summary>
-public abstract class TenancyTests(StoreUnderTest store) : IAsyncLifetime
+/// <param name="withTokens">Every person signs in with a token of a loopback issuer (<see cref="TestIssuer"/>) instead of an API key.</param>
+public abstract class TenancyTests(StoreUnderTest store, bool withTokens = false) : IAsyncLifetime
 {
     private const string Greeter = """
         { "name": "Greeter", "start": "ask", "retention_days": 7, "nodes": [
@@ -31,13 +32,19 @@ public abstract class TenancyTests(StoreUnderTest store) : IAsyncLifetime
     ];
 
     private readonly FakeTimeProvider clock = new(DateTimeOffset.UtcNow);
+    private readonly TestIssuer? issuer = withTokens ? new TestIssuer() : null;
     private Dictionary<string, string?> settings = null!;
     private SessionsFactory factory = null!;
 
     public async Task InitializeAsync()
     {
         settings = await store.SettingsAsync();
-        for (var i = 0; i < Keys.Length; i++)
+        foreach (var (key, value) in issuer?.Settings() ?? [])
+        {
+            settings[key] = value;
+        }
+
+        for (var i = 0; i < Keys.Length && issuer is null; i++)
         {
             settings[$"Sessions:Auth:ApiKeys:{i}:Sha256"] = ApiKeyAuthentication.Hash(Keys[i].Key);
             settings[$"Sessions:Auth:ApiKeys:{i}:Tenant"] = Keys[i].Tenant;
@@ -64,6 +71,7 @@ public abstract class TenancyTests(StoreUnderTest store) : IAsyncLifetime
     {
         await factory.DisposeAsync();
         await store.DisposeAsync();
+        issuer?.Dispose();
     }
 
     /// <summary>What one tenant has: a workflow, a run deleted now, a finished run whose retention runs out in 7 days, and a waiting run.</summary>
@@ -293,7 +301,8 @@ public abstract class TenancyTests(StoreUnderTest store) : IAsyncLifetime
     private HttpClient As(string principal)
     {
         var client = factory.CreateClient();
-        client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "Bearer " + Keys.Single(k => k.Principal == principal).Key);
+        var person = Keys.Single(k => k.Principal == principal);
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "Bearer " + (issuer?.Token(person.Tenant, person.Principal, person.Role) ?? person.Key));
         return client;
     }
 }
@@ -301,6 +310,10 @@ public abstract class TenancyTests(StoreUnderTest store) : IAsyncLifetime
 public sealed class SqliteTenancyTests() : TenancyTests(new SqliteStoreUnderTest());
 
 public sealed class PostgresTenancyTests() : TenancyTests(new PostgresStoreUnderTest());
+
+public sealed class SqliteTenancyWithTokensTests() : TenancyTests(new SqliteStoreUnderTest(), withTokens: true);
+
+public sealed class PostgresTenancyWithTokensTests() : TenancyTests(new PostgresStoreUnderTest(), withTokens: true);
 
 [NeedsServer(TestMongo.Variable, TestMongo.Server)]
 public sealed class MongoTenancyTests() : TenancyTests(new MongoStoreUnderTest());

@@ -14,6 +14,13 @@ public abstract class AiSdkChatTests(Store store, ITestOutputHelper output)
         await using var server = await ProtocolServer.StartAsync(store);
         await ClientPackages.RunNodeTestAsync(server, server.Environment, output, "ai-sdk.test.mjs");
     }
+
+    [Fact]
+    public async Task The_ai_sdk_chats_with_an_identity_providers_token_as_with_a_key()
+    {
+        await using var server = await ProtocolServer.StartAsync(store, withTokens: true);
+        await ClientPackages.RunNodeTestAsync(server, server.Environment, output, "ai-sdk.test.mjs");
+    }
 }
 
 public sealed class SqliteAiSdkChatTests(ITestOutputHelper output) : AiSdkChatTests(Store.Sqlite, output);

@@ -18,7 +18,7 @@ public sealed class LangGraphReferenceTests(ITestOutputHelper output)
     public async Task Sessions_shows_a_langgraph_client_what_langgraphs_own_server_shows()
     {
         await using var server = await ProtocolServer.StartAsync(Store.Sqlite);
-        var sessions = await FactsAsync(new() { ["PROTOCOL_URL"] = server.Url, ["SESSIONS_KEY"] = ProtocolServer.Key });
+        var sessions = await FactsAsync(new() { ["PROTOCOL_URL"] = server.Url, ["SESSIONS_KEY"] = server.Key });
 
         await using var reference = await ReferenceServer.StartAsync();
         var langGraph = await FactsAsync(new() { ["PROTOCOL_URL"] = reference.Url });

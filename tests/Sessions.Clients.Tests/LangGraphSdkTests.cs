@@ -19,6 +19,14 @@ public abstract class LangGraphSdkTests(Store store, ITestOutputHelper output)
         environment["LANGGRAPH_SDK"] = sdk;
         await ClientPackages.RunNodeTestAsync(server, environment, output, "langgraph.test.mjs");
     }
+
+    [Fact]
+    public async Task The_sdk_signs_in_with_an_identity_providers_token_as_with_a_key()
+    {
+        // The same script, with an issuer's tokens where the keys were: the SDK sends them as x-api-key, the REST calls as Bearer.
+        await using var server = await ProtocolServer.StartAsync(store, withTokens: true);
+        await ClientPackages.RunNodeTestAsync(server, server.Environment, output, "langgraph.test.mjs");
+    }
 }
 
 public sealed class SqliteLangGraphSdkTests(ITestOutputHelper output) : LangGraphSdkTests(Store.Sqlite, output);

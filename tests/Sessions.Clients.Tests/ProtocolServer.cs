@@ -12,24 +12,38 @@ public enum Store
 
 /// <summary>
 /// The real server as its own process, on SQLite in a temp folder or on a PostgreSQL database of its own, with two
-/// API keys: an editor of the tenant the samples are loaded into, and one of another tenant.
+/// credentials: an editor of the tenant the samples are loaded into, and one of another tenant. They are API keys, or
+/// tokens of an OpenID Connect issuer on loopback (the server then has no keys at all).
 /// </summary>
 public sealed class ProtocolServer : IAsyncDisposable
 {
-    public const string Key = "sessions-protocol-key";
-    public const string OtherTenantKey = "sessions-protocol-other-tenant";
+    private const string ApiKey = "sessions-protocol-key";
+    private const string OtherTenantApiKey = "sessions-protocol-other-tenant";
 
     private readonly TempDirectory folder;
     private readonly TestPostgres? database;
+    private readonly TestIssuer? issuer;
 
-    private ProtocolServer(ServerProcess process, TempDirectory folder, TestPostgres? database)
+    private ProtocolServer(ServerProcess process, TempDirectory folder, TestPostgres? database, TestIssuer? issuer)
     {
         Process = process;
         this.folder = folder;
         this.database = database;
+        this.issuer = issuer;
+        Key = issuer?.Token(DefaultTenant, "frontend", "editor") ?? ApiKey;
+        OtherTenantKey = issuer?.Token("other-tenant", "stranger", "editor") ?? OtherTenantApiKey;
     }
 
+    /// <summary>The tenant the samples are loaded into.</summary>
+    public const string DefaultTenant = "default";
+
     public ServerProcess Process { get; }
+
+    /// <summary>An editor's credential of the tenant the samples are loaded into.</summary>
+    public string Key { get; }
+
+    /// <summary>A credential of another tenant.</summary>
+    public string OtherTenantKey { get; }
 
     public string Url => Process.Address.ToString().TrimEnd('/');
 
@@ -41,20 +55,23 @@ public sealed class ProtocolServer : IAsyncDisposable
         ["SESSIONS_OTHER_KEY"] = OtherTenantKey,
     };
 
-    public static async Task<ProtocolServer> StartAsync(Store store, params string[] settings)
+    public static Task<ProtocolServer> StartAsync(Store store, params string[] settings) => StartAsync(store, withTokens: false, settings);
+
+    public static async Task<ProtocolServer> StartAsync(Store store, bool withTokens, params string[] settings)
     {
         var folder = new TempDirectory();
         var database = store == Store.Postgres ? await TestPostgres.CreateAsync() : null;
+        var issuer = withTokens ? new TestIssuer() : null;
         string[] storeSettings = database is null ? [] : ["--Sessions:Store=postgres", $"--Sessions:Postgres:ConnectionString={database.ConnectionString}"];
-        var process = await ServerProcess.StartAsync(
-            folder.File("sessions.db"),
+        string[] credentials = issuer is null
+            ?
             [
-                .. storeSettings,
-                .. KeySettings(0, Key, "default", "frontend", "editor"),
-                .. KeySettings(1, OtherTenantKey, "other-tenant", "stranger", "editor"),
-                .. settings,
-            ]);
-        return new ProtocolServer(process, folder, database);
+                .. KeySettings(0, ApiKey, DefaultTenant, "frontend", "editor"),
+                .. KeySettings(1, OtherTenantApiKey, "other-tenant", "stranger", "editor"),
+            ]
+            : [.. issuer.Settings().Select(s => $"--{s.Key}={s.Value}")];
+        var process = await ServerProcess.StartAsync(folder.File("sessions.db"), [.. storeSettings, .. credentials, .. settings]);
+        return new ProtocolServer(process, folder, database, issuer);
     }
 
     private static string[] KeySettings(int index, string key, string tenant, string principal, string role) =>
@@ -74,5 +91,6 @@ public sealed class ProtocolServer : IAsyncDisposable
         }
 
         folder.Dispose();
+        issuer?.Dispose();
     }
 }

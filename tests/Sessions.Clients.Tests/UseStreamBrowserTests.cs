@@ -47,7 +47,7 @@ public sealed class UseStreamBrowserTests : IAsyncLifetime
         page.SetDefaultTimeout(30_000);
         var failures = new List<string>();
         page.PageError += (_, error) => failures.Add(error);
-        await page.GotoAsync($"{site.Origin}/index.html?api={Uri.EscapeDataString(server.Url)}&key={ProtocolServer.Key}&assistant={AppointmentBooking}");
+        await page.GotoAsync($"{site.Origin}/index.html?api={Uri.EscapeDataString(server.Url)}&key={server.Key}&assistant={AppointmentBooking}");
 
         await page.GetByTestId("reply").FillAsync("Hello");
         await page.GetByTestId("send").ClickAsync();
@@ -80,7 +80,7 @@ public sealed class UseStreamBrowserTests : IAsyncLifetime
         // The same run as any other: finished, with the person's replies in its history.
         var threadId = await page.GetByTestId("thread").TextContentAsync();
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/runs/{threadId}");
-        request.Headers.Authorization = new("Bearer", ProtocolServer.Key);
+        request.Headers.Authorization = new("Bearer", server.Key);
         var run = System.Text.Json.Nodes.JsonNode.Parse(await (await server.Process.Client.SendAsync(request)).Content.ReadAsStringAsync())!;
         Assert.Equal("completed", run["status"]!.GetValue<string>());
         Assert.Equal("dental", run["variables"]!["service"]!.GetValue<string>());

@@ -22,6 +22,7 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
         ErrorKind.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
         ErrorKind.Forbidden => StatusCodes.Status403Forbidden,
         ErrorKind.TooManyRequests => StatusCodes.Status429TooManyRequests,
+        ErrorKind.Unauthorized => StatusCodes.Status401Unauthorized,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -104,7 +105,7 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
         var status = http.Response.StatusCode;
         var (code, title) = status switch
         {
-            401 => (ProblemCodes.Unauthorized, "API key required"),
+            401 => (ProblemCodes.Unauthorized, "API key or token required"),
             403 => (ProblemCodes.Forbidden, "Not permitted"),
             404 => (ProblemCodes.RouteNotFound, "No such endpoint"),
             405 => (ProblemCodes.MethodNotAllowed, "Method not allowed"),
@@ -113,8 +114,8 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
         };
         var detail = status switch
         {
-            401 => "Send a valid API key as 'Authorization: Bearer <key>'.",
-            403 => "This API key's role does not permit this request.",
+            401 => "Send a valid API key, or a token of the configured issuer, as 'Authorization: Bearer <key or token>'.",
+            403 => http.User.FindFirst(Security.JwtAuthentication.RefusalClaim)?.Value ?? "This API key's role does not permit this request.",
             _ => $"{http.Request.Method} {http.Request.Path} answered {status}; see /openapi/v1.json for the endpoints.",
         };
         var problem = Problem(status, code, title, detail);

@@ -3,10 +3,15 @@ using Microsoft.OpenApi;
 
 namespace Sessions.Api.OpenApi;
 
-/// <summary>Declares the API-key bearer scheme and requires it of every operation (health and the document itself excepted).</summary>
+/// <summary>
+/// Declares the two bearer credentials (an API key, an issuer's JWT) and requires one of them of every operation
+/// (health and the document itself excepted).
+/// </summary>
 public sealed class BearerScheme : IOpenApiDocumentTransformer
 {
     public const string Name = "api_key";
+
+    public const string JwtName = "jwt";
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
@@ -16,7 +21,14 @@ public sealed class BearerScheme : IOpenApiDocumentTransformer
         {
             Type = SecuritySchemeType.Http,
             Scheme = "bearer",
-            Description = "An API key: `Authorization: Bearer <key>`. Keys are configured as SHA-256 hashes under Sessions:Auth:ApiKeys, each with a tenant, a principal and a role (admin, editor, viewer).",
+            Description = "An API key: `Authorization: Bearer <key>` (or `x-api-key: <key>`). Keys are configured as SHA-256 hashes under Sessions:Auth:ApiKeys, each with a tenant, a principal and a role (admin, editor, viewer).",
+        };
+        document.Components.SecuritySchemes[JwtName] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            BearerFormat = "JWT",
+            Description = "A token of the issuer configured in Sessions:Auth:Jwt (Authority, Audience): `Authorization: Bearer <JWT>`. Its claims name the tenant (`tenant`), the principal (`sub`) and the role (`role`, or a scope: sessions:read, sessions:write, sessions:admin); each claim name is configurable.",
         };
         foreach (var (path, item) in document.Paths)
         {
@@ -28,7 +40,9 @@ public sealed class BearerScheme : IOpenApiDocumentTransformer
             foreach (var operation in item.Operations.Values)
             {
                 operation.Security ??= [];
+                // Two requirements: either one will do.
                 operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Name, document)] = [] });
+                operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(JwtName, document)] = [] });
             }
         }
 

@@ -34,8 +34,12 @@ public sealed class SampleWorkflows(
     private readonly List<(string Tenant, string Id, string Name)> loaded = [];
 
     /// <summary>The tenants samples are loaded into, the one that keeps the samples' own ids first.</summary>
-    public static IReadOnlyList<string> Tenants(SessionsOptions sessions, AuthOptions auth) =>
-        auth.Enabled ? auth.ApiKeys.Select(k => k.Tenant).Distinct(StringComparer.Ordinal).ToList() : [sessions.DefaultTenant];
+    /// <remarks>With keys: their tenants, and an issuer's fixed tenant; with neither known (tokens name their tenant), the default one.</remarks>
+    public static IReadOnlyList<string> Tenants(SessionsOptions sessions, AuthOptions auth)
+    {
+        var tenants = auth.ApiKeys.Select(k => k.Tenant).Append(auth.Jwt.Tenant).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        return tenants.Count > 0 ? tenants : [sessions.DefaultTenant];
+    }
 
     /// <summary>
     /// A sample's id in a tenant other than the first: ids are unique across tenants, so each needs its own. The
@@ -120,8 +124,13 @@ public sealed class SampleWorkflows(
             ? "PostgreSQL"
             : $"SQLite at {Path.GetFullPath(configuration["Sessions:Sqlite:Path"] ?? "data/sessions.db")}";
         logger.LogInformation(
-            "Sessions listens on {Address}; console {Address}{Console}/; store: {Store}; API keys: {Keys}",
-            address, address, Endpoints.ConsoleEndpoints.Path, store, auth.Value.Enabled ? $"{auth.Value.ApiKeys.Count} configured" : "none (loopback only)");
+            "Sessions listens on {Address}; console {Address}{Console}/; store: {Store}; API keys: {Keys}; tokens: {Issuer}",
+            address,
+            address,
+            Endpoints.ConsoleEndpoints.Path,
+            store,
+            auth.Value.Enabled ? $"{auth.Value.ApiKeys.Count} configured" : "none (loopback only)",
+            auth.Value.Jwt.Enabled ? $"from {auth.Value.Jwt.Authority}" : "none");
         var bearer = auth.Value.Enabled ? " -H \"Authorization: Bearer $KEY\"" : string.Empty;
         foreach (var (tenant, id, name) in loaded)
         {

@@ -20,7 +20,11 @@ public sealed class ApiKeyAuthentication(
     IOptions<SessionsOptions> sessions)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, new RefusalsAtDebug(logger), encoder)
 {
+    /// <summary>The scheme requests are authenticated by: it hands a JWT to <see cref="JwtAuthentication"/> and anything else here.</summary>
     public const string SchemeName = "Bearer";
+
+    /// <summary>This handler's own scheme, behind <see cref="SchemeName"/>.</summary>
+    public const string HandlerScheme = "ApiKey";
 
     /// <summary>The other header a key may come in, when there is no Authorization header.</summary>
     public const string ApiKeyHeader = "x-api-key";

@@ -3,9 +3,10 @@ using System.ComponentModel.DataAnnotations;
 namespace Sessions.Api.Security;
 
 /// <summary>
-/// API keys, section `Sessions:Auth`. Only the SHA-256 of each key is configured (`printf '%s' "$KEY" | sha256sum`),
-/// so configuration files and environment dumps never hold a usable key. With no keys the server serves every request
-/// as the default tenant's admin, and refuses to listen anywhere but loopback.
+/// API keys and an identity provider's tokens, section `Sessions:Auth`. Only the SHA-256 of each key is configured
+/// (`printf '%s' "$KEY" | sha256sum`), so configuration files and environment dumps never hold a usable key. With
+/// neither keys nor an issuer the server serves every request as the default tenant's admin, and refuses to listen
+/// anywhere but loopback.
 /// </summary>
 public sealed class AuthOptions
 {
@@ -13,7 +14,10 @@ public sealed class AuthOptions
 
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
 
-    public bool Enabled => ApiKeys.Count > 0;
+    /// <summary>JWT bearer tokens from an OpenID Connect issuer, beside the API keys.</summary>
+    public JwtOptions Jwt { get; set; } = new();
+
+    public bool Enabled => ApiKeys.Count > 0 || Jwt.Enabled;
 }
 
 public sealed class ApiKeyOptions

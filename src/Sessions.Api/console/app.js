@@ -22,7 +22,8 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-// With API keys configured the console asks for one when the server answers 401, and keeps it for this tab only.
+// With API keys or an issuer configured the console asks for a key or a token when the server answers 401 (saying
+// why the last one was refused, such as an expired token), and keeps it for this tab only.
 function headers() {
   const key = sessionStorage.getItem("sessions-api-key");
   return key ? { "Content-Type": "application/json", Authorization: `Bearer ${key}` } : { "Content-Type": "application/json" };
@@ -31,7 +32,8 @@ function headers() {
 async function send(path, options = {}) {
   let response = await fetch(path, { ...options, headers: headers() });
   if (response.status === 401) {
-    const key = window.prompt("This server needs an API key:");
+    const refused = sessionStorage.getItem("sessions-api-key") ? (await response.clone().json().catch(() => null))?.detail : null;
+    const key = window.prompt(`${refused ? `${refused}\n` : ""}This server needs an API key or a sign-in token (JWT):`);
     if (key) {
       sessionStorage.setItem("sessions-api-key", key.trim());
       response = await fetch(path, { ...options, headers: headers() });

@@ -11,6 +11,7 @@ public enum ErrorKind
     UnsupportedMediaType,
     Forbidden,
     TooManyRequests,
+    Unauthorized,
 }
 
 /// <summary>

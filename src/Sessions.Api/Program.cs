@@ -84,10 +84,11 @@ var authentication = builder.Services.AddAuthentication(ApiKeyAuthentication.Sch
 if (auth.Jwt.Enabled)
 {
     authentication.AddJwtBearer(JwtAuthentication.SchemeName, bearer => JwtAuthentication.Configure(bearer, auth.Jwt));
-}
 
-// A refused token is routine, and the handler's information lines are about the token: they go at debug and below.
-builder.Logging.AddFilter("Microsoft.AspNetCore.Authentication.JwtBearer", LogLevel.Warning);
+    // The same handler, with its lines about refused tokens at debug.
+    builder.Services.Configure<Microsoft.AspNetCore.Authentication.AuthenticationOptions>(options =>
+        options.SchemeMap[JwtAuthentication.SchemeName].HandlerType = typeof(QuietJwtBearerHandler));
+}
 builder.Services.AddAuthorization(Policies.Add);
 builder.Services.AddHttpContextAccessor();
 builder.Services.AddScoped(sp => new Caller(sp.GetRequiredService<IHttpContextAccessor>().HttpContext!));

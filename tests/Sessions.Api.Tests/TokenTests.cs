@@ -131,6 +131,17 @@ public sealed class TokenTests : IAsyncLifetime
         }
 
         Assert.Equal(0, (await (await With(AcmeKey).GetAsync("/v1/runs")).ReadObjectAsync())["total"]!.GetValue<int>());
+
+        // No token anywhere in the logs, and nothing about the refusals above debug.
+        var logged = factory.Logs.ToList();
+        foreach (var (what, token, _) in bad)
+        {
+            Assert.DoesNotContain(logged, line => line.Contains(token, StringComparison.Ordinal) || line.Contains(token.Split('.')[1], StringComparison.Ordinal));
+        }
+
+        Assert.DoesNotContain(
+            logged.Where(line => !line.StartsWith("Debug", StringComparison.Ordinal) && !line.StartsWith("Trace", StringComparison.Ordinal)),
+            line => line.Contains("JwtBearer", StringComparison.Ordinal) || line.Contains("SecurityToken", StringComparison.Ordinal) || line.Contains("IDX1", StringComparison.Ordinal));
     }
 
     [Fact]

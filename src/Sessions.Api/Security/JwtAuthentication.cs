@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Sessions.Api.Http;
@@ -184,3 +185,10 @@ public static class JwtAuthentication
         _ => "The token could not be validated.",
     };
 }
+
+/// <summary>
+/// ASP.NET Core's JWT bearer handler, whose lines about a refused token (written at information) go at debug: a refused
+/// token is routine, and what is wrong with it is the client's to read in its 401, not the log's.
+/// </summary>
+internal sealed class QuietJwtBearerHandler(IOptionsMonitor<JwtBearerOptions> options, ILoggerFactory logger, System.Text.Encodings.Web.UrlEncoder encoder)
+    : JwtBearerHandler(options, new RefusalsAtDebug(logger), encoder);

@@ -101,6 +101,7 @@ builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
     .WithExposedHeaders("Content-Location", "Location", "Retry-After", ExecuteEndpoints.ReplayedHeader)));
 
 builder.Services.AddSessionsRuntime();
+builder.Services.AddSessionsTelemetry(builder.Configuration);
 builder.Services.AddSingleton<ISecretStore, ConfiguredSecretStore>();
 builder.Services.AddSessionsNodes();
 try

@@ -11,6 +11,8 @@ namespace Sessions.Storage.MongoDb;
 /// </summary>
 public sealed class MongoRunStore(MongoDatabase database) : IRunStore
 {
+    public string DbSystem => "mongodb";
+
     private IMongoCollection<BsonDocument> Runs => database.Collection(MongoSchema.Runs);
 
     private IMongoCollection<BsonDocument> Events => database.Collection(MongoSchema.Events);

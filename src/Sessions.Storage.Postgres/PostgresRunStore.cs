@@ -8,6 +8,8 @@ namespace Sessions.Storage.Postgres;
 
 public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
 {
+    public string DbSystem => "postgresql";
+
 
     public async Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken)
     {

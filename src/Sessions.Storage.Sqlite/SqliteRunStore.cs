@@ -10,6 +10,8 @@ namespace Sessions.Storage.Sqlite;
 
 public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 {
+    public string DbSystem => "sqlite";
+
     private const int SqliteConstraintPrimaryKey = 1555;
 
     public async Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken)

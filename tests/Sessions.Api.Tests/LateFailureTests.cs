@@ -149,6 +149,8 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
     /// <summary>The real store, with one fault injected into its next commit on request.</summary>
     public sealed class FaultyRunStore(IRunStore store) : IRunStore
     {
+        public string DbSystem => store.DbSystem;
+
         private volatile bool unreadable;
 
         public CommitFault FailNextCommit { get; set; }

@@ -43,6 +43,9 @@ public interface IWorkflowStore
 /// </summary>
 public interface IRunStore
 {
+    /// <summary>The database behind the store, as OpenTelemetry names it (`db.system.name`: sqlite, postgresql, mongodb).</summary>
+    string DbSystem { get; }
+
     Task<RunDocument?> GetAsync(string tenantId, string runId, CancellationToken cancellationToken);
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Telemetry;
 using Microsoft.Extensions.Logging;
 using Sessions.Runtime.Conditions;
 using Sessions.Runtime.Nodes;
@@ -210,9 +211,18 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
             await beforeReachingOutside(cancellationToken);
         }
 
+        using var span = SessionsTelemetry.Source.StartActivity(SessionsTelemetry.NodeSpan);
+        span?.SetTag(SessionsTelemetry.NodeId, node.Id);
+        span?.SetTag(SessionsTelemetry.NodeType, node.Type);
         try
         {
-            return await node.Handler.ExecuteAsync(turn.Context(node, retrying), cancellationToken);
+            var result = await node.Handler.ExecuteAsync(turn.Context(node, retrying), cancellationToken);
+            if (result.Outcome == NodeOutcome.Fail)
+            {
+                span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "the node failed the run");
+            }
+
+            return result;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -220,6 +230,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
             // One line for operators; the stack trace is for whoever debugs the node.
             logger.LogWarning("Node {NodeId} ({NodeType}) of run {RunId} failed: {Error}", node.Id, node.Type, turn.Run.Id, ex.Message);
             logger.LogDebug(ex, "Node {NodeId} ({NodeType}) of run {RunId} threw", node.Id, node.Type, turn.Run.Id);
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
             return NodeResult.Fail($"Node '{node.Id}' ({node.Type}) failed: {ex.Message}");
         }
     }

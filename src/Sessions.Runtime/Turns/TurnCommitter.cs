@@ -1,3 +1,4 @@
+using Sessions.Runtime.Telemetry;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -65,6 +66,9 @@ public sealed class TurnCommitter(
     /// <summary>Commits <paramref name="changes"/> under <paramref name="hold"/>; returns the run as committed, and the JSON it was stored as.</summary>
     internal async Task<(RunDocument Run, string? Json)> CommitAsync(RunHold hold, TurnChanges changes, CancellationToken cancellationToken)
     {
+        using var span = SessionsTelemetry.Source.StartActivity(SessionsTelemetry.CommitSpan);
+        span?.SetTag(SessionsTelemetry.DbSystem, runs.DbSystem);
+
         // From here on the hold is not kept alive: what is left is one write. The answer under the key is made only now,
         // so that it expects the key's version as its last renewal left it.
         var stored = await hold.BeforeCommitAsync();

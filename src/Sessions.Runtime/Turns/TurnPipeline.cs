@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Telemetry;
 using Sessions.Runtime.Turns.Gates;
 using Sessions.Runtime.Workflows;
 
@@ -38,6 +39,18 @@ public sealed class TurnPipeline(
     /// </param>
     public async Task<TurnOutcome> ExecuteAsync(TurnRequest request, CancellationToken cancellationToken, TurnObserver? observer = null)
     {
+        // One span and one count per turn however it came (a request, a worker, a timer, a replay); its children are
+        // the nodes it ran and its commit.
+        using var span = SessionsTelemetry.Source.StartActivity(SessionsTelemetry.TurnSpan);
+        span?.SetTag(SessionsTelemetry.Tenant, request.TenantId);
+        span?.SetTag(SessionsTelemetry.WorkflowId, request.WorkflowId);
+        span?.SetTag(SessionsTelemetry.Trigger, TurnTelemetry.TriggerOf(request));
+        if (request.RunId is { } runId)
+        {
+            span?.SetTag(SessionsTelemetry.RunId, runId);
+        }
+
+        var started = clock.GetTimestamp();
         try
         {
             var attempt = await loader.FirstAttemptAsync(request, observer, cancellationToken);
@@ -46,6 +59,7 @@ public sealed class TurnPipeline(
                 var round = await AttemptAsync(attempt, cancellationToken);
                 if (round.Outcome is { } outcome)
                 {
+                    TurnTelemetry.Record(span, request, outcome.Run, "applied", clock.GetElapsedTime(started).TotalSeconds);
                     return outcome;
                 }
 
@@ -57,10 +71,18 @@ public sealed class TurnPipeline(
                 attempt = round.Next!;
             }
         }
-        catch when (request.RunId is not null)
+        catch (Exception failure)
         {
-            // Whatever happened, the next turn of this run reads it from the store.
-            loader.Forget(request.TenantId, request.RunId);
+            // Refused (nothing applied), or failed after admission: the span says so, the count says which.
+            var outcome = failure is DomainException refusal ? $"refused:{refusal.Code}" : "error";
+            TurnTelemetry.Record(span, request, null, failure is DomainException ? "refused" : "error", clock.GetElapsedTime(started).TotalSeconds);
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, outcome);
+            if (request.RunId is not null)
+            {
+                // Whatever happened, the next turn of this run reads it from the store.
+                loader.Forget(request.TenantId, request.RunId);
+            }
+
             throw;
         }
     }

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Sessions.Runtime.Telemetry;
+using Sessions.Testing;
+
+namespace Sessions.Api.Tests;
+
+/// <summary>
+/// What an operator sees through OpenTelemetry: a turn's span (`sessions.turn`) under the request that took it, its
+/// nodes and its commit as children, the `sessions.turns` and `sessions.turn.duration` instruments, an incoming
+/// `traceparent` honoured; and the real export, over OTLP/HTTP to a receiver on loopback, from the server process
+/// configured only by the standard variables.
+/// </summary>
+public sealed class TelemetryTests : IAsyncDisposable
+{
+    private const string Greeter = """
+        { "name": "Greeter", "start": "hello", "nodes": [
+          { "id": "hello", "type": "say", "text": "Hello", "next": "ask" },
+          { "id": "ask", "type": "ask", "prompt": "Name?", "variable": "name", "input": { "kind": "text", "pattern": "^[A-Z][a-z]+$" }, "next": "bye" },
+          { "id": "bye", "type": "say", "text": "Bye {{name}}", "next": "done" },
+          { "id": "done", "type": "end" } ] }
+        """;
+
+    private readonly List<Activity> spans = [];
+    private readonly List<Metric> metrics = [];
+    private readonly SessionsFactory factory = new();
+    private readonly Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> traced;
+
+    public TelemetryTests()
+    {
+        traced = factory.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource(SessionsTelemetry.Name).AddAspNetCoreInstrumentation().AddInMemoryExporter(spans))
+            .WithMetrics(meters => meters.AddMeter(SessionsTelemetry.Name).AddInMemoryExporter(metrics))));
+    }
+
+    [Fact]
+    public async Task A_turn_is_one_span_under_its_request_with_its_nodes_and_commit_and_is_counted()
+    {
+        var client = traced.CreateClient();
+        var workflowId = await client.UploadAsync(Greeter);
+        var started = await client.StartAsync(workflowId);
+        var runId = started["run_id"]!.GetValue<string>();
+
+        // An incoming traceparent is honoured: the reply's turn is in the caller's trace.
+        var callerTrace = ActivityTraceId.CreateRandom();
+        using var reply = new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{workflowId}/execute")
+        {
+            Content = Http.Json($$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"Ada"}}"""),
+        };
+        reply.Headers.Add("traceparent", $"00-{callerTrace}-{ActivitySpanId.CreateRandom()}-01");
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(reply)).StatusCode);
+        await client.PostAsync($"/v1/workflows/{workflowId}/execute", Http.Json($$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"lowercase"}}"""));
+
+        FlushAll();
+        var turns = spans.Where(s => s.OperationName == SessionsTelemetry.TurnSpan).ToList();
+        Assert.Equal(3, turns.Count);
+        var first = turns.Single(t => (string?)t.GetTagItem(SessionsTelemetry.Trigger) == "start");
+        Assert.Equal("default", first.GetTagItem(SessionsTelemetry.Tenant));
+        Assert.Equal(workflowId, first.GetTagItem(SessionsTelemetry.WorkflowId));
+        Assert.Equal(runId, first.GetTagItem(SessionsTelemetry.RunId));
+        Assert.Equal(1, first.GetTagItem(SessionsTelemetry.TurnNumber));
+        var stored = await (await client.GetAsync($"/v1/runs/{runId}")).ReadObjectAsync();
+        Assert.Equal(stored["version_number"]!.GetValue<int>(), first.GetTagItem(SessionsTelemetry.WorkflowVersion));
+        Assert.Equal("waiting_for_user_input", first.GetTagItem(SessionsTelemetry.RunStatus));
+        Assert.Equal("applied", first.GetTagItem(SessionsTelemetry.Outcome));
+
+        // Under the request that took it; its nodes and its commit under it.
+        var request = spans.Single(s => s.SpanId == first.ParentSpanId);
+        Assert.Equal(ActivityKind.Server, request.Kind);
+        var children = spans.Where(s => s.ParentSpanId == first.SpanId).ToList();
+        Assert.Equal(["hello", "ask"], children.Where(c => c.OperationName == SessionsTelemetry.NodeSpan).Select(c => (string)c.GetTagItem(SessionsTelemetry.NodeId)!));
+        Assert.Equal("say", children.First(c => c.OperationName == SessionsTelemetry.NodeSpan).GetTagItem(SessionsTelemetry.NodeType));
+        Assert.Equal("sqlite", children.Single(c => c.OperationName == SessionsTelemetry.CommitSpan).GetTagItem(SessionsTelemetry.DbSystem));
+
+        var answered = turns.Single(t => t.TraceId == callerTrace);
+        Assert.Equal("reply", answered.GetTagItem(SessionsTelemetry.Trigger));
+        Assert.Equal("completed", answered.GetTagItem(SessionsTelemetry.RunStatus));
+        Assert.Equal(ActivityStatusCode.Unset, answered.Status);
+
+        // A reply that does not fit is refused: the span says so, and the run is as it was.
+        var refused = turns.Single(t => (string?)t.GetTagItem(SessionsTelemetry.Outcome) == "refused");
+        Assert.Equal(ActivityStatusCode.Error, refused.Status);
+
+        var counted = Points("sessions.turns");
+        Assert.Equal(1, counted.Where(p => Tag(p, SessionsTelemetry.Trigger) == "start" && Tag(p, SessionsTelemetry.RunStatus) == "waiting_for_user_input").Sum(p => p.GetSumLong()));
+        Assert.Equal(1, counted.Where(p => Tag(p, SessionsTelemetry.Trigger) == "reply" && Tag(p, SessionsTelemetry.Outcome) == "applied").Sum(p => p.GetSumLong()));
+        Assert.Equal(1, counted.Where(p => Tag(p, SessionsTelemetry.Outcome) == "refused").Sum(p => p.GetSumLong()));
+        Assert.Equal(3, Points("sessions.turn.duration").Sum(p => p.GetHistogramCount()));
+    }
+
+    [Fact]
+    public async Task The_server_exports_its_turns_and_metrics_over_otlp_http_configured_by_the_standard_variables()
+    {
+        using var receiver = new OtlpReceiver();
+        using var folder = new TempDirectory();
+        await using var server = await ServerProcess.StartAsync(
+            folder.File("sessions.db"),
+            $"--OTEL_EXPORTER_OTLP_ENDPOINT={receiver.Address}",
+            "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+            "--OTEL_SERVICE_NAME=sessions-under-test",
+            "--OTEL_BSP_SCHEDULE_DELAY=200",
+            "--OTEL_METRIC_EXPORT_INTERVAL=500");
+        var workflowId = await server.Client.UploadAsync(Greeter);
+        await server.Client.StartAsync(workflowId);
+
+        // The exports are protobuf: a span's name is its field 5, a metric's its field 1, each a length-prefixed string.
+        await Eventually.TrueAsync(() => Task.FromResult(receiver.Received("/v1/traces", 5, SessionsTelemetry.TurnSpan) && receiver.Received("/v1/traces", 1, "sessions-under-test")), "the turn's span exported");
+        await Eventually.TrueAsync(() => Task.FromResult(receiver.Received("/v1/metrics", 1, "sessions.turns")), "the turn counter exported");
+        Assert.True(receiver.Received("/v1/traces", 5, SessionsTelemetry.NodeSpan));
+        Assert.True(receiver.Received("/v1/traces", 1, workflowId));
+    }
+
+    private void FlushAll()
+    {
+        traced.Services.GetRequiredService<TracerProvider>().ForceFlush();
+        traced.Services.GetRequiredService<MeterProvider>().ForceFlush();
+    }
+
+    private List<MetricPoint> Points(string name)
+    {
+        var points = new List<MetricPoint>();
+        foreach (var metric in metrics.Where(m => m.Name == name))
+        {
+            foreach (ref readonly var point in metric.GetMetricPoints())
+            {
+                points.Add(point);
+            }
+        }
+
+        return points;
+    }
+
+    private static string? Tag(MetricPoint point, string name)
+    {
+        foreach (var tag in point.Tags)
+        {
+            if (tag.Key == name)
+            {
+                return tag.Value?.ToString();
+            }
+        }
+
+        return null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await traced.DisposeAsync();
+        await factory.DisposeAsync();
+    }
+
+    /// <summary>An OTLP/HTTP collector on loopback, standing in for the one a deployment sends to: it keeps what arrives.</summary>
+    private sealed class OtlpReceiver : IDisposable
+    {
+        private readonly HttpListener listener = new();
+        private readonly List<(string Path, byte[] Body)> received = [];
+
+        public OtlpReceiver()
+        {
+            var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            Address = $"http://127.0.0.1:{port}";
+            listener.Prefixes.Add(Address + "/");
+            listener.Start();
+            _ = ServeAsync();
+        }
+
+        public string Address { get; }
+
+        /// <summary>Whether a body sent to <paramref name="path"/> holds <paramref name="text"/> as protobuf field <paramref name="field"/>.</summary>
+        public bool Received(string path, int field, string text)
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            bytes = [(byte)((field << 3) | 2), (byte)bytes.Length, .. bytes];
+            lock (received)
+            {
+                return received.Any(r => r.Path == path && r.Body.AsSpan().IndexOf(bytes) >= 0);
+            }
+        }
+
+        private async Task ServeAsync()
+        {
+            while (listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var body = new MemoryStream();
+                await context.Request.InputStream.CopyToAsync(body);
+                lock (received)
+                {
+                    received.Add((context.Request.Url!.AbsolutePath, body.ToArray()));
+                }
+
+                context.Response.StatusCode = 200;
+                context.Response.ContentType = "application/x-protobuf";
+                context.Response.Close();
+            }
+        }
+
+        public void Dispose()
+        {
+            listener.Stop();
+            listener.Close();
+        }
+    }
+}

@@ -6,6 +6,9 @@
 #   CONCURRENCY=32 PAIRS=5 SECONDS_PER_RUN=20 bash bench/turn-ab.sh A B
 #   STORE=postgres bash bench/turn-ab.sh A B       on PostgreSQL instead (a fresh database per run, without TLS), on
 #                                                   the server .ci/run starts or SESSIONS_BENCH_POSTGRES
+#   ENV_B="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318" bash bench/turn-ab.sh . .
+#                                                   one checkout with and without settings: ENV_A and ENV_B are more
+#                                                   environment for A's and B's servers (and name the runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$(cd "$1" && pwd); b=$(cd "$2" && pwd)
@@ -19,7 +22,7 @@ trap drop_database EXIT
 for root in "$a" "$b"; do dotnet build "$root/src/Sessions.Api" -c Release -v quiet -nologo >/dev/null; done
 dotnet build bench/TurnLoad -c Release -v quiet -nologo >/dev/null
 
-run_once() { # root
+run_once() { # root, more environment (space-separated NAME=value)
   rm -f "$work"/s.db*
   local store_settings=(Sessions__Store=sqlite Sessions__Sqlite__Path="$work/s.db")
   if [ "$store" = postgres ]; then
@@ -28,7 +31,7 @@ run_once() { # root
     store_settings=(Sessions__Store=postgres "Sessions__Postgres__ConnectionString=Host=$(pg Host);Port=$(pg Port);Username=$(pg Username);Password=$(pg Password);Database=$database;SSL Mode=Disable")
   fi
   (cd "$1/src/Sessions.Api/bin/Release/net10.0" && exec env "${store_settings[@]}" \
-    Sessions__RateLimit__PermitsPerSecond=0 Logging__LogLevel__Default=Warning dotnet Sessions.Api.dll --urls http://127.0.0.1:5410 >"$work/server.log" 2>&1) &
+    Sessions__RateLimit__PermitsPerSecond=0 Logging__LogLevel__Default=Warning $2 dotnet Sessions.Api.dll --urls http://127.0.0.1:5410 >"$work/server.log" 2>&1) &
   local pid=$!
   for _ in $(seq 1 150); do curl -sf http://127.0.0.1:5410/alive >/dev/null && break; sleep 0.2; done
   local workflow
@@ -38,12 +41,12 @@ run_once() { # root
       { "id": "ask_topic", "type": "ask", "prompt": "Hello {{name}}, what about?", "variable": "topic", "next": "thanks" },
       { "id": "thanks", "type": "say", "text": "Thanks {{name}}, noted: {{topic}}.", "next": "done" },
       { "id": "done", "type": "end", "output": "{{name}}: {{topic}}" } ] }' | sed -E 's/.*"workflow_id":"([^"]+)".*/\1/')
-  dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --target=http://127.0.0.1:5410 --workflow="$workflow" --label="$1" \
+  dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --target=http://127.0.0.1:5410 --workflow="$workflow" --label="$1${2:+ [$2]}" \
     --concurrency="$concurrency" --seconds="$seconds" --warmup=2 --settle="${SETTLE_SECONDS:-30}" --pid="$pid"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-for _ in $(seq 1 "$pairs"); do run_once "$a"; run_once "$b"; done | tee "$work/runs.jsonl"
+for _ in $(seq 1 "$pairs"); do run_once "$a" "${ENV_A:-}"; run_once "$b" "${ENV_B:-}"; done | tee "$work/runs.jsonl"
 python3 - "$work/runs.jsonl" <<'PY'
 import json, statistics, sys, collections
 runs = collections.defaultdict(list)

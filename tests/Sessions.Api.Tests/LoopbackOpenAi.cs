@@ -31,6 +31,9 @@ public sealed partial class LoopbackOpenAi : IAsyncDisposable
 
     public ConcurrentQueue<(JsonObject Body, string? Authorization)> Requests { get; } = new();
 
+    /// <summary>The W3C `traceparent` of each request, as it came (null without one).</summary>
+    public ConcurrentQueue<string?> TraceParents { get; } = new();
+
     public static async Task<LoopbackOpenAi> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -50,6 +53,7 @@ public sealed partial class LoopbackOpenAi : IAsyncDisposable
     {
         var body = (await JsonNode.ParseAsync(http.Request.Body))!.AsObject();
         Requests.Enqueue((body, http.Request.Headers.Authorization.FirstOrDefault()));
+        TraceParents.Enqueue(http.Request.Headers["traceparent"].FirstOrDefault());
         var messages = body["messages"]!.AsArray().Select(m => (Role: m!["role"]!.GetValue<string>(), Text: Text(m["content"]))).ToList();
         var last = messages.LastOrDefault(m => m.Role == "user").Text ?? string.Empty;
         var model = body["model"]!.GetValue<string>();

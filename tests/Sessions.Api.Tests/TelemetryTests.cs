@@ -96,6 +96,54 @@ public sealed class TelemetryTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_model_call_is_a_genai_client_span_under_its_node_that_carries_the_trace_and_a_webhook_delivery_is_a_span_too()
+    {
+        await using var model = await LoopbackOpenAi.StartAsync();
+        await using var receiver = await WebhookReceiver.StartAsync("whsec_telemetry");
+        var spans = new List<Activity>();
+        var metrics = new List<Metric>();
+        await using var server = new SessionsFactory(null, new()
+        {
+            ["Sessions:Llm:Configs:default:BaseUrl"] = model.BaseUrl,
+            ["Sessions:Llm:Configs:default:Model"] = "big-model",
+            ["Sessions:Webhooks:AllowPrivateNetworks"] = "true",
+            ["Sessions:Webhooks:PollMilliseconds"] = "100",
+        }).WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource(SessionsTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddInMemoryExporter(spans))
+            .WithMetrics(meters => meters.AddMeter(SessionsTelemetry.Name).AddInMemoryExporter(metrics))));
+        var client = server.CreateClient();
+        var workflowId = await client.UploadAsync("""
+            { "name": "Chat", "start": "chat", "nodes": [
+              { "id": "chat", "type": "llm", "mode": "say", "llm_config": "default", "messages": [ { "role": "user", "content": "a secret prompt" } ], "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """);
+        await client.ExecuteAsync(workflowId, new { run_input = new { webhook_url = $"{receiver.Address}hook" } });
+        await Eventually.TrueAsync(() => Task.FromResult(!receiver.Requests.IsEmpty), "the webhook was delivered");
+        server.Services.GetRequiredService<TracerProvider>().ForceFlush();
+        server.Services.GetRequiredService<MeterProvider>().ForceFlush();
+
+        var call = spans.Single(s => s.OperationName == "chat big-model");
+        Assert.Equal(ActivityKind.Client, call.Kind);
+        Assert.Equal("chat", call.GetTagItem(SessionsTelemetry.GenAiOperation));
+        Assert.Equal("big-model", call.GetTagItem(SessionsTelemetry.GenAiRequestModel));
+        Assert.Equal("big-model", call.GetTagItem(SessionsTelemetry.GenAiResponseModel));
+        Assert.True((int)call.GetTagItem(SessionsTelemetry.GenAiOutputTokens)! > 0);
+        Assert.DoesNotContain(call.TagObjects, t => t.Value?.ToString()?.Contains("a secret prompt", StringComparison.Ordinal) == true);
+        var node = spans.Single(s => s.SpanId == call.ParentSpanId);
+        Assert.Equal("chat", node.GetTagItem(SessionsTelemetry.NodeId));
+
+        // The model server got the turn's trace: its request's traceparent is in the turn's trace, under the call.
+        var traceparent = Assert.Single(model.TraceParents);
+        Assert.StartsWith($"00-{call.TraceId}-", traceparent, StringComparison.Ordinal);
+
+        var delivery = spans.Single(s => s.OperationName == SessionsTelemetry.WebhookSpan);
+        Assert.Equal(receiver.Requests.First().Id, delivery.GetTagItem(SessionsTelemetry.WebhookId));
+        Assert.StartsWith($"00-{delivery.TraceId}-", receiver.TraceParents.First(), StringComparison.Ordinal);
+        Assert.Contains(metrics, m => m.Name == "gen_ai.client.token.usage");
+        Assert.Contains(metrics, m => m.Name == "sessions.webhook.delivery.duration");
+    }
+
+    [Fact]
     public async Task The_server_exports_its_turns_and_metrics_over_otlp_http_configured_by_the_standard_variables()
     {
         using var receiver = new OtlpReceiver();

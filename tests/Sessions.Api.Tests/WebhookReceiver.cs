@@ -26,6 +26,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public ConcurrentQueue<Received> Requests { get; } = new();
 
+    /// <summary>The W3C `traceparent` of each request, as it came (null without one).</summary>
+    public ConcurrentQueue<string?> TraceParents { get; } = new();
+
     public static async Task<WebhookReceiver> StartAsync(string secret)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -41,6 +44,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var signature = request.Headers["webhook-signature"].ToString();
             var verified = signature.Length > 0 && signature == HttpWebhookSender.Sign(secret, id, timestamp, body.ToArray());
             var failing = receiver.TakeFailure(path);
+            receiver.TraceParents.Enqueue(request.Headers["traceparent"].FirstOrDefault());
             receiver.Requests.Enqueue(new Received(path, id, timestamp, signature.Length > 0 ? verified : null, Encoding.UTF8.GetString(body.ToArray()), failing ? 503 : 204));
             return failing ? Results.StatusCode(503) : Results.NoContent();
         });

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Telemetry;
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Diagnostics;
@@ -72,12 +73,38 @@ public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secret
             request.ResponseFormat = ChatResponseFormat.CreateJsonObjectFormat();
         }
 
+        // A GenAI client span (OpenTelemetry's conventions), never with the prompt or the reply: they are the run's.
+        var provider = config.Provider ?? new Uri(baseUrl).Host;
+        using var span = SessionsTelemetry.Source.StartActivity($"chat {model}", ActivityKind.Client);
+        span?.SetTag(SessionsTelemetry.GenAiOperation, "chat");
+        span?.SetTag(SessionsTelemetry.GenAiProvider, provider);
+        span?.SetTag(SessionsTelemetry.GenAiRequestModel, model);
+        span?.SetTag(SessionsTelemetry.ServerAddress, new Uri(baseUrl).Host);
         var clock = Stopwatch.StartNew();
-        var (text, usedModel, input, output) = await Pipeline(config).ExecuteAsync(
-            async token => onDelta is null ? await CompleteAsync(client, chat, request, token) : await StreamAsync(client, chat, request, onDelta, token),
-            cancellationToken);
+        string text;
+        string? usedModel;
+        int input, output;
+        try
+        {
+            (text, usedModel, input, output) = await Pipeline(config).ExecuteAsync(
+                async token => onDelta is null ? await CompleteAsync(client, chat, request, token) : await StreamAsync(client, chat, request, onDelta, token),
+                cancellationToken);
+        }
+        catch (Exception failure)
+        {
+            span?.SetStatus(ActivityStatusCode.Error, failure.GetType().Name);
+            throw;
+        }
+
+        var tags = new TagList { { SessionsTelemetry.GenAiOperation, "chat" }, { SessionsTelemetry.GenAiProvider, provider }, { SessionsTelemetry.GenAiRequestModel, model } };
+        SessionsTelemetry.ModelDuration.Record(clock.Elapsed.TotalSeconds, tags);
+        SessionsTelemetry.ModelTokens.Record(input, [.. tags, new(SessionsTelemetry.GenAiTokenType, "input")]);
+        SessionsTelemetry.ModelTokens.Record(output, [.. tags, new(SessionsTelemetry.GenAiTokenType, "output")]);
+        span?.SetTag(SessionsTelemetry.GenAiResponseModel, usedModel ?? model);
+        span?.SetTag(SessionsTelemetry.GenAiInputTokens, input);
+        span?.SetTag(SessionsTelemetry.GenAiOutputTokens, output);
         // The model's text is kept in the run; a NUL or a lone surrogate in it would fail every later commit on PostgreSQL.
-        return new LlmReply(JsonText.Keepable(text), usedModel ?? model, config.Provider ?? new Uri(baseUrl).Host, input, output, Math.Round(clock.Elapsed.TotalMilliseconds, 1), fallbackUsed);
+        return new LlmReply(JsonText.Keepable(text), usedModel ?? model, provider, input, output, Math.Round(clock.Elapsed.TotalMilliseconds, 1), fallbackUsed);
     }
 
     private static async Task<(string, string?, int, int)> CompleteAsync(ChatClient client, List<ChatMessage> chat, ChatCompletionOptions request, CancellationToken token)

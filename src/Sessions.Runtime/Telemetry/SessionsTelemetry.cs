@@ -22,10 +22,23 @@ public static class SessionsTelemetry
     /// <summary>How long a turn took, from its request to its answer.</summary>
     public static readonly Histogram<double> TurnDuration = Meter.CreateHistogram<double>("sessions.turn.duration", "s", "How long a turn took, from its request to its answer.");
 
+    /// <summary>OpenTelemetry's GenAI client metric: tokens per model call, by `gen_ai.token.type` (input, output).</summary>
+    public static readonly Histogram<long> ModelTokens = Meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Tokens used per model call.");
+
+    /// <summary>OpenTelemetry's GenAI client metric: how long a model call took.</summary>
+    public static readonly Histogram<double> ModelDuration = Meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "How long a model call took.");
+
+    /// <summary>How long a webhook delivery attempt took, by outcome.</summary>
+    public static readonly Histogram<double> WebhookDuration = Meter.CreateHistogram<double>("sessions.webhook.delivery.duration", "s", "How long a webhook delivery attempt took.");
+
+    /// <summary>Webhook delivery attempts that did not get a 2xx.</summary>
+    public static readonly Counter<long> WebhookFailures = Meter.CreateCounter<long>("sessions.webhook.delivery.failures", "{attempt}", "Webhook delivery attempts that did not get a 2xx.");
+
     // Span names.
     public const string TurnSpan = "sessions.turn";
     public const string NodeSpan = "sessions.node";
     public const string CommitSpan = "sessions.store.commit";
+    public const string WebhookSpan = "sessions.webhook.deliver";
 
     // Attribute names.
     public const string RunId = "sessions.run_id";
@@ -39,4 +52,16 @@ public static class SessionsTelemetry
     public const string NodeId = "sessions.node.id";
     public const string NodeType = "sessions.node.type";
     public const string DbSystem = "db.system.name";
+    public const string WebhookId = "sessions.webhook.id";
+    public const string HttpStatus = "http.response.status_code";
+
+    // OpenTelemetry's GenAI semantic conventions, for model calls (a span named `chat {model}`).
+    public const string GenAiOperation = "gen_ai.operation.name";
+    public const string GenAiProvider = "gen_ai.provider.name";
+    public const string GenAiRequestModel = "gen_ai.request.model";
+    public const string GenAiResponseModel = "gen_ai.response.model";
+    public const string GenAiInputTokens = "gen_ai.usage.input_tokens";
+    public const string GenAiOutputTokens = "gen_ai.usage.output_tokens";
+    public const string GenAiTokenType = "gen_ai.token.type";
+    public const string ServerAddress = "server.address";
 }

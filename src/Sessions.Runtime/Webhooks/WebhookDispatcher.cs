@@ -1,3 +1,4 @@
+using Sessions.Runtime.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Storage;
@@ -34,13 +35,28 @@ public sealed class WebhookDispatcher(IWebhookStore deliveries, IWebhookSender s
         }
 
         SendResult result;
-        try
+        using (var span = SessionsTelemetry.Source.StartActivity(SessionsTelemetry.WebhookSpan, System.Diagnostics.ActivityKind.Client))
         {
-            result = await sender.SendAsync(claimed, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            result = new SendResult(null, ex.Message);
+            span?.SetTag(SessionsTelemetry.WebhookId, delivery.Id);
+            span?.SetTag(SessionsTelemetry.RunId, delivery.RunId);
+            span?.SetTag(SessionsTelemetry.Tenant, delivery.TenantId);
+            try
+            {
+                result = await sender.SendAsync(claimed, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                result = new SendResult(null, ex.Message);
+            }
+
+            span?.SetTag(SessionsTelemetry.HttpStatus, result.StatusCode);
+            if (!result.Succeeded)
+            {
+                span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Error ?? $"answered {result.StatusCode}");
+                SessionsTelemetry.WebhookFailures.Add(1);
+            }
+
+            SessionsTelemetry.WebhookDuration.Record((clock.GetUtcNow() - start).TotalSeconds, new System.Diagnostics.TagList { { "outcome", result.Succeeded ? "delivered" : "failed" } });
         }
 
         var end = clock.GetUtcNow();

@@ -72,24 +72,43 @@ public sealed class SessionsFactory : WebApplicationFactory<Program>
     }
 }
 
-/// <summary>Keeps every log line (with its exception) in memory.</summary>
-public sealed class CollectingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
+/// <summary>Keeps every log line (with its exception, and the scopes it was written in) in memory.</summary>
+public sealed class CollectingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider, ISupportExternalScope
 {
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+    private IExternalScopeProvider scopes = new LoggerExternalScopeProvider();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines, () => scopes);
+
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => scopes = scopeProvider;
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+    private sealed class Logger(string category, ConcurrentQueue<string> lines, Func<IExternalScopeProvider> scopes) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
+            where TState : notnull => scopes().Push(state);
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var within = new StringBuilder();
+            scopes().ForEachScope(
+                (scope, text) =>
+                {
+                    if (scope is IEnumerable<KeyValuePair<string, object?>> pairs)
+                    {
+                        foreach (var (key, value) in pairs)
+                        {
+                            text.Append(' ').Append(key).Append('=').Append(value);
+                        }
+                    }
+                },
+                within);
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception} [scopes:{within}]");
+        }
     }
 }
 

@@ -102,13 +102,14 @@ public sealed class TelemetryTests : IAsyncDisposable
         await using var receiver = await WebhookReceiver.StartAsync("whsec_telemetry");
         var spans = new List<Activity>();
         var metrics = new List<Metric>();
-        await using var server = new SessionsFactory(null, new()
+        await using var logged = new SessionsFactory(null, new()
         {
             ["Sessions:Llm:Configs:default:BaseUrl"] = model.BaseUrl,
             ["Sessions:Llm:Configs:default:Model"] = "big-model",
             ["Sessions:Webhooks:AllowPrivateNetworks"] = "true",
             ["Sessions:Webhooks:PollMilliseconds"] = "100",
-        }).WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
+        });
+        await using var server = logged.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
             .WithTracing(tracing => tracing.AddSource(SessionsTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddInMemoryExporter(spans))
             .WithMetrics(meters => meters.AddMeter(SessionsTelemetry.Name).AddInMemoryExporter(metrics))));
         var client = server.CreateClient();
@@ -117,7 +118,7 @@ public sealed class TelemetryTests : IAsyncDisposable
               { "id": "chat", "type": "llm", "mode": "say", "llm_config": "default", "messages": [ { "role": "user", "content": "a secret prompt" } ], "next": "done" },
               { "id": "done", "type": "end" } ] }
             """);
-        await client.ExecuteAsync(workflowId, new { run_input = new { webhook_url = $"{receiver.Address}hook" } });
+        var runId = (await (await client.ExecuteAsync(workflowId, new { run_input = new { webhook_url = $"{receiver.Address}hook" } })).ReadObjectAsync())["run_id"]!.GetValue<string>();
         await Eventually.TrueAsync(() => Task.FromResult(!receiver.Requests.IsEmpty), "the webhook was delivered");
         server.Services.GetRequiredService<TracerProvider>().ForceFlush();
         server.Services.GetRequiredService<MeterProvider>().ForceFlush();
@@ -140,6 +141,12 @@ public sealed class TelemetryTests : IAsyncDisposable
         Assert.Equal(receiver.Requests.First().Id, delivery.GetTagItem(SessionsTelemetry.WebhookId));
         Assert.StartsWith($"00-{delivery.TraceId}-", receiver.TraceParents.First(), StringComparison.Ordinal);
         Assert.Contains(metrics, m => m.Name == "gen_ai.client.token.usage");
+
+        // A line logged inside the turn (the model call's HttpClient) says which turn, and which trace, it belongs to.
+        var line = logged.Logs.First(l => l.Contains("System.Net.Http.HttpClient", StringComparison.Ordinal) && l.Contains("Sending HTTP request", StringComparison.Ordinal));
+        Assert.Contains($"run_id={runId}", line, StringComparison.Ordinal);
+        Assert.Contains("turn_number=1", line, StringComparison.Ordinal);
+        Assert.Contains($"TraceId={call.TraceId}", line, StringComparison.Ordinal);
         Assert.Contains(metrics, m => m.Name == "sessions.webhook.delivery.duration");
     }
 

@@ -103,6 +103,14 @@ public sealed class TurnPipeline(
         // Load.
         attempt = attempt.Run is null ? attempt with { Run = await loader.LoadAsync(request, cancellationToken) } : attempt;
 
+        // Every line logged while the turn works (its nodes, the calls they make, its commit) says which turn it was.
+        using var scope = logger.BeginScope(new Dictionary<string, object?>
+        {
+            ["run_id"] = attempt.Run!.Id,
+            ["workflow_id"] = attempt.Run.WorkflowId,
+            ["turn_number"] = attempt.Run.TurnNumber + 1,
+        });
+
         // Admit: what needs only the run, and a busy run met by the turn's policy (a stop always interrupts).
         if (Refusal(attempt) is { } refused)
         {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -214,22 +213,12 @@ public sealed class TelemetryTests : IAsyncDisposable
     /// <summary>An OTLP/HTTP collector on loopback, standing in for the one a deployment sends to: it keeps what arrives.</summary>
     private sealed class OtlpReceiver : IDisposable
     {
-        private readonly HttpListener listener = new();
+        private readonly LoopbackHttp http;
         private readonly List<(string Path, byte[] Body)> received = [];
 
-        public OtlpReceiver()
-        {
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            Address = $"http://127.0.0.1:{port}";
-            listener.Prefixes.Add(Address + "/");
-            listener.Start();
-            _ = ServeAsync();
-        }
+        public OtlpReceiver() => http = new LoopbackHttp(KeepAsync);
 
-        public string Address { get; }
+        public string Address => http.Address;
 
         /// <summary>Whether a body sent to <paramref name="path"/> holds <paramref name="text"/> as protobuf field <paramref name="field"/>.</summary>
         public bool Received(string path, int field, string text)
@@ -242,37 +231,19 @@ public sealed class TelemetryTests : IAsyncDisposable
             }
         }
 
-        private async Task ServeAsync()
+        private async Task KeepAsync(HttpListenerContext context)
         {
-            while (listener.IsListening)
+            using var body = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(body);
+            lock (received)
             {
-                HttpListenerContext context;
-                try
-                {
-                    context = await listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                using var body = new MemoryStream();
-                await context.Request.InputStream.CopyToAsync(body);
-                lock (received)
-                {
-                    received.Add((context.Request.Url!.AbsolutePath, body.ToArray()));
-                }
-
-                context.Response.StatusCode = 200;
-                context.Response.ContentType = "application/x-protobuf";
-                context.Response.Close();
+                received.Add((context.Request.Url!.AbsolutePath, body.ToArray()));
             }
+
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/x-protobuf";
         }
 
-        public void Dispose()
-        {
-            listener.Stop();
-            listener.Close();
-        }
+        public void Dispose() => http.Dispose();
     }
 }

@@ -16,8 +16,7 @@ public sealed class UseStreamBrowserTests : IAsyncLifetime
     private readonly TempDirectory bundle = new();
     private StaticSite site = null!;
     private ProtocolServer server = null!;
-    private IPlaywright playwright = null!;
-    private IBrowser browser = null!;
+    private Chromium chromium = null!;
 
     public async Task InitializeAsync()
     {
@@ -25,16 +24,12 @@ public sealed class UseStreamBrowserTests : IAsyncLifetime
         Assert.True(exitCode == 0, $"esbuild could not bundle the page:\n{output}");
         site = new StaticSite(bundle.Path);
         server = await ProtocolServer.StartAsync(Store.Sqlite, $"--Sessions:CorsOrigins:0={site.Origin}");
-
-        SetDefaultExpectTimeout(20_000);
-        playwright = await Playwright.CreateAsync();
-        browser = await Chromium.LaunchAsync(playwright);
+        chromium = await Chromium.LaunchAsync();
     }
 
     public async Task DisposeAsync()
     {
-        await browser.DisposeAsync();
-        playwright.Dispose();
+        await chromium.DisposeAsync();
         await server.DisposeAsync();
         site.Dispose();
         bundle.Dispose();
@@ -43,7 +38,7 @@ public sealed class UseStreamBrowserTests : IAsyncLifetime
     [Fact]
     public async Task A_use_stream_page_chats_with_a_workflow_to_its_end()
     {
-        var page = await browser.NewPageAsync();
+        var page = await chromium.Browser.NewPageAsync();
         page.SetDefaultTimeout(30_000);
         var failures = new List<string>();
         page.PageError += (_, error) => failures.Add(error);

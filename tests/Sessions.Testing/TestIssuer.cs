@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -18,23 +17,17 @@ public sealed class TestIssuer : IDisposable
 {
     public const string Audience = "sessions-api";
 
-    private readonly HttpListener listener = new();
+    private readonly LoopbackHttp http;
     private readonly List<SecurityKey> published = [];
     private int jwksReads;
 
     public TestIssuer()
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        Authority = $"http://127.0.0.1:{port}/issuer";
+        http = new LoopbackHttp(ServeAsync);
+        Authority = $"{http.Address}/issuer";
         Rsa = new RsaSecurityKey(RSA.Create(2048)) { KeyId = "rsa-1" };
         Ec = new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "ec-1" };
         published.AddRange([Rsa, Ec]);
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
-        _ = ServeAsync();
     }
 
     /// <summary>The issuer (`iss`), as Sessions:Auth:Jwt:Authority names it.</summary>
@@ -118,45 +111,28 @@ public sealed class TestIssuer : IDisposable
         return next;
     }
 
-    private async Task ServeAsync()
+    private async Task ServeAsync(HttpListenerContext context)
     {
-        while (listener.IsListening)
+        JsonNode? answer = context.Request.Url!.AbsolutePath switch
         {
-            HttpListenerContext context;
-            try
+            "/issuer/.well-known/openid-configuration" => new JsonObject
             {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            var path = context.Request.Url!.AbsolutePath;
-            JsonNode? answer = path switch
-            {
-                "/issuer/.well-known/openid-configuration" => new JsonObject
-                {
-                    ["issuer"] = Authority,
-                    ["jwks_uri"] = $"{Authority}/jwks",
-                    ["authorization_endpoint"] = $"{Authority}/authorize",
-                    ["token_endpoint"] = $"{Authority}/token",
-                    ["id_token_signing_alg_values_supported"] = new JsonArray("RS256", "ES256"),
-                    ["response_types_supported"] = new JsonArray("code"),
-                    ["subject_types_supported"] = new JsonArray("public"),
-                },
-                "/issuer/jwks" => Jwks(),
-                _ => null,
-            };
-            context.Response.StatusCode = answer is null ? 404 : 200;
-            context.Response.ContentType = "application/json";
-            if (answer is not null)
-            {
-                var bytes = Encoding.UTF8.GetBytes(answer.ToJsonString());
-                await context.Response.OutputStream.WriteAsync(bytes);
-            }
-
-            context.Response.Close();
+                ["issuer"] = Authority,
+                ["jwks_uri"] = $"{Authority}/jwks",
+                ["authorization_endpoint"] = $"{Authority}/authorize",
+                ["token_endpoint"] = $"{Authority}/token",
+                ["id_token_signing_alg_values_supported"] = new JsonArray("RS256", "ES256"),
+                ["response_types_supported"] = new JsonArray("code"),
+                ["subject_types_supported"] = new JsonArray("public"),
+            },
+            "/issuer/jwks" => Jwks(),
+            _ => null,
+        };
+        context.Response.StatusCode = answer is null ? 404 : 200;
+        context.Response.ContentType = "application/json";
+        if (answer is not null)
+        {
+            await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(answer.ToJsonString()));
         }
     }
 
@@ -186,9 +162,5 @@ public sealed class TestIssuer : IDisposable
         return new JsonObject { ["keys"] = keys };
     }
 
-    public void Dispose()
-    {
-        listener.Stop();
-        listener.Close();
-    }
+    public void Dispose() => http.Dispose();
 }

@@ -16,21 +16,17 @@ public sealed class ConsoleSignInTests : IAsyncLifetime
     private readonly TempDirectory folder = new();
     private readonly TestIssuer issuer = new();
     private ServerProcess server = null!;
-    private IPlaywright playwright = null!;
-    private IBrowser browser = null!;
+    private Chromium chromium = null!;
 
     public async Task InitializeAsync()
     {
         server = await ServerProcess.StartAsync(folder.File("sessions.db"), [.. issuer.Settings().Select(s => $"--{s.Key}={s.Value}")]);
-        SetDefaultExpectTimeout(20_000);
-        playwright = await Playwright.CreateAsync();
-        browser = await Chromium.LaunchAsync(playwright);
+        chromium = await Chromium.LaunchAsync();
     }
 
     public async Task DisposeAsync()
     {
-        await browser.DisposeAsync();
-        playwright.Dispose();
+        await chromium.DisposeAsync();
         await server.DisposeAsync();
         issuer.Dispose();
         folder.Dispose();
@@ -46,7 +42,7 @@ public sealed class ConsoleSignInTests : IAsyncLifetime
         var valid = issuer.Token("default", "sam@support", "editor");
         var answers = new Queue<string>([expired, valid]);
         var asked = new List<string>();
-        var page = await browser.NewPageAsync();
+        var page = await chromium.Browser.NewPageAsync();
         page.SetDefaultTimeout(30_000);
         page.Dialog += async (_, dialog) =>
         {

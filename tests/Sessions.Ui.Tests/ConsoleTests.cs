@@ -14,25 +14,19 @@ public sealed class ConsoleTests : IAsyncLifetime
 
     private readonly TempDirectory folder = new();
     private ServerProcess server = null!;
-    private IPlaywright playwright = null!;
-    private IBrowser browser = null!;
+    private Chromium chromium = null!;
 
     public static string ScreenshotFolder => Path.Combine(AppContext.BaseDirectory, "screenshots");
 
     public async Task InitializeAsync()
     {
         server = await ServerProcess.StartAsync(folder.File("sessions.db"));
-
-        // The other test projects run beside this one on a small CI machine; give the page room to answer.
-        SetDefaultExpectTimeout(20_000);
-        playwright = await Playwright.CreateAsync();
-        browser = await Chromium.LaunchAsync(playwright);
+        chromium = await Chromium.LaunchAsync();
     }
 
     public async Task DisposeAsync()
     {
-        await browser.DisposeAsync();
-        playwright.Dispose();
+        await chromium.DisposeAsync();
         await server.DisposeAsync();
         folder.Dispose();
     }
@@ -40,7 +34,7 @@ public sealed class ConsoleTests : IAsyncLifetime
     [Fact]
     public async Task A_conversation_in_the_playground_is_found_in_the_runs_list_and_read_back()
     {
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        var page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
         page.SetDefaultTimeout(30_000);
         await page.GotoAsync(new Uri(server.Address, "/ui/#/play").ToString());
 
@@ -133,7 +127,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         var started = await server.Client.PostAsync($"/v1/workflows/{workflowId}/execute", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
         var runId = System.Text.Json.Nodes.JsonNode.Parse(await started.Content.ReadAsStringAsync())!["run_id"]!.GetValue<string>();
 
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        var page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
         page.SetDefaultTimeout(30_000);
         await page.GotoAsync(new Uri(server.Address, $"/ui/#/runs/{runId}").ToString());
         await page.GetByTestId("workflow-link").ClickAsync();
@@ -154,7 +148,7 @@ public sealed class ConsoleTests : IAsyncLifetime
     [Fact]
     public async Task A_run_is_answered_resumed_stopped_and_cancelled_from_its_page()
     {
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        var page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
         page.SetDefaultTimeout(30_000);
         using var http = new HttpClient { BaseAddress = server.Address };
         async Task<string> StartAsync()

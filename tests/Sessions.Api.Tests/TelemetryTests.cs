@@ -15,8 +15,10 @@ namespace Sessions.Api.Tests;
 /// What an operator sees through OpenTelemetry: a turn's span (`sessions.turn`) under the request that took it, its
 /// nodes and its commit as children, the `sessions.turns` and `sessions.turn.duration` instruments, an incoming
 /// `traceparent` honoured; and the real export, over OTLP/HTTP to a receiver on loopback, from the server process
-/// configured only by the standard variables.
+/// configured only by the standard variables. The `Sessions` source and meter are the process's, so these tests run
+/// alone (<see cref="TelemetryCollection"/>): another test's turns would be heard too.
 /// </summary>
+[Collection(TelemetryCollection.Name)]
 public sealed class TelemetryTests : IAsyncDisposable
 {
     private const string Greeter = """
@@ -58,7 +60,7 @@ public sealed class TelemetryTests : IAsyncDisposable
         await client.PostAsync($"/v1/workflows/{workflowId}/execute", Http.Json($$$"""{"run_id":"{{{runId}}}","run_input":{"user_message":"lowercase"}}"""));
 
         FlushAll();
-        var turns = spans.Where(s => s.OperationName == SessionsTelemetry.TurnSpan).ToList();
+        var turns = spans.Where(s => s.OperationName == SessionsTelemetry.TurnSpan && (string?)s.GetTagItem(SessionsTelemetry.WorkflowId) == workflowId).ToList();
         Assert.Equal(3, turns.Count);
         var first = turns.Single(t => (string?)t.GetTagItem(SessionsTelemetry.Trigger) == "start");
         Assert.Equal("default", first.GetTagItem(SessionsTelemetry.Tenant));
@@ -246,4 +248,11 @@ public sealed class TelemetryTests : IAsyncDisposable
 
         public void Dispose() => http.Dispose();
     }
+}
+
+/// <summary>Tests that listen to the process-wide `Sessions` source and meter: run after the others, one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TelemetryCollection
+{
+    public const string Name = "Telemetry";
 }

@@ -120,8 +120,16 @@ public sealed class TelemetryTests : IAsyncDisposable
               { "id": "done", "type": "end" } ] }
             """);
         var runId = (await (await client.ExecuteAsync(workflowId, new { run_input = new { webhook_url = $"{receiver.Address}hook" } })).ReadObjectAsync())["run_id"]!.GetValue<string>();
-        await Eventually.TrueAsync(() => Task.FromResult(!receiver.Requests.IsEmpty), "the webhook was delivered");
-        server.Services.GetRequiredService<TracerProvider>().ForceFlush();
+        // The receiver sees the request before the server has recorded the attempt: wait for the delivery's span to end
+        // (its duration is recorded just before), flushing as it goes.
+        await Eventually.TrueAsync(
+            () =>
+            {
+                server.Services.GetRequiredService<TracerProvider>().ForceFlush();
+                server.Services.GetRequiredService<MeterProvider>().ForceFlush();
+                return Task.FromResult(!receiver.Requests.IsEmpty && spans.Any(s => s.OperationName == SessionsTelemetry.WebhookSpan));
+            },
+            "the webhook was delivered and its attempt recorded");
         server.Services.GetRequiredService<MeterProvider>().ForceFlush();
 
         var call = spans.Single(s => s.OperationName == "chat big-model");

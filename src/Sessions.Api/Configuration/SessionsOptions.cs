@@ -9,7 +9,7 @@ public sealed class SessionsOptions
 
     /// <summary>The tenant of every request when no API keys are configured, and the tenant the samples are loaded into.</summary>
     [Required]
-    [RegularExpression("^[A-Za-z0-9_-]{1,64}$")]
+    [RegularExpression(Security.AuthOptions.TenantPattern)]
     public string DefaultTenant { get; set; } = "default";
 
     /// <summary>Bodies larger than this are refused with 413 before they are parsed.</summary>

@@ -18,6 +18,11 @@ public sealed class AuthOptions
     public JwtOptions Jwt { get; set; } = new();
 
     public bool Enabled => ApiKeys.Count > 0 || Jwt.Enabled;
+
+    /// <summary>What a tenant's name may be, wherever one is configured or read from a token.</summary>
+    public const string TenantPattern = "^[A-Za-z0-9_-]{1,64}$";
+
+    public static bool IsTenantName(string? name) => name is not null && System.Text.RegularExpressions.Regex.IsMatch(name, TenantPattern);
 }
 
 public sealed class ApiKeyOptions
@@ -28,7 +33,7 @@ public sealed class ApiKeyOptions
     public string Sha256 { get; set; } = "";
 
     [Required]
-    [RegularExpression("^[A-Za-z0-9_-]{1,64}$")]
+    [RegularExpression(AuthOptions.TenantPattern)]
     public string Tenant { get; set; } = "";
 
     /// <summary>Who uses the key: recorded as `run_by` of the runs it starts unless the body names someone.</summary>

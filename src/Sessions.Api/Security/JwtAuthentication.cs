@@ -136,7 +136,7 @@ public static class JwtAuthentication
         var tenant = jwt.Tenant ?? token.FindFirstValue(jwt.TenantClaim);
         var principal = token.FindFirstValue(jwt.PrincipalClaim);
         var role = RoleOf(token, jwt);
-        var refusal = tenant is null || !System.Text.RegularExpressions.Regex.IsMatch(tenant, "^[A-Za-z0-9_-]{1,64}$")
+        var refusal = !AuthOptions.IsTenantName(tenant)
             ? $"The token names no tenant: its '{jwt.TenantClaim}' claim is missing or not 1 to 64 letters, digits, _ or -."
             : string.IsNullOrWhiteSpace(principal)
                 ? $"The token names no principal: its '{jwt.PrincipalClaim}' claim is missing."

@@ -103,7 +103,7 @@ public sealed class JwtOptions
             return $"Sessions:Auth:Jwt:Algorithms names '{weak}': only asymmetric signatures are taken.";
         }
 
-        return Tenant is { } fixedTenant && !System.Text.RegularExpressions.Regex.IsMatch(fixedTenant, "^[A-Za-z0-9_-]{1,64}$")
+        return Tenant is { } fixedTenant && !AuthOptions.IsTenantName(fixedTenant)
             ? $"Sessions:Auth:Jwt:Tenant '{fixedTenant}' is not 1 to 64 letters, digits, _ or -."
             : null;
     }

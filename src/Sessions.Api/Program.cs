@@ -61,6 +61,7 @@ builder.Services.AddOptions<Sessions.Runtime.Files.FileOptions>().BindConfigurat
 builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart()
     .Validate(o => o.ApiKeys.All(k => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(k, new(k), null, validateAllProperties: true)), "Each of Sessions:Auth:ApiKeys needs Sha256 (64 hex digits), Tenant, Principal and Role (admin, editor or viewer).");
 builder.Services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.Section);
+builder.Services.AddOptions<Sessions.Runtime.Telemetry.TelemetryOptions>().BindConfiguration(Sessions.Runtime.Telemetry.TelemetryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
 // Every answer is the JSON of the answers turns store under their idempotency keys.
 builder.Services.ConfigureHttpJsonOptions(json => ProtocolJson.Apply(json.SerializerOptions));
@@ -73,7 +74,7 @@ builder.Services.AddOpenApi(openApi =>
     openApi.AddDocumentTransformer<BearerScheme>();
     openApi.AddDocumentTransformer<ContractDetails>();
 });
-builder.Services.AddHealthChecks().AddCheck<HealthEndpoints.StoreHealthCheck>("store");
+builder.Services.AddSessionsHealthChecks();
 
 // One `Bearer` scheme for both credentials: a JWT goes to the JWT bearer handler (when an issuer is configured),
 // anything else is looked up as an API key.
@@ -122,6 +123,7 @@ builder.Services.AddHostedService<PurgeService>();
 builder.Services.AddHostedService<BatchWorkerService>();
 builder.Services.AddHostedService<WorkerService>();
 builder.Services.AddHostedService<WebhookService>();
+builder.Services.AddHostedService<GaugeService>();
 builder.Services.AddSingleton<IWebhookSender, HttpWebhookSender>();
 builder.Services.AddHttpClient(HttpWebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
     .ConfigurePrimaryHttpMessageHandler(services => HttpWebhookSender.Handler(services.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks));
@@ -145,6 +147,7 @@ app.UseAuthorization();
 
 app.MapOpenApi().AllowAnonymous();
 app.MapHealth();
+app.MapMetrics(builder.Configuration);
 app.MapWorkflows();
 app.MapExecute();
 app.MapRuns();

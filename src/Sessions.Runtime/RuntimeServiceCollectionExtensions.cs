@@ -50,6 +50,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<ReplayService>();
         services.AddSingleton<Facade.RunFacade>();
         services.AddSingleton<Conversations.ConversationDirectory>();
+        services.AddSingleton<Telemetry.StoreGauges>();
         return services;
     }
 }

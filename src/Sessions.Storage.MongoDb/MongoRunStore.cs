@@ -133,6 +133,23 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
         return counts;
     }
 
+    public Task<long> CountDueWorkAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        Runs.CountDocumentsAsync(MongoFilters.WorkDue(now), cancellationToken: cancellationToken);
+
+    public async Task<IReadOnlyList<RunCount>> CountWaitingAsync(CancellationToken cancellationToken)
+    {
+        var waiting = Builders<BsonDocument>.Filter.In("status", RunMachine.WaitingForPeople.Select(s => s.ToWire())) & MongoFilters.NotDeleted;
+        var groups = await Runs.Aggregate()
+            .Match(waiting)
+            .Group(new BsonDocument
+            {
+                ["_id"] = new BsonDocument { ["tenant_id"] = "$tenant_id", ["workflow_id"] = "$workflow_id", ["status"] = "$status" },
+                ["count"] = new BsonDocument("$sum", 1),
+            })
+            .ToListAsync(cancellationToken);
+        return groups.Select(g => new RunCount(g["_id"]["tenant_id"].AsString, g["_id"]["workflow_id"].AsString, RunStatusNames.FromWire(g["_id"]["status"].AsString), g["count"].ToInt64())).ToList();
+    }
+
     public async Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         var found = await Runs.Find(MongoFilters.WorkDue(now)).Sort(MongoFilters.EarliestDueFirst).Limit(limit).ToListAsync(cancellationToken);

@@ -17,6 +17,9 @@ public sealed class MongoWebhookStore(MongoDatabase database) : IWebhookStore
         return found.Select(StoredDocuments.Delivery).ToList();
     }
 
+    public Task<long> CountDueAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        Deliveries.CountDocumentsAsync(MongoFilters.DeliveriesDue(now), cancellationToken: cancellationToken);
+
     public async Task<bool> TryReplaceAsync(WebhookDelivery delivery, long expectedVersion, CancellationToken cancellationToken) =>
         (await Deliveries.ReplaceOneAsync(MongoFilters.AtVersion(delivery.TenantId, delivery.Id, expectedVersion), StoredDocuments.Delivery(delivery), cancellationToken: cancellationToken)).MatchedCount == 1;
 

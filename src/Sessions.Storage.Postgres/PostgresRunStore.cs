@@ -296,6 +296,22 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         return string.Join(" AND ", where);
     }
 
+    public async Task<long> CountDueWorkAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(connection, "SELECT COUNT(*) FROM runs WHERE due_at <= $1;", now.UtcTicks);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async Task<IReadOnlyList<RunCount>> CountWaitingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            $"SELECT tenant_id, workflow_id, status, COUNT(*) FROM runs WHERE status IN ({SqlDocuments.WaitingStatuses}) AND deleted_at IS NULL GROUP BY tenant_id, workflow_id, status;");
+        return await SqlDocuments.ReadCountsAsync(command, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

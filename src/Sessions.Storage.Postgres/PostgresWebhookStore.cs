@@ -13,6 +13,13 @@ public sealed class PostgresWebhookStore(PostgresDatabase database) : IWebhookSt
     public Task<IReadOnlyList<WebhookDelivery>> ListDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         ReadAllAsync("SELECT doc::text FROM webhook_deliveries WHERE state = 'pending' AND due_at <= $1 ORDER BY due_at LIMIT $2;", [now.UtcTicks, limit], cancellationToken);
 
+    public async Task<long> CountDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(connection, "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending' AND due_at <= $1;", now.UtcTicks);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public async Task<bool> TryReplaceAsync(WebhookDelivery delivery, long expectedVersion, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -111,6 +111,23 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
     }
 
+    public async Task<long> CountDueWorkAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM runs WHERE due_at <= $now;";
+        command.Parameters.AddWithValue("$now", now.UtcTicks);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async Task<IReadOnlyList<RunCount>> CountWaitingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT tenant_id, workflow_id, status, COUNT(*) FROM runs WHERE status IN ({SqlDocuments.WaitingStatuses}) AND deleted_at IS NULL GROUP BY tenant_id, workflow_id, status;";
+        return await SqlDocuments.ReadCountsAsync(command, cancellationToken);
+    }
+
     /// <summary>Due times as UTC ticks (100 ns): exact, so a timer is listed neither before its time nor after it.</summary>
     private static object DueAt(RunDocument run) => Ticks(run.DueAt);
 

@@ -20,6 +20,15 @@ public sealed class SqliteWebhookStore(SqliteDatabase database) : IWebhookStore
         return await SqlDocuments.ReadAllAsync<WebhookDelivery>(command, cancellationToken);
     }
 
+    public async Task<long> CountDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending' AND due_at <= $now;";
+        command.Parameters.AddWithValue("$now", now.UtcTicks);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public Task<bool> TryReplaceAsync(WebhookDelivery delivery, long expectedVersion, CancellationToken cancellationToken)
     {
         var doc = JsonSerializer.Serialize(delivery, DocumentJson.Options);

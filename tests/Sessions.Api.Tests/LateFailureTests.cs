@@ -155,7 +155,6 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
 
         public CommitFault FailNextCommit { get; set; }
 
-
         public async Task CommitTurnAsync(TurnCommit commit, CancellationToken cancellationToken)
         {
             var fault = FailNextCommit;
@@ -198,6 +197,10 @@ public abstract class LateFailureTests(StoreUnderTest store) : IAsyncLifetime
 
         public Task<IReadOnlyDictionary<Sessions.Runtime.Runs.RunStatus, long>> CountByStatusAsync(string tenantId, RunQuery query, CancellationToken cancellationToken) =>
             store.CountByStatusAsync(tenantId, query, cancellationToken);
+
+        public Task<long> CountDueWorkAsync(DateTimeOffset now, CancellationToken cancellationToken) => store.CountDueWorkAsync(now, cancellationToken);
+
+        public Task<IReadOnlyList<RunCount>> CountWaitingAsync(CancellationToken cancellationToken) => store.CountWaitingAsync(cancellationToken);
 
         public Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
             store.ListDueWorkAsync(now, limit, cancellationToken);

@@ -25,6 +25,9 @@ public sealed class LoopbackApi : IAsyncDisposable
 
     public ConcurrentQueue<string> SeenAuthorization { get; } = new();
 
+    /// <summary>The `traceparent` each gate's call came with (empty when none).</summary>
+    public ConcurrentDictionary<string, string> SeenTraceParents { get; } = new();
+
     public static async Task<LoopbackApi> StartAsync(string token)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -78,8 +81,9 @@ public sealed class LoopbackApi : IAsyncDisposable
             }
         });
         app.MapGet("/hostile/nul", () => Results.Text("{\"name\":\"a\\u0000b\",\"ok\":true}", "application/json"));
-        app.MapGet("/gate/{name}", async (string name) =>
+        app.MapGet("/gate/{name}", async (string name, HttpRequest request) =>
         {
+            api.SeenTraceParents[name] = request.Headers["traceparent"].ToString();
             var gate = api.Gate(name);
             gate.Arrive();
             await gate.Opened;

@@ -146,7 +146,11 @@ public sealed class TelemetryTests : IAsyncDisposable
         var traceparent = Assert.Single(model.TraceParents);
         Assert.StartsWith($"00-{call.TraceId}-", traceparent, StringComparison.Ordinal);
 
+        // The delivery belongs to the turn's trace, under the turn: one trace from the request to the receiver.
         var delivery = spans.Single(s => s.OperationName == SessionsTelemetry.WebhookSpan);
+        var turn = spans.Single(s => s.SpanId == node.ParentSpanId);
+        Assert.Equal(SessionsTelemetry.TurnSpan, turn.OperationName);
+        Assert.Equal((turn.TraceId, turn.SpanId), (delivery.TraceId, delivery.ParentSpanId));
         Assert.Equal(receiver.Requests.First().Id, delivery.GetTagItem(SessionsTelemetry.WebhookId));
         Assert.StartsWith($"00-{delivery.TraceId}-", receiver.TraceParents.First(), StringComparison.Ordinal);
         Assert.Contains(metrics, m => m.Name == "gen_ai.client.token.usage");
@@ -157,6 +161,154 @@ public sealed class TelemetryTests : IAsyncDisposable
         Assert.Contains("turn_number=1", line, StringComparison.Ordinal);
         Assert.Contains($"TraceId={call.TraceId}", line, StringComparison.Ordinal);
         Assert.Contains(metrics, m => m.Name == "sessions.webhook.delivery.duration");
+    }
+
+    [Fact]
+    public async Task Work_left_for_later_links_to_the_trace_that_left_it_and_a_called_service_continues_the_turns_trace()
+    {
+        await using var api = await LoopbackApi.StartAsync("token");
+        var spans = new List<Activity>();
+        var metrics = new List<Metric>();
+        await using var settings = new SessionsFactory(null, new()
+        {
+            ["Sessions:Workers:PollMilliseconds"] = "100",
+            ["Sessions:Telemetry:GaugeSeconds"] = "1",
+        });
+        await using var server = settings.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource(SessionsTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddInMemoryExporter(spans))
+            .WithMetrics(meters => meters.AddMeter(SessionsTelemetry.Name).AddInMemoryExporter(metrics))));
+        var client = server.CreateClient();
+        var timed = await client.UploadAsync("""
+            { "name": "Timed", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Order?", "variable": "order", "timeout_seconds": 1, "on_timeout": "nudge", "next": "done" },
+              { "id": "nudge", "type": "say", "text": "Still there?", "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """);
+        var held = await client.UploadAsync($$$"""
+            { "name": "Held", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Gate?", "variable": "gate", "next": "call" },
+              { "id": "call", "type": "http_request", "url": "{{{api.Address}}}gate/{{gate}}", "timeout_seconds": 30, "next": "ask" } ] }
+            """);
+
+        // A timer: its turn is a trace of its own, linked to the turn that set the timer.
+        var timedRun = (await client.StartAsync(timed))["run_id"]!.GetValue<string>();
+        await Eventually.TrueAsync(
+            async () => (await (await client.GetAsync($"/v1/runs/{timedRun}")).ReadObjectAsync())["status"]!.GetValue<string>() == "completed",
+            "the timer fired");
+
+        // A background turn: linked to the request that queued it; its http_request node sends the turn's trace on.
+        var heldRun = (await client.StartAsync(held))["run_id"]!.GetValue<string>();
+        using (var queue = new HttpRequestMessage(HttpMethod.Post, $"/v1/workflows/{held}/execute")
+        {
+            Content = Http.Json($$$"""{"run_id":"{{{heldRun}}}","run_input":{"user_message":"bg"}}"""),
+        })
+        {
+            queue.Headers.Add("Prefer", "respond-async");
+            Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync(queue)).StatusCode);
+        }
+
+        await api.Gate("bg").Arrived;
+
+        // A reply that waits in line for the background turn: its wait is a span.
+        var waiting = client.PostAsync($"/v1/workflows/{held}/execute", Http.Json($$$"""{"run_id":"{{{heldRun}}}","run_input":{"user_message":"fg","on_busy":"enqueue"}}"""));
+        await Task.Delay(300);
+        api.Gate("bg").Open();
+        await api.Gate("fg").Arrived;
+        api.Gate("fg").Open();
+        Assert.Equal(HttpStatusCode.OK, (await waiting).StatusCode);
+
+        // The gauges: the run waiting for a reply, counted by workflow.
+        await Eventually.TrueAsync(
+            () =>
+            {
+                server.Services.GetRequiredService<MeterProvider>().ForceFlush();
+                return Task.FromResult(LastGauge(metrics, "sessions.runs.waiting", SessionsTelemetry.WorkflowId, held) == 1);
+            },
+            "the waiting run counted");
+        Assert.NotNull(LastGauge(metrics, "sessions.work.due", SessionsTelemetry.WorkKind, "webhook"));
+        server.Services.GetRequiredService<TracerProvider>().ForceFlush();
+
+        var turns = spans.Where(s => s.OperationName == SessionsTelemetry.TurnSpan).ToList();
+        var setter = turns.Single(t => (string?)t.GetTagItem(SessionsTelemetry.RunId) == timedRun && (string?)t.GetTagItem(SessionsTelemetry.Trigger) == "start");
+        var fired = turns.Single(t => (string?)t.GetTagItem(SessionsTelemetry.RunId) == timedRun && (string?)t.GetTagItem(SessionsTelemetry.Trigger) == "timer");
+        Assert.NotEqual(setter.TraceId, fired.TraceId);
+        Assert.Equal(default, fired.ParentSpanId);
+        Assert.Equal(setter.TraceId, Assert.Single(fired.Links).Context.TraceId);
+        Assert.Contains(metrics, m => m.Name == "sessions.timer.lag");
+
+        var background = turns.Single(t => (string?)t.GetTagItem(SessionsTelemetry.RunId) == heldRun && (int?)t.GetTagItem(SessionsTelemetry.TurnNumber) == 2);
+        var accepting = spans.Single(s => s.Kind == ActivityKind.Server && s.TraceId == Assert.Single(background.Links).Context.TraceId && s.GetTagItem("http.request.method") as string == "POST");
+        Assert.NotEqual(accepting.TraceId, background.TraceId);
+        var call = spans.Single(s => s.OperationName == SessionsTelemetry.NodeSpan && s.TraceId == background.TraceId && (string?)s.GetTagItem(SessionsTelemetry.NodeId) == "call");
+        Assert.StartsWith($"00-{background.TraceId}-", api.SeenTraceParents["bg"], StringComparison.Ordinal);
+        Assert.Contains(spans, s => s.Kind == ActivityKind.Client && s.ParentSpanId == call.SpanId);
+
+        var enqueued = turns.Single(t => (string?)t.GetTagItem(SessionsTelemetry.RunId) == heldRun && (int?)t.GetTagItem(SessionsTelemetry.TurnNumber) == 3);
+        var wait = spans.Single(s => s.OperationName == SessionsTelemetry.LeaseWaitSpan);
+        Assert.Equal(enqueued.SpanId, wait.ParentSpanId);
+        Assert.True(wait.Duration > TimeSpan.FromMilliseconds(200), $"waited {wait.Duration}");
+        Assert.StartsWith($"00-{enqueued.TraceId}-", api.SeenTraceParents["fg"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_model_calls_messages_are_on_its_span_only_when_the_operator_asks()
+    {
+        await using var model = await LoopbackOpenAi.StartAsync();
+        var spans = new List<Activity>();
+        await using var settings = new SessionsFactory(null, new()
+        {
+            ["Sessions:Llm:Configs:default:BaseUrl"] = model.BaseUrl,
+            ["Sessions:Llm:Configs:default:Model"] = "big-model",
+            ["Sessions:Llm:Configs:default:ApiKeySecret"] = "model_key",
+            ["Sessions:Secrets:default:model_key"] = "sk-never-in-a-span",
+            ["Sessions:Telemetry:RecordContent"] = "true",
+        });
+        await using var server = settings.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource(SessionsTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddInMemoryExporter(spans))));
+        var client = server.CreateClient();
+        var workflowId = await client.UploadAsync("""
+            { "name": "Chat", "start": "chat", "nodes": [
+              { "id": "chat", "type": "llm", "mode": "say", "llm_config": "default", "messages": [ { "role": "user", "content": "what is recorded" } ], "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """);
+        await client.StartAsync(workflowId);
+        server.Services.GetRequiredService<TracerProvider>().ForceFlush();
+
+        var call = spans.Single(s => s.OperationName == "chat big-model");
+        var input = System.Text.Json.Nodes.JsonNode.Parse((string)call.GetTagItem(SessionsTelemetry.GenAiInputMessages)!)!;
+        Assert.Equal("user", input[0]!["role"]!.GetValue<string>());
+        Assert.Equal("what is recorded", input[0]!["parts"]![0]!["content"]!.GetValue<string>());
+        var output = System.Text.Json.Nodes.JsonNode.Parse((string)call.GetTagItem(SessionsTelemetry.GenAiOutputMessages)!)!;
+        Assert.Equal("assistant", output[0]!["role"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(output[0]!["parts"]![0]!["content"]!.GetValue<string>()));
+        Assert.DoesNotContain(spans.SelectMany(s => s.TagObjects), t => t.Value?.ToString()?.Contains("sk-never-in-a-span", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task Prometheus_scrapes_the_metrics_at_metrics_when_turned_on_and_only_admins_may()
+    {
+        await using var server = new SessionsFactory(null, AuthTests.Settings(("Sessions:Telemetry:Prometheus", "true")));
+        HttpClient As(string key)
+        {
+            var client = server.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+            return client;
+        }
+
+        var editor = As("acme-editor-key-0123456789");
+        await editor.StartAsync(await editor.UploadAsync(Greeter));
+
+        var scraped = await As("acme-admin-key-0123456789").GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+        Assert.StartsWith("text/plain", scraped.Content.Headers.ContentType!.MediaType, StringComparison.Ordinal);
+        var text = await scraped.Content.ReadAsStringAsync();
+        Assert.Contains("sessions_turns_total{", text, StringComparison.Ordinal);
+        Assert.Contains("sessions_turn_duration_seconds_bucket{", text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, (await editor.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.CreateClient().GetAsync("/metrics")).StatusCode);
+
+        // Off unless turned on.
+        Assert.Equal(HttpStatusCode.NotFound, (await factory.CreateClient().GetAsync("/metrics")).StatusCode);
     }
 
     [Fact]
@@ -199,6 +351,24 @@ public sealed class TelemetryTests : IAsyncDisposable
         }
 
         return points;
+    }
+
+    /// <summary>The last exported value of a gauge's point whose tag <paramref name="tag"/> is <paramref name="value"/>; null when none was.</summary>
+    private static long? LastGauge(List<Metric> exported, string name, string tag, string value)
+    {
+        long? last = null;
+        foreach (var metric in exported.ToList().Where(m => m.Name == name))
+        {
+            foreach (ref readonly var point in metric.GetMetricPoints())
+            {
+                if (Tag(point, tag) == value)
+                {
+                    last = point.GetGaugeLastValueLong();
+                }
+            }
+        }
+
+        return last;
     }
 
     private static string? Tag(MetricPoint point, string name)

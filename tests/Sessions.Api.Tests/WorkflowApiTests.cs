@@ -150,7 +150,11 @@ public sealed class WorkflowApiTests : IDisposable
     [Fact]
     public async Task Health_and_alive_answer()
     {
-        Assert.Equal("Healthy", await client.GetStringAsync("/health"));
+        var health = JsonNode.Parse(await client.GetStringAsync("/health"))!;
+        Assert.Equal("healthy", health["status"]!.GetValue<string>());
+        Assert.Equal(
+            ["migrations", "store", "workers"],
+            health["checks"]!.AsArray().Where(c => c!["status"]!.GetValue<string>() == "healthy").Select(c => c!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal));
         Assert.Equal("Healthy", await client.GetStringAsync("/alive"));
     }
 

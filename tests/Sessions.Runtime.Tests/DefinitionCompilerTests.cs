@@ -15,7 +15,8 @@ public class DefinitionCompilerTests
             new BranchHandler(new Sessions.Nodes.Llm.LlmGateway(
                 Microsoft.Extensions.Options.Options.Create(new Sessions.Nodes.Llm.LlmOptions()),
                 new NoSecrets(),
-                new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>())),
+                new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>(),
+                Microsoft.Extensions.Options.Options.Create(new Sessions.Runtime.Telemetry.TelemetryOptions()))),
             new PauseHandler(), new EndHandler(), new FailHandler()]),
         new TemplateEngine());
 

@@ -561,6 +561,34 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [ServerFact]
+    public async Task Runs_waiting_for_people_are_counted_by_tenant_workflow_and_status_and_due_work_is_counted()
+    {
+        // A workflow id of this test's own: other tests' runs share the store.
+        var workflow = NewId();
+        var due = T0.AddYears(-3);
+        var dueBefore = await Runs.CountDueWorkAsync(due, default);
+        RunDocument Of(string tenant, RunStatus status) => Run(NewId(), version: 1) with { TenantId = tenant, WorkflowId = workflow, Status = status };
+        var runs = new[]
+        {
+            Of("t1", RunStatus.WaitingForUserInput), Of("t1", RunStatus.WaitingForUserInput), Of("t1", RunStatus.Paused),
+            Of("t9", RunStatus.WaitingForUserInput), Of("t1", RunStatus.Completed), Of("t1", RunStatus.Running),
+            Of("t1", RunStatus.WaitingForUserInput) with { DeletedAt = T0 },
+            Of("t1", RunStatus.WaitingForUserInput) with { Timer = new RunTimer(due, RunTimerKind.WaitTimeout, "ask", "nudge") },
+        };
+        foreach (var run in runs)
+        {
+            await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1), default);
+        }
+
+        var counted = (await Runs.CountWaitingAsync(default)).Where(c => c.WorkflowId == workflow);
+        Assert.Equal(
+            [new RunCount("t1", workflow, RunStatus.Paused, 1), new RunCount("t1", workflow, RunStatus.WaitingForUserInput, 3), new RunCount("t9", workflow, RunStatus.WaitingForUserInput, 1)],
+            counted.OrderBy(c => c.TenantId, StringComparer.Ordinal).ThenBy(c => c.Status.ToWire(), StringComparer.Ordinal));
+        Assert.Equal(dueBefore + 1, await Runs.CountDueWorkAsync(due, default));
+        Assert.Equal(dueBefore, await Runs.CountDueWorkAsync(due.AddTicks(-1), default));
+    }
+
+    [ServerFact]
     public async Task A_background_turn_is_accepted_without_a_turn_record_and_is_due_at_once_before_any_timer()
     {
         var accepted = T0.AddTicks(7654321);
@@ -599,10 +627,14 @@ public abstract class StoreConformanceTests : IAsyncLifetime
             Id = NewId(), TenantId = run.TenantId, RunId = run.Id, WorkflowId = run.WorkflowId, Url = "https://example.com/hook", SecretName = "hook",
             TurnNumber = 1, Status = RunStatus.WaitingForUserInput, OccurredAt = T0, Data = """{"run_id":"x"}""",
             State = DeliveryState.Pending, Version = 1, DueAt = at, GiveUpAt = T0.AddDays(1),
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
         };
         var first = Delivery(due);
         var second = Delivery(due.AddTicks(1));
+        var dueBefore = await Deliveries.CountDueAsync(due.AddTicks(1), default);
         await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 1) with { Deliveries = [second, first] }, default);
+        Assert.Equal(dueBefore + 2, await Deliveries.CountDueAsync(due.AddTicks(1), default));
+        Assert.Equal(first.TraceParent, (await Deliveries.GetAsync(run.TenantId, first.Id, default))!.TraceParent);
 
         // A commit refused whole leaves no delivery behind.
         var refused = Delivery(due);
@@ -618,6 +650,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.True(await Deliveries.TryReplaceAsync(claimed, 1, default));
         Assert.False(await Deliveries.TryReplaceAsync(first with { Version = 2, ClaimedBy = "server-b" }, 1, default));
         Assert.Equal([second.Id], (await Deliveries.ListDueAsync(due.AddSeconds(1), 10, default)).Where(d => d.RunId == run.Id).Select(d => d.Id));
+        Assert.Equal(dueBefore + 1, await Deliveries.CountDueAsync(due.AddTicks(1), default));
 
         var delivered = claimed with { Version = 3, ClaimedBy = null, State = DeliveryState.Delivered, Attempts = [new DeliveryAttempt(due, 204, 12.5, null)] };
         Assert.True(await Deliveries.TryReplaceAsync(delivered, 2, default));

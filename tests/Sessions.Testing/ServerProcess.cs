@@ -7,11 +7,12 @@ namespace Sessions.Testing;
 public sealed partial class ServerProcess : IAsyncDisposable
 {
     private readonly Process process;
-    private readonly List<string> lines = [];
+    private readonly List<string> lines;
 
-    private ServerProcess(Process process, Uri address)
+    private ServerProcess(Process process, Uri address, List<string> lines)
     {
         this.process = process;
+        this.lines = lines;
         Address = address;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
     }
@@ -73,13 +74,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
         var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await banner.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var server = new ServerProcess(process, address);
-        lock (collected)
-        {
-            server.lines.AddRange(collected);
-        }
-
-        return server;
+        // The same list: what the server writes from here on is read by Output too.
+        return new ServerProcess(process, address, collected);
     }
 
     /// <summary>Runs the server with these arguments until it exits by itself (a refused start); its exit code and output.</summary>
@@ -130,6 +126,6 @@ public sealed partial class ServerProcess : IAsyncDisposable
         process.Dispose();
     }
 
-    [GeneratedRegex(@"Now listening on: (http://\S+)")]
+    [GeneratedRegex(@"Now listening on: (http://[^\s""]+)")]
     private static partial Regex ListeningLine();
 }

@@ -2,6 +2,7 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Sessions.Api.Security;
 using Sessions.Runtime.Telemetry;
 
 namespace Sessions.Api.Hosting;
@@ -9,42 +10,75 @@ namespace Sessions.Api.Hosting;
 /// <summary>
 /// OpenTelemetry, configured by its standard variables: with `OTEL_EXPORTER_OTLP_ENDPOINT` set (and
 /// `OTEL_EXPORTER_OTLP_PROTOCOL`: grpc or http/protobuf), the server exports traces (its own `Sessions` spans,
-/// ASP.NET Core, HttpClient, Npgsql) and metrics (the `Sessions` meter, ASP.NET Core, HttpClient, the runtime) under
-/// `OTEL_SERVICE_NAME` (default `sessions`) and `OTEL_RESOURCE_ATTRIBUTES`. Without an endpoint nothing listens to the
-/// spans and instruments, so they cost nothing.
+/// ASP.NET Core, HttpClient, Npgsql), metrics (the `Sessions` meter, ASP.NET Core, HttpClient, the runtime) and logs
+/// under `OTEL_SERVICE_NAME` (default `sessions`) and `OTEL_RESOURCE_ATTRIBUTES`. With `Sessions:Telemetry:Prometheus`
+/// the same metrics are also scraped at `GET /metrics`. With neither, nothing listens to the spans and instruments, so
+/// they cost nothing.
 /// </summary>
 public static class Observability
 {
     public const string EndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    /// <summary>Where Prometheus scrapes, when `Sessions:Telemetry:Prometheus` is on.</summary>
+    public const string MetricsPath = "/metrics";
 
     /// <summary>Npgsql's own ActivitySource and Meter: the store's queries under the turn's spans.</summary>
     private const string Npgsql = "Npgsql";
 
     public static IServiceCollection AddSessionsTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
-        if (string.IsNullOrWhiteSpace(configuration[EndpointVariable]))
+        var otlp = !string.IsNullOrWhiteSpace(configuration[EndpointVariable]);
+        var prometheus = Prometheus(configuration);
+        if (!otlp && !prometheus)
         {
             return services;
         }
 
-        services.AddOpenTelemetry()
+        var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(
                 configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : "sessions",
                 serviceVersion: typeof(Observability).Assembly.GetName().Version?.ToString()))
-            .WithTracing(tracing => tracing
-                .AddSource(SessionsTelemetry.Name, Npgsql)
-                .AddAspNetCoreInstrumentation(Instrument)
-                .AddHttpClientInstrumentation())
-            .WithMetrics(metrics => metrics
-                .AddMeter(SessionsTelemetry.Name, Npgsql)
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation())
-            .UseOtlpExporter();
+            .WithMetrics(metrics =>
+            {
+                metrics
+                    .AddMeter(SessionsTelemetry.Name, Npgsql)
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddRuntimeInstrumentation();
+                if (prometheus)
+                {
+                    metrics.AddPrometheusExporter();
+                }
+            });
+        if (otlp)
+        {
+            telemetry
+                .WithTracing(tracing => tracing
+                    .AddSource(SessionsTelemetry.Name, Npgsql)
+                    .AddAspNetCoreInstrumentation(Instrument)
+                    .AddHttpClientInstrumentation())
+                .UseOtlpExporter();
+        }
+
         return services;
     }
 
-    /// <summary>Probes are not traced: a load balancer's health checks would drown the turns.</summary>
+    /// <summary>`GET /metrics` in Prometheus' text format, for admins when keys or tokens are configured; only when turned on.</summary>
+    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder routes, IConfiguration configuration)
+    {
+        if (Prometheus(configuration))
+        {
+            routes.MapPrometheusScrapingEndpoint(MetricsPath).RequireAuthorization(Policies.Admin);
+        }
+
+        return routes;
+    }
+
+    private static bool Prometheus(IConfiguration configuration) =>
+        configuration.GetValue<bool>($"{TelemetryOptions.Section}:{nameof(TelemetryOptions.Prometheus)}");
+
+    /// <summary>Probes and scrapes are not traced: a load balancer's health checks would drown the turns.</summary>
     public static void Instrument(OpenTelemetry.Instrumentation.AspNetCore.AspNetCoreTraceInstrumentationOptions options) =>
-        options.Filter = http => !http.Request.Path.StartsWithSegments("/health") && !http.Request.Path.StartsWithSegments("/alive");
+        options.Filter = http => !http.Request.Path.StartsWithSegments("/health") && !http.Request.Path.StartsWithSegments("/alive")
+            && !http.Request.Path.StartsWithSegments(MetricsPath);
 }

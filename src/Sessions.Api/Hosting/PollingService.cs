@@ -6,7 +6,8 @@ namespace Sessions.Api.Hosting;
 /// and the next one tries again.
 /// </summary>
 /// <param name="interval">Between looks; zero turns the work off on this instance.</param>
-public abstract class PollingService(TimeSpan interval, TimeProvider clock, ILogger logger) : BackgroundService
+/// <param name="readiness">Told of every look, for `/health` to see that the worker still works.</param>
+public abstract class PollingService(TimeSpan interval, TimeProvider clock, ILogger logger, Readiness readiness) : BackgroundService
 {
     /// <summary>What the looks do, for the log.</summary>
     protected abstract string Work { get; }
@@ -29,6 +30,7 @@ public abstract class PollingService(TimeSpan interval, TimeProvider clock, ILog
             return;
         }
 
+        readiness.Looking(Work, interval);
         using var poll = new PeriodicTimer(interval, clock);
         Task<bool>? tick = null;
         Task? woken = null;
@@ -56,6 +58,7 @@ public abstract class PollingService(TimeSpan interval, TimeProvider clock, ILog
                 }
 
                 stoppingToken.ThrowIfCancellationRequested();
+                readiness.Looking(Work, interval);
                 try
                 {
                     while (await LookAsync(stoppingToken))

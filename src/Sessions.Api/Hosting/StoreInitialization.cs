@@ -3,13 +3,14 @@ using Sessions.Runtime.Storage;
 namespace Sessions.Api.Hosting;
 
 /// <summary>Brings the store's schema up to date before anything else, so no request reaches a store that is not ready.</summary>
-public sealed class StoreInitialization(IStoreLifecycle store, IConfiguration configuration) : BeforeListening
+public sealed class StoreInitialization(IStoreLifecycle store, IConfiguration configuration, Readiness readiness) : BeforeListening
 {
     public override async Task StartingAsync(CancellationToken cancellationToken)
     {
         try
         {
             await store.InitializeAsync(cancellationToken);
+            readiness.StoreIsPrepared();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -4,8 +4,8 @@ using Sessions.Runtime.Webhooks;
 namespace Sessions.Api.Hosting;
 
 /// <summary>Makes due webhook deliveries every `Sessions:Webhooks:PollMilliseconds` on every instance.</summary>
-public sealed class WebhookService(WebhookDispatcher dispatcher, IOptions<WebhookOptions> options, TimeProvider clock, ILogger<WebhookService> logger)
-    : PollingService(TimeSpan.FromMilliseconds(options.Value.PollMilliseconds), clock, logger)
+public sealed class WebhookService(WebhookDispatcher dispatcher, IOptions<WebhookOptions> options, TimeProvider clock, ILogger<WebhookService> logger, Readiness readiness)
+    : PollingService(TimeSpan.FromMilliseconds(options.Value.PollMilliseconds), clock, logger, readiness)
 {
     protected override string Work => "Making due webhook deliveries";
 

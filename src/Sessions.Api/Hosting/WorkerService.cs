@@ -7,8 +7,8 @@ namespace Sessions.Api.Hosting;
 /// Starts runs' due work (background turns, timers) every `Sessions:Workers:PollMilliseconds` on every instance, and
 /// at once when this instance accepted a background turn or freed a worker.
 /// </summary>
-public sealed class WorkerService(RunWork work, WorkSignal signal, IOptions<WorkerOptions> options, TimeProvider clock, ILogger<WorkerService> logger)
-    : PollingService(TimeSpan.FromMilliseconds(options.Value.PollMilliseconds), clock, logger)
+public sealed class WorkerService(RunWork work, WorkSignal signal, IOptions<WorkerOptions> options, TimeProvider clock, ILogger<WorkerService> logger, Readiness readiness)
+    : PollingService(TimeSpan.FromMilliseconds(options.Value.PollMilliseconds), clock, logger, readiness)
 {
     protected override string Work => "Starting due work";
 

@@ -24,7 +24,7 @@ public sealed record LlmReply(string Text, string Model, string Provider, int In
 /// Calls OpenAI-compatible chat endpoints through the official SDK: Polly retries transient failures with a timeout per
 /// attempt (the SDK's own retries are off, so there is one policy), then the fallback configuration, if any.
 /// </summary>
-public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secrets, IHttpClientFactory http)
+public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secrets, IHttpClientFactory http, IOptions<TelemetryOptions> telemetry)
 {
     /// <summary>The named client of <see cref="IHttpClientFactory"/> model calls go through (configured by AddSessionsNodes).</summary>
     public const string ClientName = "llm";
@@ -80,6 +80,12 @@ public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secret
         span?.SetTag(SessionsTelemetry.GenAiProvider, provider);
         span?.SetTag(SessionsTelemetry.GenAiRequestModel, model);
         span?.SetTag(SessionsTelemetry.ServerAddress, new Uri(baseUrl).Host);
+        if (span is not null && telemetry.Value.RecordContent)
+        {
+            // Only when an operator opted in (Sessions:Telemetry:RecordContent): the conversation, as GenAI's conventions write it.
+            span.SetTag(SessionsTelemetry.GenAiInputMessages, GenAiMessages(messages.Select(m => (m.Role, m.Content))));
+        }
+
         var clock = Stopwatch.StartNew();
         string text;
         string? usedModel;
@@ -103,9 +109,22 @@ public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secret
         span?.SetTag(SessionsTelemetry.GenAiResponseModel, usedModel ?? model);
         span?.SetTag(SessionsTelemetry.GenAiInputTokens, input);
         span?.SetTag(SessionsTelemetry.GenAiOutputTokens, output);
+        if (span is not null && telemetry.Value.RecordContent)
+        {
+            span.SetTag(SessionsTelemetry.GenAiOutputMessages, GenAiMessages([("assistant", text)]));
+        }
+
         // The model's text is kept in the run; a NUL or a lone surrogate in it would fail every later commit on PostgreSQL.
         return new LlmReply(JsonText.Keepable(text), usedModel ?? model, provider, input, output, Math.Round(clock.Elapsed.TotalMilliseconds, 1), fallbackUsed);
     }
+
+    /// <summary>Messages as `gen_ai.input.messages` / `gen_ai.output.messages` hold them: JSON, each a role and text parts.</summary>
+    private static string GenAiMessages(IEnumerable<(string Role, string Text)> messages) =>
+        new System.Text.Json.Nodes.JsonArray(messages.Select(m => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+        {
+            ["role"] = m.Role,
+            ["parts"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["type"] = "text", ["content"] = m.Text }),
+        }).ToArray()).ToJsonString();
 
     private static async Task<(string, string?, int, int)> CompleteAsync(ChatClient client, List<ChatMessage> chat, ChatCompletionOptions request, CancellationToken token)
     {

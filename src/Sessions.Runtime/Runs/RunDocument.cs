@@ -115,14 +115,18 @@ public sealed record RunDocument
     public DateTimeOffset? ExpiresAt { get; init; }
 }
 
-/// <summary>A run's timer: at <see cref="DueAt"/> a turn of its own continues the run at <see cref="ContinueAt"/>, unless a turn came first.</summary>
-public sealed record RunTimer(DateTimeOffset DueAt, RunTimerKind Kind, string NodeId, string ContinueAt);
+/// <summary>
+/// A run's timer: at <see cref="DueAt"/> a turn of its own continues the run at <see cref="ContinueAt"/>, unless a turn
+/// came first. <see cref="ScheduledBy"/> is the `traceparent` of the turn that set it, which the timer's turn links to.
+/// </summary>
+public sealed record RunTimer(DateTimeOffset DueAt, RunTimerKind Kind, string NodeId, string ContinueAt, string? ScheduledBy = null);
 
 /// <summary>
 /// A turn accepted for a worker to run: its recorded `run_input` (read again when it runs, as replays do), who sent
 /// it, and the turn number its acceptance promised (the run's turns, plus those running and queued ahead of it).
+/// <see cref="ScheduledBy"/> is the `traceparent` of the request that queued it, which the turn links to.
 /// </summary>
-public sealed record QueuedTurn(string Id, int TurnNumber, JsonObject Input, string? RunBy, DateTimeOffset AcceptedAt);
+public sealed record QueuedTurn(string Id, int TurnNumber, JsonObject Input, string? RunBy, DateTimeOffset AcceptedAt, string? ScheduledBy = null);
 
 /// <summary>A turn's exclusive hold on its run (or on its idempotency key) until <see cref="ExpiresAt"/>, renewed while the turn works.</summary>
 public sealed record TurnLease(string Owner, DateTimeOffset ExpiresAt);

@@ -102,6 +102,9 @@ public static class RunMachine
     /// </summary>
     public static bool IsTerminal(RunStatus status) => Finished.Contains(status);
 
+    /// <summary>The statuses in which a run waits for people: for a reply, or to be resumed.</summary>
+    public static IReadOnlyList<RunStatus> WaitingForPeople { get; } = [RunStatus.WaitingForUserInput, RunStatus.Paused];
+
     /// <summary>A finished run takes no more turns, whatever the command: a 409 with code run_terminal.</summary>
     public static void EnsureNotTerminal(RunStatus status)
     {

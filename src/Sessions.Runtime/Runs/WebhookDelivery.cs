@@ -67,6 +67,9 @@ public sealed record WebhookDelivery
     public required DateTimeOffset GiveUpAt { get; init; }
 
     public IReadOnlyList<DeliveryAttempt> Attempts { get; init; } = [];
+
+    /// <summary>The `traceparent` of the turn that made the delivery: its attempts are spans of that turn's trace.</summary>
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>The events a webhook can subscribe to: a run coming to rest in one of these statuses at the end of a turn.</summary>

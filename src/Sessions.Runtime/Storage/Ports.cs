@@ -78,6 +78,12 @@ public interface IRunStore
     /// <summary>Runs of any tenant with work due at <paramref name="now"/> (<see cref="RunDocument.DueAt"/>), the earliest first.</summary>
     Task<IReadOnlyList<RunDocument>> ListDueWorkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
+    /// <summary>How many runs of any tenant have work due at <paramref name="now"/> (a timer or a background turn).</summary>
+    Task<long> CountDueWorkAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Runs of any tenant waiting for people (for input, or paused), counted by tenant, workflow and status; deleted ones left out.</summary>
+    Task<IReadOnlyList<RunCount>> CountWaitingAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// Runs due to be erased: those whose <see cref="RunDocument.ExpiresAt"/> is at or before <paramref name="expiredBy"/>,
     /// and those deleted at or before <paramref name="deletedBy"/>; of one tenant, or of every tenant when
@@ -152,6 +158,9 @@ public interface IWebhookStore
 {
     /// <summary>Pending deliveries of any tenant due at <paramref name="now"/>, the earliest first.</summary>
     Task<IReadOnlyList<WebhookDelivery>> ListDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
+    /// <summary>How many deliveries of any tenant are due at <paramref name="now"/>.</summary>
+    Task<long> CountDueAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Writes <paramref name="delivery"/> if the stored one is still at <paramref name="expectedVersion"/>; false otherwise.</summary>
     Task<bool> TryReplaceAsync(WebhookDelivery delivery, long expectedVersion, CancellationToken cancellationToken);
@@ -239,3 +248,6 @@ public static class RunStoreExtensions
     public static Task<IReadOnlyList<TurnDocument>> GetAllTurnsAsync(this IRunStore runs, string tenantId, string runId, CancellationToken cancellationToken) =>
         runs.GetTurnsAsync(tenantId, runId, -1, int.MaxValue, cancellationToken);
 }
+
+/// <summary>How many of a tenant's runs of one workflow are in one status.</summary>
+public sealed record RunCount(string TenantId, string WorkflowId, RunStatus Status, long Count);

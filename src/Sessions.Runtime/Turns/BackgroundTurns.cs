@@ -1,6 +1,7 @@
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Telemetry;
 using Sessions.Runtime.Turns.Gates;
 
 namespace Sessions.Runtime.Turns;
@@ -27,7 +28,7 @@ public sealed class BackgroundTurns(
     /// </param>
     public async Task<AcceptedTurn> AcceptAsync(TurnRequest request, Func<AcceptedTurn, IdempotentAnswer>? answer, CancellationToken cancellationToken)
     {
-        var item = new QueuedTurn(ObjectId.NewId(clock.GetUtcNow()).ToString(), 0, request.RecordedInput, request.RunBy, clock.GetUtcNow());
+        var item = new QueuedTurn(ObjectId.NewId(clock.GetUtcNow()).ToString(), 0, request.RecordedInput, request.RunBy, clock.GetUtcNow(), SessionsTelemetry.CurrentTraceParent());
         string? interrupted = null;
         RunningTurn? reservation = null;
         try

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Telemetry;
 using Sessions.Runtime.Turns.Gates;
 
 namespace Sessions.Runtime.Turns;
@@ -42,6 +43,9 @@ public sealed class BusyRuns(TurnLoader loader, IRunGate gate, RunningTurns runn
     /// </summary>
     public async Task<(RunDocument Run, IDisposable Place)> WaitUntilFreeAsync(TurnRequest request, CancellationToken cancellationToken)
     {
+        // The time in line is a span of its own: a slow turn that mostly waited for another says so.
+        using var span = SessionsTelemetry.Source.StartActivity(SessionsTelemetry.LeaseWaitSpan);
+        span?.SetTag(SessionsTelemetry.RunId, request.RunId);
         var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(options.Value.EnqueueWaitSeconds);
         IDisposable place;
         using (var timeout = new CancellationTokenSource(deadline - clock.GetUtcNow(), clock))
@@ -53,6 +57,7 @@ public sealed class BusyRuns(TurnLoader loader, IRunGate gate, RunningTurns runn
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested)
             {
+                span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "stayed busy");
                 throw StayedBusy();
             }
         }
@@ -70,6 +75,7 @@ public sealed class BusyRuns(TurnLoader loader, IRunGate gate, RunningTurns runn
 
                 if (deadline - clock.GetUtcNow() <= TimeSpan.Zero)
                 {
+                    span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "stayed busy");
                     throw StayedBusy();
                 }
 

@@ -111,6 +111,7 @@ public sealed class RunWork(TurnPipeline turns, IRunStore runs, RunningTurns run
                         WorkflowId = run.WorkflowId,
                         RunId = run.Id,
                         FiredTimer = timer,
+                        ScheduledBy = timer.ScheduledBy,
                         ExpectedTurn = run.TurnNumber,
                         RecordedInput = new JsonObject { ["timer"] = WireNames<RunTimerKind>.Of(timer.Kind), ["node_id"] = timer.NodeId },
                     },
@@ -136,5 +137,5 @@ public sealed class RunWork(TurnPipeline turns, IRunStore runs, RunningTurns run
     /// the same input already, so this cannot be refused for its shape.
     /// </summary>
     private static TurnRequest Background(RunDocument run, QueuedTurn queued) =>
-        RunInputReader.Read(queued.Input, run.TenantId, run.WorkflowId, run.Id) with { RunBy = queued.RunBy, Queued = queued, OnBusy = BusyPolicy.Reject };
+        RunInputReader.Read(queued.Input, run.TenantId, run.WorkflowId, run.Id) with { RunBy = queued.RunBy, Queued = queued, OnBusy = BusyPolicy.Reject, ScheduledBy = queued.ScheduledBy };
 }

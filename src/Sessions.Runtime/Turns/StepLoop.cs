@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Sessions.Runtime.Telemetry;
 using Microsoft.Extensions.Logging;
 using Sessions.Runtime.Conditions;
@@ -199,7 +200,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
     }
 
     private RunTimer? Dated(RunTimerKind kind, CompiledNode node, NodeTimer? declared) =>
-        declared is null ? null : new RunTimer(turn.Clock.GetUtcNow() + declared.After, kind, node.Id, declared.ContinueAt);
+        declared is null ? null : new RunTimer(turn.Clock.GetUtcNow() + declared.After, kind, node.Id, declared.ContinueAt, SessionsTelemetry.CurrentTraceParent());
 
     private async ValueTask<NodeResult> ExecuteNodeAsync(CompiledNode node, CancellationToken cancellationToken)
     {
@@ -211,15 +212,15 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
             await beforeReachingOutside(cancellationToken);
         }
 
-        using var span = SessionsTelemetry.Source.StartActivity(SessionsTelemetry.NodeSpan);
-        span?.SetTag(SessionsTelemetry.NodeId, node.Id);
-        span?.SetTag(SessionsTelemetry.NodeType, node.Type);
+        using var span = SessionsTelemetry.Source.HasListeners()
+            ? SessionsTelemetry.Source.StartActivity(ActivityKind.Internal, tags: [new(SessionsTelemetry.NodeId, node.Id), new(SessionsTelemetry.NodeType, node.Type)], name: SessionsTelemetry.NodeSpan)
+            : null;
         try
         {
             var result = await node.Handler.ExecuteAsync(turn.Context(node, retrying), cancellationToken);
             if (result.Outcome == NodeOutcome.Fail)
             {
-                span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "the node failed the run");
+                span?.SetStatus(ActivityStatusCode.Error, "the node failed the run");
             }
 
             return result;
@@ -230,7 +231,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
             // One line for operators; the stack trace is for whoever debugs the node.
             logger.LogWarning("Node {NodeId} ({NodeType}) of run {RunId} failed: {Error}", node.Id, node.Type, turn.Run.Id, ex.Message);
             logger.LogDebug(ex, "Node {NodeId} ({NodeType}) of run {RunId} threw", node.Id, node.Type, turn.Run.Id);
-            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
+            span?.SetStatus(ActivityStatusCode.Error, ex.Message);
             return NodeResult.Fail($"Node '{node.Id}' ({node.Type}) failed: {ex.Message}");
         }
     }

@@ -66,8 +66,11 @@ public sealed class TurnCommitter(
     /// <summary>Commits <paramref name="changes"/> under <paramref name="hold"/>; returns the run as committed, and the JSON it was stored as.</summary>
     internal async Task<(RunDocument Run, string? Json)> CommitAsync(RunHold hold, TurnChanges changes, CancellationToken cancellationToken)
     {
-        using var span = SessionsTelemetry.Source.StartActivity(SessionsTelemetry.CommitSpan);
-        span?.SetTag(SessionsTelemetry.DbSystem, runs.DbSystem);
+        // The turn's span (taken before the commit's own): the deliveries this commit writes continue its trace.
+        var turnSpan = SessionsTelemetry.CurrentTraceParent();
+        using var span = SessionsTelemetry.Source.HasListeners()
+            ? SessionsTelemetry.Source.StartActivity(System.Diagnostics.ActivityKind.Internal, tags: [new(SessionsTelemetry.DbSystem, runs.DbSystem)], name: SessionsTelemetry.CommitSpan)
+            : null;
 
         // From here on the hold is not kept alive: what is left is one write. The answer under the key is made only now,
         // so that it expects the key's version as its last renewal left it.
@@ -92,7 +95,7 @@ public sealed class TurnCommitter(
             string? json = null;
             try
             {
-                var deliveries = changes.Definition is { } definition ? WebhookOutbox.For(updated, definition, changes.Answer, webhookOptions.Value, clock.GetUtcNow()) : [];
+                var deliveries = changes.Definition is { } definition ? WebhookOutbox.For(updated, definition, changes.Answer, webhookOptions.Value, clock.GetUtcNow(), turnSpan) : [];
                 var commit = new TurnCommit(updated, stored.Version, changes.Events, record, answered, deliveries)
                 {
                     Files = UploadedFile.Of(changes.Input).Select(f => f.File).ToList(),
@@ -103,6 +106,7 @@ public sealed class TurnCommitter(
             }
             catch (StoreConflictException)
             {
+                SessionsTelemetry.StoreConflicts.Add(1, new KeyValuePair<string, object?>(SessionsTelemetry.StoreWrite, "commit"));
                 var current = await runs.GetAsync(before.TenantId, before.Id, CancellationToken.None);
                 if (current is not null && RunQueue.OnlyAppended(stored, current))
                 {

@@ -40,15 +40,8 @@ public sealed class TurnPipeline(
     public async Task<TurnOutcome> ExecuteAsync(TurnRequest request, CancellationToken cancellationToken, TurnObserver? observer = null)
     {
         // One span and one count per turn however it came (a request, a worker, a timer, a replay); its children are
-        // the nodes it ran and its commit.
-        using var span = SessionsTelemetry.Source.StartActivity(SessionsTelemetry.TurnSpan);
-        span?.SetTag(SessionsTelemetry.Tenant, request.TenantId);
-        span?.SetTag(SessionsTelemetry.WorkflowId, request.WorkflowId);
-        span?.SetTag(SessionsTelemetry.Trigger, TurnTelemetry.TriggerOf(request));
-        if (request.RunId is { } runId)
-        {
-            span?.SetTag(SessionsTelemetry.RunId, runId);
-        }
+        // the nodes it ran and its commit. Work a worker does links to the trace that left it.
+        using var span = TurnTelemetry.Start(request);
 
         var started = clock.GetTimestamp();
         try

@@ -87,6 +87,9 @@ public sealed record TurnRequest
     /// <summary>`run_input.on_busy`: what to do if another turn runs, or background turns are queued. A stop always interrupts.</summary>
     public BusyPolicy OnBusy { get; init; } = BusyPolicy.Reject;
 
+    /// <summary>For work a worker does (a timer, a background turn): the `traceparent` of the span that left it, which the turn's span links to.</summary>
+    public string? ScheduledBy { get; init; }
+
     /// <summary>For a worker running a background turn: the queued turn, which must still be first in the run's queue.</summary>
     public QueuedTurn? Queued { get; init; }
 

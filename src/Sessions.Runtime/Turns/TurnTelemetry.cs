@@ -20,6 +20,35 @@ internal static class TurnTelemetry
         _ => "reply",
     };
 
+    /// <summary>
+    /// The turn's span, with what is known before it runs (tenant, workflow, trigger, the run when it exists), or null
+    /// when nothing listens. Work a worker does links to the trace that left it.
+    /// </summary>
+    public static Activity? Start(TurnRequest request)
+    {
+        if (!SessionsTelemetry.Source.HasListeners())
+        {
+            return null;
+        }
+
+        var tags = new TagList
+        {
+            { SessionsTelemetry.Tenant, request.TenantId },
+            { SessionsTelemetry.WorkflowId, request.WorkflowId },
+            { SessionsTelemetry.Trigger, TriggerOf(request) },
+        };
+        if (request.RunId is { } runId)
+        {
+            tags.Add(SessionsTelemetry.RunId, runId);
+        }
+
+        return SessionsTelemetry.Source.StartActivity(ActivityKind.Internal, tags: tags, links: LinksOf(request), name: SessionsTelemetry.TurnSpan);
+    }
+
+    /// <summary>The span that left the work a worker's turn does (a timer, a background turn), as a link; none when unknown.</summary>
+    public static ActivityLink[] LinksOf(TurnRequest request) =>
+        SessionsTelemetry.ContextOf(request.ScheduledBy) is { TraceId: var trace } context && trace != default ? [new ActivityLink(context)] : [];
+
     /// <summary>Counts a turn and its duration once it has come to something (applied, refused, or an error), and tags its span.</summary>
     public static void Record(Activity? span, TurnRequest request, RunDocument? after, string outcome, double seconds)
     {
@@ -31,18 +60,27 @@ internal static class TurnTelemetry
         };
         SessionsTelemetry.Turns.Add(1, tags);
         SessionsTelemetry.TurnDuration.Record(seconds, tags);
+        if (request.FiredTimer is { } timer && outcome == "applied" && after is not null)
+        {
+            SessionsTelemetry.TimerLag.Record(Math.Max(0, (after.UpdatedAt - timer.DueAt).TotalSeconds), new KeyValuePair<string, object?>(SessionsTelemetry.WorkKind, WireNames<RunTimerKind>.Of(timer.Kind)));
+        }
+
         if (span is null)
         {
             return;
         }
 
-        span.SetTag(SessionsTelemetry.Outcome, outcome);
+        span.AddTag(SessionsTelemetry.Outcome, outcome);
         if (after is not null)
         {
-            span.SetTag(SessionsTelemetry.RunId, after.Id);
-            span.SetTag(SessionsTelemetry.WorkflowVersion, after.VersionNumber);
-            span.SetTag(SessionsTelemetry.TurnNumber, after.TurnNumber);
-            span.SetTag(SessionsTelemetry.RunStatus, after.Status.ToWire());
+            if (request.RunId is null)
+            {
+                span.AddTag(SessionsTelemetry.RunId, after.Id);
+            }
+
+            span.AddTag(SessionsTelemetry.WorkflowVersion, after.VersionNumber);
+            span.AddTag(SessionsTelemetry.TurnNumber, after.TurnNumber);
+            span.AddTag(SessionsTelemetry.RunStatus, after.Status.ToWire());
         }
     }
 }

@@ -31,11 +31,13 @@ public sealed class WebhookDispatcher(IWebhookStore deliveries, IWebhookSender s
         var claimed = delivery with { Version = delivery.Version + 1, ClaimedBy = server, DueAt = start + options.Value.Claim };
         if (!await deliveries.TryReplaceAsync(claimed, delivery.Version, cancellationToken))
         {
+            SessionsTelemetry.StoreConflicts.Add(1, new KeyValuePair<string, object?>(SessionsTelemetry.StoreWrite, "webhook"));
             return false;
         }
 
+        // An attempt belongs to the trace of the turn that owed it, so the receiver's trace continues the turn's.
         SendResult result;
-        using (var span = SessionsTelemetry.Source.StartActivity(SessionsTelemetry.WebhookSpan, System.Diagnostics.ActivityKind.Client))
+        using (var span = SessionsTelemetry.Source.StartActivity(SessionsTelemetry.WebhookSpan, System.Diagnostics.ActivityKind.Client, SessionsTelemetry.ContextOf(delivery.TraceParent)))
         {
             span?.SetTag(SessionsTelemetry.WebhookId, delivery.Id);
             span?.SetTag(SessionsTelemetry.RunId, delivery.RunId);

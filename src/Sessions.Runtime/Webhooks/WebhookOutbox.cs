@@ -8,7 +8,8 @@ namespace Sessions.Runtime.Webhooks;
 /// <summary>The deliveries a turn owes its run's subscribers, written with the turn's own commit.</summary>
 public static class WebhookOutbox
 {
-    public static IReadOnlyList<WebhookDelivery> For(RunDocument run, WorkflowDefinition definition, string? answer, WebhookOptions options, DateTimeOffset now)
+    /// <param name="traceParent">The turn's span, which the deliveries' attempts continue (<see cref="WebhookDelivery.TraceParent"/>).</param>
+    public static IReadOnlyList<WebhookDelivery> For(RunDocument run, WorkflowDefinition definition, string? answer, WebhookOptions options, DateTimeOffset now, string? traceParent)
     {
         if (WebhookEvents.For(run.Status) is not { } type)
         {
@@ -38,6 +39,7 @@ public static class WebhookOutbox
                 State = DeliveryState.Pending,
                 Version = 1,
                 DueAt = now,
+                TraceParent = traceParent,
                 GiveUpAt = now + options.RetryPeriod,
             })
             .ToList();

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Telemetry;
 
 namespace Sessions.Runtime.Turns.Gates;
 
@@ -147,6 +148,9 @@ public sealed class LeasedRunGate(
         /// <summary>The run as a lease write that failed found it, if one did.</summary>
         public RunDocument? Found { get; private set; }
 
+        /// <summary>The lease the run had when this hold's last write replaced it (another turn's, when taken over).</summary>
+        private TurnLease? Taken { get; set; }
+
         public override bool OnlyInMemory => leaseLater;
 
         /// <summary>Takes the run: in this process only, to lease later; or by its lease now.</summary>
@@ -164,6 +168,7 @@ public sealed class LeasedRunGate(
 
             if (leased)
             {
+                CountTakeover(now);
                 // False when a turn of this run that this process still runs has lost its lease (it expired): that one only
                 // lingers, and this turn goes on without being registered here.
                 TryRegister();
@@ -201,6 +206,7 @@ public sealed class LeasedRunGate(
             }
 
             leased = true;
+            CountTakeover(now);
             if (renewing.IsCompleted)
             {
                 renewing = RenewAsync();
@@ -235,6 +241,15 @@ public sealed class LeasedRunGate(
             await base.DisposeAsync();
         }
 
+        /// <summary>A lease just taken from another turn is a takeover: of one that expired, or of one a stop or interrupt preempted.</summary>
+        private void CountTakeover(DateTimeOffset now)
+        {
+            if (Taken is { } from && from.Owner != Owner)
+            {
+                SessionsTelemetry.LeaseTakeovers.Add(1, new KeyValuePair<string, object?>(SessionsTelemetry.LeaseTakeover, from.ExpiresAt > now ? "preempted" : "expired"));
+            }
+        }
+
         /// <summary>
         /// Writes <paramref name="change"/> of the run as this hold knows it, with the version check; if the run moved only
         /// because background turns were appended, writes the change again on top of them.
@@ -247,9 +262,12 @@ public sealed class LeasedRunGate(
                 var written = await gate.runs.TryReplaceAsync(next, Stored.Version, WriteDurability.Provisional, cancellationToken);
                 if (written.Written)
                 {
+                    Taken = Stored.Lease;
                     Stored = next;
                     return true;
                 }
+
+                SessionsTelemetry.StoreConflicts.Add(1, new KeyValuePair<string, object?>(SessionsTelemetry.StoreWrite, "lease"));
 
                 if (written.Current is { } current && RunQueue.OnlyAppended(Stored, current))
                 {

@@ -16,6 +16,14 @@ public static class RunLeases
     /// <summary>The run as it is stored while <paramref name="lease"/> holds it: the next version, with the lease.</summary>
     public static RunDocument Taken(RunDocument run, TurnLease lease) => run with { Version = run.Version + 1, Lease = lease };
 
+    /// <summary>
+    /// Whether writing over <paramref name="previous"/> (the lease the run had) takes it from another turn: `expired` when
+    /// its holder let it run out (its server died or stalled), `preempted` when it was still live (a stop or interrupt
+    /// took it); null when it was no one's or this turn's own.
+    /// </summary>
+    public static string? TakeoverOf(TurnLease? previous, string owner, DateTimeOffset now) =>
+        previous is { } lease && lease.Owner != owner ? lease.ExpiresAt > now ? "preempted" : "expired" : null;
+
     /// <summary>The run given back without a change: the next version, with no lease.</summary>
     public static RunDocument Released(RunDocument run) => run with { Version = run.Version + 1, Lease = null };
 }

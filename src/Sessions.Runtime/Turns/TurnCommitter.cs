@@ -102,6 +102,9 @@ public sealed class TurnCommitter(
                 };
                 await runs.CommitTurnAsync(commit, cancellationToken);
                 hold.Committed();
+
+                // A turn held in memory writes over a lease left in the run (a dead server's) only if it had run out.
+                TurnTelemetry.CountTakeover(stored.Lease, hold.Owner, clock.GetUtcNow());
                 json = commit.RunJson;
             }
             catch (StoreConflictException)

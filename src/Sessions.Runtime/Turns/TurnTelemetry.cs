@@ -49,6 +49,15 @@ internal static class TurnTelemetry
     public static ActivityLink[] LinksOf(TurnRequest request) =>
         SessionsTelemetry.ContextOf(request.ScheduledBy) is { TraceId: var trace } context && trace != default ? [new ActivityLink(context)] : [];
 
+    /// <summary>Counts a write that took the run from another turn's lease (<see cref="RunLeases.TakeoverOf"/>), if it did.</summary>
+    public static void CountTakeover(TurnLease? previous, string owner, DateTimeOffset now)
+    {
+        if (RunLeases.TakeoverOf(previous, owner, now) is { } kind)
+        {
+            SessionsTelemetry.LeaseTakeovers.Add(1, new KeyValuePair<string, object?>(SessionsTelemetry.LeaseTakeover, kind));
+        }
+    }
+
     /// <summary>Counts a turn and its duration once it has come to something (applied, refused, or an error), and tags its span.</summary>
     public static void Record(Activity? span, TurnRequest request, RunDocument? after, string outcome, double seconds)
     {

@@ -241,14 +241,7 @@ public sealed class LeasedRunGate(
             await base.DisposeAsync();
         }
 
-        /// <summary>A lease just taken from another turn is a takeover: of one that expired, or of one a stop or interrupt preempted.</summary>
-        private void CountTakeover(DateTimeOffset now)
-        {
-            if (Taken is { } from && from.Owner != Owner)
-            {
-                SessionsTelemetry.LeaseTakeovers.Add(1, new KeyValuePair<string, object?>(SessionsTelemetry.LeaseTakeover, from.ExpiresAt > now ? "preempted" : "expired"));
-            }
-        }
+        private void CountTakeover(DateTimeOffset now) => TurnTelemetry.CountTakeover(Taken, Owner, now);
 
         /// <summary>
         /// Writes <paramref name="change"/> of the run as this hold knows it, with the version check; if the run moved only

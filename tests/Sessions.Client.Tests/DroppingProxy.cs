@@ -27,6 +27,7 @@ public sealed class DroppingProxy : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly ConcurrentQueue<(string Path, Drop How)> drops = new();
+    private int skips;
     private readonly HttpClient upstream;
 
     private DroppingProxy(WebApplication app, Uri server)
@@ -52,15 +53,23 @@ public sealed class DroppingProxy : IAsyncDisposable
         return proxy;
     }
 
-    /// <summary>Drops the next request whose path ends with <paramref name="pathEnd"/>, as <paramref name="how"/> says.</summary>
-    public void DropNext(string pathEnd, Drop how) => drops.Enqueue((pathEnd, how));
+    /// <summary>
+    /// Drops the next request whose path ends with <paramref name="pathEnd"/>, as <paramref name="how"/> says, after
+    /// letting <paramref name="skip"/> such requests through.
+    /// </summary>
+    public void DropNext(string pathEnd, Drop how, int skip = 0)
+    {
+        Interlocked.Exchange(ref skips, skip);
+        drops.Enqueue((pathEnd, how));
+    }
 
     private async Task ForwardAsync(HttpContext context)
     {
         var path = context.Request.Path.Value + context.Request.QueryString.Value;
         Seen.Enqueue($"{context.Request.Method} {path}");
         Drop? drop = null;
-        if (drops.TryPeek(out var next) && context.Request.Path.Value!.EndsWith(next.Path, StringComparison.Ordinal) && drops.TryDequeue(out next))
+        if (drops.TryPeek(out var next) && context.Request.Path.Value!.EndsWith(next.Path, StringComparison.Ordinal)
+            && Interlocked.Decrement(ref skips) < 0 && drops.TryDequeue(out next))
         {
             drop = next.How;
         }

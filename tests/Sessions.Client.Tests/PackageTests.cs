@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Sessions.Testing;
+
+namespace Sessions.Client.Tests;
+
+/// <summary>
+/// The client as a user gets it: `dotnet pack` makes the package, and a console project outside the solution, with
+/// nothing but that package from a local folder feed, completes the Order status conversation in a dozen lines, with a
+/// reply whose answer the network loses and a stream it cuts.
+/// </summary>
+public sealed class PackageTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private const string Program = """
+        using Sessions.Client;
+
+        using var client = SessionsClient.Create(new Uri(args[0]));
+        var chat = await client.StartAsync("66a1f0000000000000000001");
+        Console.WriteLine(chat.Hint!.Prompt);
+        await chat.ReplyAsync("654321");
+        await foreach (var update in chat.ReplyStreamingAsync("123456"))
+        {
+            if (update is EventUpdate { Event.Type: "say_static" } said) Console.WriteLine(said.Event.Field("text"));
+        }
+
+        Console.WriteLine($"{chat.Status} after turn {chat.TurnNumber}");
+        """;
+
+    [Fact]
+    public async Task The_packed_client_completes_a_conversation_from_a_project_outside_the_solution()
+    {
+        Assert.True(Program.Split('\n').Length < 20);
+        using var folder = new TempDirectory();
+        var feed = Directory.CreateDirectory(folder.File("feed")).FullName;
+        var app = Directory.CreateDirectory(folder.File("app")).FullName;
+        var repository = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
+        // A version of its own each time: NuGet caches a package by version, and this one must be the code under test.
+        var version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+        await RunAsync(repository, "dotnet", "pack", "src/Sessions.Client", "-c", "Release", "-o", feed, "-nologo", $"-p:Version={version}");
+        Assert.Single(Directory.GetFiles(feed, "Sessions.Client.*.nupkg"));
+
+        // A project of its own: no Directory.Build.props or central versions above it, the local feed beside the usual
+        // source. It takes the net8.0 build of the package (LTS users' one); this machine has only the .NET 10 runtime to run it on.
+        await File.WriteAllTextAsync(Path.Combine(app, "app.csproj"), $$"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward><ImplicitUsings>enable</ImplicitUsings><Nullable>enable</Nullable></PropertyGroup>
+              <ItemGroup><PackageReference Include="Sessions.Client" Version="{{version}}" /></ItemGroup>
+            </Project>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
+            <configuration><packageSources><add key="local" value="{feed}" /></packageSources></configuration>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), Program);
+        fixture.Proxy.DropNext("/execute", Drop.TheAnswer, skip: 1);
+        fixture.Proxy.DropNext("/execute/stream", Drop.AfterFirstEvent);
+
+        var output = await RunAsync(app, "dotnet", "run", "--", fixture.Proxy.Address.ToString());
+
+        Assert.Equal(["Your order number?", "Order 123456 has shipped.", "Completed after turn 3"], output.Trim().Split('\n').Select(l => l.Trim()));
+    }
+
+    private static async Task<string> RunAsync(string directory, string file, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', arguments)} exited {process.ExitCode}:\n{await output}\n{await errors}");
+        return await output;
+    }
+}

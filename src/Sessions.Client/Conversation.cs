@@ -39,7 +39,7 @@ public sealed class Conversation
     public TurnAnswer Last { get; private set; }
 
     /// <summary>What the last turn said, in order (`say` texts and model replies).</summary>
-    public IReadOnlyList<string> Said => SaidIn(Last.Events);
+    public IReadOnlyList<string> Said => Last.Said();
 
     /// <summary>Sends the person's reply: the next turn's answer. A reply the run refuses throws, and changes nothing.</summary>
     public Task<TurnAnswer> ReplyAsync(string message, JsonObject? variables = null, CancellationToken cancellationToken = default) =>
@@ -85,9 +85,6 @@ public sealed class Conversation
     /// <summary>Waits for a background turn of this run and takes its answer as the conversation's latest.</summary>
     public async Task<TurnAnswer> JoinAsync(int turnNumber, CancellationToken cancellationToken = default) =>
         Took(await client.JoinTurnAsync(RunId, turnNumber, cancellationToken));
-
-    internal static IReadOnlyList<string> SaidIn(IEnumerable<RunEvent> events) =>
-        events.Where(e => e.Type is "say_static" or "llm" && e.Field("text") is not null).Select(e => e.Field("text")!).ToList();
 
     private async Task<TurnAnswer> TakeAsync(RunInput input, CancellationToken cancellationToken) =>
         Took(await client.ExecuteAsync(WorkflowId, Next(input), NewKey(), cancellationToken: cancellationToken));

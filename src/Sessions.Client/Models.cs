@@ -96,7 +96,12 @@ public sealed record TurnAnswer(
     bool IsWaitingForInput,
     bool IsCompleted,
     string? Error,
-    InputHint? NextInputHint);
+    InputHint? NextInputHint)
+{
+    /// <summary>What the turn said, in order: `say` texts and model replies.</summary>
+    public IReadOnlyList<string> Said() =>
+        Events.Where(e => e.Type is "say_static" or "llm" && e.Field("text") is not null).Select(e => e.Field("text")!).ToList();
+}
 
 /// <summary>A turn accepted to run in the background (`202`), or one a join found still running.</summary>
 [WireSchema("BackgroundTurnResponse")]

@@ -4,9 +4,10 @@ using Sessions.Testing;
 namespace Sessions.Client.Tests;
 
 /// <summary>
-/// The client as a user gets it: `dotnet pack` makes the package, and a console project outside the solution, with
+/// The packages as a user gets them. `dotnet pack` makes the client, and a console project outside the solution, with
 /// nothing but that package from a local folder feed, completes the Order status conversation in a dozen lines, with a
-/// reply whose answer the network loses and a stream it cuts.
+/// reply whose answer the network loses and a stream it cuts; and it makes the `sessions` tool, which `dotnet tool
+/// install` installs and which serves and chats.
 /// </summary>
 public sealed class PackageTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
@@ -56,6 +57,63 @@ public sealed class PackageTests(ServerFixture fixture) : IClassFixture<ServerFi
         var output = await RunAsync(app, "dotnet", "run", "--", fixture.Proxy.Address.ToString());
 
         Assert.Equal(["Your order number?", "Order 123456 has shipped.", "Completed after turn 3"], output.Trim().Split('\n').Select(l => l.Trim()));
+    }
+
+    [Fact]
+    public async Task The_packed_tool_installs_and_serves_the_embedded_store_and_chats_with_it()
+    {
+        using var folder = new TempDirectory();
+        var feed = Directory.CreateDirectory(folder.File("feed")).FullName;
+        var tools = folder.File("tools");
+        var work = Directory.CreateDirectory(folder.File("work")).FullName;
+        var repository = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
+        var version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+        await RunAsync(repository, "dotnet", "pack", "src/Sessions.Cli", "-c", "Release", "-o", feed, "-nologo", $"-p:Version={version}");
+        await RunAsync(work, "dotnet", "tool", "install", "Sessions.Cli", "--tool-path", tools, "--add-source", feed, "--version", version);
+        var sessions = Path.Combine(tools, "sessions");
+
+        // `sessions serve`: the server with the embedded store in the folder it is run from, and the samples.
+        var serve = new ProcessStartInfo(sessions) { WorkingDirectory = work, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "serve", "--urls", "http://127.0.0.1:0" })
+        {
+            serve.ArgumentList.Add(argument);
+        }
+
+        using var server = Process.Start(serve)!;
+        try
+        {
+            var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            server.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data?.IndexOf("Now listening on: ", StringComparison.Ordinal) is >= 0 and var at)
+                {
+                    listening.TrySetResult(e.Data[(at + "Now listening on: ".Length)..].Trim());
+                }
+            };
+            server.BeginOutputReadLine();
+            server.BeginErrorReadLine();
+            var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(File.Exists(Path.Combine(work, "data", "sessions.db")));
+
+            var chat = new ProcessStartInfo(sessions) { RedirectStandardOutput = true, RedirectStandardInput = true };
+            foreach (var argument in new[] { "chat", "66a1f0000000000000000001", "--url", address })
+            {
+                chat.ArgumentList.Add(argument);
+            }
+
+            using var person = Process.Start(chat)!;
+            await person.StandardInput.WriteLineAsync("123456");
+            person.StandardInput.Close();
+            var output = await person.StandardOutput.ReadToEndAsync();
+            await person.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.Equal(0, person.ExitCode);
+            Assert.Contains("Order 123456 has shipped.", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
     }
 
     private static async Task<string> RunAsync(string directory, string file, params string[] arguments)

@@ -260,8 +260,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
             var spec = new NodeSpec(json, path, problems, templates, (inner, at) => CompileInner(inner, at, problems));
             if (type is null || !handlers.TryGet(type, out var handler))
             {
-                problems.Error($"{path}.type", type is null ? "missing_field" : "unknown_node_type",
-                    $"\"type\" is one of: {string.Join(", ", handlers.NodeTypes.Order())}.");
+                NoSuchType(problems, path, type);
 
                 // Its fields cannot be checked without its type, but where it says to go next can.
                 if (json.ContainsKey("next") && spec.String("next", required: false) is { } target)
@@ -290,13 +289,27 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         return (result, uncompiledNodes);
     }
 
+    /// <summary>A node without a type, or with one no handler takes: the problem names what was sent and what may be.</summary>
+    private void NoSuchType(ProblemCollector problems, string path, string? type)
+    {
+        var known = string.Join(", ", handlers.NodeTypes.Order());
+        if (type is null)
+        {
+            problems.Error($"{path}.type", "missing_field", $"\"type\" is required: one of {known}.");
+        }
+        else
+        {
+            problems.Error($"{path}.type", "unknown_node_type", $"\"{type}\" is not a node type; \"type\" is one of: {known}.");
+        }
+    }
+
     /// <summary>A node inside another (a step): compiled by its type's handler, outside the graph, with no `next`.</summary>
     private CompiledNode? CompileInner(JsonObject json, string path, ProblemCollector problems)
     {
         var type = json["type"] is JsonValue typeValue && typeValue.GetValueKind() == JsonValueKind.String ? typeValue.GetValue<string>() : null;
         if (type is null || !handlers.TryGet(type, out var handler))
         {
-            problems.Error($"{path}.type", type is null ? "missing_field" : "unknown_node_type", $"\"type\" is one of: {string.Join(", ", handlers.NodeTypes.Order())}.");
+            NoSuchType(problems, path, type);
             return null;
         }
 

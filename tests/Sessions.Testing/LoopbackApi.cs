@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 
-namespace Sessions.Api.Tests;
+namespace Sessions.Testing;
 
 /// <summary>
 /// A small real JSON API on loopback for the http_request node: orders behind a bearer token, a flaky route, a delayed

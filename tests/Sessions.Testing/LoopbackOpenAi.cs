@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Sessions.Api.Tests;
+namespace Sessions.Testing;
 
 /// <summary>
 /// A real OpenAI-compatible chat endpoint on loopback with scripted behaviour, so the official SDK and our code run

@@ -114,6 +114,31 @@ public sealed class ClientTests(ServerFixture fixture) : IClassFixture<ServerFix
     }
 
     [Fact]
+    public async Task A_file_sent_with_a_reply_fills_the_ask_and_is_downloaded_as_it_was_sent()
+    {
+        var created = await Client.CreateWorkflowAsync(JsonNode.Parse("""
+            { "name": "Client photo", "start": "photo", "nodes": [
+              { "id": "photo", "type": "ask", "prompt": "A photo?", "variable": "photo", "input": { "kind": "file", "content_types": ["image/*"] }, "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """)!);
+        var chat = await Client.StartAsync(created.WorkflowId);
+        Assert.Equal("file", chat.Hint!.Kind);
+        byte[] bytes = [0x89, 0x50, 0x4e, 0x47, 1, 2, 3];
+
+        var refused = await Assert.ThrowsAsync<SessionsProblemException>(() => chat.ReplyWithFilesAsync(null, [new FileToSend("photo", "notes.txt", "text/plain", [65])]));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.Status);
+        var answer = await chat.ReplyWithFilesAsync(null, [new FileToSend("photo", "damage.png", "image/png", bytes)]);
+        Assert.Equal(RunStatus.Completed, answer.Status);
+
+        var photo = (await Client.GetRunAsync(chat.RunId)).Variables["photo"]!;
+        Assert.Equal(("damage.png", 7), (photo["name"]!.GetValue<string>(), photo["size"]!.GetValue<int>()));
+        await using var download = await Client.DownloadFileAsync(chat.RunId, photo["file_id"]!.GetValue<string>());
+        using var copy = new MemoryStream();
+        await download.CopyToAsync(copy);
+        Assert.Equal(bytes, copy.ToArray());
+    }
+
+    [Fact]
     public async Task Workflows_versions_fork_replay_cancel_and_batches_go_through_the_client()
     {
         var definition = JsonNode.Parse("""

@@ -148,6 +148,21 @@ public sealed class WorkflowApiTests : IDisposable
     }
 
     [Fact]
+    public async Task A_body_of_a_media_type_an_endpoint_does_not_take_is_a_415_naming_those_it_takes()
+    {
+        var form = await client.PostAsync($"/v1/workflows/{SessionsFactory.OrderStatus}/execute", new StringContent("user_message=1", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, form.StatusCode);
+        var problem = await form.ReadObjectAsync();
+        Assert.Equal("unsupported_media_type", problem["code"]!.GetValue<string>());
+        Assert.Equal(["application/json", "multipart/form-data"], problem["accepted_media_types"]!.AsArray().Select(t => t!.GetValue<string>()));
+        Assert.Contains("takes a body sent as application/json or multipart/form-data; this one was sent as 'application/x-www-form-urlencoded", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var text = await client.PostAsync("/v1/runs/cancel", new StringContent("{}", System.Text.Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, text.StatusCode);
+        Assert.Equal(["application/json"], (await text.ReadObjectAsync())["accepted_media_types"]!.AsArray().Select(t => t!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Health_and_alive_answer()
     {
         var health = JsonNode.Parse(await client.GetStringAsync("/health"))!;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Sessions.Runtime.Errors;
 
@@ -116,11 +117,35 @@ public sealed class ProblemMapping(ILogger<ProblemMapping> logger) : IExceptionH
         {
             401 => "Send a valid API key, or a token of the configured issuer, as 'Authorization: Bearer <key or token>'.",
             403 => http.User.FindFirst(Security.JwtAuthentication.RefusalClaim)?.Value ?? "This API key's role does not permit this request.",
+            415 when AcceptedMediaTypes(http) is { Count: > 0 } accepted =>
+                $"{http.Request.Method} {http.Request.Path} takes a body sent as {string.Join(" or ", accepted)}; this one was sent as {(string.IsNullOrEmpty(http.Request.ContentType) ? "nothing (no Content-Type)" : $"'{http.Request.ContentType}'")}.",
             _ => $"{http.Request.Method} {http.Request.Path} answered {status}; see /openapi/v1.json for the endpoints.",
         };
         var problem = Problem(status, code, title, detail);
+        if (status == 415 && AcceptedMediaTypes(http) is { Count: > 0 } mediaTypes)
+        {
+            problem.Extensions["accepted_media_types"] = mediaTypes;
+        }
+
         problem.Instance = http.Request.Path;
         await WriteProblemAsync(http, problem, null);
+    }
+
+    /// <summary>
+    /// The media types the endpoint a request was routed toward takes (its <c>Accepts</c>): routing answered 415 without
+    /// choosing an endpoint, so they are looked up by route and method among all of them.
+    /// </summary>
+    private static IReadOnlyList<string> AcceptedMediaTypes(HttpContext http)
+    {
+        var path = http.Request.Path.Value ?? "/";
+        return http.RequestServices.GetRequiredService<EndpointDataSource>().Endpoints
+            .OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Contains(http.Request.Method, StringComparer.OrdinalIgnoreCase) == true)
+            .Where(e => new Microsoft.AspNetCore.Routing.Template.TemplateMatcher(
+                Microsoft.AspNetCore.Routing.Template.TemplateParser.Parse(e.RoutePattern.RawText ?? string.Empty), new RouteValueDictionary()).TryMatch(path, new RouteValueDictionary()))
+            .SelectMany(e => e.Metadata.GetMetadata<IAcceptsMetadata>()?.ContentTypes ?? [])
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .ToList();
     }
 
     /// <summary>

@@ -65,7 +65,7 @@ public sealed class Conversation
     /// Sends the reply and streams the turn: its events as they happen, a model's reply as it is written, the answer
     /// last. A dropped connection is taken up again without losing or repeating an event.
     /// </summary>
-    public async IAsyncEnumerable<TurnUpdate> ReplyStreamingAsync(string message, JsonObject? variables = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<TurnUpdate> StreamAsync(string message, JsonObject? variables = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await foreach (var update in client.ExecuteStreamingAsync(WorkflowId, Next(new RunInput(UserMessage: message, DynamicVariables: variables)), NewKey(), cancellationToken: cancellationToken))
         {
@@ -78,13 +78,17 @@ public sealed class Conversation
         }
     }
 
-    /// <summary>Sends the reply to run in the background: its turn number, to <see cref="JoinAsync"/> later.</summary>
+    /// <summary>Sends the reply to run in the background: its turn number, to <see cref="JoinAsync(BackgroundTurn, CancellationToken)"/> later.</summary>
     public async Task<BackgroundTurn> ReplyInBackgroundAsync(string message, CancellationToken cancellationToken = default) =>
         await client.ExecuteInBackgroundAsync(WorkflowId, Next(new RunInput(UserMessage: message)), NewKey(), cancellationToken: cancellationToken);
 
     /// <summary>Waits for a background turn of this run and takes its answer as the conversation's latest.</summary>
     public async Task<TurnAnswer> JoinAsync(int turnNumber, CancellationToken cancellationToken = default) =>
         Took(await client.JoinTurnAsync(RunId, turnNumber, cancellationToken));
+
+    /// <summary>Waits for the background turn <paramref name="accepted"/> names (<see cref="ReplyInBackgroundAsync"/>) and takes its answer.</summary>
+    public Task<TurnAnswer> JoinAsync(BackgroundTurn accepted, CancellationToken cancellationToken = default) =>
+        JoinAsync(accepted.TurnNumber, cancellationToken);
 
     private async Task<TurnAnswer> TakeAsync(RunInput input, CancellationToken cancellationToken) =>
         Took(await client.ExecuteAsync(WorkflowId, Next(input), NewKey(), cancellationToken: cancellationToken));

@@ -75,6 +75,13 @@ public sealed class SessionsClient : IDisposable
     public Task<BackgroundTurn> StartInBackgroundAsync(string workflowId, JsonObject? variables = null, RunInput? input = null, int? versionNumber = null, CancellationToken cancellationToken = default) =>
         ExecuteInBackgroundAsync(workflowId, new ExecuteRequest(RunInput: (input ?? new RunInput()) with { DynamicVariables = variables ?? input?.DynamicVariables }), Guid.NewGuid().ToString("n"), versionNumber, cancellationToken);
 
+    /// <summary>
+    /// Waits for a background first turn (<see cref="StartInBackgroundAsync"/>) to finish: the conversation, at what the
+    /// run then waits for. A first turn the run refused throws that problem.
+    /// </summary>
+    public async Task<Conversation> JoinAsync(string workflowId, BackgroundTurn accepted, CancellationToken cancellationToken = default) =>
+        new(this, workflowId, await JoinTurnAsync(accepted.RunId, accepted.TurnNumber, cancellationToken));
+
     /// <summary>Takes up a conversation already under way, from its run as stored.</summary>
     public async Task<Conversation> ResumeConversationAsync(string runId, CancellationToken cancellationToken = default)
     {

@@ -71,7 +71,7 @@ public sealed class ClientTests(ServerFixture fixture) : IClassFixture<ServerFix
         fixture.Proxy.DropNext("/execute/stream", Drop.AfterFirstEvent);
         var seenBefore = fixture.Proxy.Seen.Count;
 
-        var updates = await chat.ReplyStreamingAsync("123456").ToListAsync();
+        var updates = await chat.StreamAsync("123456").ToListAsync();
 
         // The first stream was cut after one event; the second, under the same key, brought the rest.
         Assert.Equal(2, fixture.Proxy.Seen.Skip(seenBefore).Count(s => s.EndsWith("/execute/stream", StringComparison.Ordinal)));
@@ -110,7 +110,9 @@ public sealed class ClientTests(ServerFixture fixture) : IClassFixture<ServerFix
         Assert.Equal(RunStatus.Completed, chat.Status);
 
         var first = await Client.StartInBackgroundAsync(ServerFixture.OrderStatus);
-        Assert.Equal(RunStatus.WaitingForUserInput, (await Client.JoinTurnAsync(first.RunId, 1)).Status);
+        var joined = await Client.JoinAsync(ServerFixture.OrderStatus, first);
+        Assert.Equal((RunStatus.WaitingForUserInput, first.RunId, "ask_order"), (joined.Status, joined.RunId, joined.Hint!.NodeId));
+        Assert.Equal(RunStatus.Completed, (await joined.JoinAsync(await joined.ReplyInBackgroundAsync("123456"))).Status);
     }
 
     [Fact]

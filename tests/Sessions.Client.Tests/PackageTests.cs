@@ -18,7 +18,7 @@ public sealed class PackageTests(ServerFixture fixture) : IClassFixture<ServerFi
         var chat = await client.StartAsync("66a1f0000000000000000001");
         Console.WriteLine(chat.Hint!.Prompt);
         await chat.ReplyAsync("654321");
-        await foreach (var update in chat.ReplyStreamingAsync("123456"))
+        await foreach (var update in chat.StreamAsync("123456"))
         {
             if (update is EventUpdate { Event.Type: "say_static" } said) Console.WriteLine(said.Event.Field("text"));
         }

@@ -178,104 +178,43 @@ public sealed class SessionsClient : IDisposable
     public async IAsyncEnumerable<TurnUpdate> ExecuteStreamingAsync(
         string workflowId, ExecuteRequest request, string? idempotencyKey = null, int? versionNumber = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        // Taken up again under the same key: the server replays the answered turn's events (or answers 409 while the
+        // first try still runs), and those already yielded are skipped by seq.
         var key = idempotencyKey ?? Guid.NewGuid().ToString("n");
         var lastSeq = 0L;
-        for (var attempt = 0; ; attempt++)
+        HttpRequestMessage Open()
         {
-            var updates = new List<TurnUpdate>();
-            HttpResponseMessage? response = null;
-            IAsyncEnumerator<ServerSentEvent>? messages = null;
-            var dropped = false;
-            try
-            {
-                using (var message = Turn(HttpMethod.Post, Execute(workflowId, versionNumber, "execute/stream"), request, key))
-                {
-                    message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-                    response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-                }
+            var message = Turn(HttpMethod.Post, Execute(workflowId, versionNumber, "execute/stream"), request, key);
+            message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+            return message;
+        }
 
-                if (await InFlightAsync(response, cancellationToken))
-                {
-                    // The first try is still running on the server: its answer will be there once it ends.
-                    response.Dispose();
-                    response = null;
-                    attempt--;
-                    continue;
-                }
-
-                await ThrowIfProblemAsync(response, cancellationToken);
-                messages = ServerSentEvents.ReadAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken).GetAsyncEnumerator(cancellationToken);
-            }
-            catch (Exception drop) when (IsDrop(drop, cancellationToken) && attempt < MaxReconnects)
+        await foreach (var sse in ReconnectingAsync(Open, cancellationToken))
+        {
+            switch (sse.Name)
             {
-                response?.Dispose();
-                await Task.Delay(Backoff(attempt), cancellationToken);
-                continue;
-            }
-
-            try
-            {
-                while (true)
-                {
-                    ServerSentEvent sse;
-                    try
+                case "message" when JsonSerializer.Deserialize<RunEvent>(sse.Data, SessionsJson.Options) is { } e && e.Seq > lastSeq:
+                    lastSeq = e.Seq;
+                    yield return new EventUpdate(e);
+                    break;
+                case "llm_delta" when JsonNode.Parse(sse.Data) is JsonObject delta:
+                    yield return new TextDelta(delta["node_id"]?.GetValue<string>() ?? string.Empty, delta["text"]?.GetValue<string>() ?? string.Empty);
+                    break;
+                case "result":
+                    var answer = JsonSerializer.Deserialize<TurnAnswer>(sse.Data, SessionsJson.Options)!;
+                    foreach (var missed in answer.Events.Where(e => e.Seq > lastSeq))
                     {
-                        if (!await messages.MoveNextAsync())
-                        {
-                            dropped = true;
-                            break;
-                        }
-
-                        sse = messages.Current;
-                    }
-                    catch (Exception drop) when (IsDrop(drop, cancellationToken) && attempt < MaxReconnects)
-                    {
-                        dropped = true;
-                        break;
+                        lastSeq = missed.Seq;
+                        yield return new EventUpdate(missed);
                     }
 
-                    switch (sse.Name)
-                    {
-                        case "message" when JsonSerializer.Deserialize<RunEvent>(sse.Data, SessionsJson.Options) is { } e:
-                            if (e.Seq > lastSeq)
-                            {
-                                lastSeq = e.Seq;
-                                yield return new EventUpdate(e);
-                            }
-
-                            break;
-                        case "llm_delta" when JsonNode.Parse(sse.Data) is JsonObject delta:
-                            yield return new TextDelta(delta["node_id"]?.GetValue<string>() ?? string.Empty, delta["text"]?.GetValue<string>() ?? string.Empty);
-                            break;
-                        case "result":
-                            var answer = JsonSerializer.Deserialize<TurnAnswer>(sse.Data, SessionsJson.Options)!;
-                            foreach (var missed in answer.Events.Where(e => e.Seq > lastSeq))
-                            {
-                                lastSeq = missed.Seq;
-                                yield return new EventUpdate(missed);
-                            }
-
-                            yield return new TurnFinished(answer);
-                            yield break;
-                        case "error":
-                            var problem = JsonNode.Parse(sse.Data) as JsonObject;
-                            throw new SessionsProblemException(
-                                (HttpStatusCode)(problem?["status"]?.GetValue<int>() ?? 500), problem?["code"]?.GetValue<string>(), problem?["title"]?.GetValue<string>(), problem?["detail"]?.GetValue<string>(), problem);
-                    }
-                }
+                    yield return new TurnFinished(answer);
+                    yield break;
+                case "error":
+                    var problem = JsonNode.Parse(sse.Data) as JsonObject;
+                    throw new SessionsProblemException(
+                        (HttpStatusCode)(problem?["status"]?.GetValue<int>() ?? 500), problem?["code"]?.GetValue<string>(), problem?["title"]?.GetValue<string>(), problem?["detail"]?.GetValue<string>(), problem);
             }
-            finally
-            {
-                await messages.DisposeAsync();
-                response.Dispose();
-            }
-
-            if (!dropped || attempt >= MaxReconnects)
-            {
-                throw new HttpRequestException($"The stream of the turn ended before its answer, {attempt + 1} times.");
-            }
-
-            await Task.Delay(Backoff(attempt), cancellationToken);
         }
     }
 
@@ -399,67 +338,25 @@ public sealed class SessionsClient : IDisposable
     public async IAsyncEnumerable<RunEvent> FollowEventsAsync(string runId, long afterSeq = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var lastSeq = afterSeq;
-        for (var attempt = 0; ; attempt++)
+        HttpRequestMessage Open()
         {
-            HttpResponseMessage? response = null;
-            IAsyncEnumerator<ServerSentEvent>? messages = null;
-            try
-            {
-                using (var message = new HttpRequestMessage(HttpMethod.Get, $"v1/runs/{Id(runId)}/events/stream"))
-                {
-                    message.Headers.Add("Last-Event-ID", lastSeq.ToString(CultureInfo.InvariantCulture));
-                    response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-                }
+            var message = new HttpRequestMessage(HttpMethod.Get, $"v1/runs/{Id(runId)}/events/stream");
+            message.Headers.Add("Last-Event-ID", lastSeq.ToString(CultureInfo.InvariantCulture));
+            return message;
+        }
 
-                await ThrowIfProblemAsync(response, cancellationToken);
-                messages = ServerSentEvents.ReadAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken).GetAsyncEnumerator(cancellationToken);
-            }
-            catch (Exception drop) when (IsDrop(drop, cancellationToken) && attempt < MaxReconnects)
+        await foreach (var sse in ReconnectingAsync(Open, cancellationToken))
+        {
+            if (sse.Name == "end")
             {
-                response?.Dispose();
-                await Task.Delay(Backoff(attempt), cancellationToken);
-                continue;
+                yield break;
             }
 
-            try
+            if (sse.Name == "message" && JsonSerializer.Deserialize<RunEvent>(sse.Data, SessionsJson.Options) is { } e && e.Seq > lastSeq)
             {
-                while (true)
-                {
-                    ServerSentEvent sse;
-                    try
-                    {
-                        if (!await messages.MoveNextAsync())
-                        {
-                            break;
-                        }
-
-                        sse = messages.Current;
-                    }
-                    catch (Exception drop) when (IsDrop(drop, cancellationToken) && attempt < MaxReconnects)
-                    {
-                        break;
-                    }
-
-                    if (sse.Name == "end")
-                    {
-                        yield break;
-                    }
-
-                    if (sse.Name == "message" && JsonSerializer.Deserialize<RunEvent>(sse.Data, SessionsJson.Options) is { } e && e.Seq > lastSeq)
-                    {
-                        lastSeq = e.Seq;
-                        attempt = 0;
-                        yield return e;
-                    }
-                }
+                lastSeq = e.Seq;
+                yield return e;
             }
-            finally
-            {
-                await messages.DisposeAsync();
-                response.Dispose();
-            }
-
-            await Task.Delay(Backoff(attempt), cancellationToken);
         }
     }
 
@@ -561,6 +458,76 @@ public sealed class SessionsClient : IDisposable
     }
 
     // ---------------------------------------------------------------- Plumbing
+
+    /// <summary>
+    /// The messages of a `text/event-stream`, opened again by <paramref name="open"/> whenever the connection drops or
+    /// the stream ends before the caller is done (the caller stops by leaving its loop), and while the server says the
+    /// request is still in flight. Gives up after <see cref="MaxReconnects"/> tries in a row that brought nothing.
+    /// </summary>
+    private async IAsyncEnumerable<ServerSentEvent> ReconnectingAsync(Func<HttpRequestMessage> open, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        for (var failures = 0; ; )
+        {
+            HttpResponseMessage? response = null;
+            IAsyncEnumerator<ServerSentEvent>? messages = null;
+            try
+            {
+                using (var message = open())
+                {
+                    response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                }
+
+                if (await InFlightAsync(response, cancellationToken))
+                {
+                    // The first try still runs on the server: its answer will be there once it ends.
+                    response.Dispose();
+                    continue;
+                }
+
+                await ThrowIfProblemAsync(response, cancellationToken);
+                messages = ServerSentEvents.ReadAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken).GetAsyncEnumerator(cancellationToken);
+            }
+            catch (Exception drop) when (IsDrop(drop, cancellationToken) && failures < MaxReconnects)
+            {
+                response?.Dispose();
+                await Task.Delay(Backoff(failures++), cancellationToken);
+                continue;
+            }
+
+            try
+            {
+                while (true)
+                {
+                    try
+                    {
+                        if (!await messages.MoveNextAsync())
+                        {
+                            break;
+                        }
+                    }
+                    catch (Exception drop) when (IsDrop(drop, cancellationToken))
+                    {
+                        break;
+                    }
+
+                    failures = 0;
+                    yield return messages.Current;
+                }
+            }
+            finally
+            {
+                await messages.DisposeAsync();
+                response.Dispose();
+            }
+
+            if (failures >= MaxReconnects)
+            {
+                throw new HttpRequestException($"The stream dropped {failures + 1} times in a row without an event.");
+            }
+
+            await Task.Delay(Backoff(failures++), cancellationToken);
+        }
+    }
 
     private static string Execute(string workflowId, int? versionNumber, string endpoint) =>
         $"v1/workflows/{Id(workflowId)}/{endpoint}{(versionNumber is { } v ? $"?version_number={v}" : string.Empty)}";

@@ -36,10 +36,17 @@ public sealed class TelemetryTests : IAsyncDisposable
 
     public TelemetryTests()
     {
-        traced = factory.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
-            .WithTracing(tracing => tracing.AddSource(SessionsTelemetry.Name).AddAspNetCoreInstrumentation().AddInMemoryExporter(spans))
-            .WithMetrics(meters => meters.AddMeter(SessionsTelemetry.Name).AddInMemoryExporter(metrics))));
+        traced = Traced(factory, spans, metrics);
     }
+
+    /// <summary>
+    /// The server with the `Sessions` spans (under ASP.NET Core's request spans, with HttpClient's calls) and meter read
+    /// by the in-memory exporter into <paramref name="spans"/> and <paramref name="metrics"/>.
+    /// </summary>
+    private static Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> Traced(SessionsFactory server, List<Activity> spans, List<Metric> metrics) =>
+        server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource(SessionsTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddInMemoryExporter(spans))
+            .WithMetrics(meters => meters.AddMeter(SessionsTelemetry.Name).AddInMemoryExporter(metrics))));
 
     [Fact]
     public async Task A_turn_is_one_span_under_its_request_with_its_nodes_and_commit_and_is_counted()
@@ -110,9 +117,7 @@ public sealed class TelemetryTests : IAsyncDisposable
             ["Sessions:Webhooks:AllowPrivateNetworks"] = "true",
             ["Sessions:Webhooks:PollMilliseconds"] = "100",
         });
-        await using var server = logged.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
-            .WithTracing(tracing => tracing.AddSource(SessionsTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddInMemoryExporter(spans))
-            .WithMetrics(meters => meters.AddMeter(SessionsTelemetry.Name).AddInMemoryExporter(metrics))));
+        await using var server = Traced(logged, spans, metrics);
         var client = server.CreateClient();
         var workflowId = await client.UploadAsync("""
             { "name": "Chat", "start": "chat", "nodes": [
@@ -174,9 +179,7 @@ public sealed class TelemetryTests : IAsyncDisposable
             ["Sessions:Workers:PollMilliseconds"] = "100",
             ["Sessions:Telemetry:GaugeSeconds"] = "1",
         });
-        await using var server = settings.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
-            .WithTracing(tracing => tracing.AddSource(SessionsTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddInMemoryExporter(spans))
-            .WithMetrics(meters => meters.AddMeter(SessionsTelemetry.Name).AddInMemoryExporter(metrics))));
+        await using var server = Traced(settings, spans, metrics);
         var client = server.CreateClient();
         var timed = await client.UploadAsync("""
             { "name": "Timed", "start": "ask", "nodes": [
@@ -263,8 +266,7 @@ public sealed class TelemetryTests : IAsyncDisposable
             ["Sessions:Secrets:default:model_key"] = "sk-never-in-a-span",
             ["Sessions:Telemetry:RecordContent"] = "true",
         });
-        await using var server = settings.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddOpenTelemetry()
-            .WithTracing(tracing => tracing.AddSource(SessionsTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddInMemoryExporter(spans))));
+        await using var server = Traced(settings, spans, []);
         var client = server.CreateClient();
         var workflowId = await client.UploadAsync("""
             { "name": "Chat", "start": "chat", "nodes": [

@@ -49,7 +49,7 @@ public sealed partial class ConfigurationDocsTests
     /// </summary>
     private static List<string> DocumentedKeys()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md")).ReplaceLineEndings("\n");
+        var readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md")).ReplaceLineEndings("\n");
         var start = readme.IndexOf("\n## Configuration\n", StringComparison.Ordinal);
         var end = readme.IndexOf("\n## ", start + 5, StringComparison.Ordinal);
         var keys = new List<string>();
@@ -72,17 +72,6 @@ public sealed partial class ConfigurationDocsTests
         }
 
         return keys;
-    }
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Sessions.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("No Sessions.sln above " + AppContext.BaseDirectory);
     }
 
     [GeneratedRegex("`([^`]+)`")]

@@ -159,22 +159,11 @@ public sealed class OpenApiTests(OpenApiDocument openApi) : IClassFixture<OpenAp
         var documented = document["components"]!["schemas"]!["ProblemCode"]!["enum"]!.AsArray().Select(c => c!.GetValue<string>()).ToHashSet();
         Assert.Empty(codes.Except(documented));
 
-        var readme = File.ReadAllLines(Path.Combine(RepositoryRoot(), "README.md"));
+        var readme = File.ReadAllLines(Path.Combine(Repository.Root, "README.md"));
         var table = string.Join("\n", readme.Where(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^\| [45]\d\d \|")));
         var missing = codes.Where(code => !table.Contains($"`{code}`", StringComparison.Ordinal)).ToList();
         Assert.True(missing.Count == 0, "Not in the README's error table: " + string.Join(", ", missing));
     }
 
     private static string Normalize(string pattern) => "/" + pattern.Trim('/');
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Sessions.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("No Sessions.sln above " + AppContext.BaseDirectory);
-    }
 }

@@ -33,10 +33,9 @@ public sealed class PackageTests(ServerFixture fixture) : IClassFixture<ServerFi
         using var folder = new TempDirectory();
         var feed = Directory.CreateDirectory(folder.File("feed")).FullName;
         var app = Directory.CreateDirectory(folder.File("app")).FullName;
-        var repository = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
         // A version of its own each time: NuGet caches a package by version, and this one must be the code under test.
         var version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
-        await RunAsync(repository, "dotnet", "pack", "src/Sessions.Client", "-c", "Release", "-o", feed, "-nologo", $"-p:Version={version}");
+        await RunAsync(Repository.Root, "dotnet", "pack", "src/Sessions.Client", "-c", "Release", "-o", feed, "-nologo", $"-p:Version={version}");
         Assert.Single(Directory.GetFiles(feed, "Sessions.Client.*.nupkg"));
 
         // A project of its own: no Directory.Build.props or central versions above it, the local feed beside the usual
@@ -66,9 +65,8 @@ public sealed class PackageTests(ServerFixture fixture) : IClassFixture<ServerFi
         var feed = Directory.CreateDirectory(folder.File("feed")).FullName;
         var tools = folder.File("tools");
         var work = Directory.CreateDirectory(folder.File("work")).FullName;
-        var repository = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
         var version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
-        await RunAsync(repository, "dotnet", "pack", "src/Sessions.Cli", "-c", "Release", "-o", feed, "-nologo", $"-p:Version={version}");
+        await RunAsync(Repository.Root, "dotnet", "pack", "src/Sessions.Cli", "-c", "Release", "-o", feed, "-nologo", $"-p:Version={version}");
         await RunAsync(work, "dotnet", "tool", "install", "Sessions.Cli", "--tool-path", tools, "--add-source", feed, "--version", version);
         var sessions = Path.Combine(tools, "sessions");
 

@@ -1,3 +1,4 @@
+using Sessions.Testing;
 using Sessions.Runtime.Errors;
 using Sessions.Runtime.Runs;
 
@@ -188,11 +189,8 @@ public class RunMachineTests
     [Fact]
     public void The_readme_shows_the_diagram_the_machine_exports()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md")).ReplaceLineEndings("\n");
+        var readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md")).ReplaceLineEndings("\n");
         var diagram = RunMachine.ToMermaid().ReplaceLineEndings("\n").TrimEnd('\n');
         Assert.True(readme.Contains("```mermaid\n" + diagram + "\n```", StringComparison.Ordinal), $"README.md should contain, in a mermaid block:\n{diagram}");
     }
-
-    private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", ".."));
 }

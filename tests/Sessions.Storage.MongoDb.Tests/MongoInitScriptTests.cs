@@ -1,3 +1,4 @@
+using Sessions.Testing;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -121,7 +122,7 @@ public sealed class MongoInitScriptTests
     {
         var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "record-mongo-init.js"));
-        start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "mongo-init.js"));
+        start.ArgumentList.Add(Path.Combine(Repository.Root, "mongo-init.js"));
         start.ArgumentList.Add(existingJson);
         using var node = Process.Start(start)!;
         var output = node.StandardOutput.ReadToEnd();
@@ -129,19 +130,6 @@ public sealed class MongoInitScriptTests
         node.WaitForExit();
         Assert.True(node.ExitCode == 0, errors);
         return JsonNode.Parse(output)!.AsObject();
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "Sessions.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (with Sessions.sln) is not above the test's folder.");
     }
 }
 

@@ -27,11 +27,11 @@ internal sealed class ChatCommand(SessionsClient client, Terminal terminal)
         while (!chat.IsFinished)
         {
             var line = chat.Status == RunStatus.Paused || chat.Hint is null
-                ? terminal.AskCommand($"the run is {Wire(chat.Status)}: /resume to continue, /stop to end")
+                ? terminal.AskCommand($"the run is {chat.Status.ToWire()}: /resume to continue, /stop to end")
                 : terminal.Ask(chat.Hint);
             if (line is null || line.Trim() == "/quit")
             {
-                terminal.Note($"left run {chat.RunId} {Wire(chat.Status)}");
+                terminal.Note($"left run {chat.RunId} {chat.Status.ToWire()}");
                 return 0;
             }
 
@@ -51,7 +51,7 @@ internal sealed class ChatCommand(SessionsClient client, Terminal terminal)
                         break;
                     case "/state":
                         var run = await client.GetRunAsync(chat.RunId, cancellationToken);
-                        terminal.Note($"run {run.RunId}, turn {run.TurnNumber}, {Wire(run.Status)}: {run.Variables.ToJsonString()}");
+                        terminal.Note($"run {run.RunId}, turn {run.TurnNumber}, {run.Status.ToWire()}: {run.Variables.ToJsonString()}");
                         break;
                     case "/restart":
                         chat = await client.StartAsync(workflowId, Variables(variables), cancellationToken: cancellationToken);
@@ -80,7 +80,7 @@ internal sealed class ChatCommand(SessionsClient client, Terminal terminal)
             }
         }
 
-        terminal.Note(chat.Last.Error is { } error ? $"{Wire(chat.Status)}: {error}" : Wire(chat.Status));
+        terminal.Note(chat.Last.Error is { } error ? $"{chat.Status.ToWire()}: {error}" : chat.Status.ToWire());
         return chat.Status is RunStatus.Failed or RunStatus.AbortedLoopingRisk ? 1 : 0;
     }
 
@@ -140,6 +140,4 @@ internal sealed class ChatCommand(SessionsClient client, Terminal terminal)
 
         return variables;
     }
-
-    internal static string Wire(RunStatus status) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
 }

@@ -45,7 +45,7 @@ internal static class ReadCommands
             // For scripts: one run per line, tab-separated, ids whole.
             foreach (var run in found)
             {
-                Console.Out.WriteLine(string.Join('\t', run.RunId, run.WorkflowName, ChatCommand.Wire(run.Status), run.TurnNumber, run.RunBy ?? "-", run.UpdatedAt.ToString("u")));
+                Console.Out.WriteLine(string.Join('\t', run.RunId, run.WorkflowName, run.Status.ToWire(), run.TurnNumber, run.RunBy ?? "-", run.UpdatedAt.ToString("u")));
             }
 
             return 0;
@@ -54,7 +54,7 @@ internal static class ReadCommands
         var table = new Table().AddColumns("run", "workflow", "status", "turns", "run by", "updated");
         foreach (var run in found)
         {
-            table.AddRow(run.RunId, Markup.Escape(run.WorkflowName), ChatCommand.Wire(run.Status), run.TurnNumber.ToString(), Markup.Escape(run.RunBy ?? string.Empty), run.UpdatedAt.ToString("u"));
+            table.AddRow(run.RunId, Markup.Escape(run.WorkflowName), run.Status.ToWire(), run.TurnNumber.ToString(), Markup.Escape(run.RunBy ?? string.Empty), run.UpdatedAt.ToString("u"));
         }
 
         AnsiConsole.Write(table);
@@ -64,7 +64,7 @@ internal static class ReadCommands
     public static async Task<int> RunAsync(SessionsClient client, string runId, TextWriter output, CancellationToken cancellationToken)
     {
         var transcript = await client.GetTranscriptAsync(runId, cancellationToken);
-        output.WriteLine($"{transcript.WorkflowName} (version {transcript.VersionNumber}), run {transcript.RunId}: {ChatCommand.Wire(transcript.Status)}");
+        output.WriteLine($"{transcript.WorkflowName} (version {transcript.VersionNumber}), run {transcript.RunId}: {transcript.Status.ToWire()}");
         foreach (var turn in transcript.Turns)
         {
             output.WriteLine();
@@ -101,7 +101,6 @@ internal static class ReadCommands
     }
 
     private static RunStatus Status(string wire) =>
-        Enum.GetValues<RunStatus>().FirstOrDefault(s => ChatCommand.Wire(s) == wire, (RunStatus)(-1)) is var status && Enum.IsDefined(status)
-            ? status
-            : throw new ArgumentException($"'{wire}' is no run status: one of {string.Join(", ", Enum.GetValues<RunStatus>().Select(ChatCommand.Wire))}.");
+        RunStatusNames.FromWire(wire)
+        ?? throw new ArgumentException($"'{wire}' is no run status: one of {string.Join(", ", Enum.GetValues<RunStatus>().Select(RunStatusNames.ToWire))}.");
 }

@@ -18,6 +18,16 @@ public enum RunStatus
     AbortedLoopingRisk,
 }
 
+/// <summary>A status as the wire names it (`waiting_for_user_input`), both ways.</summary>
+public static class RunStatusNames
+{
+    public static string ToWire(this RunStatus status) => JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
+
+    /// <summary>The status <paramref name="wire"/> names, or null when it names none.</summary>
+    public static RunStatus? FromWire(string wire) =>
+        Enum.GetValues<RunStatus>().Where(s => s.ToWire() == wire).Select(s => (RunStatus?)s).FirstOrDefault();
+}
+
 /// <summary>What the run waits for: the node, its prompt, and the input it accepts (`{kind: text|number|integer|boolean|choice|file, ...}`).</summary>
 [WireSchema("InputHintContract")]
 public sealed record InputHint(string NodeId, string Prompt, JsonObject Input)

@@ -40,7 +40,7 @@ public sealed record RunFilter
             }
         }
 
-        Add("status", Statuses is { Count: > 0 } statuses ? string.Join(',', statuses.Select(Wire)) : null);
+        Add("status", Statuses is { Count: > 0 } statuses ? string.Join(',', statuses.Select(RunStatusNames.ToWire)) : null);
         Add("run_by", RunBy);
         Add("workflow_id", WorkflowId);
         Add("created_after", CreatedAfter?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
@@ -56,7 +56,4 @@ public sealed record RunFilter
 
         return parts.Count == 0 ? string.Empty : "?" + string.Join('&', parts);
     }
-
-    /// <summary>A status as the wire names it (`waiting_for_user_input`).</summary>
-    internal static string Wire(RunStatus status) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Sessions.Testing;
 
 namespace Sessions.Client.Tests;
@@ -150,18 +149,7 @@ public sealed class CliTests : IAsyncLifetime
 
     private static async Task<(int Exit, string Output)> RunAsync(string file, IReadOnlyList<string> arguments, string? input)
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(input ?? string.Empty);
-        process.StandardInput.Close();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        return (process.ExitCode, (await output) + (await errors));
+        var (exit, output, errors) = await Commands.RunAsync(file, arguments, input: input);
+        return (exit, output + errors);
     }
 }

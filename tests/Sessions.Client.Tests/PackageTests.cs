@@ -116,19 +116,8 @@ public sealed class PackageTests(ServerFixture fixture) : IClassFixture<ServerFi
 
     private static async Task<string> RunAsync(string directory, string file, params string[] arguments)
     {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', arguments)} exited {process.ExitCode}:\n{await output}\n{await errors}");
-        return await output;
+        var (exit, output, errors) = await Commands.RunAsync(file, arguments, directory, timeout: TimeSpan.FromMinutes(5));
+        Assert.True(exit == 0, $"{file} {string.Join(' ', arguments)} exited {exit}:\n{output}\n{errors}");
+        return output;
     }
 }

@@ -128,6 +128,10 @@ public sealed record DefinitionProblem(string Path, string Code, string Message)
 [WireSchema("WorkflowCreatedResponse")]
 public sealed record WorkflowCreated(string WorkflowId, string Name, int VersionNumber, int ActiveVersion, IReadOnlyList<DefinitionProblem> Warnings);
 
+/// <summary>What an upload of a definition would report; <see cref="Valid"/> when it has no errors.</summary>
+[WireSchema("DefinitionCheckResponse")]
+public sealed record DefinitionCheck(bool Valid, IReadOnlyList<DefinitionProblem> Errors, IReadOnlyList<DefinitionProblem> Warnings);
+
 [WireSchema("VersionCreatedResponse")]
 public sealed record VersionCreated(string WorkflowId, int VersionNumber, int ActiveVersion, IReadOnlyList<DefinitionProblem> Warnings);
 

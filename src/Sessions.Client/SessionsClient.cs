@@ -225,6 +225,20 @@ public sealed class SessionsClient : IDisposable
     public Task<WorkflowCreated> CreateWorkflowAsync(JsonNode definition, CancellationToken cancellationToken = default) =>
         PostAsync<WorkflowCreated>("v1/workflows", definition, cancellationToken);
 
+    /// <summary>Checks a definition as an upload would, storing nothing: every error and warning with its JSON path.</summary>
+    [Endpoint("POST", "/v1/workflows/validate")]
+    public Task<DefinitionCheck> ValidateDefinitionAsync(JsonNode definition, CancellationToken cancellationToken = default) =>
+        PostAsync<DefinitionCheck>("v1/workflows/validate", definition, cancellationToken);
+
+    /// <summary>The JSON Schema (draft 2020-12) of a workflow definition, as the server serves it to editors.</summary>
+    [Endpoint("GET", "/v1/schemas/workflow-definition.json")]
+    public async Task<string> GetDefinitionSchemaAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await http.GetAsync("v1/schemas/workflow-definition.json", cancellationToken);
+        await ThrowIfProblemAsync(response, cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
     /// <summary>The tenant's workflows, a page at a time as they are read; <paramref name="nameContains"/> filters by name.</summary>
     [Endpoint("GET", "/v1/workflows")]
     public IAsyncEnumerable<WorkflowSummary> ListWorkflowsAsync(string? nameContains = null, CancellationToken cancellationToken = default) =>

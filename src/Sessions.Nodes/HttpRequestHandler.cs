@@ -8,6 +8,7 @@ using Polly;
 using Polly.Retry;
 using Polly.Timeout;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Validation;
 using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Templates;
 using Sessions.Runtime.Values;
@@ -84,23 +85,21 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
                 }
             }
         }
+        else if (spec.Json["response"] is not null)
+        {
+            spec.Error("response", "invalid_type", "\"response\" is an object of variable names and paths in the JSON body, such as { \"eta\": \"delivery.eta\" }.");
+        }
 
         var timeout = Seconds(spec, "timeout_seconds", 10);
         var retries = (int)Seconds(spec, "retries", 2, whole: true);
         var retryDelay = Seconds(spec, "retry_delay_seconds", 0.2);
         var statusVariable = spec.String("status_variable", required: false) ?? "http_status";
-        bool? failOnErrorStatus = null;
-        if (spec.Json["fail_on_error_status"] is { } failOn)
+        if (!AskHandler.VariableName().IsMatch(statusVariable))
         {
-            if (failOn is JsonValue f && f.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
-            {
-                failOnErrorStatus = f.GetValue<bool>();
-            }
-            else
-            {
-                spec.Error("fail_on_error_status", "invalid_type", "\"fail_on_error_status\" is true or false.");
-            }
+            spec.Error("status_variable", "invalid_variable", $"\"status_variable\" is a variable name of letters, digits and '_', not starting with a digit, not \"{ProblemText.Shorten(statusVariable)}\".");
         }
+
+        var failOnErrorStatus = spec.Boolean("fail_on_error_status");
 
         var referenced = new[] { url?.Source ?? string.Empty }.Concat(headers.Select(h => h.Value.Source))
             .SelectMany(source => SecretReference().Matches(source).Select(m => m.Groups[1].Value)).Distinct().ToList();

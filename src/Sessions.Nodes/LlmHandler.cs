@@ -48,8 +48,9 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
             for (var i = 0; i < array.Count; i++)
             {
                 var path = $"{spec.FieldPath("messages")}[{i}]";
-                var role = array[i]?["role"] is JsonValue r && r.GetValueKind() == JsonValueKind.String ? r.GetValue<string>() : null;
-                var content = array[i]?["content"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>() : null;
+                var message = array[i] as JsonObject;
+                var role = message?["role"] is JsonValue r && r.GetValueKind() == JsonValueKind.String ? r.GetValue<string>() : null;
+                var content = message?["content"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>() : null;
                 if (role is null || !Roles.Contains(role) || content is null)
                 {
                     spec.Problems.Error(path, "invalid_message", "A message is { \"role\": \"system\"|\"user\"|\"assistant\", \"content\": template }.");
@@ -62,12 +63,17 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
         }
 
         var outputs = new List<(string Name, string Type)>();
-        if (spec.Json["outputs"] is JsonArray declared)
+        if (spec.Json["outputs"] is not (null or JsonArray))
+        {
+            spec.Error("outputs", "invalid_type", $"\"outputs\" is an array of {{ \"name\": variable, \"type\": {string.Join("|", OutputTypes)} }}.");
+        }
+        else if (spec.Json["outputs"] is JsonArray declared)
         {
             for (var i = 0; i < declared.Count; i++)
             {
-                var name = declared[i]?["name"]?.GetValueKind() == JsonValueKind.String ? declared[i]!["name"]!.GetValue<string>() : null;
-                var type = declared[i]?["type"]?.GetValueKind() == JsonValueKind.String ? declared[i]!["type"]!.GetValue<string>() : "string";
+                var output = declared[i] as JsonObject;
+                var name = output?["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : null;
+                var type = output?["type"] is null ? "string" : output["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : "";
                 if (name is null || !AskHandler.VariableName().IsMatch(name) || !OutputTypes.Contains(type))
                 {
                     spec.Problems.Error($"{spec.FieldPath("outputs")}[{i}]", "invalid_output", $"An output is {{ \"name\": variable, \"type\": {string.Join("|", OutputTypes)} }}.");
@@ -85,8 +91,8 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
             spec.Error("variable", "missing_field", "A worker stores its reply in \"variable\", or the fields of its JSON reply per \"outputs\".");
         }
 
-        var waitForReply = spec.Json["wait_for_reply"]?.GetValueKind() == JsonValueKind.True;
-        var includeHistory = spec.Json["include_history"]?.GetValueKind() == JsonValueKind.True;
+        var waitForReply = spec.Boolean("wait_for_reply") ?? false;
+        var includeHistory = spec.Boolean("include_history") ?? false;
         return new LlmNode(mode, config.Name, config.Overrides, messages, includeHistory, waitForReply && mode == LlmMode.Say, variable, outputs);
     }
 

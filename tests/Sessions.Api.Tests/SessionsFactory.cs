@@ -59,6 +59,7 @@ public sealed class SessionsFactory : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
+        builder.ConfigureTestServices(services => services.AddSingleton<IStartupFilter, SchemaCheckedUploads>());
         if (clock is not null)
         {
             builder.ConfigureTestServices(services => services.AddSingleton(clock));

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
+using Sessions.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -23,7 +24,9 @@ public class HandlerTests
 
     private static CompiledNode Node(string nodesJson, string id)
     {
-        var result = Compiler.Compile(JsonNode.Parse($$"""{ "name": "t", "start": "{{id}}", "nodes": {{nodesJson}} }"""));
+        var definition = JsonNode.Parse($$"""{ "name": "t", "start": "{{id}}", "nodes": {{nodesJson}} }""");
+        var result = Compiler.Compile(definition);
+        WorkflowSchema.AgreesWithCompiler(definition, result.Errors.Select(e => e.Code), result.Warnings.Select(w => w.Code));
         Assert.True(result.Definition is not null, string.Join("; ", result.Errors.Select(e => $"{e.Path} {e.Message}")));
         return result.Definition.Nodes[id];
     }

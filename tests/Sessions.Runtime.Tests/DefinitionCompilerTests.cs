@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json.Nodes;
+using Sessions.Testing;
 using Sessions.Nodes;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Nodes;
@@ -10,17 +11,21 @@ namespace Sessions.Runtime.Tests;
 public class DefinitionCompilerTests
 {
     private static readonly DefinitionCompiler Compiler = new(
-        new NodeHandlerRegistry([
-            new SayHandler(), new AskHandler(), new SetHandler(),
-            new BranchHandler(new Sessions.Nodes.Llm.LlmGateway(
-                Microsoft.Extensions.Options.Options.Create(new Sessions.Nodes.Llm.LlmOptions()),
-                new NoSecrets(),
-                new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>(),
-                Microsoft.Extensions.Options.Options.Create(new Sessions.Runtime.Telemetry.TelemetryOptions()))),
-            new PauseHandler(), new EndHandler(), new FailHandler()]),
+        new ServiceCollection()
+            .AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(Microsoft.Extensions.Logging.Abstractions.NullLogger<>))
+            .AddSessionsNodes()
+            .AddSingleton<NodeHandlerRegistry>()
+            .BuildServiceProvider().GetRequiredService<NodeHandlerRegistry>(),
         new TemplateEngine());
 
-    private static DefinitionCompilation Compile(string json) => Compiler.Compile(JsonNode.Parse(json));
+    /// <summary>Compiles, and holds the definition format's JSON Schema to the verdict: every definition here checks both.</summary>
+    private static DefinitionCompilation Compile(string json)
+    {
+        var definition = JsonNode.Parse(json);
+        var result = Compiler.Compile(definition);
+        WorkflowSchema.AgreesWithCompiler(definition, result.Errors.Select(e => e.Code), result.Warnings.Select(w => w.Code));
+        return result;
+    }
 
     [Fact]
     public void A_valid_definition_compiles_with_its_limits_and_variables()

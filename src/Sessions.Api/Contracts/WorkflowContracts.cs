@@ -37,6 +37,9 @@ public sealed class NodeContract
 
 public sealed record WorkflowCreatedResponse(string WorkflowId, string Name, int VersionNumber, int ActiveVersion, IReadOnlyList<DefinitionProblem> Warnings);
 
+/// <summary>What an upload of a definition would report: <c>valid</c> when it has no errors (warnings do not stop an upload).</summary>
+public sealed record DefinitionCheckResponse(bool Valid, IReadOnlyList<DefinitionProblem> Errors, IReadOnlyList<DefinitionProblem> Warnings);
+
 public sealed record VersionCreatedResponse(string WorkflowId, int VersionNumber, int ActiveVersion, IReadOnlyList<DefinitionProblem> Warnings);
 
 public sealed record WorkflowSummary(

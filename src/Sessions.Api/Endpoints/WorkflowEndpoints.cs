@@ -11,6 +11,7 @@ using Sessions.Api.Contracts;
 using Sessions.Api.Http;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Workflows;
+using Sessions.Runtime.Validation;
 
 namespace Sessions.Api.Endpoints;
 
@@ -26,6 +27,13 @@ public static class WorkflowEndpoints
             .Accepts<WorkflowDefinitionContract>("application/json")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(Policies.Editor);
+
+        group.MapPost("/validate", ValidateDefinition)
+            .WithName("ValidateWorkflowDefinition")
+            .WithSummary("Check a definition as an upload would, storing nothing: every error and warning with its JSON path")
+            .WithDescription("200 whether or not the definition is valid: valid is false when errors is not empty. The console checks a definition this way before it uploads it.")
+            .Accepts<WorkflowDefinitionContract>("application/json")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status413PayloadTooLarge);
 
         group.MapGet("/", ListWorkflows)
             .WithName("ListWorkflows")
@@ -70,6 +78,14 @@ public static class WorkflowEndpoints
             .WithSummary("One version's definition (readable after its workflow is deleted, as the runs it pinned are)")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
 
+        // Editors fetch it by the address a definition's "$schema" names, with no key: it describes the format, not a tenant's data.
+        routes.MapGet("/v1/schemas/workflow-definition.json", () => Results.Text(DefinitionSchema.Text, "application/schema+json"))
+            .WithTags("Workflows")
+            .WithName("GetWorkflowDefinitionSchema")
+            .WithSummary("The JSON Schema (draft 2020-12) of a workflow definition, for editors: name it in a definition's \"$schema\"")
+            .Produces<string>(StatusCodes.Status200OK, "application/schema+json")
+            .AllowAnonymous();
+
         return group;
     }
 
@@ -82,6 +98,12 @@ public static class WorkflowEndpoints
         return TypedResults.Created(
             $"/v1/workflows/{workflow.Id}",
             new WorkflowCreatedResponse(workflow.Id, workflow.Name, 0, workflow.ActiveVersion, created.Warnings));
+    }
+
+    private static async Task<Ok<DefinitionCheckResponse>> ValidateDefinition(HttpRequest request, RequestBody body, WorkflowService workflows, CancellationToken ct)
+    {
+        var checkedDefinition = workflows.Check(await body.ReadJsonAsync(request, ct));
+        return TypedResults.Ok(new DefinitionCheckResponse(checkedDefinition.Errors.Count == 0, checkedDefinition.Errors, checkedDefinition.Warnings));
     }
 
     private static async Task<Ok<WorkflowListResponse>> ListWorkflows(

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Sessions.Runtime.Nodes;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Runs.Events;
+using Sessions.Runtime.Validation;
 
 namespace Sessions.Nodes.Llm;
 
@@ -17,7 +18,40 @@ internal static class LlmSettings
     {
         json ??= spec.Json;
         path ??= spec.Path;
-        string? Text(string field) => json[field] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+        string? Text(string field)
+        {
+            if (json[field] is JsonValue v && v.GetValueKind() == JsonValueKind.String)
+            {
+                return v.GetValue<string>();
+            }
+
+            if (json[field] is not null)
+            {
+                spec.Problems.Error($"{path}.{field}", "invalid_type", $"\"{field}\" is a string.");
+            }
+
+            return null;
+        }
+
+        float? temperature = null;
+        if (json["temperature"] is { } t)
+        {
+            temperature = t is JsonValue tv && tv.GetValueKind() == JsonValueKind.Number && tv.TryGetValue<float>(out var value) ? value : null;
+            if (temperature is null)
+            {
+                spec.Problems.Error($"{path}.temperature", "invalid_type", "\"temperature\" is a number, such as 0.2.");
+            }
+        }
+
+        int? maxTokens = null;
+        if (json["max_tokens"] is { } m)
+        {
+            maxTokens = m is JsonValue mv && mv.TryGetValue<int>(out var most) && most >= 1 ? most : null;
+            if (maxTokens is null)
+            {
+                spec.Problems.Error($"{path}.max_tokens", "invalid_value", $"\"max_tokens\" is a whole number from 1, not {ProblemText.Shorten(m.ToJsonString())}.");
+            }
+        }
 
         var name = Text("llm_config");
         if (name is not null && !gateway.Configs.ContainsKey(name))
@@ -30,8 +64,8 @@ internal static class LlmSettings
             BaseUrl = Text("base_url"),
             Model = Text("model"),
             ApiKeySecret = Text("api_key_secret"),
-            Temperature = json["temperature"] is JsonValue t && t.TryGetValue<float>(out var temperature) ? temperature : null,
-            MaxTokens = json["max_tokens"] is JsonValue m && m.TryGetValue<int>(out var maxTokens) ? maxTokens : null,
+            Temperature = temperature,
+            MaxTokens = maxTokens,
         };
         var resolved = gateway.Resolve(name, overrides);
         if (resolved.BaseUrl is null)

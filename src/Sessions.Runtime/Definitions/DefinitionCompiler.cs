@@ -29,10 +29,16 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         }
 
         var problems = DagShape.Applies(uploaded) ? new ProblemCollector(DagShape.PathAsUploaded) : new ProblemCollector();
+        DefinitionSchema.WarnIgnoredFields(uploaded, DefinitionSchema.TopLevelFields, "$", "A workflow definition", problems);
         var root = DagShape.Normalized(uploaded);
 
         var name = RequiredString(root, "name", problems);
         var description = root["description"] is JsonValue d && d.GetValueKind() == JsonValueKind.String ? d.GetValue<string>() : null;
+        if (description is null && root["description"] is not null)
+        {
+            problems.Error("$.description", "invalid_type", "\"description\" is a string.");
+        }
+
         var start = RequiredString(root, "start", problems);
         var variables = ReadVariables(root, problems);
         var limits = ReadLimits(root, problems);
@@ -272,6 +278,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
                 continue;
             }
 
+            DefinitionSchema.WarnIgnoredFields(json, DefinitionSchema.NodeFields(type), path, $"A \"{type}\" node", problems, except: "next");
             var next = ReadNext(json, spec, handler, problems);
             var selfLoop = SelfLoop.Parse(json, path, problems);
             var config = handler.Compile(spec);
@@ -299,7 +306,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         }
         else
         {
-            problems.Error($"{path}.type", "unknown_node_type", $"\"{type}\" is not a node type; \"type\" is one of: {known}.");
+            problems.Error($"{path}.type", "unknown_node_type", $"\"{ProblemText.Shorten(type)}\" is not a node type; \"type\" is one of: {known}.");
         }
     }
 

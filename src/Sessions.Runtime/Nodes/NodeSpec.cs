@@ -43,6 +43,21 @@ public sealed class NodeSpec(JsonObject json, string path, ProblemCollector prob
         return null;
     }
 
+    /// <summary>An optional true or false; null when absent, refused (and null) when it is anything else.</summary>
+    public bool? Boolean(string field)
+    {
+        switch (Json[field])
+        {
+            case null:
+                return null;
+            case JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
+                return v.GetValue<bool>();
+            default:
+                Error(field, "invalid_type", $"\"{field}\" is true or false.");
+                return null;
+        }
+    }
+
     /// <summary>An optional duration in seconds, above 0 and at most <paramref name="most"/>; null when absent or wrong.</summary>
     public TimeSpan? Seconds(string field, TimeSpan most)
     {

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Validation;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -110,6 +111,11 @@ public sealed partial class StepPlan
                 "A step's \"id\" is letters, digits and '_', not starting with a digit (at most 100), so templates can name it: {{steps.<id>.<output>}}.");
         }
 
+        if (json["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String)
+        {
+            DefinitionSchema.WarnIgnoredFields(json, DefinitionSchema.StepFields(t.GetValue<string>()), path, $"A \"{t.GetValue<string>()}\" step", spec.Problems);
+        }
+
         var node = Worker(spec, json, path, id ?? string.Empty);
         var dependsOn = ReadDependsOn(spec, json, path);
         var mappings = ReadMappings(spec, json, path);
@@ -190,7 +196,7 @@ public sealed partial class StepPlan
         for (var i = 0; i < items.Count; i++)
         {
             var at = $"{path}.input_mappings[{i}]";
-            string? Field(string name) => items[i]?[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+            string? Field(string name) => (items[i] as JsonObject)?[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
             var (from, field, to) = (Field("from_step"), Field("from_field"), Field("to_field"));
             if (from is null || field is null || !FieldPath().IsMatch(field) || to is null || !VariableNames.IsValid(to))
             {

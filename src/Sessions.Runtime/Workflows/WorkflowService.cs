@@ -87,6 +87,9 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
             ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
     }
 
+    /// <summary>Every problem an upload of <paramref name="definition"/> would report, without storing anything.</summary>
+    public DefinitionCompilation Check(JsonNode? definition) => compiler.Compile(definition);
+
     private DefinitionCompilation CompileOrThrow(JsonNode? definition)
     {
         var compiled = compiler.Compile(definition);

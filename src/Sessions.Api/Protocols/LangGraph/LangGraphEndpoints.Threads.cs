@@ -237,7 +237,7 @@ public static partial class LangGraphEndpoints
         var before = asked["before"] switch
         {
             JsonValue id => id,
-            JsonObject config => config["checkpoint_id"] ?? config["configurable"]?["checkpoint_id"],
+            JsonObject config => config["checkpoint_id"] ?? (config["configurable"] as JsonObject)?["checkpoint_id"],
             _ => null,
         };
         if (before is not null)

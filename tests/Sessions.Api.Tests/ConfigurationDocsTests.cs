@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace Sessions.Api.Tests;
 
 /// <summary>
-/// The README's configuration table and the options the server binds, held together: every option of every options
+/// The configuration reference's table (docs/configuration.md) and the options the server binds, held together: every option of every options
 /// class (a class with a `Section`) has a line, and every `Sessions:` key a line names is one the server reads.
 /// </summary>
 public sealed partial class ConfigurationDocsTests
@@ -44,16 +44,54 @@ public sealed partial class ConfigurationDocsTests
     }
 
     /// <summary>
-    /// The keys the README's configuration table names in its first column: a full key, then siblings by their last
+    /// Beyond the table: every `Sessions:...` key (or its environment form `Sessions__...`) written anywhere in the README
+    /// or docs/ is a section or a key the server reads, so no page can send a reader to a setting that does nothing.
+    /// </summary>
+    [Fact]
+    public void Every_key_the_documentation_names_anywhere_is_one_the_server_reads()
+    {
+        var keys = OptionKeys();
+        var pages = Directory.GetFiles(Path.Combine(Repository.Root, "docs"), "*.md").Append(Path.Combine(Repository.Root, "README.md")).ToList();
+        Assert.True(pages.Count > 10, "the documentation pages were not found");
+        var unknown = new List<string>();
+        foreach (var page in pages)
+        {
+            foreach (Match mention in Mention().Matches(File.ReadAllText(page)))
+            {
+                var key = mention.Value.Replace("__", ":", StringComparison.Ordinal).TrimEnd(':');
+                var known = ReadElsewhere.Any(r => key == r || key.StartsWith(r + ":", StringComparison.Ordinal))
+                    || keys.Any(k => key.Equals(k, StringComparison.OrdinalIgnoreCase)
+                        || key.StartsWith(k + ":", StringComparison.OrdinalIgnoreCase)
+                        || k.StartsWith(key + ":", StringComparison.OrdinalIgnoreCase));
+                if (!known)
+                {
+                    unknown.Add($"{Path.GetFileName(page)}: {mention.Value}");
+                }
+            }
+        }
+
+        Assert.True(unknown.Count == 0, "Keys the server does not read:\n" + string.Join("\n", unknown.Distinct()));
+    }
+
+    private static List<string> OptionKeys() =>
+        Server.SelectMany(a => a.GetTypes())
+            .Select(t => (Type: t, Section: t.GetField("Section", BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue() as string))
+            .Where(o => o.Section is not null)
+            .SelectMany(o => o.Type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => $"{o.Section}:{p.Name}"))
+            .ToList();
+
+    [GeneratedRegex(@"\bSessions(:|__)[A-Za-z][A-Za-z0-9]*((:|__)[A-Za-z][A-Za-z0-9]*)*")]
+    private static partial Regex Mention();
+
+    /// <summary>
+    /// The keys the configuration reference's table names in its first column: a full key, then siblings by their last
     /// part (`Sessions:Workers:PollMilliseconds`, `Batch`), or a nested part (`:Tenant`).
     /// </summary>
     private static List<string> DocumentedKeys()
     {
-        var readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md")).ReplaceLineEndings("\n");
-        var start = readme.IndexOf("\n## Configuration\n", StringComparison.Ordinal);
-        var end = readme.IndexOf("\n## ", start + 5, StringComparison.Ordinal);
+        var page = File.ReadAllText(Path.Combine(Repository.Root, "docs", "configuration.md")).ReplaceLineEndings("\n");
         var keys = new List<string>();
-        foreach (var row in readme[start..end].Split('\n').Where(l => l.StartsWith("| `", StringComparison.Ordinal)))
+        foreach (var row in page.Split('\n').Where(l => l.StartsWith("| `", StringComparison.Ordinal)))
         {
             string? parent = null;
             foreach (Match token in Code().Matches(row.Split('|')[1]))

@@ -153,16 +153,16 @@ public sealed class OpenApiTests(OpenApiDocument openApi) : IClassFixture<OpenAp
     }
 
     [Fact]
-    public void Every_problem_code_is_in_the_document_and_in_the_readme_error_table()
+    public void Every_problem_code_is_in_the_document_and_in_the_protocol_references_error_table()
     {
         var codes = Sessions.Runtime.Errors.ProblemCodes.All;
         var documented = document["components"]!["schemas"]!["ProblemCode"]!["enum"]!.AsArray().Select(c => c!.GetValue<string>()).ToHashSet();
         Assert.Empty(codes.Except(documented));
 
-        var readme = File.ReadAllLines(Path.Combine(Repository.Root, "README.md"));
-        var table = string.Join("\n", readme.Where(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^\| [45]\d\d \|")));
+        var reference = File.ReadAllLines(Path.Combine(Repository.Root, "docs", "protocol.md"));
+        var table = string.Join("\n", reference.Where(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^\| [45]\d\d \|")));
         var missing = codes.Where(code => !table.Contains($"`{code}`", StringComparison.Ordinal)).ToList();
-        Assert.True(missing.Count == 0, "Not in the README's error table: " + string.Join(", ", missing));
+        Assert.True(missing.Count == 0, "Not in the error table of docs/protocol.md: " + string.Join(", ", missing));
     }
 
     private static string Normalize(string pattern) => "/" + pattern.Trim('/');

@@ -187,10 +187,10 @@ public class RunMachineTests
     }
 
     [Fact]
-    public void The_readme_shows_the_diagram_the_machine_exports()
+    public void The_concepts_page_shows_the_diagram_the_machine_exports()
     {
-        var readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md")).ReplaceLineEndings("\n");
+        var page = File.ReadAllText(Path.Combine(Repository.Root, "docs", "concepts.md")).ReplaceLineEndings("\n");
         var diagram = RunMachine.ToMermaid().ReplaceLineEndings("\n").TrimEnd('\n');
-        Assert.True(readme.Contains("```mermaid\n" + diagram + "\n```", StringComparison.Ordinal), $"README.md should contain, in a mermaid block:\n{diagram}");
+        Assert.True(page.Contains("```mermaid\n" + diagram + "\n```", StringComparison.Ordinal), $"docs/concepts.md should contain, in a mermaid block:\n{diagram}");
     }
 }

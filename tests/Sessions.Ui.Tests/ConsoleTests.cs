@@ -146,6 +146,44 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_definition_is_checked_as_it_is_typed_and_uploads_only_without_errors()
+    {
+        var page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(new Uri(server.Address, "/ui/#/runs").ToString());
+        await page.GetByTestId("nav-workflows").ClickAsync();
+        await Expect(page.GetByTestId("workflow-row")).ToHaveCountAsync(4);
+
+        // Not JSON yet, then JSON with a misspelled field (a warning) and so a missing one (an error): nothing uploads.
+        var definition = page.GetByTestId("definition");
+        await definition.FillAsync("{ \"name\": ");
+        await Expect(page.GetByTestId("definition-verdict")).ToContainTextAsync("Not JSON");
+        await definition.FillAsync("""
+            { "name": "Typed in the console", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "promt": "Your name?", "variable": "name", "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """);
+        await Expect(page.GetByTestId("definition-error")).ToContainTextAsync("$.nodes[0].prompt missing_field");
+        await Expect(page.GetByTestId("definition-warning")).ToContainTextAsync("$.nodes[0].promt ignored_field");
+        await Expect(page.GetByTestId("upload")).ToBeDisabledAsync();
+        var before = (await server.Client.GetStringAsync("/v1/workflows")).Contains("Typed in the console", StringComparison.Ordinal);
+        Assert.False(before);
+
+        await definition.FillAsync("""
+            { "name": "Typed in the console", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Your name?", "variable": "name", "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """);
+        await Expect(page.GetByTestId("definition-verdict")).ToContainTextAsync("Ready to upload");
+        await Expect(page.GetByTestId("definition-error")).ToHaveCountAsync(0);
+        await page.GetByTestId("upload").ClickAsync();
+        await Expect(page.Locator("h1")).ToContainTextAsync("Typed in the console");
+        await Expect(page.GetByTestId("version-row")).ToHaveCountAsync(1);
+        Directory.CreateDirectory(ScreenshotFolder);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotFolder, "uploaded.png"), FullPage = true });
+    }
+
+    [Fact]
     public async Task A_run_is_answered_resumed_stopped_and_cancelled_from_its_page()
     {
         var page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });

@@ -17,7 +17,7 @@ public sealed class StoreInitialization(IStoreLifecycle store, IConfiguration co
             // The most common first-hour failure (the server is not running, the address is wrong): said in one line.
             var name = configuration[StoreSelection.Key] ?? "sqlite";
             var reason = ex.Message.Split('\n', 2)[0].Trim().TrimEnd('.') + ".";
-            throw new StoreUnavailableException($"The {name} store cannot be used: {reason} Check its Sessions:* settings (see README, Configuration).", ex);
+            throw new StoreUnavailableException($"The {name} store cannot be used: {reason} Check its Sessions:* settings (see docs/configuration.md).", ex);
         }
     }
 }

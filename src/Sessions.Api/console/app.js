@@ -1,4 +1,4 @@
-// Sessions console: runs list, run page (transcript, timeline, fork, replay) and a chat playground.
+// Sessions console: runs list, run page (transcript, timeline, fork, replay), workflows (versions, diagrams, uploads) and a chat playground.
 // Plain DOM and fetch against the server's own API; no dependencies, so it works without internet access.
 "use strict";
 
@@ -81,6 +81,7 @@ async function route() {
   try {
     if (page === "runs" && id) await runPage(id);
     else if (page === "workflows" && id) await workflowPage(id.split("?")[0]);
+    else if (page === "workflows") await workflowsPage();
     else if (page === "play") await playground();
     else await runsPage();
   } catch (error) {
@@ -342,6 +343,86 @@ async function versionDiagram(workflowId, versionNumber, visited = new Set(), at
   return box;
 }
 
+// --- workflows and uploads ----------------------------------------------------------------------
+
+/** The tenant's workflows, newest first, and a way to upload a new one. */
+async function workflowsPage() {
+  const hash = location.hash;
+  const list = await api("/v1/workflows?limit=100");
+  const rows = list.items.map((w) => el("tr", { "data-testid": "workflow-row" },
+    el("td", {}, el("a", { href: `#/workflows/${w.workflow_id}` }, w.name)),
+    el("td", { class: "mono" }, w.workflow_id),
+    el("td", {}, `v${w.active_version}`),
+    el("td", {}, el("a", { href: `#/runs?workflow_id=${w.workflow_id}` }, "runs"))));
+  show(hash,
+    el("h1", {}, "Workflows"),
+    el("table", { class: "card", "data-testid": "workflows" }, el("thead", {}, el("tr", {}, ["Name", "Id", "Active", ""].map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+    list.total > list.items.length ? el("p", {}, `The ${list.items.length} newest of ${list.total}.`) : null,
+    uploadPanel("Upload a workflow", "/v1/workflows", (created) => { location.hash = `#/workflows/${created.workflow_id}`; }));
+}
+
+/**
+ * A definition pasted or picked from a file, checked by the server's own validation (POST /v1/workflows/validate,
+ * which stores nothing) as it changes: every error and warning is listed with its JSON path before anything is sent,
+ * and the upload button stays disabled while there are errors.
+ */
+function uploadPanel(title, target, uploaded) {
+  const text = el("textarea", { rows: 14, class: "mono", spellcheck: "false", "data-testid": "definition", placeholder: '{ "$schema": "/v1/schemas/workflow-definition.json", "name": ..., "start": ..., "nodes": [...] }' });
+  const file = el("input", { type: "file", accept: ".json,application/json", "data-testid": "definition-file" });
+  const problems = el("ul", { class: "problems", "data-testid": "definition-problems" });
+  const verdict = el("p", { "data-testid": "definition-verdict" });
+  const upload = el("button", { type: "button", disabled: true, "data-testid": "upload" }, "Upload");
+  let checked = null;
+  let pending = 0;
+
+  async function check() {
+    const mine = ++pending;
+    checked = null;
+    upload.disabled = true;
+    problems.replaceChildren();
+    let definition;
+    try {
+      definition = JSON.parse(text.value);
+    } catch (error) {
+      verdict.textContent = text.value.trim() ? `Not JSON: ${error.message}` : "";
+      return;
+    }
+    try {
+      const report = await api("/v1/workflows/validate", { method: "POST", body: JSON.stringify(definition) });
+      if (mine !== pending) return;
+      const line = (kind) => (p) => el("li", { class: kind, "data-testid": `definition-${kind}` }, el("span", { class: "mono" }, p.path), ` ${p.code}: ${p.message}`);
+      problems.replaceChildren(...report.errors.map(line("error")), ...report.warnings.map(line("warning")));
+      verdict.textContent = report.valid
+        ? `Ready to upload${report.warnings.length ? ` (${report.warnings.length} warning${report.warnings.length === 1 ? "" : "s"})` : ""}.`
+        : `${report.errors.length} error${report.errors.length === 1 ? "" : "s"} to fix before uploading.`;
+      checked = report.valid ? definition : null;
+      upload.disabled = !report.valid;
+    } catch (error) {
+      if (mine === pending) verdict.textContent = error.message;
+    }
+  }
+
+  let timer = null;
+  text.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 300); });
+  file.addEventListener("change", async () => {
+    if (file.files[0]) {
+      text.value = await file.files[0].text();
+      await check();
+    }
+  });
+  upload.addEventListener("click", async () => {
+    if (!checked) return;
+    upload.disabled = true;
+    try {
+      uploaded(await api(target, { method: "POST", body: JSON.stringify(checked) }));
+    } catch (error) {
+      verdict.textContent = error.message;
+      upload.disabled = false;
+    }
+  });
+  return el("section", { class: "card", "data-testid": "upload-panel" }, el("h2", {}, title), file, text, verdict, problems, upload);
+}
+
 // --- a workflow ----------------------------------------------------------------------------------
 
 /** A workflow: its versions (which is active, each one's diagram), and a way to its runs. */
@@ -363,7 +444,8 @@ async function workflowPage(workflowId) {
         el("a", { href: `#/runs?workflow_id=${workflowId}`, "data-testid": "workflow-runs" }, "Runs of this workflow"))),
     el("table", { class: "card", "data-testid": "versions" }, el("thead", {}, el("tr", {}, ["Version", "Name", "", "Uploaded"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
     el("h2", {}, `Version ${shown}`),
-    await versionDiagram(workflowId, shown));
+    await versionDiagram(workflowId, shown),
+    uploadPanel(`Upload version ${workflow.latest_version + 1}`, `/v1/workflows/${workflowId}/versions`, (added) => { location.hash = `#/workflows/${workflowId}?version=${added.version_number}`; }));
 }
 
 async function fork(runId, turnNumber) {

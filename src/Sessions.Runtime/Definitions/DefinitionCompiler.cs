@@ -29,7 +29,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         }
 
         var problems = DagShape.Applies(uploaded) ? new ProblemCollector(DagShape.PathAsUploaded) : new ProblemCollector();
-        DefinitionSchema.WarnIgnoredFields(uploaded, DefinitionSchema.TopLevelFields, "$", "A workflow definition", problems);
+        DefinitionSchema.WarnIgnoredFields(uploaded, DefinitionSchema.TopLevelFields, "$", "The workflow definition", problems);
         var root = DagShape.Normalized(uploaded);
 
         var name = RequiredString(root, "name", problems);
@@ -278,7 +278,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
                 continue;
             }
 
-            DefinitionSchema.WarnIgnoredFields(json, DefinitionSchema.NodeFields(type), path, $"A \"{type}\" node", problems, except: "next");
+            DefinitionSchema.WarnIgnoredFields(json, DefinitionSchema.NodeFields(type), path, $"The \"{type}\" node", problems, except: "next");
             var next = ReadNext(json, spec, handler, problems);
             var selfLoop = SelfLoop.Parse(json, path, problems);
             var config = handler.Compile(spec);

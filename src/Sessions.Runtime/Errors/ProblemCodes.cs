@@ -55,7 +55,7 @@ public static class ProblemCodes
     /// <summary>A request of another protocol that Sessions does not carry out, with why (a rollback, a state update).</summary>
     public const string NotSupported = "not_supported";
 
-    /// <summary>Every code above, for the OpenAPI document and the test that holds the README's error table to it.</summary>
+    /// <summary>Every code above, for the OpenAPI document and the test that holds the error table of docs/protocol.md to it.</summary>
     public static IReadOnlyList<string> All { get; } = typeof(ProblemCodes)
         .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
         .Where(f => f.IsLiteral && f.FieldType == typeof(string))

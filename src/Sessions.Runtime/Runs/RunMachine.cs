@@ -114,7 +114,7 @@ public static class RunMachine
         }
     }
 
-    /// <summary>The machine as a Mermaid state diagram, exported by Stateless from its configuration: the README shows it.</summary>
+    /// <summary>The machine as a Mermaid state diagram, exported by Stateless from its configuration: docs/concepts.md shows it.</summary>
     public static string ToMermaid() => MermaidGraph.Format(Info);
 
     private static StateMachine<RunStatus, RunTrigger> On(RunState state)

@@ -113,7 +113,7 @@ public sealed partial class StepPlan
 
         if (json["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String)
         {
-            DefinitionSchema.WarnIgnoredFields(json, DefinitionSchema.StepFields(t.GetValue<string>()), path, $"A \"{t.GetValue<string>()}\" step", spec.Problems);
+            DefinitionSchema.WarnIgnoredFields(json, DefinitionSchema.StepFields(t.GetValue<string>()), path, $"The \"{t.GetValue<string>()}\" step", spec.Problems);
         }
 
         var node = Worker(spec, json, path, id ?? string.Empty);

@@ -6,7 +6,7 @@ namespace Sessions.Runtime.Telemetry;
 /// <summary>
 /// What the runtime tells an operator through OpenTelemetry, in .NET's own types (the host exports them): the
 /// ActivitySource and Meter named `Sessions`, and the names of their spans, instruments and attributes, which are part
-/// of the product's contract (README, Observability).
+/// of the product's contract (docs/observability.md).
 /// </summary>
 public static class SessionsTelemetry
 {

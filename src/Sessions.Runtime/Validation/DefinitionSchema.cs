@@ -80,6 +80,11 @@ public static class DefinitionSchema
             names.UnionWith(Names(defs[reference["#/$defs/".Length..]]!.AsObject(), defs));
         }
 
+        foreach (var part in (shape["allOf"] as JsonArray)?.OfType<JsonObject>().Where(p => p["if"] is null) ?? [])
+        {
+            names.UnionWith(Names(part, defs));
+        }
+
         return names;
     }
 }

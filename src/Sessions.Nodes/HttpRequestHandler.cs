@@ -1,3 +1,4 @@
+using Sessions.Runtime.Errors;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -40,7 +41,7 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
         var method = (spec.String("method", required: false) ?? "GET").ToUpperInvariant();
         if (!Methods.Contains(method))
         {
-            spec.Error("method", "invalid_value", $"\"method\" is one of: {string.Join(", ", Methods)}.");
+            spec.Error("method", "invalid_value", $"\"method\" is one of: {string.Join(", ", Methods)}, not \"{ProblemText.Shorten(method)}\".");
         }
 
         var url = spec.Template("url", required: true);

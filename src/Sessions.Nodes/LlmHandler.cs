@@ -1,3 +1,4 @@
+using Sessions.Runtime.Errors;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Nodes.Llm;
@@ -34,7 +35,7 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
         var mode = LlmMode.Say;
         if (modeName is not null && !WireNames<LlmMode>.TryParse(modeName, out mode))
         {
-            spec.Error("mode", "invalid_value", $"\"mode\" is {string.Join(" or ", WireNames<LlmMode>.All)}.");
+            spec.Error("mode", "invalid_value", $"\"mode\" is {string.Join(" or ", WireNames<LlmMode>.All)}, not \"{ProblemText.Shorten(modeName)}\".");
         }
 
         var config = LlmSettings.Compile(spec, gateway);

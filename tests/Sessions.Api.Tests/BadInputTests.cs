@@ -182,7 +182,79 @@ public abstract class BadInputTests(BadInputFixture fixture)
         ["a file part with an empty file name"] = (f => MultipartReply(f, $"/v1/workflows/{SessionsFactory.OrderStatus}/execute", "boundary-0123456789", ""), HttpStatusCode.BadRequest, "invalid_file"),
         ["a batch file part with an empty file name"] = (f => Multipart($"/v1/workflows/{SessionsFactory.OrderStatus}/batches", "boundary-0123456789", FilePart("items", "", "name\nAda\n")), HttpStatusCode.BadRequest, "invalid_batch"),
         ["body over the limit"] = (f => Reply(f, "order_waiting", SessionsFactory.OrderStatus, new string('9', 300 * 1024)), HttpStatusCode.RequestEntityTooLarge, "payload_too_large"),
+        ["a workflow with an unknown node type"] = (f => Post("/v1/workflows", """{"name":"T","start":"a","nodes":[{"id":"a","type":"teleport"}]}"""), HttpStatusCode.UnprocessableEntity, "invalid_definition"),
+        ["a workflow with an unknown operator"] = (f => Post("/v1/workflows", """{"name":"T","start":"a","nodes":[{"id":"a","type":"branch","cases":[{"when":{"var":"x","op":"like","value":1},"next":"b"}],"default":"b"},{"id":"b","type":"end"}]}"""), HttpStatusCode.UnprocessableEntity, "invalid_definition"),
+        ["a workflow with an unknown input kind"] = (f => Post("/v1/workflows", """{"name":"T","start":"a","nodes":[{"id":"a","type":"ask","prompt":"?","variable":"x","input":{"kind":"colour"},"next":"b"},{"id":"b","type":"end"}]}"""), HttpStatusCode.UnprocessableEntity, "invalid_definition"),
+        ["a workflow with an unknown llm mode"] = (f => Post("/v1/workflows", """{"name":"T","start":"a","nodes":[{"id":"a","type":"llm","mode":"shout","base_url":"http://127.0.0.1:9/v1","model":"m","messages":[{"role":"user","content":"x"}],"next":"b"},{"id":"b","type":"end"}]}"""), HttpStatusCode.UnprocessableEntity, "invalid_definition"),
+        ["a workflow with an unknown http method"] = (f => Post("/v1/workflows", """{"name":"T","start":"a","nodes":[{"id":"a","type":"http_request","method":"FETCH","url":"http://127.0.0.1:9/","next":"b"},{"id":"b","type":"end"}]}"""), HttpStatusCode.UnprocessableEntity, "invalid_definition"),
+        ["a workflow with a malformed node id"] = (f => Post("/v1/workflows", """{"name":"T","start":"a b","nodes":[{"id":"a b","type":"end"}]}"""), HttpStatusCode.UnprocessableEntity, "invalid_definition"),
+        ["a run list filtered by an unknown status"] = (f => new HttpRequestMessage(HttpMethod.Get, "/v1/runs?status=finished"), HttpStatusCode.BadRequest, "invalid_request"),
+        ["an unknown on_busy"] = (f => Execute(SessionsFactory.OrderStatus, WithRun(f.Runs["order_waiting"], """{"user_message":"123456","on_busy":"shove"}""")), HttpStatusCode.BadRequest, "invalid_request"),
     };
+
+    /// <summary>
+    /// The refusals of a value: the value each must name (in its detail, or in the message of one of its errors), so a
+    /// client or a person reading it sees what was refused, not only that something was.
+    /// </summary>
+    private static readonly Dictionary<string, string> NamedValues = new()
+    {
+        ["malformed workflow id"] = "not-an-id",
+        ["uppercase workflow id"] = "66A1F0000000000000000001",
+        ["malformed run id"] = "665f1c2a",
+        ["a cancel with a malformed run id"] = "665f1c2a",
+        ["a cancel with a malformed workflow id"] = "nope",
+        ["unknown command"] = "rewind",
+        ["negative version_number in the query"] = "-1",
+        ["non-numeric version_number in the query"] = "latest",
+        ["negative version_number in the body"] = "-3",
+        ["unknown version_number"] = "7",
+        ["unknown workflow"] = UnknownId,
+        ["unknown run"] = UnknownId,
+        ["text reply not matching the pattern"] = "12345a",
+        ["text reply too long"] = "1234567",
+        ["choice reply not among the options"] = "refunds",
+        ["boolean reply that is not yes or no"] = "perhaps",
+        ["number reply that is not a number"] = "ten",
+        ["number reply out of range"] = "10.5",
+        ["integer reply with a fraction"] = "2.5",
+        ["integer reply below the minimum"] = "0",
+        ["body sent as a form"] = "application/x-www-form-urlencoded",
+        ["a workflow with an unknown node type"] = "teleport",
+        ["a workflow with an unknown operator"] = "like",
+        ["a workflow with an unknown input kind"] = "colour",
+        ["a workflow with an unknown llm mode"] = "shout",
+        ["a workflow with an unknown http method"] = "FETCH",
+        ["a workflow with a malformed node id"] = "a b",
+        ["a run list filtered by an unknown status"] = "finished",
+        ["an unknown on_busy"] = "shove",
+    };
+
+    public static TheoryData<string> NamedValueCases() => new(NamedValues.Keys);
+
+    [Theory]
+    [MemberData(nameof(NamedValueCases))]
+    public async Task A_refused_value_is_named_in_its_refusal(string caseName)
+    {
+        Assert.True(Cases.ContainsKey(caseName), $"{caseName} is not a case of the table");
+        var response = await fixture.Client.SendAsync(Cases[caseName].Request(fixture));
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        var said = new[] { problem["detail"]?.GetValue<string>() }
+            .Concat((problem["errors"] as JsonArray ?? []).Select(e => e?["message"]?.GetValue<string>()))
+            .OfType<string>()
+            .ToList();
+        Assert.True(said.Any(text => text.Contains(NamedValues[caseName], StringComparison.Ordinal)),
+            $"{caseName}: no part of the refusal names \"{NamedValues[caseName]}\": {string.Join(" | ", said)}");
+    }
+
+    [Fact]
+    public async Task A_long_refused_value_is_cut_to_a_readable_length()
+    {
+        var command = new string('r', 5000);
+        var response = await fixture.Client.SendAsync(Execute(SessionsFactory.OrderStatus, WithRun(fixture.Runs["order_waiting"], $$"""{"command":"{{command}}"}""")));
+        var detail = (await response.ReadObjectAsync())["detail"]!.GetValue<string>();
+        Assert.Contains(command[..40], detail);
+        Assert.True(detail.Length < 400, detail);
+    }
 
     public static TheoryData<string> CaseNames() => new(Cases.Keys);
 

@@ -49,7 +49,7 @@ public sealed class CliTests : IAsyncLifetime
         if (workflowId.EndsWith('1'))
         {
             // A refused reply is shown with its reason, and the question asked again.
-            Assert.Contains("[refused: Expected text matching ^[0-9]{6}$. (invalid_reply)]", output, StringComparison.Ordinal);
+            Assert.Contains("[refused: The reply \"12\" does not fit: expected text matching ^[0-9]{6}$. (invalid_reply)]", output, StringComparison.Ordinal);
         }
     }
 

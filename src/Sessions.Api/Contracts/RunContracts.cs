@@ -1,3 +1,4 @@
+using Sessions.Runtime.Errors;
 using System.ComponentModel;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -310,13 +311,13 @@ public sealed record CancelRunsRequest(
         {
             if (!ObjectId.TryParse(RunIds![i], out _))
             {
-                errors.Add(FieldError.NotAnObjectId($"$.run_ids[{i}]", "run_ids"));
+                errors.Add(FieldError.NotAnObjectId($"$.run_ids[{i}]", "run_ids", RunIds[i] ?? ""));
             }
         }
 
         if (WorkflowId is not null && !ObjectId.TryParse(WorkflowId, out _))
         {
-            errors.Add(FieldError.NotAnObjectId("$.workflow_id", "workflow_id"));
+            errors.Add(FieldError.NotAnObjectId("$.workflow_id", "workflow_id", WorkflowId));
         }
     }
 }

@@ -30,7 +30,7 @@ public static class ExecuteRequestParser
             }
             else
             {
-                errors.Add(FieldError.NotAnObjectId("$.run_id", "run_id"));
+                errors.Add(FieldError.NotAnObjectId("$.run_id", "run_id", sentRunId));
             }
         }
 

@@ -12,13 +12,13 @@ public static class RouteValues
     public static string ObjectIdOrThrow(string? value, string name) =>
         ObjectId.TryParse(value, out var id)
             ? id.ToString()
-            : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedId, "Malformed id", $"'{name}' must be 24 lowercase hex characters (an ObjectId).")
+            : throw new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedId, "Malformed id", $"'{name}' must be 24 lowercase hex characters (an ObjectId), not \"{ProblemText.Shorten(value ?? "")}\".")
                 .With("parameter", name);
 
     public static int? VersionNumberOrThrow(string? value) =>
         value is null ? null
         : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number
-        : throw RunInputReader.InvalidVersionNumber();
+        : throw RunInputReader.InvalidVersionNumber(value);
 
     public static bool BooleanOrThrow(string? value, string name, bool fallback) =>
         value is null ? fallback
@@ -34,7 +34,7 @@ public static class RouteValues
         {
             if (!RunStatusNames.All.Contains(name))
             {
-                throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", $"'{name}' is not a run status; use one of: {string.Join(", ", RunStatusNames.All)}.")
+                throw new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidRequest, "Invalid query parameter", $"'{ProblemText.Shorten(name)}' is not a run status; use one of: {string.Join(", ", RunStatusNames.All)}.")
                     .With("parameter", "status");
             }
 

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Errors;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Runtime.Nodes;

@@ -17,7 +17,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
 {
     public async Task<RunDocument> ForkAsync(string tenantId, string runId, int turnNumber, int? versionNumber, CancellationToken cancellationToken)
     {
-        var source = await runs.GetAsync(tenantId, runId, cancellationToken) is { DeletedAt: null } found ? found : throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+        var source = await runs.GetAsync(tenantId, runId, cancellationToken) is { DeletedAt: null } found ? found : throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run", runId);
         // Turns 0 (a fork's own) to turnNumber: the checkpoint needs nothing after it.
         var turns = await runs.GetTurnsAsync(tenantId, runId, -1, turnNumber + 1, cancellationToken);
         if (!turns.Any(t => t.TurnNumber == turnNumber))

@@ -32,14 +32,14 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
 {
     public async Task<ReplayReport> ReplayAsync(string tenantId, string runId, int? versionNumber, CancellationToken cancellationToken)
     {
-        var source = await runs.GetAsync(tenantId, runId, cancellationToken) is { DeletedAt: null } found ? found : throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+        var source = await runs.GetAsync(tenantId, runId, cancellationToken) is { DeletedAt: null } found ? found : throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run", runId);
         if (source.Origin == RunOrigin.Fork)
         {
             throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.ReplayUnsupported, "Forks cannot be replayed",
                 "A fork began from another run's checkpoint, not from the workflow's start; replay the run it was forked from.");
         }
 
-        var workflow = await workflows.GetAsync(tenantId, source.WorkflowId, cancellationToken) is { DeletedAt: null } live ? live : throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+        var workflow = await workflows.GetAsync(tenantId, source.WorkflowId, cancellationToken) is { DeletedAt: null } live ? live : throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow", source.WorkflowId);
         var version = versionNumber ?? workflow.ActiveVersion;
         var turns = await runs.GetAllTurnsAsync(tenantId, runId, cancellationToken);
         var states = Checkpoints.StatesAfter(turns);

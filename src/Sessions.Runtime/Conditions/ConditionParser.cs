@@ -1,3 +1,4 @@
+using Sessions.Runtime.Errors;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -64,7 +65,7 @@ public static class ConditionParser
         ComparisonOperator op = default;
         if (obj["op"] is not JsonValue opNode || opNode.GetValueKind() != JsonValueKind.String || !Operators.TryGetValue(opNode.GetValue<string>(), out op))
         {
-            problems.Error($"{path}.op", "unknown_operator", $"\"op\" is one of: {string.Join(", ", Operators.Keys)}.");
+            problems.Error($"{path}.op", "unknown_operator", $"\"op\" is one of: {string.Join(", ", Operators.Keys)}{(obj["op"] is JsonValue sent ? $", not {ProblemText.Shorten(sent.ToJsonString())}" : "")}.");
             ok = false;
         }
 

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Errors;
 using Sessions.Runtime.Webhooks;
 using Sessions.Runtime.Validation;
 using System.Text.Json;
@@ -253,7 +254,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
             var validId = id is not null && NodeIdPattern().IsMatch(id);
             if (!validId)
             {
-                problems.Error($"{path}.id", id is null ? "missing_field" : "invalid_node_id", "\"id\" is a string of letters, digits, '_' or '-' (at most 100).");
+                problems.Error($"{path}.id", id is null ? "missing_field" : "invalid_node_id", $"\"id\" is a string of letters, digits, '_' or '-' (at most 100){(id is null ? "" : $", not \"{ProblemText.Shorten(id)}\"")}.");
             }
 
             var duplicate = validId && !firstIndexById.TryAdd(id!, i);

@@ -65,6 +65,7 @@ public static class ProblemCodes
     public const string Forbidden = "forbidden";
     public const string RateLimited = "rate_limited";
 
-    public static DomainException NotFound(string code, string what) =>
-        new(ErrorKind.NotFound, code, $"{what} not found", $"No {what.ToLowerInvariant()} with that id exists for this tenant.");
+    /// <summary>A 404 that names what was looked for (<paramref name="named"/>: its id, or a version and its workflow).</summary>
+    public static DomainException NotFound(string code, string what, string? named) =>
+        new(ErrorKind.NotFound, code, $"{what} not found", $"No {what.ToLowerInvariant()} {ProblemText.Shorten(named ?? "")} exists for this tenant.");
 }

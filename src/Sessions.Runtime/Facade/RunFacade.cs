@@ -175,6 +175,6 @@ public sealed partial class RunFacade(
 
         // Not tied to the caller staying connected: once accepted, it is carried out.
         return await webhooks.RedeliverAsync(run.TenantId, run.Id, deliveryId, CancellationToken.None)
-            ?? throw ProblemCodes.NotFound(ProblemCodes.DeliveryNotFound, "Delivery");
+            ?? throw ProblemCodes.NotFound(ProblemCodes.DeliveryNotFound, "Delivery", deliveryId);
     }
 }

@@ -75,10 +75,10 @@ public sealed class RunFiles(IFileStore files, IRunStore runs, IOptions<FileOpti
     {
         if (await runs.GetAsync(scope.TenantId, runId, cancellationToken) is not { } run || !scope.CanSee(run))
         {
-            throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+            throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run", runId);
         }
 
-        return await files.GetAsync(scope.TenantId, runId, fileId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.FileNotFound, "File");
+        return await files.GetAsync(scope.TenantId, runId, fileId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.FileNotFound, "File", fileId);
     }
 
     /// <summary>The file's bytes, one piece at a time, in order.</summary>

@@ -38,7 +38,7 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnPip
 
     /// <summary>The run, if the scope sees it; one it may not see is a 404 exactly like one that does not exist.</summary>
     public async Task<RunDocument> GetRunAsync(RunScope scope, string runId, CancellationToken cancellationToken) =>
-        await FindRunAsync(scope, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+        await FindRunAsync(scope, runId, cancellationToken) ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run", runId);
 
     /// <summary>The run if it exists and the scope sees it, else null.</summary>
     public async Task<RunDocument?> FindRunAsync(RunScope scope, string runId, CancellationToken cancellationToken) =>
@@ -47,7 +47,7 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnPip
     /// <summary>The workflow's id once it exists in the scope's tenant; else a 404.</summary>
     public async Task<string> RequireWorkflowAsync(RunScope scope, string workflowId, CancellationToken cancellationToken) =>
         await workflows.GetAsync(scope.TenantId, workflowId, cancellationToken) is null
-            ? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow")
+            ? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow", workflowId)
             : workflowId;
 
     /// <summary>The run as support staff read it; its first page of turns is read after it (<see cref="ReadTurnPageAsync"/>).</summary>
@@ -243,7 +243,7 @@ public sealed class RunHistory(IRunStore runs, IWorkflowStore workflows, TurnPip
     {
         if (await workflows.GetAsync(tenantId, workflowId, cancellationToken) is null)
         {
-            throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+            throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow", workflowId);
         }
 
         var active = Enum.GetValues<RunStatus>().Where(s => !RunMachine.IsTerminal(s)).ToList();

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Errors;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -75,7 +76,7 @@ public sealed class InputSpec
         var kindName = obj["kind"] is JsonValue k && k.GetValueKind() == JsonValueKind.String ? k.GetValue<string>() : "text";
         if (!Kinds.TryGetValue(kindName, out var kind))
         {
-            problems.Error($"{path}.kind", "unknown_input_kind", $"\"kind\" is one of: {string.Join(", ", Kinds.Keys)}.");
+            problems.Error($"{path}.kind", "unknown_input_kind", $"\"kind\" is one of: {string.Join(", ", Kinds.Keys)}, not \"{ProblemText.Shorten(kindName)}\".");
             kind = InputKind.Text;
         }
 

@@ -27,7 +27,7 @@ public sealed class RunLifecycle(IRunStore runs, IConversationStore conversation
             var run = await runs.GetAsync(scope.TenantId, runId, cancellationToken);
             if (run is null || run.DeletedAt is not null || !scope.CanSee(run))
             {
-                throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+                throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run", runId);
             }
 
             // Its queued turns and its timer go with it: nothing runs on a deleted run. A turn running now fails its

@@ -72,7 +72,7 @@ public static class RunInputReader
         var onBusy = BusyPolicy.Reject;
         if (input.OnBusy is { } policy && !WireNames<BusyPolicy>.TryParse(policy, out onBusy))
         {
-            errors.Add(new($"{Path}.on_busy", $"on_busy is one of: {string.Join(", ", WireNames<BusyPolicy>.All)}."));
+            errors.Add(new($"{Path}.on_busy", $"on_busy is one of: {string.Join(", ", WireNames<BusyPolicy>.All)}, not \"{ProblemText.Shorten(policy)}\"."));
         }
 
         if (errors.Count > 0)
@@ -83,7 +83,7 @@ public static class RunInputReader
         var command = TurnCommand.Start;
         if (input.Command is { } commandName && !Commands.TryGetValue(commandName, out command))
         {
-            throw new DomainException(ErrorKind.BadRequest, ProblemCodes.UnknownCommand, "Unknown command", $"'{commandName}' is not a command; use one of: {string.Join(", ", Commands.Keys)}.")
+            throw new DomainException(ErrorKind.BadRequest, ProblemCodes.UnknownCommand, "Unknown command", $"'{ProblemText.Shorten(commandName)}' is not a command; use one of: {string.Join(", ", Commands.Keys)}.")
                 .With("allowed", Commands.Keys.ToArray());
         }
 
@@ -108,6 +108,6 @@ public static class RunInputReader
         };
     }
 
-    public static DomainException InvalidVersionNumber() =>
-        new(ErrorKind.BadRequest, ProblemCodes.InvalidVersionNumber, "Invalid version_number", "'version_number' is a whole number >= 0.");
+    public static DomainException InvalidVersionNumber(string sent) =>
+        new(ErrorKind.BadRequest, ProblemCodes.InvalidVersionNumber, "Invalid version_number", $"'version_number' is a whole number >= 0, not \"{ProblemText.Shorten(sent)}\".");
 }

@@ -38,7 +38,7 @@ public sealed class TurnLoader(IRunStore runs, IWorkflowStore workflows, RecentR
 
         // A run of another workflow is reported exactly like a missing one: ids are not secrets, but lookups are scoped.
         await GetWorkflowAsync(request, cancellationToken);
-        throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+        throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run", request.RunId);
     }
 
     /// <summary>A new run of the request's version, or of the workflow's active one; a deleted workflow starts none.</summary>
@@ -111,5 +111,5 @@ public sealed class TurnLoader(IRunStore runs, IWorkflowStore workflows, RecentR
     private async Task<WorkflowDocument> GetWorkflowAsync(TurnRequest request, CancellationToken cancellationToken) =>
         await workflows.GetAsync(request.TenantId, request.WorkflowId, cancellationToken) is { DeletedAt: null } workflow
             ? workflow
-            : throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+            : throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow", request.WorkflowId);
 }

@@ -169,7 +169,7 @@ internal static class TurnOpening
         var result = node.Handler.AcceptReply(turn.Context(node), reply);
         if (result.Outcome == NodeOutcome.RejectReply)
         {
-            throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.InvalidReply, "Reply does not match the expected input", $"Expected {result.Expected}.")
+            throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.InvalidReply, "Reply does not match the expected input", $"The reply \"{ProblemText.Shorten(reply)}\" does not fit: expected {result.Expected}.")
                 .With("expected", result.Expected)
                 .With("next_input_hint", turn.WaitingHint?.DeepClone());
         }

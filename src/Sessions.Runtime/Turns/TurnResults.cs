@@ -53,7 +53,7 @@ public sealed class TurnResults(IRunStore runs, IRunGate gate, RunEventFeed feed
             var committed = feed.NextCommit(runId);
             var run = await runs.GetAsync(scope.TenantId, runId, cancellationToken) is { } found && scope.CanSee(found)
                 ? found
-                : throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run");
+                : throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run", runId);
             if (turnNumber <= run.TurnNumber)
             {
                 return new TurnResult(run, turnNumber, await ReadAsync(run, turnNumber, cancellationToken), null);

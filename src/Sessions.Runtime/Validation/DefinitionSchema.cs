@@ -1,3 +1,4 @@
+using Sessions.Runtime.Errors;
 using System.Text.Json.Nodes;
 
 namespace Sessions.Runtime.Validation;

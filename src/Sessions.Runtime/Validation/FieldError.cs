@@ -7,8 +7,8 @@ namespace Sessions.Runtime.Validation;
 /// <param name="MalformedId">The field is a string but not an ObjectId; the answer's code then says so.</param>
 public sealed record FieldError(string Path, string Message, [property: JsonIgnore] string? MalformedId = null)
 {
-    public static FieldError NotAnObjectId(string path, string field) =>
-        new(path, $"{field} is 24 lowercase hex characters (an ObjectId).", field);
+    public static FieldError NotAnObjectId(string path, string field, string sent) =>
+        new(path, $"{field} is 24 lowercase hex characters (an ObjectId), not \"{ProblemText.Shorten(sent)}\".", field);
 }
 
 /// <summary>The one answer to a request with wrong fields: every one of them named at once, under one stable code.</summary>
@@ -19,7 +19,7 @@ public static class FieldErrors
     {
         if (value < 0)
         {
-            errors.Add(new(path, $"{path[(path.LastIndexOf('.') + 1)..]} is a whole number >= 0."));
+            errors.Add(new(path, $"{path[(path.LastIndexOf('.') + 1)..]} is a whole number >= 0, not {value}."));
         }
     }
 
@@ -29,16 +29,16 @@ public static class FieldErrors
     /// </summary>
     public static DomainException Refusal(IReadOnlyList<FieldError> errors)
     {
-        if (errors.FirstOrDefault(e => e.MalformedId is not null)?.MalformedId is { } malformedIdField)
+        if (errors.FirstOrDefault(e => e.MalformedId is not null) is { MalformedId: { } malformedIdField } malformed)
         {
-            return new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedId, "Malformed id", $"'{malformedIdField}' must be 24 lowercase hex characters (an ObjectId); see errors for every wrong field.")
+            return new DomainException(ErrorKind.BadRequest, ProblemCodes.MalformedId, "Malformed id", $"{malformed.Message} See errors for every wrong field.")
                 .With("parameter", malformedIdField)
                 .With("errors", errors);
         }
 
-        if (errors.Any(e => e.Path.EndsWith(".version_number", StringComparison.Ordinal)))
+        if (errors.FirstOrDefault(e => e.Path.EndsWith(".version_number", StringComparison.Ordinal)) is { } version)
         {
-            return new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidVersionNumber, "Invalid version_number", "'version_number' is a whole number >= 0; see errors for every wrong field.")
+            return new DomainException(ErrorKind.BadRequest, ProblemCodes.InvalidVersionNumber, "Invalid version_number", $"{version.Message} See errors for every wrong field.")
                 .With("errors", errors);
         }
 

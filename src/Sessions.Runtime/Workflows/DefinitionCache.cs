@@ -41,5 +41,5 @@ public sealed class DefinitionCache(IWorkflowStore workflows, DefinitionCompiler
 
     public async Task<WorkflowDefinition> GetRequiredAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken) =>
         await GetAsync(tenantId, workflowId, versionNumber, cancellationToken)
-        ?? throw ProblemCodes.NotFound(ProblemCodes.VersionNotFound, "Workflow version").With("version_number", versionNumber);
+        ?? throw ProblemCodes.NotFound(ProblemCodes.VersionNotFound, "Workflow version", $"{versionNumber} of {workflowId}").With("version_number", versionNumber);
 }

@@ -40,7 +40,7 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
         var compiled = CompileOrThrow(definition);
         var version = new NewWorkflowVersion(compiled.Definition!.Name, compiled.Definition.Description, JsonText.Serialize(definition!), clock.GetUtcNow());
         var workflow = await store.AddVersionAsync(tenantId, workflowId, version, activate, cancellationToken)
-            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow", workflowId);
         cache.Put(tenantId, workflowId, workflow.LatestVersion, compiled.Definition);
         return new VersionAdded(workflow, workflow.LatestVersion, compiled.Warnings);
     }
@@ -49,7 +49,7 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
     public async Task<WorkflowDocument> GetAsync(string tenantId, string workflowId, CancellationToken cancellationToken, bool includeDeleted = false) =>
         await store.GetAsync(tenantId, workflowId, cancellationToken) is { } workflow && (workflow.DeletedAt is null || includeDeleted)
             ? workflow
-            : throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+            : throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow", workflowId);
 
     /// <summary>Whether the id is taken, by a deleted workflow too (so that a deleted sample is not uploaded again).</summary>
     public async Task<bool> ExistsAsync(string tenantId, string workflowId, CancellationToken cancellationToken) =>
@@ -66,7 +66,7 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
     {
         await GetAsync(tenantId, workflowId, cancellationToken);
         return await store.DeleteAsync(tenantId, workflowId, clock.GetUtcNow(), cancellationToken)
-            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow", workflowId);
     }
 
     public Task<IReadOnlyList<WorkflowVersionDocument>> ListVersionsAsync(string tenantId, string workflowId, CancellationToken cancellationToken) =>
@@ -76,7 +76,7 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
     {
         await GetAsync(tenantId, workflowId, cancellationToken, includeDeleted);
         return await store.GetVersionAsync(tenantId, workflowId, versionNumber, cancellationToken)
-            ?? throw ProblemCodes.NotFound(ProblemCodes.VersionNotFound, "Workflow version").With("version_number", versionNumber);
+            ?? throw ProblemCodes.NotFound(ProblemCodes.VersionNotFound, "Workflow version", $"{versionNumber} of {workflowId}").With("version_number", versionNumber);
     }
 
     /// <summary>Makes a stored version the active one: new runs use it, and the workflow takes its name and description.</summary>
@@ -84,7 +84,7 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
     {
         var version = await GetVersionAsync(tenantId, workflowId, versionNumber, cancellationToken);
         return await store.ActivateAsync(tenantId, workflowId, version, clock.GetUtcNow(), cancellationToken)
-            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow");
+            ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow", workflowId);
     }
 
     /// <summary>Every problem an upload of <paramref name="definition"/> would report, without storing anything.</summary>

@@ -79,7 +79,7 @@ public static class AiSdkChatEndpoints
         var link = await names.NameAsync(caller.Scope, ConversationProtocols.AiSdk, chatId, null, null, caller.Principal, http.RequestAborted);
         if (await names.FindAsync(caller.Scope, ConversationProtocols.AiSdk, chatId, http.RequestAborted) is null)
         {
-            throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Chat");
+            throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Chat", chatId);
         }
 
         var run = await runs.FindRunAsync(caller.Scope, link.RunId, http.RequestAborted);
@@ -174,7 +174,7 @@ public static class AiSdkChatEndpoints
     {
         var workflow = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
         var link = await names.FindAsync(caller.Scope, ConversationProtocols.AiSdk, ChatId(JsonValue.Create(chatId)), http.RequestAborted)
-            ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Chat");
+            ?? throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Chat", chatId);
         var details = await runs.FindDetailsAsync(caller.Scope, link.RunId, http.RequestAborted);
         if (details is null || details.Run.WorkflowId != workflow || details.Activity is not { } activity)
         {

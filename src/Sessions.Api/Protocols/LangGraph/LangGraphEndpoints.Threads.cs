@@ -80,7 +80,7 @@ public static partial class LangGraphEndpoints
         {
             threadId = ObjectId.TryParse(asked, out var id)
                 ? id.ToString()
-                : throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.InvalidRequest, "Invalid thread_id", $"thread_id '{asked}' is not 24 lowercase hex characters: a thread is a run, named by an ObjectId.")
+                : throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.InvalidRequest, "Invalid thread_id", $"thread_id '{ProblemText.Shorten(asked)}' is not 24 lowercase hex characters: a thread is a run, named by an ObjectId.")
                     .With("thread_id", asked);
             if (await names.FindAsync(caller.Scope, ConversationProtocols.LangGraph, threadId, ct) is not null || await runs.FindRunAsync(caller.Scope, threadId, ct) is not null)
             {

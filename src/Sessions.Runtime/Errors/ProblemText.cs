@@ -1,4 +1,4 @@
-namespace Sessions.Runtime.Validation;
+namespace Sessions.Runtime.Errors;
 
 /// <summary>How a refusal quotes the value it refused: in full when short, cut when long, so a hostile value cannot swell a problem.</summary>
 public static class ProblemText

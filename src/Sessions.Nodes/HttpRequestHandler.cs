@@ -88,7 +88,7 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
         }
         else if (spec.Json["response"] is not null)
         {
-            spec.Error("response", "invalid_type", "\"response\" is an object of variable names and paths in the JSON body, such as { \"eta\": \"delivery.eta\" }.");
+            spec.Problems.ErrorOnUpload(spec.FieldPath("response"), "invalid_type", "\"response\" is an object of variable names and paths in the JSON body, such as { \"eta\": \"delivery.eta\" }.");
         }
 
         var timeout = Seconds(spec, "timeout_seconds", 10);
@@ -97,7 +97,7 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
         var statusVariable = spec.String("status_variable", required: false) ?? "http_status";
         if (!AskHandler.VariableName().IsMatch(statusVariable))
         {
-            spec.Error("status_variable", "invalid_variable", $"\"status_variable\" is a variable name of letters, digits and '_', not starting with a digit, not \"{ProblemText.Shorten(statusVariable)}\".");
+            spec.Problems.ErrorOnUpload(spec.FieldPath("status_variable"), "invalid_variable", $"\"status_variable\" is a variable name of letters, digits and '_', not starting with a digit, not \"{ProblemText.Shorten(statusVariable)}\".");
         }
 
         var failOnErrorStatus = spec.Boolean("fail_on_error_status");

@@ -66,7 +66,7 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
         var outputs = new List<(string Name, string Type)>();
         if (spec.Json["outputs"] is not (null or JsonArray))
         {
-            spec.Error("outputs", "invalid_type", $"\"outputs\" is an array of {{ \"name\": variable, \"type\": {string.Join("|", OutputTypes)} }}.");
+            spec.Problems.ErrorOnUpload(spec.FieldPath("outputs"), "invalid_type", $"\"outputs\" is an array of {{ \"name\": variable, \"type\": {string.Join("|", OutputTypes)} }}.");
         }
         else if (spec.Json["outputs"] is JsonArray declared)
         {
@@ -74,7 +74,13 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
             {
                 var output = declared[i] as JsonObject;
                 var name = output?["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : null;
-                var type = output?["type"] is null ? "string" : output["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : "";
+                var type = output?["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : "string";
+                if (output?["type"] is { } sent && sent.GetValueKind() != JsonValueKind.String)
+                {
+                    // A type that is not text was once read as "string": refused from now on, kept so for a stored version.
+                    spec.Problems.ErrorOnUpload($"{spec.FieldPath("outputs")}[{i}].type", "invalid_output", $"An output's \"type\" is one of {string.Join(", ", OutputTypes)}.");
+                }
+
                 if (name is null || !AskHandler.VariableName().IsMatch(name) || !OutputTypes.Contains(type))
                 {
                     spec.Problems.Error($"{spec.FieldPath("outputs")}[{i}]", "invalid_output", $"An output is {{ \"name\": variable, \"type\": {string.Join("|", OutputTypes)} }}.");
@@ -92,8 +98,8 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
             spec.Error("variable", "missing_field", "A worker stores its reply in \"variable\", or the fields of its JSON reply per \"outputs\".");
         }
 
-        var waitForReply = spec.Boolean("wait_for_reply") ?? false;
-        var includeHistory = spec.Boolean("include_history") ?? false;
+        var waitForReply = spec.Boolean("wait_for_reply", checkedSinceStored: true) ?? false;
+        var includeHistory = spec.Boolean("include_history", checkedSinceStored: true) ?? false;
         return new LlmNode(mode, config.Name, config.Overrides, messages, includeHistory, waitForReply && mode == LlmMode.Say, variable, outputs);
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
 
 namespace Sessions.Api.Tests;
 
@@ -45,5 +46,49 @@ public sealed class DefinitionSchemaApiTests : IDisposable
 
         Assert.Equal(before, (await (await client.GetAsync("/v1/workflows")).ReadObjectAsync())["total"]!.GetValue<int>());
         Assert.Equal(HttpStatusCode.Unauthorized, (await factory.CreateClient().PostAsync("/v1/workflows/validate", Http.Json("{}"))).StatusCode);
+    }
+
+    /// <summary>
+    /// A version stored by an older server with a value this one refuses on upload (a description that is a number, an
+    /// http node's response mapping that is not an object) is compiled again after a restart: its runs go on.
+    /// </summary>
+    [Fact]
+    public async Task A_version_stored_before_a_stricter_check_still_runs_after_a_restart()
+    {
+        using var folder = new TempDirectory();
+        var database = folder.File("sessions.db");
+        string workflowId;
+        using (var first = new SessionsFactory(database))
+        {
+            var created = await (await first.CreateClient().PostAsync("/v1/workflows", Http.Json("""
+                { "name": "Old", "start": "ask", "nodes": [
+                  { "id": "ask", "type": "ask", "prompt": "Name?", "variable": "name", "next": "done" },
+                  { "id": "done", "type": "end", "output": "{{name}}" } ] }
+                """))).ReadObjectAsync();
+            workflowId = created["workflow_id"]!.GetValue<string>();
+        }
+
+        // What an older server accepted and stored: a description of the wrong type, once ignored.
+        await using (var connection = new SqliteConnection($"Data Source={database};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE workflow_versions SET definition = json_set(definition, '$.description', 42) WHERE workflow_id = $id";
+            command.Parameters.AddWithValue("$id", workflowId);
+            Assert.Equal(1, await command.ExecuteNonQueryAsync());
+        }
+
+        using var restarted = new SessionsFactory(database);
+        var client = restarted.CreateClient();
+        var refused = await client.PostAsync($"/v1/workflows/{workflowId}/versions", Http.Json("""
+            { "name": "Old", "description": 42, "start": "done", "nodes": [ { "id": "done", "type": "end" } ] }
+            """));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+
+        var started = await client.PostAsync($"/v1/workflows/{workflowId}/execute", Http.Json("{}"));
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        var runId = (await started.ReadObjectAsync())["run_id"]!.GetValue<string>();
+        var finished = await (await client.PostAsync($"/v1/workflows/{workflowId}/execute", Http.Json($$"""{ "run_id": "{{runId}}", "run_input": { "user_message": "Ada" } }"""))).ReadObjectAsync();
+        Assert.Equal("completed", finished["status"]!.GetValue<string>());
     }
 }

@@ -228,6 +228,29 @@ public class DefinitionSchemaTests
         Assert.Contains(Compile(step).Warnings, w => w is { Code: "ignored_field", Path: "$.nodes[0].steps[0].depends" });
     }
 
+    /// <summary>
+    /// Checks added this round refuse values that older servers ignored. A version stored before them is compiled again
+    /// after a restart: it must still compile (the check warns) and run as it did, or its runs would stop.
+    /// </summary>
+    [Theory]
+    [InlineData("""{ "id": "n", "type": "llm", "base_url": "http://127.0.0.1:9/v1", "model": "m", "temperature": "0.2", "max_tokens": 0, "include_history": "yes", "wait_for_reply": 1, "messages": [ { "role": "user", "content": "hi" } ], "next": "done" }""", "$.nodes[0].temperature")]
+    [InlineData("""{ "id": "n", "type": "llm", "mode": "worker", "llm_config": "default", "model": 5, "outputs": [ { "name": "x", "type": 7 } ], "messages": [ { "role": "user", "content": "hi" } ], "next": "done" }""", "$.nodes[0].outputs[0].type")]
+    [InlineData("""{ "id": "n", "type": "http_request", "url": "http://127.0.0.1:9/x", "response": "eta", "status_variable": "http status", "next": "done" }""", "$.nodes[0].response")]
+    public void A_version_stored_before_a_check_existed_still_compiles_with_a_warning(string node, string path)
+    {
+        var definition = Workflow(node);
+        definition["description"] = 42;
+
+        var uploaded = Compiler.Compile(definition);
+        Assert.Contains(uploaded.Errors, e => e.Path == path);
+        Assert.Contains(uploaded.Errors, e => e.Path == "$.description");
+
+        var stored = Compiler.Compile(definition, stored: true);
+        Assert.True(stored.Definition is not null, string.Join("; ", stored.Errors.Select(e => $"{e.Path} {e.Message}")));
+        Assert.Contains(stored.Warnings, w => w.Path == path);
+        Assert.Contains(stored.Warnings, w => w.Path == "$.description");
+    }
+
     [Fact]
     public void An_unknown_type_is_named_in_its_refusal_cut_to_a_readable_length()
     {

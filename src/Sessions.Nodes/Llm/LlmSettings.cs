@@ -28,7 +28,7 @@ internal static class LlmSettings
 
             if (json[field] is not null)
             {
-                spec.Problems.Error($"{path}.{field}", "invalid_type", $"\"{field}\" is a string.");
+                spec.Problems.ErrorOnUpload($"{path}.{field}", "invalid_type", $"\"{field}\" is a string.");
             }
 
             return null;
@@ -40,7 +40,7 @@ internal static class LlmSettings
             temperature = t is JsonValue tv && tv.GetValueKind() == JsonValueKind.Number && tv.TryGetValue<float>(out var value) ? value : null;
             if (temperature is null)
             {
-                spec.Problems.Error($"{path}.temperature", "invalid_type", "\"temperature\" is a number, such as 0.2.");
+                spec.Problems.ErrorOnUpload($"{path}.temperature", "invalid_type", "\"temperature\" is a number, such as 0.2.");
             }
         }
 
@@ -50,7 +50,7 @@ internal static class LlmSettings
             maxTokens = m is JsonValue mv && mv.TryGetValue<int>(out var most) && most >= 1 ? most : null;
             if (maxTokens is null)
             {
-                spec.Problems.Error($"{path}.max_tokens", "invalid_value", $"\"max_tokens\" is a whole number from 1, not {ProblemText.Shorten(m.ToJsonString())}.");
+                spec.Problems.ErrorOnUpload($"{path}.max_tokens", "invalid_value", $"\"max_tokens\" is a whole number from 1, not {ProblemText.Shorten(m.ToJsonString())}.");
             }
         }
 

@@ -20,7 +20,8 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
 {
     private const int MaxLimit = 100_000;
 
-    public DefinitionCompilation Compile(JsonNode? json)
+    /// <param name="stored">A version stored earlier, compiled again: checks added since it was stored only warn (<see cref="ProblemCollector.ErrorOnUpload"/>).</param>
+    public DefinitionCompilation Compile(JsonNode? json, bool stored = false)
     {
         if (json is not JsonObject uploaded)
         {
@@ -29,7 +30,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
             return new(null, invalid.Errors, invalid.Warnings);
         }
 
-        var problems = DagShape.Applies(uploaded) ? new ProblemCollector(DagShape.PathAsUploaded) : new ProblemCollector();
+        var problems = new ProblemCollector(DagShape.Applies(uploaded) ? DagShape.PathAsUploaded : null, stored);
         DefinitionSchema.WarnIgnoredFields(uploaded, DefinitionSchema.TopLevelFields, "$", "The workflow definition", problems);
         var root = DagShape.Normalized(uploaded);
 
@@ -37,7 +38,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         var description = root["description"] is JsonValue d && d.GetValueKind() == JsonValueKind.String ? d.GetValue<string>() : null;
         if (description is null && root["description"] is not null)
         {
-            problems.Error("$.description", "invalid_type", "\"description\" is a string.");
+            problems.ErrorOnUpload("$.description", "invalid_type", "\"description\" is a string.");
         }
 
         var start = RequiredString(root, "start", problems);

@@ -43,8 +43,11 @@ public sealed class NodeSpec(JsonObject json, string path, ProblemCollector prob
         return null;
     }
 
-    /// <summary>An optional true or false; null when absent, refused (and null) when it is anything else.</summary>
-    public bool? Boolean(string field)
+    /// <summary>
+    /// An optional true or false; null when absent, refused (and null) when it is anything else. With
+    /// <paramref name="checkedSinceStored"/>, a field whose wrong value was once ignored: refused on upload only.
+    /// </summary>
+    public bool? Boolean(string field, bool checkedSinceStored = false)
     {
         switch (Json[field])
         {
@@ -53,7 +56,15 @@ public sealed class NodeSpec(JsonObject json, string path, ProblemCollector prob
             case JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
                 return v.GetValue<bool>();
             default:
-                Error(field, "invalid_type", $"\"{field}\" is true or false.");
+                if (checkedSinceStored)
+                {
+                    Problems.ErrorOnUpload(FieldPath(field), "invalid_type", $"\"{field}\" is true or false.");
+                }
+                else
+                {
+                    Error(field, "invalid_type", $"\"{field}\" is true or false.");
+                }
+
                 return null;
         }
     }

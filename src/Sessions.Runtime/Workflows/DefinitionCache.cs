@@ -33,7 +33,7 @@ public sealed class DefinitionCache(IWorkflowStore workflows, DefinitionCompiler
             return null;
         }
 
-        var compilation = compiler.Compile(JsonText.ParseStored(version.DefinitionJson));
+        var compilation = compiler.Compile(JsonText.ParseStored(version.DefinitionJson), stored: true);
         definition = compilation.Definition ?? throw new InvalidOperationException(
             $"Stored version {versionNumber} of workflow {workflowId} no longer compiles: {string.Join("; ", compilation.Errors.Select(e => $"{e.Path}: {e.Message}"))}");
         return compiled.GetOrAdd((tenantId, workflowId, versionNumber), definition);

@@ -26,13 +26,10 @@ public sealed partial class ConfigurationDocsTests
     public void Every_option_has_a_line_in_the_configuration_table_and_every_key_there_is_read()
     {
         var documented = DocumentedKeys();
-        var options = Server.SelectMany(a => a.GetTypes())
-            .Select(t => (Type: t, Section: t.GetField("Section", BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue() as string))
-            .Where(o => o.Section is not null)
-            .ToList();
+        var options = OptionsClasses();
         Assert.True(options.Count >= 16, $"found only {options.Count} options classes");
 
-        var keys = options.SelectMany(o => o.Type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => $"{o.Section}:{p.Name}")).ToList();
+        var keys = OptionKeys();
         var undocumented = keys.Where(key => !documented.Any(d => d.Equals(key, StringComparison.OrdinalIgnoreCase) || d.StartsWith(key + ":", StringComparison.OrdinalIgnoreCase)));
         Assert.Empty(undocumented);
 
@@ -73,10 +70,17 @@ public sealed partial class ConfigurationDocsTests
         Assert.True(unknown.Count == 0, "Keys the server does not read:\n" + string.Join("\n", unknown.Distinct()));
     }
 
-    private static List<string> OptionKeys() =>
+    /// <summary>The server's options classes: those with a `Section`, and the section each binds.</summary>
+    private static List<(Type Type, string Section)> OptionsClasses() =>
         Server.SelectMany(a => a.GetTypes())
             .Select(t => (Type: t, Section: t.GetField("Section", BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue() as string))
             .Where(o => o.Section is not null)
+            .Select(o => (o.Type, o.Section!))
+            .ToList();
+
+    /// <summary>Every key the options classes bind: `Section:Property`.</summary>
+    private static List<string> OptionKeys() =>
+        OptionsClasses()
             .SelectMany(o => o.Type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => $"{o.Section}:{p.Name}"))
             .ToList();
 

@@ -1,31 +1,12 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json.Nodes;
-using Sessions.Testing;
-using Sessions.Nodes;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Nodes;
-using Sessions.Runtime.Templates;
 
 namespace Sessions.Runtime.Tests;
 
 public class DefinitionCompilerTests
 {
-    private static readonly DefinitionCompiler Compiler = new(
-        new ServiceCollection()
-            .AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(Microsoft.Extensions.Logging.Abstractions.NullLogger<>))
-            .AddSessionsNodes()
-            .AddSingleton<NodeHandlerRegistry>()
-            .BuildServiceProvider().GetRequiredService<NodeHandlerRegistry>(),
-        new TemplateEngine());
-
-    /// <summary>Compiles, and holds the definition format's JSON Schema to the verdict: every definition here checks both.</summary>
-    private static DefinitionCompilation Compile(string json)
-    {
-        var definition = JsonNode.Parse(json);
-        var result = Compiler.Compile(definition);
-        WorkflowSchema.AgreesWithCompiler(definition, result.Errors.Select(e => e.Code), result.Warnings.Select(w => w.Code));
-        return result;
-    }
+    private static DefinitionCompilation Compile(string json) => TestCompiler.CompileAgreeing(JsonNode.Parse(json));
 
     [Fact]
     public void A_valid_definition_compiles_with_its_limits_and_variables()

@@ -1,11 +1,6 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Sessions.Nodes;
 using Sessions.Runtime.Definitions;
 using Sessions.Runtime.Nodes;
-using Sessions.Runtime.Templates;
 using Sessions.Runtime.Validation;
 using Sessions.Testing;
 
@@ -19,19 +14,9 @@ namespace Sessions.Runtime.Tests;
 /// </summary>
 public class DefinitionSchemaTests
 {
-    private static readonly NodeHandlerRegistry Registry = new ServiceCollection()
-        .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
-        .AddSessionsNodes()
-        .Configure<Sessions.Nodes.Llm.LlmOptions>(o =>
-        {
-            // The configurations the order assistant sample names, as the README's configuration gives them.
-            o.Configs["default"] = new Sessions.Nodes.Llm.LlmConfig { BaseUrl = "http://127.0.0.1:8089/v1", Model = "gpt-4o-mini" };
-            o.Configs["cheap"] = new Sessions.Nodes.Llm.LlmConfig { BaseUrl = "http://127.0.0.1:8089/v1", Model = "gpt-4o-mini" };
-        })
-        .AddSingleton<NodeHandlerRegistry>()
-        .BuildServiceProvider().GetRequiredService<NodeHandlerRegistry>();
+    private static NodeHandlerRegistry Registry => TestCompiler.Registry;
 
-    private static readonly DefinitionCompiler Compiler = new(Registry, new TemplateEngine());
+    private static DefinitionCompiler Compiler => TestCompiler.Compiler;
 
     /// <summary>A node of each type with its required fields, the first of a workflow whose other node is `done`.</summary>
     private static readonly Dictionary<string, string> Minimal = new()
@@ -64,12 +49,7 @@ public class DefinitionSchemaTests
     private static JsonObject Workflow(string node) =>
         JsonNode.Parse($$"""{ "name": "t", "start": "n", "nodes": [ {{node}}, { "id": "done", "type": "end" } ] }""")!.AsObject();
 
-    private static DefinitionCompilation Compile(JsonNode definition)
-    {
-        var result = Compiler.Compile(definition);
-        WorkflowSchema.AgreesWithCompiler(definition, result.Errors.Select(e => e.Code), result.Warnings.Select(w => w.Code));
-        return result;
-    }
+    private static DefinitionCompilation Compile(JsonNode definition) => TestCompiler.CompileAgreeing(definition);
 
     [Fact]
     public void Every_sample_names_the_schema_and_validates_and_compiles_without_a_warning()

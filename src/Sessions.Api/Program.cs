@@ -51,6 +51,7 @@ if (!auth.Enabled && ListenGuard.NonLoopbackAddresses(builder.Configuration) is 
 
 builder.Services.AddOptions<SessionsOptions>().BindConfiguration(SessionsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<TurnOptions>().BindConfiguration(TurnOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<Sessions.Runtime.Recordings.ReplayOptions>().BindConfiguration(Sessions.Runtime.Recordings.ReplayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ReaperOptions>().BindConfiguration(ReaperOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -57,8 +57,13 @@ root.Subcommands.Add(run);
 
 var replayRun = new Argument<string>("run") { Description = "The run to replay." };
 var version = new Option<int?>("--version") { Description = "The version to replay it on (default: the active one)." };
-var replay = new Command("replay", "Replay a run's recorded inputs on a version, and show turn by turn where it differs.") { replayRun, version };
-replay.SetAction((parsed, ct) => ReadCommands.ReplayAsync(Connect(parsed), parsed.GetValue(replayRun)!, parsed.GetValue(version), Console.Out, ct));
+var replayCalls = new Option<string?>("--calls") { Description = "recorded (the default: model and HTTP calls answered from the run's recording) or live (made again)." };
+replayCalls.AcceptOnlyFromAmong("recorded", "live");
+var onChanged = new Option<string?>("--on-changed") { Description = "With recorded calls, for a call that differs from the recording: stop (the default) or live." };
+onChanged.AcceptOnlyFromAmong("stop", "live");
+var replay = new Command("replay", "Replay a run's recorded inputs on a version, and show turn by turn where it differs.") { replayRun, version, replayCalls, onChanged };
+replay.SetAction((parsed, ct) => ReadCommands.ReplayAsync(
+    Connect(parsed), parsed.GetValue(replayRun)!, new Sessions.Client.ReplayRequest(parsed.GetValue(version), parsed.GetValue(replayCalls), parsed.GetValue(onChanged)), Console.Out, ct));
 root.Subcommands.Add(replay);
 
 var serve = new Command("serve", "Run the server with the embedded store and the samples (more arguments go to it, e.g. --urls).");

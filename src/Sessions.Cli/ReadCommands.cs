@@ -83,17 +83,27 @@ internal static class ReadCommands
         return 0;
     }
 
-    public static async Task<int> ReplayAsync(SessionsClient client, string runId, int? version, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> ReplayAsync(SessionsClient client, string runId, ReplayRequest request, TextWriter output, CancellationToken cancellationToken)
     {
-        var report = await client.ReplayAsync(runId, version, cancellationToken);
-        output.WriteLine($"replayed run {report.SourceRunId} (version {report.SourceVersionNumber}) on version {report.VersionNumber}: run {report.ReplayRunId}");
+        var report = await client.ReplayAsync(runId, request, cancellationToken);
+        output.WriteLine($"replayed run {report.SourceRunId} (version {report.SourceVersionNumber}) on version {report.VersionNumber} with {report.Calls} calls: run {report.ReplayRunId}");
         foreach (var turn in report.Turns)
         {
-            output.WriteLine($"turn {turn.TurnNumber}: {(turn.Diverged ? "differs" : "same")}");
+            output.WriteLine($"turn {turn.TurnNumber}: {(turn.Diverged ? $"differs ({turn.Cause})" : "same")}");
             foreach (var difference in turn.Differences)
             {
                 output.WriteLine($"  {difference.Field}: {difference.Before?.ToJsonString() ?? "null"} -> {difference.After?.ToJsonString() ?? "null"}");
             }
+
+            foreach (var call in turn.Calls.Divergences)
+            {
+                output.WriteLine($"  call {call.NodeId}#{call.Index}: {call.Kind} ({call.Followed})");
+            }
+        }
+
+        if (report.Stopped is { } stopped)
+        {
+            output.WriteLine($"stopped at turn {stopped.TurnNumber} before node {stopped.Call.NodeId} called out: {stopped.Call.Kind}");
         }
 
         output.WriteLine(report.Diverged ? $"diverged first at turn {report.FirstDivergentTurn}" : "no turn differs");

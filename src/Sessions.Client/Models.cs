@@ -219,14 +219,23 @@ public sealed record CancelRunsResponse(IReadOnlyList<CancelRunResult> Results, 
 [WireSchema("PurgeResponse")]
 public sealed record PurgeResponse(int PurgedRuns);
 
+/// <summary>
+/// A fork's request. `Calls`: `live` (the default) or `recorded`, how the waiting node's question is asked again if a
+/// model asks it; `OnChanged`, with `recorded`: `stop` (the default) or `live` when the call differs from the recording.
+/// </summary>
 [WireSchema("ForkRequest")]
-public sealed record ForkRequest(int TurnNumber, int? VersionNumber = null);
+public sealed record ForkRequest(int TurnNumber, int? VersionNumber = null, string? Calls = null, string? OnChanged = null);
 
 [WireSchema("ForkResponse")]
 public sealed record ForkedRun(string RunId, string SourceRunId, int CheckpointSourceTurnIndex, int VersionNumber, RunStatus Status, bool IsWaitingForInput, InputHint? NextInputHint);
 
+/// <summary>
+/// A replay's request. `Calls`: `recorded` (the default: model and HTTP calls answered from the source run's recording)
+/// or `live`; `OnChanged`, with `recorded`: `stop` (the default) or `live` for a call that differs from the recording or
+/// was never made.
+/// </summary>
 [WireSchema("ReplayRequest")]
-public sealed record ReplayRequest(int? VersionNumber = null);
+public sealed record ReplayRequest(int? VersionNumber = null, string? Calls = null, string? OnChanged = null);
 
 [WireSchema("Difference")]
 public sealed record Difference(string Field, JsonNode? Before, JsonNode? After);
@@ -234,12 +243,35 @@ public sealed record Difference(string Field, JsonNode? Before, JsonNode? After)
 [WireSchema("TurnView")]
 public sealed record TurnView(string Status, string? Code, IReadOnlyList<string> Said, JsonObject? NextInputHint);
 
+/// <summary>A call a recorded replay could not answer from the recording: why (`request_changed`, `call_not_recorded`, `recording_truncated`), both requests, and what it did (`stop` or `live`).</summary>
+[WireSchema("CallDivergence")]
+public sealed record CallDivergence(string Kind, string NodeId, int Index, JsonObject? Recorded, JsonObject Sent, string Followed);
+
+/// <summary>How a replayed turn's calls were answered.</summary>
+[WireSchema("CallReport")]
+public sealed record CallReport(int FromRecording, int Live, IReadOnlyList<CallDivergence> Divergences);
+
+/// <summary>One replayed turn; `Cause`, for a diverged turn: `definition` or `live_call`.</summary>
 [WireSchema("ReplayedTurn")]
-public sealed record ReplayedTurn(int TurnNumber, JsonObject Input, bool Diverged, IReadOnlyList<Difference> Differences, TurnView Before, TurnView? After);
+public sealed record ReplayedTurn(int TurnNumber, JsonObject Input, bool Diverged, IReadOnlyList<Difference> Differences, TurnView Before, TurnView? After, CallReport Calls, string? Cause);
+
+/// <summary>Where a recorded replay stopped, before which call.</summary>
+[WireSchema("ReplayStop")]
+public sealed record ReplayStop(int TurnNumber, CallDivergence Call);
 
 /// <summary>A replay of a run on a version: the new run, and turn by turn where it differs from the source.</summary>
 [WireSchema("ReplayReport")]
-public sealed record ReplayReport(string SourceRunId, string? ReplayRunId, int SourceVersionNumber, int VersionNumber, bool Diverged, int? FirstDivergentTurn, IReadOnlyList<ReplayedTurn> Turns);
+public sealed record ReplayReport(
+    string SourceRunId,
+    string? ReplayRunId,
+    int SourceVersionNumber,
+    int VersionNumber,
+    bool Diverged,
+    int? FirstDivergentTurn,
+    IReadOnlyList<ReplayedTurn> Turns,
+    string Calls,
+    string OnChanged,
+    ReplayStop? Stopped);
 
 /// <summary>One line of a transcript. (The server's document declares the transcript's Markdown form only, so no schema holds these three.)</summary>
 public sealed record TranscriptLine(string Role, string Kind, string Text);

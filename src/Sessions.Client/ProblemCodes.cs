@@ -85,6 +85,8 @@ public static class ProblemCodes
 
     public const string ReplayUnsupported = "replay_unsupported";
 
+    public const string RecordedCallChanged = "recorded_call_changed";
+
     public const string RouteNotFound = "route_not_found";
 
     public const string MethodNotAllowed = "method_not_allowed";

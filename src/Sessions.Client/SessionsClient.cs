@@ -423,12 +423,22 @@ public sealed class SessionsClient : IDisposable
     /// <summary>A new run from the state after a turn of this one (on another version, if given).</summary>
     [Endpoint("POST", "/v1/runs/{run_id}/fork")]
     public Task<ForkedRun> ForkAsync(string runId, int turnNumber, int? versionNumber = null, CancellationToken cancellationToken = default) =>
-        PostAsync<ForkedRun>($"v1/runs/{Id(runId)}/fork", JsonSerializer.SerializeToNode(new ForkRequest(turnNumber, versionNumber), SessionsJson.Options), cancellationToken);
+        ForkAsync(runId, new ForkRequest(turnNumber, versionNumber), cancellationToken);
+
+    /// <summary>A new run from the state after a turn of this one, saying how a model's question is asked again.</summary>
+    [Endpoint("POST", "/v1/runs/{run_id}/fork")]
+    public Task<ForkedRun> ForkAsync(string runId, ForkRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync<ForkedRun>($"v1/runs/{Id(runId)}/fork", JsonSerializer.SerializeToNode(request, SessionsJson.Options), cancellationToken);
 
     /// <summary>Sends every recorded input of the run to a new run on a version, and says turn by turn where it differs.</summary>
     [Endpoint("POST", "/v1/runs/{run_id}/replay")]
     public Task<ReplayReport> ReplayAsync(string runId, int? versionNumber = null, CancellationToken cancellationToken = default) =>
-        PostAsync<ReplayReport>($"v1/runs/{Id(runId)}/replay", JsonSerializer.SerializeToNode(new ReplayRequest(versionNumber), SessionsJson.Options), cancellationToken);
+        ReplayAsync(runId, new ReplayRequest(versionNumber), cancellationToken);
+
+    /// <summary>A replay saying how its calls are answered (`calls`: `recorded` or `live`; `on_changed`: `stop` or `live`).</summary>
+    [Endpoint("POST", "/v1/runs/{run_id}/replay")]
+    public Task<ReplayReport> ReplayAsync(string runId, ReplayRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync<ReplayReport>($"v1/runs/{Id(runId)}/replay", JsonSerializer.SerializeToNode(request, SessionsJson.Options), cancellationToken);
 
     // ---------------------------------------------------------------- Batches
 

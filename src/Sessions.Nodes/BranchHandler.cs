@@ -97,7 +97,7 @@ public sealed class BranchHandler(LlmGateway gateway) : INodeHandler
         var messages = new List<LlmMessage> { new("system", Judge) };
         messages.AddRange(LlmSettings.History(context.Conversation));
         messages.Add(new LlmMessage("user", $"Question: {question.Question}"));
-        var reply = await gateway.CompleteAsync(gateway.Resolve(question.ConfigName, question.Overrides), messages, context.TenantId, json: false, onDelta: null, cancellationToken);
+        var reply = await gateway.CompleteAsync(gateway.Resolve(question.ConfigName, question.Overrides), messages, context, json: false, onDelta: null, cancellationToken);
         var yes = reply.Text.Trim().TrimStart('"', '\'', '*').StartsWith("yes", StringComparison.OrdinalIgnoreCase);
         asked.Add(LlmSettings.Asked(reply, question.Question, yes));
         return yes;

@@ -9,6 +9,7 @@ using Polly;
 using Polly.Retry;
 using Polly.Timeout;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Recordings;
 using Sessions.Runtime.Validation;
 using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Templates;
@@ -127,6 +128,65 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
         }
 
         var body = config.Body?.Evaluate(context.Variables);
+
+        // What the call sends, as kept with the turn and compared by a recorded replay: secrets by name, never by value.
+        var named = new Dictionary<string, object?> { ["secrets"] = values.ToDictionary(p => p.Key, p => (object?)$"{{{{secrets.{p.Key}}}}}") };
+        var sent = new JsonObject
+        {
+            ["method"] = config.Method,
+            ["url"] = config.Url.Render(context.Variables, named),
+            ["headers"] = new JsonObject(config.Headers.Select(h => KeyValuePair.Create(h.Name, (JsonNode?)h.Value.Render(context.Variables, named)))),
+            ["body"] = config.Method is "GET" or "HEAD" ? null : body?.DeepClone(),
+        };
+        var answer = await context.Calls.CallAsync(context.Node.Id, RecordedCall.Http, sent, token => SendAsync(config, uri, body, context, real, values, token), cancellationToken);
+        var attempts = answer["attempts"]!.GetValue<int>();
+        if (answer["failed"] is { } failed)
+        {
+            return NodeResult.Fail(Masked($"{config.Method} {shownUrl} failed after {attempts} attempt(s): {failed.GetValue<string>()}", values));
+        }
+
+        var status = answer["status"]!.GetValue<int>();
+        var text = answer["body"]!.GetValue<string>();
+        var assignments = new Dictionary<string, JsonNode?>(StringComparer.Ordinal) { [config.StatusVariable] = status };
+        JsonNode? json = null;
+        try
+        {
+            json = text.Length == 0 ? null : JsonNode.Parse(text);
+        }
+        catch (JsonException)
+        {
+        }
+
+        // A body whose text no store can keep (a NUL, a lone surrogate escape) is treated as one that is not JSON:
+        // its values would fail the run's commit, or every read of it, later.
+        if (JsonText.FindUnkeepable(json) is not null)
+        {
+            json = null;
+        }
+
+        foreach (var (variable, path) in config.Response)
+        {
+            assignments[variable] = Select(json, path)?.DeepClone();
+        }
+
+        var call = new HttpRequestMade(config.Method, shownUrl, status, attempts, answer["latency_ms"]!.GetValue<double>());
+
+        // A node's status goes to a later branch; a step has none after it, so there an error status is a failure.
+        if ((config.FailOnErrorStatus ?? context.IsStep) && status >= 400)
+        {
+            return NodeResult.Fail(Masked($"{config.Method} {shownUrl} answered {status} after {attempts} attempt(s)", values)).Emit(call);
+        }
+
+        return NodeResult.Next(context.Node.Next!).Assign(assignments).Emit(call);
+    }
+
+    /// <summary>
+    /// The call itself, retried by the node's pipeline: its answer (status and body text) or how it failed, with the
+    /// attempts it took and how long, as the JSON a turn keeps of it.
+    /// </summary>
+    private async Task<JsonObject> SendAsync(
+        HttpConfig config, Uri uri, JsonNode? body, NodeContext context, Dictionary<string, object?> real, Dictionary<string, object?> values, CancellationToken cancellationToken)
+    {
         var attempts = 0;
         var clock = Stopwatch.StartNew();
         HttpResponseMessage response;
@@ -156,43 +216,18 @@ public sealed partial class HttpRequestHandler(ISecretStore secrets, IHttpClient
         catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             var reason = ex is TimeoutRejectedException ? "timed out" : ex.Message;
-            return NodeResult.Fail(Masked($"{config.Method} {shownUrl} failed after {attempts} attempt(s): {reason}", values));
+            return new JsonObject { ["failed"] = Masked(reason, values), ["attempts"] = attempts, ["latency_ms"] = Math.Round(clock.Elapsed.TotalMilliseconds, 1) };
         }
 
         using (response)
         {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            var assignments = new Dictionary<string, JsonNode?>(StringComparer.Ordinal) { [config.StatusVariable] = (int)response.StatusCode };
-            JsonNode? json = null;
-            try
+            return new JsonObject
             {
-                json = text.Length == 0 ? null : JsonNode.Parse(text);
-            }
-            catch (JsonException)
-            {
-            }
-
-            // A body whose text no store can keep (a NUL, a lone surrogate escape) is treated as one that is not JSON:
-            // its values would fail the run's commit, or every read of it, later.
-            if (JsonText.FindUnkeepable(json) is not null)
-            {
-                json = null;
-            }
-
-            foreach (var (variable, path) in config.Response)
-            {
-                assignments[variable] = Select(json, path)?.DeepClone();
-            }
-
-            var call = new HttpRequestMade(config.Method, shownUrl, (int)response.StatusCode, attempts, Math.Round(clock.Elapsed.TotalMilliseconds, 1));
-
-            // A node's status goes to a later branch; a step has none after it, so there an error status is a failure.
-            if ((config.FailOnErrorStatus ?? context.IsStep) && (int)response.StatusCode >= 400)
-            {
-                return NodeResult.Fail(Masked($"{config.Method} {shownUrl} answered {(int)response.StatusCode} after {attempts} attempt(s)", values)).Emit(call);
-            }
-
-            return NodeResult.Next(context.Node.Next!).Assign(assignments).Emit(call);
+                ["status"] = (int)response.StatusCode,
+                ["body"] = await response.Content.ReadAsStringAsync(cancellationToken),
+                ["attempts"] = attempts,
+                ["latency_ms"] = Math.Round(clock.Elapsed.TotalMilliseconds, 1),
+            };
         }
     }
 

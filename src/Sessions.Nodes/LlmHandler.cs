@@ -113,7 +113,7 @@ public sealed class LlmHandler(LlmGateway gateway) : INodeHandler
             .Concat(rendered.Where(m => m.Role != "system"))
             .ToList();
         var json = node.Mode == LlmMode.Worker && node.Outputs.Count > 0;
-        var reply = await gateway.CompleteAsync(config, messages, context.TenantId, json, node.Mode == LlmMode.Say ? context.OnDelta : null, cancellationToken);
+        var reply = await gateway.CompleteAsync(config, messages, context, json, node.Mode == LlmMode.Say ? context.OnDelta : null, cancellationToken);
 
         var result = NodeResult.Next(context.Node.Next!).Emit(LlmSettings.Called(reply, node.Mode));
         if (node.Mode == LlmMode.Say)

@@ -173,6 +173,9 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
         CREATE INDEX ix_conversation_links_created ON conversation_links (tenant_id, protocol, created_at);
         CREATE INDEX ix_conversation_links_run ON conversation_links (tenant_id, run_id);
         """,
+        """
+        ALTER TABLE run_turns ADD COLUMN calls TEXT;
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Sessions.Runtime.Values;
+using Sessions.Runtime.Recordings;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 
@@ -64,7 +65,8 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 var after when ReferenceEquals(after, run) => doc,
                 var after => JsonSerializer.Serialize(after, DocumentJson.Options),
             },
-            turn.Changes?.ToJsonString(DocumentJson.Options));
+            turn.Changes?.ToJsonString(DocumentJson.Options),
+            turn.Calls is null ? null : JsonSerializer.Serialize(turn.Calls, DocumentJson.Options));
         return database.WriteAsync(
             async (connection, transaction) =>
             {
@@ -223,7 +225,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT t.turn_number, t.input, t.output, t.first_seq, t.last_seq, t.started_at, t.completed_at, t.state, t.changes FROM run_turns t
+            SELECT t.turn_number, t.input, t.output, t.first_seq, t.last_seq, t.started_at, t.completed_at, t.state, t.changes, t.calls FROM run_turns t
             JOIN runs r ON r.id = t.run_id
             WHERE r.id = $id AND r.tenant_id = $tenant AND t.turn_number > $after ORDER BY t.turn_number LIMIT $limit;
             """;
@@ -245,7 +247,10 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
                 DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture),
                 reader.IsDBNull(7) ? null : JsonSerializer.Deserialize<RunDocument>(reader.GetString(7), DocumentJson.Options),
-                reader.IsDBNull(8) ? null : JsonText.ParseStored(reader.GetString(8))!.AsObject()));
+                reader.IsDBNull(8) ? null : JsonText.ParseStored(reader.GetString(8))!.AsObject())
+            {
+                Calls = reader.IsDBNull(9) ? null : JsonSerializer.Deserialize<List<RecordedCall>>(reader.GetString(9), DocumentJson.Options),
+            });
         }
 
         return turns;
@@ -439,8 +444,8 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     private static async Task InsertTurnAsync(SqliteConnection connection, SqliteTransaction transaction, TurnDocument turn, TurnColumns columns)
     {
         var command = WriterStatements.Get(connection, transaction, """
-            INSERT INTO run_turns (run_id, turn_number, input, output, first_seq, last_seq, started_at, completed_at, state, changes)
-            VALUES ($run, $turn, $input, $output, $first, $last, $started, $completed, $state, $changes);
+            INSERT INTO run_turns (run_id, turn_number, input, output, first_seq, last_seq, started_at, completed_at, state, changes, calls)
+            VALUES ($run, $turn, $input, $output, $first, $last, $started, $completed, $state, $changes, $calls);
             """);
         command.Parameters.AddWithValue("$run", turn.RunId);
         command.Parameters.AddWithValue("$turn", turn.TurnNumber);
@@ -452,9 +457,10 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         command.Parameters.AddWithValue("$completed", turn.CompletedAt.ToString("O"));
         command.Parameters.AddWithValue("$state", (object?)columns.State ?? DBNull.Value);
         command.Parameters.AddWithValue("$changes", (object?)columns.Changes ?? DBNull.Value);
+        command.Parameters.AddWithValue("$calls", (object?)columns.Calls ?? DBNull.Value);
         await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>A turn record's JSON columns, written before the record is queued for the writer.</summary>
-    private sealed record TurnColumns(string Input, string Output, string? State, string? Changes);
+    private sealed record TurnColumns(string Input, string Output, string? State, string? Changes, string? Calls);
 }

@@ -25,6 +25,7 @@ public sealed class OpenApiCoverageTests(ServerFixture fixture) : IClassFixture<
     [
         "WorkflowDefinitionContract", "NodeContract", "LimitsContract", // a definition is the JSON its author wrote (JsonNode)
         "JsonElement", "JsonNode", "JsonObject", "ProblemDetails", "ProblemCode", "RunStatus",
+        "CallSource", "ChangedCallPolicy", // string enums, read as their wire names
     ];
 
     private JsonNode? document;

@@ -314,6 +314,29 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [ServerFact]
+    public async Task A_turn_keeps_the_calls_its_nodes_made_in_order_for_recorded_replays()
+    {
+        var run = Run(NewId(), version: 1);
+        Sessions.Runtime.Recordings.RecordedCall[] calls =
+        [
+            new("chat", "llm", new JsonObject { ["model"] = "m", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "héllo \"quoted\"" }) },
+                new JsonObject { ["text"] = "hi", ["input_tokens"] = 3 }),
+            new("lookup", "http", new JsonObject { ["method"] = "GET", ["url"] = "https://x.example/{{secrets.key}}", ["body"] = null }, null, Error: "timed out"),
+            new("lookup", "http", new JsonObject { ["method"] = "GET" }, new JsonObject { ["start"] = "{\"status\":20", ["bytes"] = 99999 }, Truncated: true, FromRecording: true),
+        ];
+        var commit = Commit(run, expected: 0, firstSeq: 1, count: 1);
+        await Runs.CommitTurnAsync(commit with { Turn = commit.Turn! with { Calls = calls } }, default);
+        var turn = Assert.Single(await Runs.GetAllTurnsAsync("t1", run.Id, default));
+        Assert.Equal(
+            System.Text.Json.JsonSerializer.SerializeToNode(calls, DocumentJson.Options)!.ToJsonString(),
+            System.Text.Json.JsonSerializer.SerializeToNode(turn.Calls, DocumentJson.Options)!.ToJsonString());
+
+        var next = run with { Version = 2, TurnNumber = 2, LastSeq = 2 };
+        await Runs.CommitTurnAsync(Commit(next, expected: 1, firstSeq: 2, count: 1), default);
+        Assert.Null((await Runs.GetAllTurnsAsync("t1", run.Id, default)).Single(t => t.TurnNumber == 2).Calls);
+    }
+
+    [ServerFact]
     public async Task Runs_list_newest_first_with_every_filter_paging_and_a_total()
     {
         var tenant = $"runs-{Guid.NewGuid():n}";

@@ -393,7 +393,7 @@ public static class RunEndpoints
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var asked = await body.ReadAsAsync<ForkRequest>(request, ct);
-        var fork = await runs.ForkAsync(caller.Scope, id, asked.TurnNumber, asked.VersionNumber, CancellationToken.None);
+        var fork = await runs.ForkAsync(caller.Scope, id, asked.TurnNumber, asked.VersionNumber, asked.ToMode(), CancellationToken.None);
         return TypedResults.Created($"/v1/runs/{fork.Id}", ForkResponse.From(fork));
     }
 
@@ -402,7 +402,7 @@ public static class RunEndpoints
     {
         var id = RouteValues.ObjectIdOrThrow(runId, "run_id");
         var asked = await body.ReadAsAsync<ReplayRequest>(request, ct);
-        var report = await runs.ReplayAsync(caller.Scope, id, asked.VersionNumber, CancellationToken.None);
+        var report = await runs.ReplayAsync(caller.Scope, id, asked.VersionNumber, asked.ToMode(), CancellationToken.None);
         return TypedResults.Created(report.ReplayRunId is null ? null : $"/v1/runs/{report.ReplayRunId}", report);
     }
 

@@ -9,8 +9,11 @@ using OpenAI.Chat;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Sessions.Runtime.Values;
 using Sessions.Runtime.Nodes;
+using Sessions.Runtime.Recordings;
 
 namespace Sessions.Nodes.Llm;
 
@@ -37,7 +40,32 @@ public sealed class LlmGateway(IOptions<LlmOptions> options, ISecretStore secret
     public LlmConfig Resolve(string? configName, LlmConfig overrides) =>
         (configName is not null && Configs.TryGetValue(configName, out var named) ? named : new LlmConfig()).With(overrides);
 
+    /// <summary>
+    /// A node's model call, made through its turn's <see cref="CallLedger"/>: kept with the turn (what was asked, with the
+    /// API key's secret by name only, and the reply), and answered from that recording when a recorded replay runs it.
+    /// </summary>
     public async Task<LlmReply> CompleteAsync(
+        LlmConfig config, IReadOnlyList<LlmMessage> messages, NodeContext context, bool json, Action<string>? onDelta, CancellationToken cancellationToken)
+    {
+        var request = new JsonObject
+        {
+            ["base_url"] = config.BaseUrl,
+            ["model"] = config.Model,
+            ["temperature"] = config.Temperature,
+            ["max_tokens"] = config.MaxTokens,
+            ["json"] = json,
+            ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content })]),
+        };
+        var answer = await context.Calls.CallAsync(
+            context.Node.Id,
+            RecordedCall.Llm,
+            request,
+            async token => JsonSerializer.SerializeToNode(await CompleteLiveAsync(config, messages, context.TenantId, json, onDelta, token), DocumentJson.Options)!.AsObject(),
+            cancellationToken);
+        return answer.Deserialize<LlmReply>(DocumentJson.Options)!;
+    }
+
+    private async Task<LlmReply> CompleteLiveAsync(
         LlmConfig config, IReadOnlyList<LlmMessage> messages, string tenantId, bool json, Action<string>? onDelta, CancellationToken cancellationToken)
     {
         try

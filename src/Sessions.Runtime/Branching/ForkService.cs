@@ -6,6 +6,8 @@ using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
 using Sessions.Runtime.Workflows;
 using Sessions.Runtime.Definitions;
+using Sessions.Runtime.Recordings;
+using Microsoft.Extensions.Options;
 
 namespace Sessions.Runtime.Branching;
 
@@ -13,9 +15,9 @@ namespace Sessions.Runtime.Branching;
 /// Starts a new run from the state a run had after one of its turns, on the same or another version of its workflow.
 /// The fork is written as its own turn 0 (no events), so its origin stays in its history and it can be forked in turn.
 /// </summary>
-public sealed class ForkService(IRunStore runs, DefinitionCache definitions, TimeProvider clock)
+public sealed class ForkService(IRunStore runs, DefinitionCache definitions, IOptions<ReplayOptions> replayOptions, TimeProvider clock)
 {
-    public async Task<RunDocument> ForkAsync(string tenantId, string runId, int turnNumber, int? versionNumber, CancellationToken cancellationToken)
+    public async Task<RunDocument> ForkAsync(string tenantId, string runId, int turnNumber, int? versionNumber, CallReplayMode calls, CancellationToken cancellationToken)
     {
         var source = await runs.GetAsync(tenantId, runId, cancellationToken) is { DeletedAt: null } found ? found : throw ProblemCodes.NotFound(ProblemCodes.RunNotFound, "Run", runId);
         // Turns 0 (a fork's own) to turnNumber: the checkpoint needs nothing after it.
@@ -37,7 +39,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
         var version = versionNumber ?? state.VersionNumber;
         var target = await definitions.GetRequiredAsync(tenantId, state.WorkflowId, version, cancellationToken);
         var sourceDefinition = await definitions.GetRequiredAsync(tenantId, state.WorkflowId, state.VersionNumber, cancellationToken);
-        var hint = await CheckCompatibleAsync(state, sourceDefinition, target, version, cancellationToken);
+        var hint = await CheckCompatibleAsync(state, sourceDefinition, target, version, Recording(turns.Single(t => t.TurnNumber == turnNumber), state, calls), cancellationToken);
 
         var now = clock.GetUtcNow();
         var fork = state with
@@ -79,7 +81,8 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
     /// The fork resumes where the source stopped, so that node must exist in the target version with the same type.
     /// A waiting node's question is asked as the target version words it.
     /// </summary>
-    private async Task<JsonObject?> CheckCompatibleAsync(RunDocument state, Definitions.WorkflowDefinition source, Definitions.WorkflowDefinition target, int version, CancellationToken cancellationToken)
+    private async Task<JsonObject?> CheckCompatibleAsync(
+        RunDocument state, Definitions.WorkflowDefinition source, Definitions.WorkflowDefinition target, int version, CallLedger calls, CancellationToken cancellationToken)
     {
         var resumeAt = state.WaitingNodeId ?? state.CursorNodeId;
         if (resumeAt is null)
@@ -95,7 +98,31 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, Tim
             return null;
         }
 
-        var waiting = await node.Handler.ExecuteAsync(new NodeContext(node, state.Variables, state.TurnNumber, clock.GetUtcNow()), cancellationToken);
+        NodeResult waiting;
+        try
+        {
+            waiting = await node.Handler.ExecuteAsync(new NodeContext(node, state.Variables, state.TurnNumber, clock.GetUtcNow(), state.TenantId, calls: calls), cancellationToken);
+        }
+        catch (ReplayStoppedException stop)
+        {
+            throw new DomainException(
+                    ErrorKind.Conflict,
+                    ProblemCodes.RecordedCallChanged,
+                    "Recorded call changed",
+                    $"Node '{stop.Divergence.NodeId}' asks its question with a call the source turn's recording cannot answer ({stop.Divergence.Kind}); fork with \"on_changed\": \"live\" to make it.")
+                .With("call", stop.Divergence);
+        }
+
         return waiting.Hint?.ToJson() ?? state.WaitingHint;
+    }
+
+    /// <summary>
+    /// The ledger the waiting node asks its question again through: answered from the last call that node made in the
+    /// source turn (the one whose answer it waits on), or made live.
+    /// </summary>
+    private CallLedger Recording(TurnDocument turn, RunDocument state, CallReplayMode calls)
+    {
+        var asked = state.WaitingNodeId is { } waiting ? turn.Calls?.Where(c => c.NodeId == waiting).TakeLast(1).ToList() : null;
+        return new CallLedger(calls.For(asked, turn.StartedAt), replayOptions.Value);
     }
 }

@@ -154,12 +154,12 @@ public sealed partial class RunFacade(
     public Task<PurgeReport> PurgeAsync(RunScope scope, CancellationToken cancellationToken) => lifecycle.PurgeTenantAsync(scope, cancellationToken);
 
     /// <summary>A new run from the state a run had after one of its turns, on its version or another.</summary>
-    public Task<RunDocument> ForkAsync(RunScope scope, string runId, int turnNumber, int? versionNumber, CancellationToken cancellationToken) =>
-        forks.ForkAsync(scope.TenantId, runId, turnNumber, versionNumber, cancellationToken);
+    public Task<RunDocument> ForkAsync(RunScope scope, string runId, int turnNumber, int? versionNumber, Recordings.CallReplayMode calls, CancellationToken cancellationToken) =>
+        forks.ForkAsync(scope.TenantId, runId, turnNumber, versionNumber, calls, cancellationToken);
 
     /// <summary>A run's inputs sent again to a new run on a version, with where it diverges, turn by turn.</summary>
-    public Task<ReplayReport> ReplayAsync(RunScope scope, string runId, int? versionNumber, CancellationToken cancellationToken) =>
-        replays.ReplayAsync(scope.TenantId, runId, versionNumber, cancellationToken);
+    public Task<ReplayReport> ReplayAsync(RunScope scope, string runId, int? versionNumber, Recordings.CallReplayMode calls, CancellationToken cancellationToken) =>
+        replays.ReplayAsync(scope.TenantId, runId, versionNumber, calls, cancellationToken);
 
     /// <summary>The run's webhook deliveries, each with every attempt.</summary>
     public async Task<(RunDocument Run, IReadOnlyList<WebhookDelivery> Deliveries)> GetDeliveriesAsync(RunScope scope, string runId, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Sessions.Runtime.Recordings;
 
 namespace Sessions.Runtime.Nodes;
 
@@ -13,8 +14,15 @@ public sealed class NodeContext(
     Action<string>? onDelta = null,
     bool retrying = false,
     Action<StepsProgress>? onSteps = null,
-    bool isStep = false)
+    bool isStep = false,
+    CallLedger? calls = null)
 {
+    /// <summary>
+    /// Where the node makes any call outside the server (a model, an HTTP service): it is kept with the turn, and a
+    /// recorded replay answers it from the run it replays.
+    /// </summary>
+    public CallLedger Calls { get; } = calls ?? CallLedger.Unrecorded();
+
     /// <summary>True when the node runs as a step of a `parallel` node: nothing follows it but its outputs.</summary>
     public bool IsStep { get; } = isStep;
 
@@ -42,6 +50,7 @@ public sealed class NodeContext(
 
     public int TurnNumber { get; } = turnNumber;
 
+    /// <summary>The turn's clock; in a recorded replay, the time the replayed turn ran at first.</summary>
     public DateTimeOffset Now { get; } = now;
 
     public TConfig Config<TConfig>() => (TConfig)Node.Config!;

@@ -17,4 +17,8 @@ public sealed record TurnDocument(
     DateTimeOffset StartedAt,
     DateTimeOffset CompletedAt,
     RunDocument? StateAfter = null,
-    JsonObject? Changes = null);
+    JsonObject? Changes = null)
+{
+    /// <summary>The calls the turn's nodes made outside the server, in order, for recorded replays; null when none.</summary>
+    public IReadOnlyList<Recordings.RecordedCall>? Calls { get; init; }
+}

@@ -192,12 +192,12 @@ public sealed class StepRun
 
     private async Task<NodeResult> AttemptAsync(CompiledNode node, JsonObject variables, CancellationToken cancellationToken)
     {
-        var attemptContext = new NodeContext(node, variables, context.TurnNumber, clock.GetUtcNow(), context.TenantId, context.Conversation, isStep: true);
+        var attemptContext = new NodeContext(node, variables, context.TurnNumber, context.Now, context.TenantId, context.Conversation, isStep: true, calls: context.Calls);
         try
         {
             return await node.Handler.ExecuteAsync(attemptContext, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not Recordings.ReplayStoppedException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
         {
             return NodeResult.Fail($"{node.Type} failed: {ex.Message}");
         }

@@ -225,7 +225,7 @@ internal sealed class StepLoop(TurnState turn, ILogger logger)
 
             return result;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not (OperationCanceledException or Recordings.ReplayStoppedException))
         {
             // A node that throws fails the run with a message the author can act on, instead of failing the request.
             // One line for operators; the stack trace is for whoever debugs the node.

@@ -27,6 +27,9 @@ internal sealed record TurnChanges(RunDocument Before, RunDocument After, IReadO
 
     /// <summary>The definition whose webhooks hear of the run; none for a turn that only records a refusal.</summary>
     public WorkflowDefinition? Definition { get; init; }
+
+    /// <summary>The calls the turn's nodes made outside the server, kept with its turn record for recorded replays.</summary>
+    public IReadOnlyList<Recordings.RecordedCall>? Calls { get; init; }
 }
 
 /// <summary>
@@ -91,7 +94,7 @@ public sealed class TurnCommitter(
                 output["refusal"] = QueuedRefusal.ToOutput(refusal);
             }
 
-            var record = new TurnDocument(before.Id, updated.TurnNumber, (JsonObject)changes.Input.DeepClone(), output, before.LastSeq + 1, updated.LastSeq, changes.StartedAt, clock.GetUtcNow(), snapshot, changed);
+            var record = new TurnDocument(before.Id, updated.TurnNumber, (JsonObject)changes.Input.DeepClone(), output, before.LastSeq + 1, updated.LastSeq, changes.StartedAt, clock.GetUtcNow(), snapshot, changed) { Calls = changes.Calls };
             string? json = null;
             try
             {

@@ -24,6 +24,7 @@ public sealed class TurnPipeline(
     DefinitionCache definitions,
     TurnCommitter committer,
     IOptions<TurnOptions> options,
+    IOptions<Recordings.ReplayOptions> replayOptions,
     TimeProvider clock,
     ILogger<TurnPipeline> logger)
 {
@@ -67,8 +68,14 @@ public sealed class TurnPipeline(
         catch (Exception failure)
         {
             // Refused (nothing applied), or failed after admission: the span says so, the count says which.
-            var outcome = failure is DomainException refusal ? $"refused:{refusal.Code}" : "error";
-            TurnTelemetry.Record(span, request, null, failure is DomainException ? "refused" : "error", clock.GetElapsedTime(started).TotalSeconds);
+            // A recorded replay stopping before a changed call is a refusal of that turn, not a failure of the server.
+            var outcome = failure switch
+            {
+                DomainException refusal => $"refused:{refusal.Code}",
+                Recordings.ReplayStoppedException => "refused:replay_stopped",
+                _ => "error",
+            };
+            TurnTelemetry.Record(span, request, null, failure is DomainException or Recordings.ReplayStoppedException ? "refused" : "error", clock.GetElapsedTime(started).TotalSeconds);
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, outcome);
             if (request.RunId is not null)
             {
@@ -154,7 +161,7 @@ public sealed class TurnPipeline(
             }
 
             var definition = await definitions.GetRequiredAsync(request.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
-            var turn = new TurnState(run, definition, request, options.Value, clock, attempt.Observer);
+            var turn = new TurnState(run, definition, request, options.Value, clock, attempt.Observer, new Recordings.CallLedger(request.ReplayedCalls, replayOptions.Value));
             TurnContinuation continuation;
             try
             {
@@ -251,7 +258,7 @@ public sealed class TurnPipeline(
         }
 
         var definition = await definitions.GetRequiredAsync(run.TenantId, run.WorkflowId, run.VersionNumber, cancellationToken);
-        TurnOpening.Open(new TurnState(run, definition, request, options.Value, clock, null));
+        TurnOpening.Open(new TurnState(run, definition, request, options.Value, clock, null, Recordings.CallLedger.Unrecorded()));
     }
 
     /// <summary>What the run as read refuses before anything else: a background turn no longer first in its queue, or the wrong `expected_turn`.</summary>
@@ -338,10 +345,11 @@ public sealed class TurnPipeline(
             Key = request.Idempotency,
             Answer = outcome.Answer,
             Definition = turn.Definition,
+            Calls = turn.Calls.Made,
         };
         var (committed, json) = await committer.CommitAsync(hold, changes, cancellationToken);
         Remember(committed, json);
-        return outcome with { Run = committed };
+        return outcome with { Run = committed, Calls = turn.Calls.Report() };
     }
 
     /// <summary>

@@ -73,6 +73,9 @@ public sealed record TurnRequest
     /// <summary>For a first turn made by a replay: the run it replays.</summary>
     public string? ReplayOf { get; init; }
 
+    /// <summary>For a turn made by a replay: how its nodes' calls are answered (from the source run's recording, or live).</summary>
+    public Recordings.ReplayedCalls? ReplayedCalls { get; init; }
+
     /// <summary>For `stop`: why, as recorded on the `cancelled` event, and what to record as the termination source.</summary>
     public string? CancelReason { get; init; }
 
@@ -127,4 +130,7 @@ public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events
     public static JsonObject? HintOf(RunDocument run) => run.Status == Runs.RunStatus.WaitingForUserInput ? run.WaitingHint : null;
 
     public bool IsCompleted => Runs.RunMachine.IsTerminal(Run.Status);
+
+    /// <summary>How the turn's calls went: answered from a recording, made live, and where a replay's calls diverged.</summary>
+    public Recordings.CallReport Calls { get; init; } = Recordings.CallReport.None;
 }

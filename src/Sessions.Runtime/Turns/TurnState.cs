@@ -19,8 +19,9 @@ internal sealed class TurnState
     private readonly TurnObserver? observer;
     private bool held;
 
-    public TurnState(RunDocument run, WorkflowDefinition definition, TurnRequest request, TurnOptions options, TimeProvider clock, TurnObserver? observer)
+    public TurnState(RunDocument run, WorkflowDefinition definition, TurnRequest request, TurnOptions options, TimeProvider clock, TurnObserver? observer, Recordings.CallLedger calls)
     {
+        Calls = calls;
         this.observer = observer;
         Run = run;
         Definition = definition;
@@ -48,6 +49,9 @@ internal sealed class TurnState
     public TurnRequest Request { get; }
 
     public TimeProvider Clock { get; }
+
+    /// <summary>Where the turn's nodes make their calls outside the server, and what keeps them for the turn's record.</summary>
+    public Recordings.CallLedger Calls { get; }
 
     public RunState Status { get; }
 
@@ -143,10 +147,11 @@ internal sealed class TurnState
 
     /// <summary>What a node's handler reads: the node, the variables, the conversation, and where to report.</summary>
     public NodeContext Context(CompiledNode node, bool retrying = false) =>
-        new(node, Variables.Values, Run.TurnNumber + 1, Clock.GetUtcNow(), Run.TenantId, Memory.Messages,
+        new(node, Variables.Values, Run.TurnNumber + 1, Request.ReplayedCalls?.Clock ?? Clock.GetUtcNow(), Run.TenantId, Memory.Messages,
             observer?.OnDelta is { } onDelta ? text => onDelta(node.Id, text) : null,
             retrying,
-            Progress is { } progress ? progress.ObserveSteps : null);
+            Progress is { } progress ? progress.ObserveSteps : null,
+            calls: Calls);
 
     /// <summary>The run as the turn leaves it, and the turn's events, for its commit.</summary>
     public (RunDocument Run, IReadOnlyList<RunEvent> Events) After()

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Recordings;
 using Sessions.Runtime.Runs;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -256,7 +257,8 @@ public static partial class LangGraphEndpoints
             throw new DomainException(ErrorKind.Unprocessable, ProblemCodes.InvalidRequest, "Nothing to copy", $"Thread {thread.ThreadId} has not started.").With("thread_id", thread.ThreadId);
         }
 
-        var fork = await runs.ForkAsync(caller.Scope, run.Id, run.TurnNumber, null, ct);
+        // A copy is the same conversation: a question a model asked is taken from the recording, not asked again.
+        var fork = await runs.ForkAsync(caller.Scope, run.Id, run.TurnNumber, null, new CallReplayMode(CallSource.Recorded, ChangedCallPolicy.Live), ct);
         await names.NameAsync(caller.Scope, ConversationProtocols.LangGraph, fork.Id, fork.Id, (JsonObject?)thread.Link?.Metadata.DeepClone(), caller.Principal, ct);
         var copy = await LangGraphThreads.ReadAsync(runs, names, caller.Scope, fork.Id, ct);
         return TypedResults.Ok(LangGraphThreads.Thread(copy, await ValuesAsync(runs, copy, ct)));

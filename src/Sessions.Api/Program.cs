@@ -153,6 +153,7 @@ app.MapWorkflows();
 app.MapExecute();
 app.MapRuns();
 app.MapBatches();
+app.MapEvaluations();
 app.MapLangGraph();
 app.MapAiSdkChat();
 

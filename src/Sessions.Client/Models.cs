@@ -145,7 +145,21 @@ public sealed record WorkflowPage(IReadOnlyList<WorkflowSummary> Items, int Page
 public sealed record VersionSummary(int VersionNumber, string Name, bool IsActive, DateTime CreatedAt);
 
 [WireSchema("WorkflowResponse")]
-public sealed record Workflow(string WorkflowId, string Name, string? Description, int ActiveVersion, int LatestVersion, IReadOnlyList<VersionSummary> Versions, DateTime CreatedAt, DateTime UpdatedAt, DateTime? DeletedAt = null);
+public sealed record Workflow(
+    string WorkflowId,
+    string Name,
+    string? Description,
+    int ActiveVersion,
+    int LatestVersion,
+    IReadOnlyList<VersionSummary> Versions,
+    DateTime CreatedAt,
+    DateTime UpdatedAt,
+    DateTime? DeletedAt = null,
+    IReadOnlyList<ForcedActivation>? ForcedActivations = null);
+
+/// <summary>An activation an admin forced past an evaluation gate: the version, who, when, and what the gate said.</summary>
+[WireSchema("ForcedActivation")]
+public sealed record ForcedActivation(int VersionNumber, string By, DateTimeOffset At, string Refusal);
 
 [WireSchema("WorkflowVersionResponse")]
 public sealed record WorkflowVersion(string WorkflowId, int VersionNumber, string Name, bool IsActive, DateTime CreatedAt, JsonObject Definition);
@@ -289,3 +303,50 @@ public sealed record BatchItem(int Index, string Status, string? RunId, string? 
 
 [WireSchema("BatchResponse")]
 public sealed record Batch(string BatchId, string WorkflowId, int? VersionNumber, string Status, int MaxConcurrency, BatchProgress Progress, DateTime CreatedAt, DateTime? FinishedAt, IReadOnlyList<BatchItem>? Items = null);
+
+/// <summary>
+/// Which runs an evaluation replays: the run list's filters by their query names (`status`, `run_by`, `created_after`,
+/// `created_before`, `q`, `origin_*`, `metadata.KEY`), how many (1 to 1000, default 100), newest or a random sample.
+/// </summary>
+[WireSchema("EvaluationRequest")]
+public sealed record EvaluationRequest(JsonObject? Runs = null, int? Limit = null, bool? Sample = null, int? MaxConcurrency = null);
+
+/// <summary>One difference in one replayed run.</summary>
+[WireSchema("EvaluationDifferenceContract")]
+public sealed record EvaluationDifference(int Turn, string? NodeId, string Field);
+
+/// <summary>One source run's replay in an evaluation; `Outcome` is unchanged, diverged, refused or stopped.</summary>
+[WireSchema("EvaluationResultContract")]
+public sealed record EvaluationResult(int Index, string SourceRunId, string Status, string? ReplayRunId, string? Outcome, int? FirstDivergentTurn, IReadOnlyList<EvaluationDifference> Differences, string? Error);
+
+/// <summary>How many runs first diverged at a turn.</summary>
+[WireSchema("DivergedAt")]
+public sealed record DivergedAt(int Turn, int Runs);
+
+/// <summary>A difference many runs share: the node, the field, how many runs, one of them.</summary>
+[WireSchema("DifferenceGroup")]
+public sealed record DifferenceGroup(string? NodeId, string Field, int Runs, string ExampleRunId);
+
+/// <summary>What a finished evaluation found: runs by outcome, the share that changed, where they diverged, the common differences.</summary>
+[WireSchema("EvaluationSummary")]
+public sealed record EvaluationSummary(IReadOnlyDictionary<string, int> Counts, int Replayed, double DivergedPercent, IReadOnlyList<DivergedAt> FirstDivergentTurns, IReadOnlyList<DifferenceGroup> Differences);
+
+/// <summary>An evaluation of a version against real runs.</summary>
+[WireSchema("EvaluationResponse")]
+public sealed record Evaluation(
+    string EvaluationId,
+    string WorkflowId,
+    int VersionNumber,
+    string Status,
+    int MaxConcurrency,
+    JsonObject? Selection,
+    BatchProgress Progress,
+    DateTime CreatedAt,
+    DateTime? FinishedAt,
+    EvaluationSummary? Summary,
+    IReadOnlyList<EvaluationResult>? Results = null,
+    int? NextAfter = null);
+
+/// <summary>A workflow's evaluations, newest first.</summary>
+[WireSchema("EvaluationListResponse")]
+public sealed record EvaluationList(IReadOnlyList<Evaluation> Items);

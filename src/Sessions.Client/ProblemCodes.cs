@@ -87,6 +87,10 @@ public static class ProblemCodes
 
     public const string RecordedCallChanged = "recorded_call_changed";
 
+    public const string EvaluationNotFound = "evaluation_not_found";
+
+    public const string EvaluationRequired = "evaluation_required";
+
     public const string RouteNotFound = "route_not_found";
 
     public const string MethodNotAllowed = "method_not_allowed";

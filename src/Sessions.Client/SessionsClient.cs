@@ -265,7 +265,12 @@ public sealed class SessionsClient : IDisposable
     /// <summary>Makes a version the one new runs take.</summary>
     [Endpoint("POST", "/v1/workflows/{workflow_id}/versions/{version_number}/activate")]
     public Task<Workflow> ActivateVersionAsync(string workflowId, int versionNumber, CancellationToken cancellationToken = default) =>
-        PostAsync<Workflow>($"v1/workflows/{Id(workflowId)}/versions/{versionNumber}/activate", null, cancellationToken);
+        ActivateVersionAsync(workflowId, versionNumber, force: false, cancellationToken);
+
+    /// <summary>Makes a version the one new runs take; an admin's <paramref name="force"/> activates it past an evaluation gate (kept on the workflow).</summary>
+    [Endpoint("POST", "/v1/workflows/{workflow_id}/versions/{version_number}/activate")]
+    public Task<Workflow> ActivateVersionAsync(string workflowId, int versionNumber, bool force, CancellationToken cancellationToken = default) =>
+        PostAsync<Workflow>($"v1/workflows/{Id(workflowId)}/versions/{versionNumber}/activate{(force ? "?force=true" : string.Empty)}", null, cancellationToken);
 
     /// <summary>A version's graph as Mermaid text (`format: mermaid`) or an SVG image (`svg`).</summary>
     [Endpoint("GET", "/v1/workflows/{workflow_id}/versions/{version_number}/diagram")]
@@ -439,6 +444,26 @@ public sealed class SessionsClient : IDisposable
     [Endpoint("POST", "/v1/runs/{run_id}/replay")]
     public Task<ReplayReport> ReplayAsync(string runId, ReplayRequest request, CancellationToken cancellationToken = default) =>
         PostAsync<ReplayReport>($"v1/runs/{Id(runId)}/replay", JsonSerializer.SerializeToNode(request, SessionsJson.Options), cancellationToken);
+
+    // ---------------------------------------------------------------- Evaluations
+
+    /// <summary>Replays a selection of the workflow's runs on a version with recorded calls, in the background; answers at once.</summary>
+    [Endpoint("POST", "/v1/workflows/{workflow_id}/versions/{version_number}/evaluations")]
+    public Task<Evaluation> CreateEvaluationAsync(string workflowId, int versionNumber, EvaluationRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync<Evaluation>($"v1/workflows/{Id(workflowId)}/versions/{versionNumber}/evaluations", JsonSerializer.SerializeToNode(request, SessionsJson.Options), cancellationToken);
+
+    /// <summary>An evaluation's progress, its summary once finished, and the results after <paramref name="after"/> (a page of <paramref name="limit"/>).</summary>
+    [Endpoint("GET", "/v1/workflows/{workflow_id}/versions/{version_number}/evaluations/{evaluation_id}")]
+    public Task<Evaluation> GetEvaluationAsync(string workflowId, int versionNumber, string evaluationId, int? after = null, int? limit = null, CancellationToken cancellationToken = default) =>
+        GetAsync<Evaluation>(
+            $"v1/workflows/{Id(workflowId)}/versions/{versionNumber}/evaluations/{Id(evaluationId)}"
+                + Query(("after", after?.ToString(CultureInfo.InvariantCulture)), ("limit", limit?.ToString(CultureInfo.InvariantCulture))),
+            cancellationToken);
+
+    /// <summary>The workflow's evaluations, newest first.</summary>
+    [Endpoint("GET", "/v1/workflows/{workflow_id}/evaluations")]
+    public Task<EvaluationList> ListEvaluationsAsync(string workflowId, CancellationToken cancellationToken = default) =>
+        GetAsync<EvaluationList>($"v1/workflows/{Id(workflowId)}/evaluations", cancellationToken);
 
     // ---------------------------------------------------------------- Batches
 

@@ -46,6 +46,8 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<Files.RunFiles>();
         services.AddSingleton<Batches.BatchWork>();
         services.AddSingleton<Batches.BatchService>();
+        services.AddSingleton<Evaluations.EvaluationService>();
+        services.AddSingleton<Evaluations.EvaluationGate>();
         services.AddSingleton<ForkService>();
         services.AddSingleton<ReplayService>();
         services.AddSingleton<Facade.RunFacade>();

@@ -56,6 +56,12 @@ public sealed class MongoBatchStore(MongoDatabase database) : IBatchStore
         return counts;
     }
 
+    public async Task<IReadOnlyList<BatchDocument>> ListAsync(string tenantId, string workflowId, BatchKind kind, int limit, CancellationToken cancellationToken)
+    {
+        var found = await Batches.Find(MongoFilters.Batches(tenantId, workflowId, Runtime.Runs.WireNames<BatchKind>.Of(kind))).Sort(MongoFilters.NewestFirst).Limit(limit).ToListAsync(cancellationToken);
+        return found.Select(StoredDocuments.Batch).ToList();
+    }
+
     public async Task<IReadOnlyList<BatchDocument>> ListRunningAsync(int limit, CancellationToken cancellationToken)
     {
         var found = await Batches.Find(MongoFilters.RunningBatches).Sort(MongoFilters.OldestCreatedFirst).Limit(limit).ToListAsync(cancellationToken);

@@ -179,6 +179,11 @@ public static class MongoFilters
 
     public static readonly SortDefinition<BsonDocument> ByItemIndex = Sort.Ascending("index");
 
+    /// <summary>A tenant's batches of one kind for a workflow; one written before kinds existed starts runs.</summary>
+    public static FilterDefinition<BsonDocument> Batches(string tenantId, string workflowId, string kind) =>
+        Filter.Eq("tenant_id", tenantId) & Filter.Eq("workflow_id", workflowId)
+        & (kind == "runs" ? Filter.In("kind", new BsonValue[] { "runs", BsonNull.Value }) : Filter.Eq("kind", kind));
+
     public static readonly FilterDefinition<BsonDocument> RunningBatches = Filter.Eq("status", "running");
 
     public static readonly SortDefinition<BsonDocument> OldestCreatedFirst = Sort.Ascending("created_at");

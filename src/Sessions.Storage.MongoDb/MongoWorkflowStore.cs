@@ -82,7 +82,7 @@ public sealed class MongoWorkflowStore(MongoDatabase database) : IWorkflowStore
             },
             cancellationToken);
 
-    public Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken) =>
+    public Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken, ForcedActivation? forced = null) =>
         database.InTransactionAsync<WorkflowDocument?>(
             async (session, ct) =>
             {
@@ -93,7 +93,7 @@ public sealed class MongoWorkflowStore(MongoDatabase database) : IWorkflowStore
                 }
 
                 // A racing upload writes the same document in its own transaction: one of the two is retried after the other.
-                var updated = StoredDocuments.Workflow(found).Activated(version, at);
+                var updated = StoredDocuments.Workflow(found).Activated(version, at, forced);
                 await Workflows.ReplaceOneAsync(session, MongoFilters.Owned(tenantId, workflowId), StoredDocuments.Workflow(updated), cancellationToken: ct);
                 return updated;
             },

@@ -84,6 +84,20 @@ public sealed class PostgresBatchStore(PostgresDatabase database) : IBatchStore
         return counts;
     }
 
+    public async Task<IReadOnlyList<BatchDocument>> ListAsync(string tenantId, string workflowId, BatchKind kind, int limit, CancellationToken cancellationToken)
+    {
+        // A batch written before kinds existed has none in its document: it starts runs.
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(
+            connection,
+            "SELECT doc::text FROM batches WHERE tenant_id = $1 AND doc->>'workflow_id' = $2 AND COALESCE(doc->>'kind', 'runs') = $3 ORDER BY created_at DESC, id DESC LIMIT $4;",
+            tenantId,
+            workflowId,
+            Runtime.Runs.WireNames<BatchKind>.Of(kind),
+            limit);
+        return await SqlDocuments.ReadAllAsync<BatchDocument>(command, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<BatchDocument>> ListRunningAsync(int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

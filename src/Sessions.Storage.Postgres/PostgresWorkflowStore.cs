@@ -101,7 +101,7 @@ public sealed class PostgresWorkflowStore(PostgresDatabase database) : IWorkflow
         return updated;
     }
 
-    public async Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken)
+    public async Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken, ForcedActivation? forced = null)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -113,7 +113,7 @@ public sealed class PostgresWorkflowStore(PostgresDatabase database) : IWorkflow
             return null;
         }
 
-        var updated = workflow.Activated(version, at);
+        var updated = workflow.Activated(version, at, forced);
         await ReplaceAsync(connection, transaction, updated, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return updated;

@@ -128,6 +128,22 @@ public sealed class SqliteBatchStore(SqliteDatabase database) : IBatchStore
         return counts;
     }
 
+    public async Task<IReadOnlyList<BatchDocument>> ListAsync(string tenantId, string workflowId, BatchKind kind, int limit, CancellationToken cancellationToken)
+    {
+        // A batch written before kinds existed has none in its document: it starts runs.
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT doc FROM batches WHERE tenant_id = $tenant AND json_extract(doc, '$.workflow_id') = $workflow
+            AND COALESCE(json_extract(doc, '$.kind'), 'runs') = $kind ORDER BY created_at DESC, id DESC LIMIT $limit;
+            """;
+        command.Parameters.AddWithValue("$tenant", tenantId);
+        command.Parameters.AddWithValue("$workflow", workflowId);
+        command.Parameters.AddWithValue("$kind", Wire(kind));
+        command.Parameters.AddWithValue("$limit", limit);
+        return await SqlDocuments.ReadAllAsync<BatchDocument>(command, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<BatchDocument>> ListRunningAsync(int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -113,7 +113,7 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
         await update.ExecuteNonQueryAsync();
     }
 
-    public Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken) =>
+    public Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken, ForcedActivation? forced = null) =>
         database.WriteAsync(
             async (connection, transaction) =>
             {
@@ -123,7 +123,7 @@ public sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStor
                     return null;
                 }
 
-                var updated = workflow.Activated(version, at);
+                var updated = workflow.Activated(version, at, forced);
                 await ReplaceAsync(connection, transaction, updated);
                 return updated;
             },

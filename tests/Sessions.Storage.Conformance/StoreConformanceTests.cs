@@ -840,6 +840,34 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [ServerFact]
+    public async Task Evaluations_are_batches_listed_by_workflow_and_kind_newest_first()
+    {
+        var tenant = $"evaluations-{Guid.NewGuid():n}";
+        var workflow = NewId();
+        Sessions.Runtime.Batches.BatchDocument Batch(DateTimeOffset at, Sessions.Runtime.Batches.BatchKind kind, string? of = null) =>
+            new(NewId(), tenant, of ?? workflow, 1, "alice", null, 2, 1, Sessions.Runtime.Batches.BatchStatus.Running, 1, at, at)
+            {
+                Kind = kind,
+                Selection = kind == Sessions.Runtime.Batches.BatchKind.Evaluation ? new JsonObject { ["limit"] = 10 } : null,
+            };
+        var older = Batch(T0, Sessions.Runtime.Batches.BatchKind.Evaluation);
+        var newer = Batch(T0.AddMinutes(1), Sessions.Runtime.Batches.BatchKind.Evaluation);
+        var runs = Batch(T0.AddMinutes(2), Sessions.Runtime.Batches.BatchKind.Runs);
+        var elsewhere = Batch(T0.AddMinutes(3), Sessions.Runtime.Batches.BatchKind.Evaluation, NewId());
+        foreach (var batch in new[] { older, newer, runs, elsewhere })
+        {
+            await Batches.CreateAsync(batch, [new(batch.Id, tenant, 0, new JsonObject { ["source_run_id"] = NewId() }, Sessions.Runtime.Batches.BatchItemState.Pending, 1)], default);
+        }
+
+        var evaluations = await Batches.ListAsync(tenant, workflow, Sessions.Runtime.Batches.BatchKind.Evaluation, 10, default);
+        Assert.Equal([newer.Id, older.Id], evaluations.Select(b => b.Id));
+        Assert.Equal(10, evaluations[0].Selection!["limit"]!.GetValue<int>());
+        Assert.Equal([runs.Id], (await Batches.ListAsync(tenant, workflow, Sessions.Runtime.Batches.BatchKind.Runs, 10, default)).Select(b => b.Id));
+        Assert.Single(await Batches.ListAsync(tenant, workflow, Sessions.Runtime.Batches.BatchKind.Evaluation, 1, default));
+        Assert.Empty(await Batches.ListAsync("another-tenant", workflow, Sessions.Runtime.Batches.BatchKind.Evaluation, 10, default));
+    }
+
+    [ServerFact]
     public async Task A_batch_and_its_items_change_only_at_their_versions_and_list_open_items_in_order()
     {
         var tenant = $"batch-{Guid.NewGuid():n}";

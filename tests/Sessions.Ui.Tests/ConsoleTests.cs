@@ -146,6 +146,53 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_evaluation_started_on_a_workflow_page_shows_which_conversations_a_version_changes_and_each_beside_its_replay()
+    {
+        const string greeter = """
+            { "name": "Greeter", "start": "ask_mood", "nodes": [
+              { "id": "ask_mood", "type": "ask", "prompt": "How are you?", "variable": "mood",
+                "input": { "kind": "choice", "options": [ { "value": "good", "label": "Good" }, { "value": "bad", "label": "Bad" } ] }, "next": "route" },
+              { "id": "route", "type": "branch", "cases": [ { "when": { "var": "mood", "op": "eq", "value": "good" }, "next": "glad" } ], "default": "sorry" },
+              { "id": "glad", "type": "say", "text": "Glad to hear it.", "next": "done" },
+              { "id": "sorry", "type": "say", "text": "Sorry to hear that.", "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """;
+        static StringContent Json(string text) => new(text, System.Text.Encoding.UTF8, "application/json");
+        var upload = await server.Client.PostAsync("/v1/workflows", Json(greeter));
+        var workflowId = System.Text.Json.Nodes.JsonNode.Parse(await upload.Content.ReadAsStringAsync())!["workflow_id"]!.GetValue<string>();
+        foreach (var mood in new[] { "good", "bad", "good", "bad", "good" })
+        {
+            var started = await server.Client.PostAsync($"/v1/workflows/{workflowId}/execute", Json("{}"));
+            var runId = System.Text.Json.Nodes.JsonNode.Parse(await started.Content.ReadAsStringAsync())!["run_id"]!.GetValue<string>();
+            var replied = await server.Client.PostAsync($"/v1/workflows/{workflowId}/execute", Json($$"""{"run_id":"{{runId}}","run_input":{"user_message":"{{mood}}"} }"""));
+            Assert.True(replied.IsSuccessStatusCode);
+        }
+
+        var added = await server.Client.PostAsync($"/v1/workflows/{workflowId}/versions?activate=false", Json(greeter.Replace("Sorry to hear that.", "That is a shame.")));
+        Assert.Equal(System.Net.HttpStatusCode.Created, added.StatusCode);
+
+        var page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(new Uri(server.Address, $"/ui/#/workflows/{workflowId}?version=1").ToString());
+        await page.GetByTestId("evaluate").ClickAsync();
+        await Expect(page.GetByTestId("evaluation-summary")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("outcome-unchanged")).ToHaveTextAsync("unchanged: 3");
+        await Expect(page.GetByTestId("outcome-diverged")).ToHaveTextAsync("diverged: 2");
+        await Expect(page.GetByTestId("evaluation-summary")).ToContainTextAsync("40 % of 5 replayed runs changed on version 1");
+        await Expect(page.GetByTestId("difference-group")).ToHaveCountAsync(1);
+        await Expect(page.GetByTestId("difference-group")).ToContainTextAsync("said");
+        await Expect(page.GetByTestId("evaluation-result")).ToHaveCountAsync(5);
+        await Expect(page.GetByTestId("evaluation-row")).ToHaveCountAsync(1);
+        Directory.CreateDirectory(ScreenshotFolder);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotFolder, "console-evaluation.png"), FullPage = true });
+
+        await page.GetByTestId("evaluation-result").Filter(new() { HasText = "diverged" }).First.GetByTestId("side-by-side").ClickAsync();
+        await Expect(page.GetByTestId("compare-source")).ToContainTextAsync(["How are you?", "Sorry to hear that."]);
+        await Expect(page.GetByTestId("compare-replay")).ToContainTextAsync(["How are you?", "That is a shame."]);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotFolder, "console-side-by-side.png"), FullPage = true });
+    }
+
+    [Fact]
     public async Task A_definition_is_checked_as_it_is_typed_and_uploads_only_without_errors()
     {
         var page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });

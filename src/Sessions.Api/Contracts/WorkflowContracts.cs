@@ -69,6 +69,7 @@ public sealed record WorkflowResponse(
     IReadOnlyList<VersionSummary> Versions,
     DateTime CreatedAt,
     DateTime UpdatedAt,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("When it was deleted (admins with include_deleted=true only).")] DateTime? DeletedAt = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("When it was deleted (admins with include_deleted=true only).")] DateTime? DeletedAt = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Activations an admin forced past an evaluation gate: the version, who, when, and what the gate said.")] IReadOnlyList<Sessions.Runtime.Storage.ForcedActivation>? ForcedActivations = null);
 
 public sealed record WorkflowVersionResponse(string WorkflowId, int VersionNumber, string Name, bool IsActive, DateTime CreatedAt, JsonObject Definition);

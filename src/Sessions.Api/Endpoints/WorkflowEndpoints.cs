@@ -55,14 +55,14 @@ public static class WorkflowEndpoints
             .WithName("AddWorkflowVersion")
             .WithSummary("Upload version n+1; it becomes active unless activate=false")
             .Accepts<WorkflowDefinitionContract>("application/json")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(Policies.Editor);
 
         group.MapPost("/{workflow_id}/versions/{version_number}/activate", ActivateVersion)
             .WithName("ActivateWorkflowVersion")
             .WithSummary("Make a stored version the active one (roll back, or activate a version uploaded with activate=false)")
-            .WithDescription("New runs use it from now on; runs already started keep the version they pinned. The workflow takes the version's name and description.")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
+            .WithDescription("New runs use it from now on; runs already started keep the version they pinned. The workflow takes the version's name and description. While the active version has an evaluation_gate, the version needs a finished evaluation within it (else 409 evaluation_required); force=true (admins) activates anyway, and the workflow keeps that in forced_activations.")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict)
             .RequireAuthorization(Policies.Editor);
 
         group.MapGet("/{workflow_id}/versions/{version_number}/diagram", GetDiagram)
@@ -149,7 +149,8 @@ public static class WorkflowEndpoints
             versions.Select(v => new VersionSummary(v.VersionNumber, v.Name, v.VersionNumber == workflow.ActiveVersion, v.CreatedAt.UtcDateTime)).ToList(),
             workflow.CreatedAt.UtcDateTime,
             workflow.UpdatedAt.UtcDateTime,
-            workflow.DeletedAt?.UtcDateTime);
+            workflow.DeletedAt?.UtcDateTime,
+            workflow.ForcedActivations);
     }
 
     private static async Task<Created<VersionCreatedResponse>> AddVersion(
@@ -167,10 +168,16 @@ public static class WorkflowEndpoints
 
     private static async Task<Ok<WorkflowResponse>> ActivateVersion(
         [FromRoute(Name = "workflow_id")] string workflowId, [FromRoute(Name = "version_number")] string versionNumber,
-        WorkflowService workflows, Caller caller, CancellationToken ct)
+        WorkflowService workflows, Caller caller, CancellationToken ct, [FromQuery(Name = "force")] string? force = null)
     {
         var id = RouteValues.ObjectIdOrThrow(workflowId, "workflow_id");
-        var workflow = await workflows.ActivateAsync(caller.TenantId, id, RouteValues.VersionNumberOrThrow(versionNumber)!.Value, CancellationToken.None);
+        var forced = RouteValues.BooleanOrThrow(force, "force", fallback: false);
+        if (forced && caller.Role < Role.Admin)
+        {
+            throw new DomainException(ErrorKind.Forbidden, ProblemCodes.Forbidden, "Not permitted", "Activating past an evaluation gate (force=true) takes an admin key.");
+        }
+
+        var workflow = await workflows.ActivateAsync(caller.TenantId, id, RouteValues.VersionNumberOrThrow(versionNumber)!.Value, CancellationToken.None, forced ? caller.Principal : null);
         return TypedResults.Ok(await DescribeAsync(workflow, workflows, caller, ct));
     }
 

@@ -1,4 +1,5 @@
-// Sessions console: runs list, run page (transcript, timeline, fork, replay), workflows (versions, diagrams, uploads) and a chat playground.
+// Sessions console: runs list, run page (transcript, timeline, fork, replay), workflows (versions, diagrams, uploads,
+// evaluations), two runs side by side, and a chat playground.
 // Plain DOM and fetch against the server's own API; no dependencies, so it works without internet access.
 "use strict";
 
@@ -80,6 +81,7 @@ async function route() {
   const [, page, id] = hash.split("/");
   try {
     if (page === "runs" && id) await runPage(id);
+    else if (page === "compare" && id) await comparePage(id, hash.split("/")[3]);
     else if (page === "workflows" && id) await workflowPage(id.split("?")[0]);
     else if (page === "workflows") await workflowsPage();
     else if (page === "play") await playground();
@@ -445,7 +447,98 @@ async function workflowPage(workflowId) {
     el("table", { class: "card", "data-testid": "versions" }, el("thead", {}, el("tr", {}, ["Version", "Name", "", "Uploaded"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
     el("h2", {}, `Version ${shown}`),
     await versionDiagram(workflowId, shown),
+    await evaluations(workflow, shown, params.get("evaluation")),
     uploadPanel(`Upload version ${workflow.latest_version + 1}`, `/v1/workflows/${workflowId}/versions`, (added) => { location.hash = `#/workflows/${workflowId}?version=${added.version_number}`; }));
+}
+
+// --- evaluations ---------------------------------------------------------------------------------
+
+/**
+ * The workflow's evaluations (real runs replayed with recorded calls on a version), a way to evaluate the version shown,
+ * and the one chosen: its counts, the differences most runs share, and each run linked side by side with its replay.
+ */
+async function evaluations(workflow, version, chosen) {
+  const id = workflow.workflow_id;
+  const all = (await api(`/v1/workflows/${id}/evaluations`)).items;
+  const limit = el("input", { type: "number", min: 1, max: 1000, value: 100, "data-testid": "evaluate-limit" });
+  const sample = el("input", { type: "checkbox", "data-testid": "evaluate-sample" });
+  const failure = el("span", { class: "error", "data-testid": "evaluate-error" });
+  const start = el("button", { "data-testid": "evaluate", onclick: async () => {
+    start.disabled = true;
+    try {
+      const created = await api(`/v1/workflows/${id}/versions/${version}/evaluations`, {
+        method: "POST", body: JSON.stringify({ limit: Number(limit.value), sample: sample.checked }) });
+      location.hash = `#/workflows/${id}?version=${version}&evaluation=${created.evaluation_id}`;
+    } catch (error) {
+      failure.textContent = error.message;
+      start.disabled = false;
+    }
+  } }, `Evaluate version ${version}`);
+  const rows = all.map((e) => el("tr", { "data-testid": "evaluation-row", class: e.evaluation_id === chosen ? "selected" : "" },
+    el("td", {}, el("a", { href: `#/workflows/${id}?version=${e.version_number}&evaluation=${e.evaluation_id}`, class: "mono" }, e.evaluation_id.slice(-8))),
+    el("td", {}, `v${e.version_number}`),
+    el("td", {}, statusBadge(e.status)),
+    el("td", {}, `${e.progress.completed + e.progress.failed} of ${e.progress.total}`),
+    el("td", {}, e.summary ? `${e.summary.diverged_percent} % changed` : ""),
+    el("td", { class: "mono" }, when(e.created_at))));
+  const picked = chosen ? await evaluation(id, all.find((e) => e.evaluation_id === chosen)?.version_number ?? version, chosen) : null;
+  return el("div", { "data-testid": "evaluations" },
+    el("h2", {}, "Evaluations"),
+    el("div", { class: "card filters" },
+      el("label", {}, "Runs (newest)", limit), el("label", {}, "Random sample", sample), start, failure),
+    all.length ? el("table", { class: "card" }, el("thead", {}, el("tr", {}, ["Evaluation", "Version", "Status", "Replayed", "Result", "Started"].map((h) => el("th", {}, h)))), el("tbody", {}, rows))
+      : el("p", { class: "card" }, "No evaluation yet: evaluate a version to see which real conversations it changes."),
+    picked);
+}
+
+/** One evaluation: its summary once finished (the page looks again while it runs), and its runs. */
+async function evaluation(workflowId, version, evaluationId) {
+  const e = await api(`/v1/workflows/${workflowId}/versions/${version}/evaluations/${evaluationId}?limit=500`);
+  if (e.status === "running") {
+    const hash = location.hash;
+    setTimeout(() => { if (location.hash === hash) route(); }, 1000);
+  }
+
+  const summary = e.summary
+    ? el("div", { "data-testid": "evaluation-summary" },
+      el("div", { class: "counts" }, Object.entries(e.summary.counts).map(([outcome, n]) => el("span", { "data-testid": `outcome-${outcome}` }, `${outcome}: ${n}`))),
+      el("p", {}, `${e.summary.diverged_percent} % of ${e.summary.replayed} replayed runs changed on version ${e.version_number}.`,
+        e.summary.first_divergent_turns.length ? ` First differences at ${e.summary.first_divergent_turns.map((t) => `turn ${t.turn} (${t.runs})`).join(", ")}.` : ""),
+      e.summary.differences.length
+        ? el("table", { "data-testid": "difference-groups" }, el("thead", {}, el("tr", {}, ["Node", "Field", "Runs", "Example"].map((h) => el("th", {}, h)))),
+          el("tbody", {}, e.summary.differences.map((d) => el("tr", { "data-testid": "difference-group" },
+            el("td", { class: "mono" }, d.node_id ?? ""), el("td", {}, el("code", {}, d.field)), el("td", {}, d.runs),
+            el("td", {}, el("a", { href: `#/runs/${d.example_run_id}`, class: "mono" }, d.example_run_id.slice(-8)))))))
+        : null)
+    : el("p", { "data-testid": "evaluation-progress" }, `Replaying: ${e.progress.completed + e.progress.failed} of ${e.progress.total} done.`);
+  const results = e.results.map((r) => el("tr", { "data-testid": "evaluation-result" },
+    el("td", {}, el("a", { href: `#/runs/${r.source_run_id}`, class: "mono" }, r.source_run_id.slice(-8))),
+    el("td", { class: r.outcome === "unchanged" ? "same" : "diverged" }, r.outcome ?? r.status),
+    el("td", {}, r.first_divergent_turn ?? ""),
+    el("td", {}, r.differences.map((d) => el("div", {}, `turn ${d.turn} `, el("code", {}, d.field), d.node_id ? ` at ${d.node_id}` : ""))),
+    el("td", {}, r.replay_run_id ? el("a", { href: `#/compare/${r.source_run_id}/${r.replay_run_id}`, "data-testid": "side-by-side" }, "side by side") : (r.error ?? ""))));
+  return el("div", { class: "card diff", "data-testid": "evaluation" },
+    el("h2", {}, `Evaluation ${e.evaluation_id} of version ${e.version_number}`), summary,
+    el("table", {}, el("thead", {}, el("tr", {}, ["Source run", "Outcome", "First diverged", "Differences", "Replay"].map((h) => el("th", {}, h)))), el("tbody", {}, results)));
+}
+
+/** Two runs' transcripts turn by turn, side by side: a source run and its replay. */
+async function comparePage(sourceId, replayId) {
+  const hash = location.hash;
+  const [source, replay] = await Promise.all([api(`/v1/runs/${sourceId}/transcript`), api(`/v1/runs/${replayId}/transcript`)]);
+  const numbers = [...new Set([...source.turns, ...replay.turns].map((t) => t.turn_number))].sort((a, b) => a - b);
+  const lines = (turn) => (turn?.lines ?? []).map((line) => el("div", { class: `line ${line.role} ${line.kind}` }, line.role === "user" ? `User: ${line.text}` : line.text));
+  const rows = numbers.map((n) => {
+    const before = source.turns.find((t) => t.turn_number === n);
+    const after = replay.turns.find((t) => t.turn_number === n);
+    const same = JSON.stringify(before?.lines ?? null) === JSON.stringify(after?.lines ?? null);
+    return el("tr", { "data-testid": "compare-turn", class: same ? "same" : "diverged" },
+      el("td", {}, `Turn ${n}`), el("td", { "data-testid": "compare-source" }, lines(before)), el("td", { "data-testid": "compare-replay" }, lines(after)));
+  });
+  show(hash,
+    el("h1", {}, "Source and replay, side by side"),
+    el("p", {}, "Source ", el("a", { href: `#/runs/${sourceId}`, class: "mono" }, sourceId), " · replay ", el("a", { href: `#/runs/${replayId}`, class: "mono" }, replayId)),
+    el("table", { class: "card", "data-testid": "compare" }, el("thead", {}, el("tr", {}, ["", "Source", "Replay"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
 }
 
 async function fork(runId, turnNumber) {
@@ -477,8 +570,11 @@ function replayReport(report) {
     el("td", {}, turn.turn_number),
     el("td", { class: "mono", "data-testid": "replay-input" }, turnInput(turn.input)),
     el("td", { class: turn.diverged ? "diverged" : "same" }, turn.diverged ? "diverged" : "same"),
-    el("td", {}, turn.differences.map((d) => el("div", { "data-testid": "difference" }, el("code", {}, d.field), ": ", shown(d.before), " → ", shown(d.after))))));
+    el("td", {}, turn.differences.map((d) => el("div", { "data-testid": "difference" }, el("code", {}, d.field), ": ", shown(d.before), " → ", shown(d.after))),
+      turn.calls.divergences.map((c) => el("div", { "data-testid": "call-divergence" }, el("code", {}, c.kind), ` at ${c.node_id} (${c.followed})`)),
+      turn.cause ? el("div", { class: "muted" }, `from the ${turn.cause === "live_call" ? "live calls" : "definition"}`) : null)));
   return el("div", { class: "card diff" }, summary,
+    report.stopped ? el("p", { class: "diverged", "data-testid": "replay-stopped" }, `Stopped at turn ${report.stopped.turn_number}: node ${report.stopped.call.node_id} would have called out (${report.stopped.call.kind}).`) : null,
     report.replay_run_id ? el("p", {}, "Replay run: ", el("a", { href: `#/runs/${report.replay_run_id}`, class: "mono" }, report.replay_run_id)) : null,
     el("table", {}, el("thead", {}, el("tr", {}, ["Turn", "Input", "Result", "Differences"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
 }

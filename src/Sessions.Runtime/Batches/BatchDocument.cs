@@ -28,6 +28,16 @@ public enum BatchItemState
     [JsonStringEnumMemberName("cancelled")] Cancelled,
 }
 
+/// <summary>What a batch's items do: each starts a run, or each replays a source run on a version (an evaluation).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<BatchKind>))]
+public enum BatchKind
+{
+    [JsonStringEnumMemberName("runs")] Runs,
+
+    /// <summary>Each item's input names a source run, replayed with recorded calls on <see cref="BatchDocument.VersionNumber"/>.</summary>
+    [JsonStringEnumMemberName("evaluation")] Evaluation,
+}
+
 /// <summary>One batch: which workflow its runs start, for whom, how many at a time, and whether it is still going.</summary>
 /// <param name="Principal">Who asked for it: each item's turn runs under an idempotency key of this principal's.</param>
 public sealed record BatchDocument(
@@ -43,7 +53,14 @@ public sealed record BatchDocument(
     long Version,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    DateTimeOffset? FinishedAt = null);
+    DateTimeOffset? FinishedAt = null)
+{
+    /// <summary>What its items do; a batch written before evaluations existed starts runs.</summary>
+    public BatchKind Kind { get; init; } = BatchKind.Runs;
+
+    /// <summary>For an evaluation: how its source runs were chosen (the run filters, `limit`, `sample`), as asked.</summary>
+    public JsonObject? Selection { get; init; }
+}
 
 /// <summary>
 /// One item of a batch: its input (the new run's `dynamic_variables`), and once started, its run and how its first turn

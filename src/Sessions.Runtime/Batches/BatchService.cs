@@ -116,7 +116,7 @@ public sealed class BatchService(IBatchStore store, WorkflowService workflows, R
     }
 
     private async Task<BatchDocument> FindAsync(RunScope scope, string batchId, CancellationToken cancellationToken) =>
-        await store.GetAsync(scope.TenantId, batchId, cancellationToken) is { } batch && scope.Owns(batch.TenantId, batch.RunBy)
+        await store.GetAsync(scope.TenantId, batchId, cancellationToken) is { Kind: BatchKind.Runs } batch && scope.Owns(batch.TenantId, batch.RunBy)
             ? batch
             : throw ProblemCodes.NotFound(ProblemCodes.BatchNotFound, "Batch", batchId);
 }

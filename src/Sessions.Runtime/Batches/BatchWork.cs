@@ -4,6 +4,8 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
+using Sessions.Runtime.Evaluations;
+using Sessions.Runtime.Recordings;
 using Sessions.Runtime.Facade;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
@@ -71,7 +73,7 @@ public sealed class BatchWork(IBatchStore store, RunFacade runs, IOptions<BatchO
     {
         try
         {
-            var settled = await TakeFirstTurnAsync(batch, item);
+            var settled = batch.Kind == BatchKind.Evaluation ? await ReplayAsync(batch, item) : await TakeFirstTurnAsync(batch, item);
             if (settled is not null && !await store.TryReplaceItemAsync(settled with { Version = item.Version + 1, ClaimedUntil = null }, item.Version, CancellationToken.None))
             {
                 logger.LogDebug("Batch {BatchId} item {Index} changed while its turn ran; its result is not recorded again", batch.Id, item.Index);
@@ -86,6 +88,31 @@ public sealed class BatchWork(IBatchStore store, RunFacade runs, IOptions<BatchO
         {
             working.TryRemove((batch.Id, item.Index), out _);
             Wake();
+        }
+    }
+
+    /// <summary>
+    /// An evaluation's item as its source run's recorded replay left it. A replay whose server died is made again when
+    /// the claim runs out: it calls nothing outside (its calls come from the recording, and it stops before any other),
+    /// so doing it twice leaves one more replay run and the same result.
+    /// </summary>
+    private async Task<BatchItem> ReplayAsync(BatchDocument evaluation, BatchItem item)
+    {
+        var source = item.Input["source_run_id"]!.GetValue<string>();
+        try
+        {
+            var report = await runs.ReplayAsync(new RunScope(evaluation.TenantId), source, evaluation.VersionNumber, CallReplayMode.Recorded, CancellationToken.None);
+            return item with
+            {
+                State = BatchItemState.Completed,
+                RunId = report.ReplayRunId,
+                RunStatus = report.Turns.LastOrDefault(t => t.After is { Code: null })?.After?.Status,
+                Output = EvaluationResults.Of(source, report),
+            };
+        }
+        catch (DomainException refused)
+        {
+            return item with { State = BatchItemState.Failed, Error = $"{refused.Title}: {refused.Message}" };
         }
     }
 

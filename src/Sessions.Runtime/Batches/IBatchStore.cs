@@ -21,6 +21,9 @@ public interface IBatchStore
     /// <summary>How many of the batch's items are in each state; absent states are 0.</summary>
     Task<IReadOnlyDictionary<BatchItemState, int>> CountItemsAsync(string tenantId, string batchId, CancellationToken cancellationToken);
 
+    /// <summary>The tenant's batches of <paramref name="kind"/> for a workflow, newest first.</summary>
+    Task<IReadOnlyList<BatchDocument>> ListAsync(string tenantId, string workflowId, BatchKind kind, int limit, CancellationToken cancellationToken);
+
     /// <summary>Running batches of any tenant, oldest first.</summary>
     Task<IReadOnlyList<BatchDocument>> ListRunningAsync(int limit, CancellationToken cancellationToken);
 }

@@ -46,6 +46,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         var limits = ReadLimits(root, problems);
         var webhooks = ReadWebhooks(root, problems);
         var retention = ReadRetention(root, problems);
+        var gate = ReadEvaluationGate(root, problems);
         var (specs, uncompiled) = ReadNodes(root, problems);
 
         // Every node that names an id counts as there, even one whose type is unknown or whose id is taken, so that its
@@ -86,7 +87,7 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
             s => s.Node.Id,
             s => s.Node with { Successors = edges[s.Node.Id], Edges = s.Spec.Edges.Select(e => new NodeEdge(e.Target, e.Path)).ToList() },
             StringComparer.Ordinal);
-        return new(new WorkflowDefinition(name!, description, start!, variables, limits, nodes, problems.Warnings, webhooks, retention), problems.Errors, problems.Warnings);
+        return new(new WorkflowDefinition(name!, description, start!, variables, limits, nodes, problems.Warnings, webhooks, retention, gate), problems.Errors, problems.Warnings);
     }
 
     private static string? RequiredString(JsonObject root, string field, ProblemCollector problems)
@@ -190,6 +191,23 @@ public sealed partial class DefinitionCompiler(NodeHandlerRegistry handlers, Tem
         }
 
         problems.Error("$.retention_days", "invalid_value", "\"retention_days\" is a whole number of days from 1 to 36500 that a finished run is kept.");
+        return null;
+    }
+
+    /// <summary>`evaluation_gate`: `{ "max_diverged_percent": 0 to 100 }`; absent, no gate.</summary>
+    private static double? ReadEvaluationGate(JsonObject root, ProblemCollector problems)
+    {
+        if (root["evaluation_gate"] is not { } gate)
+        {
+            return null;
+        }
+
+        if (gate is JsonObject obj && obj.Count == 1 && obj["max_diverged_percent"] is JsonValue v && v.TryGetValue<double>(out var percent) && percent is >= 0 and <= 100)
+        {
+            return percent;
+        }
+
+        problems.Error("$.evaluation_gate", "invalid_value", "\"evaluation_gate\" is { \"max_diverged_percent\": a number from 0 to 100 }.");
         return null;
     }
 

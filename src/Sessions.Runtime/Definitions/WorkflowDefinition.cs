@@ -21,8 +21,15 @@ public sealed class WorkflowDefinition(
     IReadOnlyDictionary<string, CompiledNode> nodes,
     IReadOnlyList<DefinitionProblem> warnings,
     IReadOnlyList<WebhookSubscription>? webhooks = null,
-    TimeSpan? retention = null)
+    TimeSpan? retention = null,
+    double? maxDivergedPercent = null)
 {
+    /// <summary>
+    /// `evaluation_gate.max_diverged_percent`: while this version is active, another is activated only with a finished
+    /// evaluation on it whose runs changed by at most this many percent; null when there is no gate.
+    /// </summary>
+    public double? MaxDivergedPercent { get; } = maxDivergedPercent;
+
     /// <summary>How long a finished run is kept (`retention_days`) before the purge erases it; null keeps it.</summary>
     public TimeSpan? Retention { get; } = retention;
 

@@ -45,6 +45,8 @@ public static class ProblemCodes
     public const string CheckpointIncompatible = "checkpoint_incompatible";
     public const string ReplayUnsupported = "replay_unsupported";
     public const string RecordedCallChanged = "recorded_call_changed";
+    public const string EvaluationNotFound = "evaluation_not_found";
+    public const string EvaluationRequired = "evaluation_required";
     public const string RouteNotFound = "route_not_found";
     public const string MethodNotAllowed = "method_not_allowed";
     public const string InternalError = "internal_error";

@@ -30,15 +30,23 @@ public sealed record WorkflowDocument(
     };
 
     /// <summary>The workflow once its stored <paramref name="version"/> is made the active one (a rollback, or a version uploaded inactive).</summary>
-    public WorkflowDocument Activated(WorkflowVersionDocument version, DateTimeOffset at) => this with
+    /// <remarks>An activation past the active version's evaluation gate (<paramref name="forced"/>) is kept in <see cref="ForcedActivations"/>.</remarks>
+    public WorkflowDocument Activated(WorkflowVersionDocument version, DateTimeOffset at, ForcedActivation? forced = null) => this with
     {
         Name = version.Name,
         Description = Values.JsonText.ParseStored(version.DefinitionJson)?["description"] is System.Text.Json.Nodes.JsonValue text
             && text.GetValueKind() == System.Text.Json.JsonValueKind.String ? text.GetValue<string>() : null,
         ActiveVersion = version.VersionNumber,
         UpdatedAt = at,
+        ForcedActivations = forced is null ? ForcedActivations : [.. ForcedActivations ?? [], forced],
     };
+
+    /// <summary>Every activation an admin forced past an evaluation gate, oldest first; null when there was none.</summary>
+    public IReadOnlyList<ForcedActivation>? ForcedActivations { get; init; }
 }
+
+/// <summary>An admin's activation of a version that the active version's evaluation gate refused: who, when, and why it was refused.</summary>
+public sealed record ForcedActivation(int VersionNumber, string By, DateTimeOffset At, string Refusal);
 
 /// <summary>One immutable version of a workflow, kept as the JSON that was uploaded.</summary>
 public sealed record WorkflowVersionDocument(

@@ -31,7 +31,7 @@ public interface IWorkflowStore
     /// Makes the stored <paramref name="version"/> the active one (<see cref="WorkflowDocument.Activated"/>), atomically
     /// with any upload racing it. Returns the updated workflow, or null when it does not exist for this tenant.
     /// </summary>
-    Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken);
+    Task<WorkflowDocument?> ActivateAsync(string tenantId, string workflowId, WorkflowVersionDocument version, DateTimeOffset at, CancellationToken cancellationToken, ForcedActivation? forced = null);
 
     /// <summary>The versions' headers, oldest first, without their definitions.</summary>
     Task<IReadOnlyList<WorkflowVersionDocument>> ListVersionsAsync(string tenantId, string workflowId, CancellationToken cancellationToken);

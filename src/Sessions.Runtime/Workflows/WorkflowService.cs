@@ -13,7 +13,7 @@ public sealed record WorkflowCreated(WorkflowDocument Workflow, IReadOnlyList<De
 public sealed record VersionAdded(WorkflowDocument Workflow, int VersionNumber, IReadOnlyList<DefinitionProblem> Warnings);
 
 /// <summary>Uploads, versions and reads workflow definitions. Nothing invalid is ever stored.</summary>
-public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler compiler, DefinitionCache cache, TimeProvider clock)
+public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler compiler, DefinitionCache cache, Evaluations.EvaluationGate gate, TimeProvider clock)
 {
     public Task<WorkflowCreated> CreateAsync(string tenantId, JsonNode? definition, CancellationToken cancellationToken) =>
         CreateAsync(tenantId, ObjectId.NewId(clock.GetUtcNow()).ToString(), definition, cancellationToken);
@@ -36,8 +36,15 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
 
     public async Task<VersionAdded> AddVersionAsync(string tenantId, string workflowId, JsonNode? definition, bool activate, CancellationToken cancellationToken)
     {
-        await GetAsync(tenantId, workflowId, cancellationToken);
+        var current = await GetAsync(tenantId, workflowId, cancellationToken);
         var compiled = CompileOrThrow(definition);
+
+        // A new version has no evaluation yet: behind a gate it is uploaded inactive, evaluated, then activated.
+        if (activate && await gate.RefusalAsync(current, current.LatestVersion + 1, cancellationToken) is { } refused)
+        {
+            throw refused.With("hint", "Upload it with activate=false, evaluate it, then activate it.");
+        }
+
         var version = new NewWorkflowVersion(compiled.Definition!.Name, compiled.Definition.Description, JsonText.Serialize(definition!), clock.GetUtcNow());
         var workflow = await store.AddVersionAsync(tenantId, workflowId, version, activate, cancellationToken)
             ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow", workflowId);
@@ -80,10 +87,22 @@ public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler com
     }
 
     /// <summary>Makes a stored version the active one: new runs use it, and the workflow takes its name and description.</summary>
-    public async Task<WorkflowDocument> ActivateAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The active version's evaluation gate is asked first; <paramref name="forcedBy"/> (an admin's principal) activates
+    /// past its refusal, and the workflow keeps who did, when, and what the gate said.
+    /// </remarks>
+    public async Task<WorkflowDocument> ActivateAsync(string tenantId, string workflowId, int versionNumber, CancellationToken cancellationToken, string? forcedBy = null)
     {
+        var workflow = await GetAsync(tenantId, workflowId, cancellationToken);
         var version = await GetVersionAsync(tenantId, workflowId, versionNumber, cancellationToken);
-        return await store.ActivateAsync(tenantId, workflowId, version, clock.GetUtcNow(), cancellationToken)
+        var refused = await gate.RefusalAsync(workflow, versionNumber, cancellationToken);
+        if (refused is not null && forcedBy is null)
+        {
+            throw refused;
+        }
+
+        var forced = refused is null ? null : new ForcedActivation(versionNumber, forcedBy!, clock.GetUtcNow(), refused.Message);
+        return await store.ActivateAsync(tenantId, workflowId, version, clock.GetUtcNow(), cancellationToken, forced)
             ?? throw ProblemCodes.NotFound(ProblemCodes.WorkflowNotFound, "Workflow", workflowId);
     }
 

@@ -89,7 +89,8 @@ folder = tempfile.mkdtemp()
 database = f"{folder}/sessions.db"
 server = subprocess.Popen(
     ["dotnet", dll, f"--urls={base}", f"--Sessions:Sqlite:Path={database}", "--Sessions:RateLimit:PermitsPerSecond=0", "--Logging:LogLevel:Default=Warning",
-     f"--Sessions:Llm:Configs:default:BaseUrl={stand_ins}/v1", f"--Sessions:Llm:Configs:cheap:BaseUrl={stand_ins}/v1"],
+     f"--Sessions:Llm:Configs:default:BaseUrl={stand_ins}/v1", "--Sessions:Llm:Configs:default:Model=stand-in-large",
+     f"--Sessions:Llm:Configs:cheap:BaseUrl={stand_ins}/v1", "--Sessions:Llm:Configs:cheap:Model=stand-in-small"],
     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
     for _ in range(200):
@@ -98,7 +99,12 @@ try:
                 break
         except OSError:
             time.sleep(0.1)
-    time.sleep(1)
+    for _ in range(100):
+        try:
+            call("GET", f"/v1/workflows/{sample}")
+            break
+        except OSError:
+            time.sleep(0.2)
 
     started = time.perf_counter()
     for i in range(args.runs):

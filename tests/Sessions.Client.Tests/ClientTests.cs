@@ -179,4 +179,41 @@ public sealed class ClientTests(ServerFixture fixture) : IClassFixture<ServerFix
         var missing = await Assert.ThrowsAsync<SessionsProblemException>(() => Client.GetRunAsync("0123456789abcdef01234567"));
         Assert.Equal((HttpStatusCode.NotFound, ProblemCodes.RunNotFound), (missing.Status, missing.Code));
     }
+
+    [Fact]
+    public async Task Recorded_replays_evaluations_and_the_activation_gate_go_through_the_client()
+    {
+        var definition = JsonNode.Parse("""
+            { "name": "Gated greeter", "start": "ask", "evaluation_gate": { "max_diverged_percent": 0 }, "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Name?", "variable": "name", "next": "bye" },
+              { "id": "bye", "type": "say", "text": "Bye {{name}}", "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """)!;
+        var created = await Client.CreateWorkflowAsync(definition);
+        foreach (var name in new[] { "Ada", "Grace", "Edsger" })
+        {
+            await (await Client.StartAsync(created.WorkflowId)).ReplyAsync(name);
+        }
+
+        definition["nodes"]![1]!["text"] = "Farewell {{name}}";
+        var changed = (await Client.AddVersionAsync(created.WorkflowId, definition, activate: false)).VersionNumber;
+        var runs = await Client.ListRunsAsync(new RunFilter { WorkflowId = created.WorkflowId }).ToListAsync();
+        var replay = await Client.ReplayAsync(runs[0].RunId, new ReplayRequest(changed, Calls: "recorded", OnChanged: "stop"));
+        Assert.Equal(("recorded", "definition", 0), (replay.Calls, replay.Turns[1].Cause, replay.Turns[1].Calls.Live));
+
+        var gated = await Assert.ThrowsAsync<SessionsProblemException>(() => Client.ActivateVersionAsync(created.WorkflowId, changed));
+        Assert.Equal((HttpStatusCode.Conflict, ProblemCodes.EvaluationRequired), (gated.Status, gated.Code));
+
+        var evaluation = await Client.CreateEvaluationAsync(created.WorkflowId, changed, new EvaluationRequest(Limit: 10));
+        Assert.Equal(3, evaluation.Progress.Total);
+        await Sessions.Testing.Eventually.TrueAsync(
+            async () => (evaluation = await Client.GetEvaluationAsync(created.WorkflowId, changed, evaluation.EvaluationId)).Status == "completed",
+            "the evaluation finished");
+        Assert.Equal((3, 100.0), (evaluation.Summary!.Counts["diverged"], evaluation.Summary.DivergedPercent));
+        Assert.All(evaluation.Results!, r => Assert.Equal(("diverged", 2), (r.Outcome, r.FirstDivergentTurn)));
+        Assert.Equal(evaluation.EvaluationId, Assert.Single((await Client.ListEvaluationsAsync(created.WorkflowId)).Items).EvaluationId);
+
+        var forced = await Client.ActivateVersionAsync(created.WorkflowId, changed, force: true);
+        Assert.Equal(changed, Assert.Single(forced.ForcedActivations!).VersionNumber);
+    }
 }

@@ -188,6 +188,31 @@ public class DefinitionSchemaTests
         Assert.NotEmpty(WorkflowSchema.Problems(definition));
     }
 
+    [Theory]
+    [InlineData("""{ "max_diverged_percent": 101 }""")]
+    [InlineData("""{ "max_diverged_percent": -1 }""")]
+    [InlineData("""{ "max_diverged_percent": "10" }""")]
+    [InlineData("""{ "max_diverged_percent": 10, "min_runs": 5 }""")]
+    [InlineData("""{ }""")]
+    [InlineData("""25""")]
+    public void An_evaluation_gate_out_of_its_shape_is_refused_by_both(string gate)
+    {
+        var definition = Workflow(Minimal["say"]);
+        definition["evaluation_gate"] = JsonNode.Parse(gate);
+        Assert.Contains(Compile(definition).Errors, e => e.Path == "$.evaluation_gate" && e.Code == "invalid_value");
+        Assert.NotEmpty(WorkflowSchema.Problems(definition));
+    }
+
+    [Fact]
+    public void An_evaluation_gate_in_shape_is_taken_by_both_and_compiled()
+    {
+        var definition = Workflow(Minimal["say"]);
+        definition["evaluation_gate"] = JsonNode.Parse("""{ "max_diverged_percent": 12.5 }""");
+        Assert.Equal(12.5, Compile(definition).Definition!.MaxDivergedPercent);
+        Assert.Empty(WorkflowSchema.Problems(definition));
+        Assert.Null(Compile(Workflow(Minimal["say"])).Definition!.MaxDivergedPercent);
+    }
+
     [Fact]
     public void A_misspelled_field_is_a_warning_that_names_it_and_the_fields_the_node_takes()
     {

@@ -132,6 +132,7 @@ public static class RunEndpoints
         group.MapPost("/{run_id}/replay", ReplayRun)
             .WithName("ReplayRun")
             .WithSummary("Re-send a run's inputs to a new run on a version, and report where it diverges, turn by turn")
+            .WithDescription("Model and HTTP calls are answered from the source run's recording (calls: recorded, the default) or made again (live). A recorded replay meets a call whose request changed, or that the source never made, as a divergence, then stops before it (on_changed: stop, the default; the report's stopped says where) or makes it (live). Each diverged turn says whether its difference comes from the definition or from a live call.")
             .Accepts<ReplayRequest>("application/json")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(Policies.Editor);

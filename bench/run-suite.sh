@@ -16,8 +16,12 @@
 #   sessions-pg-2       two Sessions instances sharing the database, each turn to the other instance than the last
 #   sessions-pg-2-sticky  the same, each conversation staying on one instance (a load balancer with affinity)
 #   langgraph-pg        LangGraph.js with its official PostgresSaver
+#   dbos-pg             DBOS Transact (@dbos-inc/dbos-sdk): one durable workflow per run that does each turn's step,
+#                       publishes the answer with setEvent and waits with recv; a reply is sent with send under an
+#                       idempotency key
 #   long-run            Sessions on SQLite: one run of LONG_TURNS (10,000) turns one after another; the median of the
 #                       last 200 turns against turns 2 to 201, and the bytes each turn stored (bench/stored-bytes.py)
+# For sessions-pg and dbos-pg, what the database holds afterwards (tables, indexes and TOAST, on disk) per turn stored.
 # Writes bench/results/turn-path-<time>.jsonl and .md. Needs the PostgreSQL server `.ci/run` starts (or
 # SESSIONS_BENCH_POSTGRES) for the PostgreSQL targets, and npm for the peer.
 #   bash bench/run-suite.sh                      all targets, 10 s per level
@@ -26,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions_root=$(cd "${SESSIONS_ROOT:-.}" && pwd)
-targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full floor-sqlite-group floor-sqlite-store floor-pg floor-pg-2 sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg long-run"}
+targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full floor-sqlite-group floor-sqlite-store floor-pg floor-pg-2 sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg dbos-pg long-run"}
 seconds=${SECONDS_PER_LEVEL:-10}
 levels=${CONCURRENCY:-1,8,32}
 server=${SESSIONS_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=sessions;Password=sessions;Database=sessions"}
@@ -42,10 +46,14 @@ dotnet build bench/Floor -c Release -v quiet -nologo >/dev/null
 if [[ " $targets " == *" langgraph-"* ]]; then
   (cd bench/LangGraphPeer && { [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null; })
 fi
+if [[ " $targets " == *" dbos-pg "* ]]; then
+  (cd bench/DbosPeer && { [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null; })
+fi
 
 pg() { sed -E "s/.*$1=([^;]*).*/\1/" <<<"$server"; }
 export PGPASSWORD=$(pg Password)
 psql_admin() { PGOPTIONS="-c client_min_messages=warning" psql -q -h "$(pg Host)" -p "$(pg Port)" -U "$(pg Username)" -d postgres "$@"; }
+psql_db() { PGOPTIONS="-c client_min_messages=warning" psql -q -h "$(pg Host)" -p "$(pg Port)" -U "$(pg Username)" -d "$1" -tA "${@:2}"; }
 fresh_database() {
   local name="sessions_bench_${1//-/_}_$stamp"
   psql_admin -c "DROP DATABASE IF EXISTS ${name,,} WITH (FORCE);" -c "CREATE DATABASE ${name,,};" >/dev/null
@@ -93,6 +101,15 @@ measure() { # label, workflow, urls (comma-separated), route (turn or conversati
     --concurrency="$levels" --seconds="$seconds" --warmup=2 --settle="${SETTLE_SECONDS:-30}" --pid="$server_pids" | tee -a "$results"
 }
 
+# What a database holds once a target has run (every table with its indexes and TOAST), per turn it stored.
+stored_per_turn() { # label, database, SQL that counts the turns stored
+  local bytes turns
+  bytes=$(psql_db "$2" -c "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'")
+  turns=$(psql_db "$2" -c "$3")
+  echo "{\"target\":\"$1\",\"stored_bytes\":$bytes,\"turns_stored\":$turns,\"stored_bytes_per_turn\":$((bytes / turns))}" | tee -a "$work/stored.jsonl"
+}
+
 for target in $targets; do
   echo "== $target" >&2
   case $target in
@@ -137,6 +154,7 @@ for target in $targets; do
         urls+=",http://127.0.0.1:5404"
       fi
       measure "$target" "$(upload_workflow 5403)" "$urls" "$([ "$target" = sessions-pg-2-sticky ] && echo conversation || echo turn)"
+      [ "$target" = sessions-pg ] && stored_per_turn "$target" "$db" "SELECT count(*) FROM run_turns"
       ;;
     langgraph-sqlite)
       node bench/LangGraphPeer/server.mjs 5405 sqlite "$work/langgraph.db" >"$work/langgraph.log" 2>&1 &
@@ -150,6 +168,14 @@ for target in $targets; do
       pids+=($!)
       wait_alive 5406
       measure "$target" bench "http://127.0.0.1:5406"
+      ;;
+    dbos-pg)
+      db=$(fresh_database "$target")
+      node bench/DbosPeer/server.mjs 5409 "postgresql://$(pg Username):$PGPASSWORD@$(pg Host):$(pg Port)/$db" >"$work/dbos.log" 2>&1 &
+      pids+=($!)
+      wait_alive 5409
+      measure "$target" bench "http://127.0.0.1:5409"
+      stored_per_turn "$target" "$db" "SELECT count(*) FROM dbos.workflow_events"
       ;;
     long-run)
       start_sessions 5407 Sessions__Store=sqlite Sessions__Sqlite__Path="$work/long.db"
@@ -170,6 +196,10 @@ for target in $targets; do
 done
 
 [ -s "$results" ] && dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --table="$results" > "${results%.jsonl}.md"
+if [ -s "$work/stored.jsonl" ]; then
+  { echo; echo "Stored on PostgreSQL (tables, indexes and TOAST on disk, per turn stored):"; echo; sed 's/^/    /' "$work/stored.jsonl"; } >> "${results%.jsonl}.md"
+  cat "$work/stored.jsonl" >> "$results"
+fi
 if [ -s "$work/long.jsonl" ]; then
   { echo; echo "Long run and storage (Sessions on SQLite):"; echo; sed 's/^/    /' "$work/long.jsonl"; } >> "${results%.jsonl}.md"
   cat "$work/long.jsonl" >> "$results"

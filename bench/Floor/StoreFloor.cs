@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
+using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Storage;
 using Sessions.Storage.Sqlite;
 
@@ -77,9 +78,9 @@ internal sealed class StoreFloor(SqliteRunStore store)
         };
         RunEvent[] events =
         [
-            new(id, 1, 1, RunEventType.StartWorkflow, null, now, new JsonObject { ["workflow_id"] = WorkflowId, ["version_number"] = 0 }),
-            new(id, 2, 1, RunEventType.StartNodeRun, "ask_name", now, []),
-            new(id, 3, 1, RunEventType.BusyWaitForUserMessage, "ask_name", now, new JsonObject { ["prompt"] = "Your name?", ["input"] = new JsonObject { ["kind"] = "text" } }),
+            Event(id, 1, 1, RunEventType.StartWorkflow, null, now, new JsonObject { ["workflow_id"] = WorkflowId, ["version_number"] = 0 }),
+            Event(id, 2, 1, RunEventType.StartNodeRun, "ask_name", now, []),
+            Event(id, 3, 1, RunEventType.BusyWaitForUserMessage, "ask_name", now, new JsonObject { ["prompt"] = "Your name?", ["input"] = new JsonObject { ["kind"] = "text" } }),
         ];
         return (run, events, Record(run, new JsonObject { ["run_by"] = "bench" }, 1, now, run, null));
     }
@@ -94,11 +95,11 @@ internal sealed class StoreFloor(SqliteRunStore store)
         };
         RunEvent[] events =
         [
-            new(run.Id, 4, 2, RunEventType.UserMessages, "ask_name", now, new JsonObject { ["text"] = "Ada" }),
-            new(run.Id, 5, 2, RunEventType.EndNodeRun, "ask_name", now, []),
+            Event(run.Id, 4, 2, RunEventType.UserMessages, "ask_name", now, new JsonObject { ["text"] = "Ada" }),
+            Event(run.Id, 5, 2, RunEventType.EndNodeRun, "ask_name", now, []),
             Edge(run.Id, 6, 2, "ask_name", "ask_topic", now),
-            new(run.Id, 7, 2, RunEventType.StartNodeRun, "ask_topic", now, []),
-            new(run.Id, 8, 2, RunEventType.BusyWaitForUserMessage, "ask_topic", now, new JsonObject { ["prompt"] = "Hello Ada, what about?", ["input"] = new JsonObject { ["kind"] = "text" } }),
+            Event(run.Id, 7, 2, RunEventType.StartNodeRun, "ask_topic", now, []),
+            Event(run.Id, 8, 2, RunEventType.BusyWaitForUserMessage, "ask_topic", now, new JsonObject { ["prompt"] = "Hello Ada, what about?", ["input"] = new JsonObject { ["kind"] = "text" } }),
         ];
         var changes = Changes(
             new JsonObject { ["last_user_message"] = "Ada", ["name"] = "Ada" },
@@ -123,16 +124,16 @@ internal sealed class StoreFloor(SqliteRunStore store)
         };
         RunEvent[] events =
         [
-            new(run.Id, 9, 3, RunEventType.UserMessages, "ask_topic", now, new JsonObject { ["text"] = "my order" }),
-            new(run.Id, 10, 3, RunEventType.EndNodeRun, "ask_topic", now, []),
+            Event(run.Id, 9, 3, RunEventType.UserMessages, "ask_topic", now, new JsonObject { ["text"] = "my order" }),
+            Event(run.Id, 10, 3, RunEventType.EndNodeRun, "ask_topic", now, []),
             Edge(run.Id, 11, 3, "ask_topic", "thanks", now),
-            new(run.Id, 12, 3, RunEventType.StartNodeRun, "thanks", now, []),
-            new(run.Id, 13, 3, RunEventType.SayStatic, "thanks", now, new JsonObject { ["text"] = "Thanks Ada, noted: my order." }),
-            new(run.Id, 14, 3, RunEventType.EndNodeRun, "thanks", now, []),
+            Event(run.Id, 12, 3, RunEventType.StartNodeRun, "thanks", now, []),
+            Event(run.Id, 13, 3, RunEventType.SayStatic, "thanks", now, new JsonObject { ["text"] = "Thanks Ada, noted: my order." }),
+            Event(run.Id, 14, 3, RunEventType.EndNodeRun, "thanks", now, []),
             Edge(run.Id, 15, 3, "thanks", "done", now),
-            new(run.Id, 16, 3, RunEventType.StartNodeRun, "done", now, []),
-            new(run.Id, 17, 3, RunEventType.EndNodeRun, "done", now, []),
-            new(run.Id, 18, 3, RunEventType.EndWorkflow, null, now, new JsonObject { ["status"] = "completed", ["output"] = "Ada: my order" }),
+            Event(run.Id, 16, 3, RunEventType.StartNodeRun, "done", now, []),
+            Event(run.Id, 17, 3, RunEventType.EndNodeRun, "done", now, []),
+            Event(run.Id, 18, 3, RunEventType.EndWorkflow, null, now, new JsonObject { ["status"] = "completed", ["output"] = "Ada: my order" }),
         ];
         var changes = Changes(
             new JsonObject { ["last_user_message"] = "my order", ["topic"] = "my order" },
@@ -163,5 +164,9 @@ internal sealed class StoreFloor(SqliteRunStore store)
     private static JsonObject Message(string role, string text) => new() { ["role"] = role, ["text"] = text };
 
     private static RunEvent Edge(string runId, long seq, int turn, string from, string to, DateTimeOffset now) =>
-        new(runId, seq, turn, RunEventType.DirectEdge, null, now, new JsonObject { ["from"] = from, ["to"] = to });
+        Event(runId, seq, turn, RunEventType.DirectEdge, null, now, new JsonObject { ["from"] = from, ["to"] = to });
+
+    /// <summary>An event of <paramref name="type"/> with the fields it is stored with, read into its typed payload as a store reads it back.</summary>
+    private static RunEvent Event(string runId, long seq, int turn, RunEventType type, string? node, DateTimeOffset now, JsonObject fields) =>
+        new(runId, seq, turn, node, now, EventCatalogue.ReadFields(type, System.Text.Json.JsonSerializer.SerializeToElement(fields)));
 }

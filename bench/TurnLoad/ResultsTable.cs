@@ -48,6 +48,8 @@ internal static class ResultsTable
         Ratio("floor-sqlite-store / langgraph-sqlite (the most a server storing what Sessions stores could lead the SQLite peer by here)", "floor-sqlite-store", "langgraph-sqlite");
         Ratio("sessions-pg / langgraph-pg", "sessions-pg", "langgraph-pg");
         Ratio("sessions-pg / floor-pg", "sessions-pg", "floor-pg");
+        Ratio("sessions-pg / dbos-pg", "sessions-pg", "dbos-pg");
+        Ratio("floor-pg / dbos-pg (the most any PostgreSQL server could lead the DBOS peer by here)", "floor-pg", "dbos-pg");
         Ratio("floor-pg / langgraph-pg (the most any PostgreSQL server could lead the peer by here)", "floor-pg", "langgraph-pg");
         Ratio("sessions-pg-2 / sessions-pg", "sessions-pg-2", "sessions-pg");
         Ratio("sessions-pg-2-sticky / sessions-pg", "sessions-pg-2-sticky", "sessions-pg");

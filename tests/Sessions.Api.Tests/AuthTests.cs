@@ -152,6 +152,32 @@ public abstract class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Editors_evaluate_and_activate_and_only_admins_force_a_version_past_its_evaluation_gate()
+    {
+        var gated = await As("alice").UploadAsync("""
+            { "name": "Gated", "start": "ask", "evaluation_gate": { "max_diverged_percent": 0 }, "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Name?", "variable": "name", "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """);
+        var added = await As("erin").PostAsync($"/v1/workflows/{gated}/versions?activate=false", Http.Json("""
+            { "name": "Gated", "start": "ask", "nodes": [
+              { "id": "ask", "type": "ask", "prompt": "Your name?", "variable": "name", "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """));
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        await As("victor").StartAsync(gated);
+
+        await AssertProblemAsync(await As("victor").PostAsync($"/v1/workflows/{gated}/versions/1/evaluations", Http.Json("{}")), HttpStatusCode.Forbidden, "forbidden");
+        await AssertProblemAsync(await As("erin").PostAsync($"/v1/workflows/{gated}/versions/1/activate", null), HttpStatusCode.Conflict, "evaluation_required");
+        await AssertProblemAsync(await As("erin").PostAsync($"/v1/workflows/{gated}/versions/1/activate?force=true", null), HttpStatusCode.Forbidden, "forbidden");
+        Assert.Equal(0, (await (await As("erin").GetAsync($"/v1/workflows/{gated}")).ReadObjectAsync())["active_version"]!.GetValue<int>());
+
+        var forced = await As("alice").PostAsync($"/v1/workflows/{gated}/versions/1/activate?force=true", null);
+        Assert.Equal(HttpStatusCode.OK, forced.StatusCode);
+        Assert.Equal("alice", (await forced.ReadObjectAsync())["forced_activations"]![0]!["by"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Another_tenants_workflows_and_runs_do_not_exist_nor_do_their_neighbours()
     {
         var runId = (await As("alice").StartAsync(workflowId))["run_id"]!.GetValue<string>();

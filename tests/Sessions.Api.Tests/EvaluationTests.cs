@@ -8,7 +8,7 @@ namespace Sessions.Api.Tests;
 /// up by outcome, first divergent turn and grouped differences; and the activation gate that holds a version back
 /// until such an evaluation passes.
 /// </summary>
-public sealed class EvaluationTests : IDisposable
+public abstract class EvaluationTests(StoreUnderTest store) : IAsyncLifetime
 {
     private const string Greeter = """
         { "name": "Greeter", "start": "ask_name", "nodes": [
@@ -22,14 +22,22 @@ public sealed class EvaluationTests : IDisposable
           { "id": "done", "type": "end" } ] }
         """;
 
-    private readonly SessionsFactory factory = new();
-    private readonly HttpClient client;
+    private SessionsFactory factory = null!;
+    private HttpClient client = null!;
 
-    public EvaluationTests() => client = factory.CreateClient();
+    public async Task InitializeAsync()
+    {
+        factory = new SessionsFactory(null, await store.SettingsAsync());
+        client = factory.CreateClient();
+    }
 
-    public void Dispose() => factory.Dispose();
+    public async Task DisposeAsync()
+    {
+        await factory.DisposeAsync();
+        await store.DisposeAsync();
+    }
 
-    [Fact]
+    [ServerFact]
     public async Task An_evaluation_replays_real_runs_on_a_version_and_says_which_conversations_it_changes_and_where()
     {
         var (workflow, runs) = await GreeterWithRunsAsync(good: 6, bad: 4);
@@ -75,7 +83,7 @@ public sealed class EvaluationTests : IDisposable
         Assert.Equal([again["evaluation_id"]!.GetValue<string>(), id], listed["items"]!.AsArray().Select(e => e!["evaluation_id"]!.GetValue<string>()));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task The_run_filters_limit_and_sample_choose_the_runs()
     {
         var (workflow, runs) = await GreeterWithRunsAsync(good: 5, bad: 3);
@@ -94,7 +102,7 @@ public sealed class EvaluationTests : IDisposable
         Assert.Equal(labelled["run_id"]!.GetValue<string>(), Assert.Single(gold["results"]!.AsArray())!["source_run_id"]!.GetValue<string>());
     }
 
-    [Theory]
+    [ServerTheory]
     [InlineData("""{"limit":0}""", "$.limit", "not 0")]
     [InlineData("""{"limit":1001}""", "$.limit", "not 1001")]
     [InlineData("""{"runs":{"colour":"red"}}""", "$.runs.colour", "colour")]
@@ -115,7 +123,7 @@ public sealed class EvaluationTests : IDisposable
         Assert.Empty((await (await client.GetAsync($"/v1/workflows/{workflow}/evaluations")).ReadObjectAsync())["items"]!.AsArray());
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Unknown_evaluations_and_selections_that_match_nothing_are_named()
     {
         var (workflow, _) = await GreeterWithRunsAsync(good: 1, bad: 0);
@@ -130,7 +138,7 @@ public sealed class EvaluationTests : IDisposable
         Assert.Equal((HttpStatusCode.NotFound, "version_not_found"), (noVersion.StatusCode, (await noVersion.ReadObjectAsync())["code"]!.GetValue<string>()));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_gated_workflow_activates_a_version_only_with_a_passing_evaluation_unless_an_admin_forces_it()
     {
         var gated = Greeter.Replace("\"name\": \"Greeter\",", "\"name\": \"Greeter\", \"evaluation_gate\": { \"max_diverged_percent\": 25 },");
@@ -221,3 +229,10 @@ public sealed class EvaluationTests : IDisposable
         return (counts["unchanged"]!.GetValue<int>(), counts["diverged"]!.GetValue<int>(), counts["refused"]!.GetValue<int>(), counts["stopped"]!.GetValue<int>(), counts["failed"]!.GetValue<int>());
     }
 }
+
+public sealed class SqliteEvaluationTests() : EvaluationTests(new SqliteStoreUnderTest());
+
+public sealed class PostgresEvaluationTests() : EvaluationTests(new PostgresStoreUnderTest());
+
+[NeedsServer(TestMongo.Variable, TestMongo.Server)]
+public sealed class MongoEvaluationTests() : EvaluationTests(new MongoStoreUnderTest());

@@ -10,7 +10,7 @@ namespace Sessions.Api.Tests;
 /// from that recording, so a replay of an unchanged version sees what the original saw even with the model server and
 /// the called service gone, and a changed request shows as `request_changed` at the turn it first happens.
 /// </summary>
-public sealed class RecordedReplayTests : IAsyncLifetime
+public abstract class RecordedReplayTests(StoreUnderTest store) : IAsyncLifetime
 {
     private const string OrderAssistant = "66a1f0000000000000000004";
     private const string Token = "orders-TOKEN-31337";
@@ -24,7 +24,8 @@ public sealed class RecordedReplayTests : IAsyncLifetime
     {
         model = await LoopbackOpenAi.StartAsync();
         api = await LoopbackApi.StartAsync(Token);
-        factory = new SessionsFactory(null, new()
+        var settings = await store.SettingsAsync();
+        factory = new SessionsFactory(null, new(settings)
         {
             ["Sessions:Llm:Configs:default:BaseUrl"] = model.BaseUrl,
             ["Sessions:Llm:Configs:default:Model"] = "big-model",
@@ -38,12 +39,13 @@ public sealed class RecordedReplayTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        factory.Dispose();
+        await factory.DisposeAsync();
+        await store.DisposeAsync();
         await api.DisposeAsync();
         await model.DisposeAsync();
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_recorded_replay_of_an_unchanged_version_never_diverges_even_with_the_model_and_the_service_stopped()
     {
         var runId = await OrderConversationAsync();
@@ -69,7 +71,7 @@ public sealed class RecordedReplayTests : IAsyncLifetime
         Assert.Equal("live_call", live["turns"]![0]!["cause"]!.GetValue<string>());
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Each_call_is_kept_with_its_turn_with_the_secret_by_name_and_the_answer_it_got()
     {
         var workflow = await client.UploadAsync($$$"""
@@ -92,7 +94,7 @@ public sealed class RecordedReplayTests : IAsyncLifetime
         Assert.DoesNotContain(Token, System.Text.Json.JsonSerializer.Serialize(turns, Runtime.Values.DocumentJson.Options));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_changed_prompt_is_request_changed_at_the_turn_it_first_happens_and_stops_there_or_goes_live()
     {
         var runId = await OrderConversationAsync();
@@ -128,7 +130,7 @@ public sealed class RecordedReplayTests : IAsyncLifetime
         Assert.Equal(requests + 1, model.Requests.Count);
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_call_the_source_never_made_follows_the_same_rule_and_an_answer_from_a_live_call_is_put_down_to_it()
     {
         var workflow = await client.UploadAsync($$$"""
@@ -159,7 +161,7 @@ public sealed class RecordedReplayTests : IAsyncLifetime
         Assert.Null(report["stopped"]!["call"]!["recorded"]);
     }
 
-    [Fact]
+    [ServerFact]
     public async Task An_answer_over_the_bound_is_kept_truncated_and_a_replay_that_needs_it_stops_there()
     {
         var workflow = await client.UploadAsync("""
@@ -184,7 +186,7 @@ public sealed class RecordedReplayTests : IAsyncLifetime
         Assert.False(report["turns"]![1]!["diverged"]!.GetValue<bool>());
     }
 
-    [Fact]
+    [ServerFact]
     public async Task A_fork_asks_a_models_question_again_from_the_recording_when_told_to()
     {
         var runId = (await client.StartAsync(OrderAssistant, new { dynamic_variables = new { orders_api = Orders() } }))["run_id"]!.GetValue<string>();
@@ -206,7 +208,7 @@ public sealed class RecordedReplayTests : IAsyncLifetime
         Assert.Equal(("recorded_call_changed", "chat"), (problem["code"]!.GetValue<string>(), problem["call"]!["node_id"]!.GetValue<string>()));
     }
 
-    [Fact]
+    [ServerFact]
     public async Task Random_conversations_of_every_sample_replay_identically_from_their_recordings_and_still_do_with_the_servers_gone()
     {
         // A workflow that calls out in every way a turn can: a model that talks, a model that judges a branch, a service
@@ -275,7 +277,7 @@ public sealed class RecordedReplayTests : IAsyncLifetime
         }
     }
 
-    [Theory]
+    [ServerTheory]
     [InlineData("""{"calls":"sometimes"}""", "$.calls", "\"sometimes\"")]
     [InlineData("""{"on_changed":"ignore"}""", "$.on_changed", "\"ignore\"")]
     public async Task A_replay_asked_for_an_unknown_mode_is_refused_naming_it_and_starts_nothing(string body, string path, string named)
@@ -320,3 +322,10 @@ public sealed class RecordedReplayTests : IAsyncLifetime
         return (await response.ReadObjectAsync())["version_number"]!.GetValue<int>();
     }
 }
+
+public sealed class SqliteRecordedReplayTests() : RecordedReplayTests(new SqliteStoreUnderTest());
+
+public sealed class PostgresRecordedReplayTests() : RecordedReplayTests(new PostgresStoreUnderTest());
+
+[NeedsServer(TestMongo.Variable, TestMongo.Server)]
+public sealed class MongoRecordedReplayTests() : RecordedReplayTests(new MongoStoreUnderTest());

@@ -60,6 +60,9 @@ public sealed record BatchDocument(
 
     /// <summary>For an evaluation: how its source runs were chosen (the run filters, `limit`, `sample`), as asked.</summary>
     public JsonObject? Selection { get; init; }
+
+    /// <summary>For an evaluation that finished: what it found (<see cref="Evaluations.EvaluationSummary"/>), kept as it finished.</summary>
+    public JsonObject? Summary { get; init; }
 }
 
 /// <summary>

@@ -43,7 +43,11 @@ public sealed class BatchWork(IBatchStore store, RunFacade runs, IOptions<BatchO
             var now = clock.GetUtcNow();
             if (open.Count == 0)
             {
-                await store.TryReplaceAsync(batch with { Status = BatchStatus.Completed, Version = batch.Version + 1, UpdatedAt = now, FinishedAt = now }, batch.Version, cancellationToken);
+                // An evaluation keeps its summary as it finishes: read back, listed and asked by a gate without its items.
+                var summary = batch.Kind == BatchKind.Evaluation
+                    ? System.Text.Json.JsonSerializer.SerializeToNode(EvaluationResults.Summarize(await EvaluationService.AllItemsAsync(store, batch, cancellationToken)), DocumentJson.Options)!.AsObject()
+                    : null;
+                await store.TryReplaceAsync(batch with { Status = BatchStatus.Completed, Version = batch.Version + 1, UpdatedAt = now, FinishedAt = now, Summary = summary }, batch.Version, cancellationToken);
                 continue;
             }
 

@@ -39,8 +39,7 @@ public sealed class EvaluationGate(IBatchStore batches, DefinitionCache definiti
                 .With("max_diverged_percent", limit);
         }
 
-        var summary = EvaluationResults.Summarize(await EvaluationService.AllItemsAsync(batches, finished, cancellationToken));
-        var changed = summary.DivergedPercent;
+        var changed = (await EvaluationService.SummaryAsync(batches, finished, cancellationToken))!.DivergedPercent;
         return changed <= limit
             ? null
             : new DomainException(

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Batches;
@@ -5,6 +6,7 @@ using Sessions.Runtime.Errors;
 using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
+using Sessions.Runtime.Values;
 using Sessions.Runtime.Workflows;
 
 namespace Sessions.Runtime.Evaluations;
@@ -74,7 +76,7 @@ public sealed class EvaluationService(IBatchStore store, WorkflowService workflo
                 ? found
                 : throw ProblemCodes.NotFound(ProblemCodes.EvaluationNotFound, "Evaluation", evaluationId);
         var counts = await store.CountItemsAsync(evaluation.TenantId, evaluation.Id, cancellationToken);
-        var summary = evaluation.Status == BatchStatus.Running ? null : EvaluationResults.Summarize(await AllItemsAsync(store, evaluation, cancellationToken));
+        var summary = await SummaryAsync(store, evaluation, cancellationToken);
         var page = await store.ListItemsAsync(evaluation.TenantId, evaluation.Id, afterIndex, limit + 1, openOnly: false, cancellationToken);
         return new EvaluationView(evaluation, counts, summary, [.. page.Take(limit)], page.Count > limit ? page[limit - 1].Index : null);
     }
@@ -86,12 +88,21 @@ public sealed class EvaluationService(IBatchStore store, WorkflowService workflo
         var views = new List<EvaluationView>();
         foreach (var evaluation in (await store.ListAsync(scope.TenantId, workflow.Id, BatchKind.Evaluation, MaxListed, cancellationToken)).Where(e => scope.Owns(e.TenantId, e.RunBy)))
         {
-            var summary = evaluation.Status == BatchStatus.Running ? null : EvaluationResults.Summarize(await AllItemsAsync(store, evaluation, cancellationToken));
+            var summary = await SummaryAsync(store, evaluation, cancellationToken);
             views.Add(new EvaluationView(evaluation, await store.CountItemsAsync(evaluation.TenantId, evaluation.Id, cancellationToken), summary, [], null));
         }
 
         return views;
     }
+
+    /// <summary>
+    /// What a finished evaluation found: as it was kept when it finished, or, for one that never finished (cancelled)
+    /// or finished before summaries were kept, summed up from its items now. None while it runs.
+    /// </summary>
+    internal static async Task<EvaluationSummary?> SummaryAsync(IBatchStore store, BatchDocument evaluation, CancellationToken cancellationToken) =>
+        evaluation.Status == BatchStatus.Running ? null
+        : evaluation.Summary?.Deserialize<EvaluationSummary>(DocumentJson.Options)
+            ?? EvaluationResults.Summarize(await AllItemsAsync(store, evaluation, cancellationToken));
 
     /// <summary>Every item of an evaluation, in order (at most <see cref="MaxRuns"/>).</summary>
     internal static async Task<IReadOnlyList<BatchItem>> AllItemsAsync(IBatchStore store, BatchDocument evaluation, CancellationToken cancellationToken)

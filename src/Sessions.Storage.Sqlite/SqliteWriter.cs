@@ -111,6 +111,12 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     private static async Task CommitGroupAsync(SqliteConnection connection, List<Write> group)
     {
+        if (group.Count == 1)
+        {
+            await CommitAloneAsync(connection, group[0]);
+            return;
+        }
+
         var results = new object?[group.Count];
         var failures = new Exception?[group.Count];
         await using (var transaction = connection.BeginTransaction(deferred: false))
@@ -145,6 +151,32 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 group[i].Done.TrySetResult(results[i]);
             }
         }
+    }
+
+    /// <summary>
+    /// A write that found no other waiting, as a lone conversation's turns always do: its own transaction, without the
+    /// savepoint that only keeps one write's failure from the others of a group.
+    /// </summary>
+    private static async Task CommitAloneAsync(SqliteConnection connection, Write write)
+    {
+        object? result;
+        await using (var transaction = connection.BeginTransaction(deferred: false))
+        {
+            try
+            {
+                result = await write.Work(connection, transaction);
+            }
+            catch (Exception ex)
+            {
+                await transaction.RollbackAsync();
+                write.Done.TrySetException(ex);
+                return;
+            }
+
+            await transaction.CommitAsync();
+        }
+
+        write.Done.TrySetResult(result);
     }
 
     private static Task<int> Savepoint(SqliteConnection connection, SqliteTransaction transaction, string sql) =>

@@ -37,8 +37,54 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         await using var connection = await database.OpenAsync(CancellationToken.None);
         Assert.Equal("wal", await Scalar(connection, "PRAGMA journal_mode;"));
         Assert.Equal(2L, await Scalar(connection, "PRAGMA synchronous;"));
-        Assert.Equal(12L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
+        Assert.Equal(13L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
         Assert.True(File.Exists(folder.File("nested/dir/sessions.db")));
+    }
+
+    /// <summary>
+    /// The writer commits a write that found no other waiting in a transaction of its own, and a group's writes each in a
+    /// savepoint: either way a write that fails leaves nothing, the others stay, and the writer goes on.
+    /// </summary>
+    [Fact]
+    public async Task A_write_that_fails_leaves_nothing_alone_or_in_a_group_and_the_writer_goes_on()
+    {
+        static async Task<bool> Insert(SqliteConnection connection, SqliteTransaction transaction, int n, bool fail)
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = $"INSERT INTO scratch (n) VALUES ({n});";
+            await insert.ExecuteNonQueryAsync();
+            return fail ? throw new InvalidOperationException($"write {n} fails after its insert") : true;
+        }
+
+        await database.WriteAsync(async (connection, transaction) =>
+        {
+            await using var create = connection.CreateCommand();
+            create.Transaction = transaction;
+            create.CommandText = "CREATE TABLE scratch (n INTEGER NOT NULL);";
+            return await create.ExecuteNonQueryAsync();
+        }, CancellationToken.None);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => database.WriteAsync((c, t) => Insert(c, t, 1, fail: true), CancellationToken.None));
+        Assert.True(await database.WriteAsync((c, t) => Insert(c, t, 2, fail: false), CancellationToken.None));
+
+        var many = Enumerable.Range(3, 60).Select(n => database.WriteAsync((c, t) => Insert(c, t, n, fail: n % 3 == 0), CancellationToken.None)).ToList();
+        foreach (var (write, n) in many.Select((w, i) => (w, i + 3)))
+        {
+            if (n % 3 == 0)
+            {
+                await Assert.ThrowsAsync<InvalidOperationException>(() => write);
+            }
+            else
+            {
+                Assert.True(await write);
+            }
+        }
+
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var read = connection.CreateCommand();
+        read.CommandText = "SELECT group_concat(n) FROM (SELECT n FROM scratch ORDER BY n);";
+        Assert.Equal(string.Join(",", Enumerable.Range(2, 61).Where(n => n == 2 || n % 3 != 0)), await read.ExecuteScalarAsync());
     }
 
     [Fact]

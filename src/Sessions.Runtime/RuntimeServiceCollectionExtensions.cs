@@ -47,7 +47,8 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<Batches.BatchWork>();
         services.AddSingleton<Batches.BatchService>();
         services.AddSingleton<Evaluations.EvaluationService>();
-        services.AddSingleton<Evaluations.EvaluationGate>();
+        services.AddSingleton<Workflows.IActivationGate, Evaluations.EvaluationGate>();
+        services.AddSingleton<Batches.IBatchItemKind, Evaluations.EvaluationItems>();
         services.AddSingleton<ForkService>();
         services.AddSingleton<ReplayService>();
         services.AddSingleton<Facade.RunFacade>();

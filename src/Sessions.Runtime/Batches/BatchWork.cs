@@ -4,8 +4,6 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sessions.Runtime.Errors;
-using Sessions.Runtime.Evaluations;
-using Sessions.Runtime.Recordings;
 using Sessions.Runtime.Facade;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Storage;
@@ -22,7 +20,7 @@ namespace Sessions.Runtime.Batches;
 /// committed gets that turn's answer. The item is then settled with how the turn left its run. A batch whose items are
 /// all settled is completed.
 /// </summary>
-public sealed class BatchWork(IBatchStore store, RunFacade runs, IOptions<BatchOptions> options, TimeProvider clock, ILogger<BatchWork> logger)
+public sealed class BatchWork(IBatchStore store, RunFacade runs, IEnumerable<IBatchItemKind> kinds, IOptions<BatchOptions> options, TimeProvider clock, ILogger<BatchWork> logger)
 {
     private readonly ConcurrentDictionary<(string BatchId, int Index), bool> working = new();
     private readonly WorkSignal signal = new();
@@ -43,10 +41,8 @@ public sealed class BatchWork(IBatchStore store, RunFacade runs, IOptions<BatchO
             var now = clock.GetUtcNow();
             if (open.Count == 0)
             {
-                // An evaluation keeps its summary as it finishes: read back, listed and asked by a gate without its items.
-                var summary = batch.Kind == BatchKind.Evaluation
-                    ? System.Text.Json.JsonSerializer.SerializeToNode(EvaluationResults.Summarize(await EvaluationService.AllItemsAsync(store, batch, cancellationToken)), DocumentJson.Options)!.AsObject()
-                    : null;
+                // A batch of another kind keeps what it came to as it finishes (an evaluation's summary).
+                var summary = Other(batch) is { } kind ? await kind.SummarizeAsync(batch, cancellationToken) : null;
                 await store.TryReplaceAsync(batch with { Status = BatchStatus.Completed, Version = batch.Version + 1, UpdatedAt = now, FinishedAt = now, Summary = summary }, batch.Version, cancellationToken);
                 continue;
             }
@@ -77,7 +73,7 @@ public sealed class BatchWork(IBatchStore store, RunFacade runs, IOptions<BatchO
     {
         try
         {
-            var settled = batch.Kind == BatchKind.Evaluation ? await ReplayAsync(batch, item) : await TakeFirstTurnAsync(batch, item);
+            var settled = Other(batch) is { } kind ? await kind.RunAsync(batch, item) : await TakeFirstTurnAsync(batch, item);
             if (settled is not null && !await store.TryReplaceItemAsync(settled with { Version = item.Version + 1, ClaimedUntil = null }, item.Version, CancellationToken.None))
             {
                 logger.LogDebug("Batch {BatchId} item {Index} changed while its turn ran; its result is not recorded again", batch.Id, item.Index);
@@ -95,30 +91,10 @@ public sealed class BatchWork(IBatchStore store, RunFacade runs, IOptions<BatchO
         }
     }
 
-    /// <summary>
-    /// An evaluation's item as its source run's recorded replay left it. A replay whose server died is made again when
-    /// the claim runs out: it calls nothing outside (its calls come from the recording, and it stops before any other),
-    /// so doing it twice leaves one more replay run and the same result.
-    /// </summary>
-    private async Task<BatchItem> ReplayAsync(BatchDocument evaluation, BatchItem item)
-    {
-        var source = item.Input["source_run_id"]!.GetValue<string>();
-        try
-        {
-            var report = await runs.ReplayAsync(new RunScope(evaluation.TenantId), source, evaluation.VersionNumber, CallReplayMode.Recorded, CancellationToken.None);
-            return item with
-            {
-                State = BatchItemState.Completed,
-                RunId = report.ReplayRunId,
-                RunStatus = report.Turns.LastOrDefault(t => t.After is { Code: null })?.After?.Status,
-                Output = EvaluationResults.Of(source, report),
-            };
-        }
-        catch (DomainException refused)
-        {
-            return item with { State = BatchItemState.Failed, Error = $"{refused.Title}: {refused.Message}" };
-        }
-    }
+    /// <summary>The work of a batch whose items do something else than start runs; none for a batch of runs.</summary>
+    private IBatchItemKind? Other(BatchDocument batch) =>
+        batch.Kind == BatchKind.Runs ? null
+        : kinds.FirstOrDefault(k => k.Kind == batch.Kind) ?? throw new InvalidOperationException($"No work is registered for batches of kind {batch.Kind}.");
 
     /// <summary>The item as its run's first turn left it; null when another server is taking that turn now.</summary>
     private async Task<BatchItem?> TakeFirstTurnAsync(BatchDocument batch, BatchItem item)

@@ -10,7 +10,7 @@ namespace Sessions.Runtime.Evaluations;
 /// at most `max_diverged_percent` of its replayed runs changed (diverged, refused or stopped). Asked before every
 /// activation, the upload that activates included; an admin may force one past it, and the workflow keeps that.
 /// </summary>
-public sealed class EvaluationGate(IBatchStore batches, DefinitionCache definitions)
+public sealed class EvaluationGate(IBatchStore batches, DefinitionCache definitions) : IActivationGate
 {
     /// <summary>Why the gate refuses activating <paramref name="versionNumber"/> now, or null when it lets it through.</summary>
     public async Task<DomainException?> RefusalAsync(WorkflowDocument workflow, int versionNumber, CancellationToken cancellationToken)

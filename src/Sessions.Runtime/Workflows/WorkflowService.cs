@@ -13,7 +13,7 @@ public sealed record WorkflowCreated(WorkflowDocument Workflow, IReadOnlyList<De
 public sealed record VersionAdded(WorkflowDocument Workflow, int VersionNumber, IReadOnlyList<DefinitionProblem> Warnings);
 
 /// <summary>Uploads, versions and reads workflow definitions. Nothing invalid is ever stored.</summary>
-public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler compiler, DefinitionCache cache, Evaluations.EvaluationGate gate, TimeProvider clock)
+public sealed class WorkflowService(IWorkflowStore store, DefinitionCompiler compiler, DefinitionCache cache, IActivationGate gate, TimeProvider clock)
 {
     public Task<WorkflowCreated> CreateAsync(string tenantId, JsonNode? definition, CancellationToken cancellationToken) =>
         CreateAsync(tenantId, ObjectId.NewId(clock.GetUtcNow()).ToString(), definition, cancellationToken);

@@ -12,9 +12,11 @@ namespace Sessions.Runtime.Recordings;
 public sealed class CallLedger
 {
     private readonly Lock gate = new();
-    private readonly List<RecordedCall> made = [];
-    private readonly List<CallDivergence> divergences = [];
-    private readonly Dictionary<string, int> callsByNode = new(StringComparer.Ordinal);
+
+    // Made on a turn's first call only: most turns call nothing outside, and every turn has a ledger.
+    private List<RecordedCall>? made;
+    private List<CallDivergence>? divergences;
+    private Dictionary<string, int>? callsByNode;
     private readonly ReplayedCalls? replay;
     private readonly ReplayOptions options;
     private int fromRecording;
@@ -39,6 +41,7 @@ public sealed class CallLedger
         int index;
         lock (gate)
         {
+            callsByNode ??= new Dictionary<string, int>(StringComparer.Ordinal);
             index = callsByNode.GetValueOrDefault(nodeId);
             callsByNode[nodeId] = index + 1;
         }
@@ -62,7 +65,7 @@ public sealed class CallLedger
             var divergence = new CallDivergence(why, nodeId, index, (JsonObject?)source?.Request.DeepClone(), (JsonObject)request.DeepClone(), policy);
             lock (gate)
             {
-                divergences.Add(divergence);
+                (divergences ??= []).Add(divergence);
             }
 
             if (policy == ChangedCallPolicy.Stop)
@@ -94,7 +97,7 @@ public sealed class CallLedger
         {
             lock (gate)
             {
-                return made.Count == 0 ? null : [.. made];
+                return made is null ? null : [.. made];
             }
         }
     }
@@ -104,7 +107,7 @@ public sealed class CallLedger
     {
         lock (gate)
         {
-            return new CallReport(fromRecording, live, [.. divergences]);
+            return made is null && divergences is null ? CallReport.None : new CallReport(fromRecording, live, [.. divergences ?? []]);
         }
     }
 
@@ -112,7 +115,7 @@ public sealed class CallLedger
     {
         lock (gate)
         {
-            made.Add(call);
+            (made ??= []).Add(call);
             if (fromRecording)
             {
                 this.fromRecording++;

@@ -144,12 +144,15 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
         {
             // The new version refused this input (a reply it no longer accepts, a finished run): that is a divergence.
             var now = replayId is null ? null : await runs.GetAsync(tenantId, replayId, cancellationToken);
-            return new ReplayStep(new TurnView("rejected", refused.Code, [], null), replayId, now?.Variables, CallReport.None);
+            return new ReplayStep(new TurnView(Rejected, refused.Code, [], null), replayId, now?.Variables, CallReport.None);
         }
     }
 
     /// <summary>The status a replayed turn shows when the replay stopped before one of its calls.</summary>
     public const string Stopped = "stopped";
+
+    /// <summary>The status a replayed turn shows when the version refused its input.</summary>
+    public const string Rejected = "rejected";
 
     private static List<Difference> Compare(TurnView before, JsonObject? beforeVariables, TurnView? after, JsonObject? afterVariables)
     {

@@ -59,7 +59,7 @@ public static class EvaluationResults
     public static JsonObject Of(string sourceRunId, ReplayReport report)
     {
         var outcome = report.Stopped is not null ? EvaluationOutcomes.Stopped
-            : report.Turns.Any(t => t.After?.Status == "rejected") ? EvaluationOutcomes.Refused
+            : report.Turns.Any(t => t.After?.Status == ReplayService.Rejected) ? EvaluationOutcomes.Refused
             : report.Diverged ? EvaluationOutcomes.Diverged
             : EvaluationOutcomes.Unchanged;
         var differences = new JsonArray();

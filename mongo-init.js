@@ -110,25 +110,6 @@ const collections = {
       { keys: { expires_at: 1 }, options: { name: "expires" } },
     ],
   },
-  run_events: {
-    validator: {
-      $jsonSchema: {
-        bsonType: "object",
-        required: ["run_id", "tenant_id", "seq", "turn_number", "type", "node_id", "timestamp", "fields"],
-        properties: {
-          run_id: text,
-          tenant_id: text,
-          seq: integer,
-          turn_number: integer,
-          type: { enum: eventTypes },
-          node_id: textOrNull,
-          timestamp: time,
-          fields: { bsonType: "object" },
-        },
-      },
-    },
-    indexes: [{ keys: { run_id: 1, seq: 1 }, options: { name: "run_seq", unique: true } }],
-  },
   run_turns: {
     validator: {
       $jsonSchema: {
@@ -144,10 +125,23 @@ const collections = {
           last_seq: integer,
           state_after: objectOrNull,
           changes: objectOrNull,
+          // The turn's events, in order: the i-th of n has seq last_seq - n + 1 + i.
+          events: {
+            bsonType: "array",
+            items: {
+              bsonType: "object",
+              required: ["type", "node_id", "timestamp", "fields"],
+              properties: { type: { enum: eventTypes }, node_id: textOrNull, timestamp: time, fields: { bsonType: "object" } },
+            },
+          },
         },
       },
     },
-    indexes: [{ keys: { run_id: 1, turn_number: 1 }, options: { name: "run_turn", unique: true } }],
+    indexes: [
+      { keys: { run_id: 1, turn_number: 1 }, options: { name: "run_turn", unique: true } },
+      // The turn holding the events after a seq.
+      { keys: { run_id: 1, last_seq: 1 }, options: { name: "run_last_seq" } },
+    ],
   },
   idempotency_keys: {
     validator: {

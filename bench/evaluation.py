@@ -137,7 +137,7 @@ try:
             SELECT COUNT(*), SUM(json_array_length(t.calls)), SUM(length(CAST(t.calls AS BLOB))) FROM run_turns t JOIN runs r ON r.id = t.run_id
             WHERE t.calls IS NOT NULL AND json_extract(r.doc, '$.origin') IS NULL""").fetchone()
         events = db.execute("""
-            SELECT SUM(length(CAST(e.payload AS BLOB))) FROM run_events e JOIN runs r ON r.id = e.run_id
+            SELECT SUM(length(CAST(t.events AS BLOB))) FROM run_turns t JOIN runs r ON r.id = t.run_id
             WHERE json_extract(r.doc, '$.origin') IS NULL""").fetchone()[0]
     print(json.dumps({"turns_with_calls": turns, "calls": calls, "calls_bytes": stored, "bytes_per_call": round(stored / calls),
                       "bytes_per_turn_with_calls": round(stored / turns), "events_bytes_same_runs": events}))

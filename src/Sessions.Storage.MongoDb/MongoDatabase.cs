@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MongoDB.Bson;
 using MongoDB.Driver;
@@ -16,8 +18,11 @@ public sealed class MongoDatabase : IStoreLifecycle
 
     private readonly MongoClient client;
 
-    public MongoDatabase(IOptions<MongoStoreOptions> options)
+    private readonly ILogger logger;
+
+    public MongoDatabase(IOptions<MongoStoreOptions> options, ILogger<MongoDatabase>? logger = null)
     {
+        this.logger = logger ?? NullLogger<MongoDatabase>.Instance;
         var settings = MongoClientSettings.FromConnectionString(options.Value.ConnectionString);
         settings.ReadConcern = ReadConcern.Majority;
         settings.WriteConcern = WriteConcern.WMajority;
@@ -75,6 +80,11 @@ public sealed class MongoDatabase : IStoreLifecycle
 
             // Creating an index that exists with the same keys and options is a no-op, so every instance may do it.
             await Collection(index.Collection).Indexes.CreateOneAsync(new CreateIndexModel<BsonDocument>(index.Keys, options), cancellationToken: cancellationToken);
+        }
+
+        if (existing.Contains(MongoSchema.EarlierEvents))
+        {
+            await MongoEventsUpgrade.RunAsync(this, logger, cancellationToken);
         }
     }
 

@@ -38,10 +38,17 @@ public static class MongoFilters
 
     public static readonly ProjectionDefinition<BsonDocument> WithoutDefinition = Builders<BsonDocument>.Projection.Exclude("definition_json");
 
-    public static FilterDefinition<BsonDocument> EventsAfter(string tenantId, string runId, long afterSeq) =>
-        Filter.Eq("run_id", runId) & Filter.Eq("tenant_id", tenantId) & Filter.Gt("seq", afterSeq);
+    /// <summary>A run's turns that hold events after <paramref name="afterSeq"/>.</summary>
+    public static FilterDefinition<BsonDocument> TurnsWithEventsAfter(string tenantId, string runId, long afterSeq) =>
+        Filter.Eq("run_id", runId) & Filter.Eq("tenant_id", tenantId) & Filter.Gt("last_seq", afterSeq) & Filter.Exists("events");
 
-    public static readonly SortDefinition<BsonDocument> BySeq = Sort.Ascending("seq");
+    public static readonly SortDefinition<BsonDocument> ByLastSeq = Sort.Ascending("last_seq");
+
+    /// <summary>What a read of events needs of a turn.</summary>
+    public static readonly ProjectionDefinition<BsonDocument> TurnEventsOnly = Builders<BsonDocument>.Projection.Include("turn_number").Include("last_seq").Include("events");
+
+    /// <summary>A turn without its events, for reads of turns.</summary>
+    public static readonly ProjectionDefinition<BsonDocument> WithoutEvents = Builders<BsonDocument>.Projection.Exclude("events");
 
     public static FilterDefinition<BsonDocument> TurnsAfter(string tenantId, string runId, int afterTurn) =>
         Filter.Eq("run_id", runId) & Filter.Eq("tenant_id", tenantId) & Filter.Gt("turn_number", afterTurn);

@@ -15,8 +15,6 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
 
     private IMongoCollection<BsonDocument> Runs => database.Collection(MongoSchema.Runs);
 
-    private IMongoCollection<BsonDocument> Events => database.Collection(MongoSchema.Events);
-
     private IMongoCollection<BsonDocument> Turns => database.Collection(MongoSchema.Turns);
 
 
@@ -43,7 +41,12 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
     public async Task CommitTurnAsync(TurnCommit commit, CancellationToken cancellationToken)
     {
         var run = commit.Run;
-        var events = commit.Events.Select(e => StoredDocuments.Event(e, run.TenantId)).ToList();
+        if (commit.Turn is null && commit.Events.Count > 0)
+        {
+            throw new InvalidOperationException($"A commit of run {run.Id} has events but no turn to keep them.");
+        }
+
+        var turnDocument = commit.Turn is { } turn ? StoredDocuments.Turn(turn, run.TenantId, commit.Events) : null;
         try
         {
             await database.InTransactionAsync(
@@ -58,14 +61,9 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
                         throw new StoreConflictException($"Run {run.Id} is no longer at version {commit.ExpectedVersion}.");
                     }
 
-                    if (events.Count > 0)
+                    if (turnDocument is not null)
                     {
-                        await Events.InsertManyAsync(session, events, cancellationToken: ct);
-                    }
-
-                    if (commit.Turn is { } turn)
-                    {
-                        await Turns.InsertOneAsync(session, StoredDocuments.Turn(turn, run.TenantId), cancellationToken: ct);
+                        await Turns.InsertOneAsync(session, turnDocument, cancellationToken: ct);
                     }
 
                     await MongoWebhookStore.InsertAsync(database.Collection(MongoSchema.WebhookDeliveries), session, commit.Deliveries, ct);
@@ -82,19 +80,30 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
         }
         catch (MongoException ex) when (MongoDatabase.IsDuplicateKey(ex))
         {
-            throw new StoreConflictException($"Run {run.Id} already exists, or already has turn {commit.Turn?.TurnNumber} or one of its events.");
+            throw new StoreConflictException($"Run {run.Id} already exists, or already has turn {commit.Turn?.TurnNumber}.");
         }
     }
 
     public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken)
     {
-        var found = await Events.Find(MongoFilters.EventsAfter(tenantId, runId, afterSeq)).Sort(MongoFilters.BySeq).Limit(limit).ToListAsync(cancellationToken);
-        return found.Select(StoredDocuments.Event).ToList();
+        // The turns that hold them, found by their last seqs; each after the first holds at least one of those asked for.
+        var turns = await Turns.Find(MongoFilters.TurnsWithEventsAfter(tenantId, runId, afterSeq))
+            .Sort(MongoFilters.ByLastSeq)
+            .Project(MongoFilters.TurnEventsOnly)
+            .Limit(limit)
+            .ToListAsync(cancellationToken);
+        var events = new List<RunEvent>();
+        foreach (var turn in turns.TakeWhile(_ => events.Count < limit))
+        {
+            StoredDocuments.Events(runId, turn, afterSeq, limit, events);
+        }
+
+        return events;
     }
 
     public async Task<IReadOnlyList<TurnDocument>> GetTurnsAsync(string tenantId, string runId, int afterTurn, int limit, CancellationToken cancellationToken)
     {
-        var find = Turns.Find(MongoFilters.TurnsAfter(tenantId, runId, afterTurn)).Sort(MongoFilters.ByTurn);
+        var find = Turns.Find(MongoFilters.TurnsAfter(tenantId, runId, afterTurn)).Sort(MongoFilters.ByTurn).Project(MongoFilters.WithoutEvents);
         var found = await (limit == int.MaxValue ? find : find.Limit(limit)).ToListAsync(cancellationToken);
         return found.Select(StoredDocuments.Turn).ToList();
     }
@@ -185,7 +194,7 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
                     await database.Collection(MongoSchema.FileChunks).DeleteManyAsync(session, MongoFilters.ChunksOfFiles(files.Select(f => f.ToString())), cancellationToken: ct);
                 }
 
-                foreach (var collection in new[] { MongoSchema.Events, MongoSchema.Turns, MongoSchema.IdempotencyKeys, MongoSchema.WebhookDeliveries, MongoSchema.RunFiles })
+                foreach (var collection in new[] { MongoSchema.Turns, MongoSchema.IdempotencyKeys, MongoSchema.WebhookDeliveries, MongoSchema.RunFiles })
                 {
                     await database.Collection(collection).DeleteManyAsync(session, owned, cancellationToken: ct);
                 }

@@ -15,7 +15,8 @@ public static class MongoSchema
     public const string Workflows = "workflows";
     public const string WorkflowVersions = "workflow_versions";
     public const string Runs = "workflow_runs";
-    public const string Events = "run_events";
+    /// <summary>Where events were kept before one record per turn: read once by the upgrade (<see cref="MongoEventsUpgrade"/>), then dropped.</summary>
+    public const string EarlierEvents = "run_events";
     public const string Turns = "run_turns";
     public const string IdempotencyKeys = "idempotency_keys";
     public const string WebhookDeliveries = "webhook_deliveries";
@@ -26,7 +27,7 @@ public static class MongoSchema
     public const string ConversationLinks = "conversation_links";
 
     public static readonly IReadOnlyList<string> Collections =
-        [Workflows, WorkflowVersions, Runs, Events, Turns, IdempotencyKeys, WebhookDeliveries, RunFiles, FileChunks, Batches, BatchItems, ConversationLinks];
+        [Workflows, WorkflowVersions, Runs, Turns, IdempotencyKeys, WebhookDeliveries, RunFiles, FileChunks, Batches, BatchItems, ConversationLinks];
 
     public static readonly IReadOnlyList<MongoIndex> Indexes =
     [
@@ -45,9 +46,10 @@ public static class MongoSchema
         new(Runs, "deleted", new BsonDocument { ["deleted_at"] = 1 }),
         new(Runs, "expires", new BsonDocument { ["expires_at"] = 1 }),
 
-        // A run's events and turns are each numbered once: a second commit of the same numbers fails whole.
-        new(Events, "run_seq", new BsonDocument { ["run_id"] = 1, ["seq"] = 1 }, Unique: true),
+        // A run's turns are each numbered once (a second commit of the same number fails whole); the turn holding the
+        // events after a seq is found by the turns' last seqs.
         new(Turns, "run_turn", new BsonDocument { ["run_id"] = 1, ["turn_number"] = 1 }, Unique: true),
+        new(Turns, "run_last_seq", new BsonDocument { ["run_id"] = 1, ["last_seq"] = 1 }),
 
         new(IdempotencyKeys, "tenant_key", new BsonDocument { ["tenant_id"] = 1, ["key"] = 1 }, Unique: true),
         new(IdempotencyKeys, "purge_at_ttl", new BsonDocument { ["purge_at"] = 1 }, ExpireAfterSeconds: 0),

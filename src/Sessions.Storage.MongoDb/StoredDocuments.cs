@@ -84,25 +84,33 @@ public static class StoredDocuments
         document.GetValue("definition_json", "").AsString,
         Time(document["created_at"]));
 
-    public static BsonDocument Event(RunEvent item, string tenantId) => new()
+    /// <summary>An event as its turn's document keeps it, in the turn's `events` array (its seq and turn are the turn's).</summary>
+    public static BsonDocument Event(RunEvent item) => new()
     {
-        ["run_id"] = item.RunId,
-        ["tenant_id"] = tenantId,
-        ["seq"] = item.Seq,
-        ["turn_number"] = item.TurnNumber,
         ["type"] = item.Type.ToWire(),
         ["node_id"] = (BsonValue?)item.NodeId ?? BsonNull.Value,
         ["timestamp"] = Time(item.Timestamp),
         ["fields"] = JsonBson.ToBson(EventCatalogue.FieldsObject(item.Payload)),
     };
 
-    public static RunEvent Event(BsonDocument document) => new(
-        document["run_id"].AsString,
-        document["seq"].ToInt64(),
-        document["turn_number"].AsInt32,
-        document["node_id"].IsBsonNull ? null : document["node_id"].AsString,
-        Time(document["timestamp"]),
-        EventCatalogue.ReadFields(WireNames<RunEventType>.Parse(document["type"].AsString), JsonBson.ToJson(document["fields"].AsBsonDocument)));
+    /// <summary>The turn's events after <paramref name="afterSeq"/>, appended to <paramref name="into"/> until it holds <paramref name="limit"/>.</summary>
+    public static void Events(string runId, BsonDocument turn, long afterSeq, int limit, List<RunEvent> into)
+    {
+        var items = turn["events"].AsBsonArray;
+        var firstSeq = turn["last_seq"].ToInt64() - items.Count + 1;
+        var turnNumber = turn["turn_number"].AsInt32;
+        for (var i = (int)Math.Max(0, afterSeq + 1 - firstSeq); i < items.Count && into.Count < limit; i++)
+        {
+            var item = items[i].AsBsonDocument;
+            into.Add(new RunEvent(
+                runId,
+                firstSeq + i,
+                turnNumber,
+                item["node_id"].IsBsonNull ? null : item["node_id"].AsString,
+                Time(item["timestamp"]),
+                EventCatalogue.ReadFields(WireNames<RunEventType>.Parse(item["type"].AsString), JsonBson.ToJson(item["fields"].AsBsonDocument))));
+        }
+    }
 
     public static BsonDocument Conversation(ConversationLink link) => new()
     {
@@ -126,10 +134,18 @@ public static class StoredDocuments
         Time(document["created_at"]),
         Time(document["updated_at"]));
 
-    public static BsonDocument Turn(TurnDocument turn, string tenantId)
+    /// <summary>The turn with its events (none for a turn that has none, such as a fork's turn 0).</summary>
+    public static BsonDocument Turn(TurnDocument turn, string tenantId, IReadOnlyList<RunEvent> events)
     {
         var document = JsonBson.ToBson(JsonSerializer.SerializeToNode(turn, DocumentJson.Options)!.AsObject());
         document["tenant_id"] = tenantId;
+        if (events.Count > 0)
+        {
+            // Checked as every store checks it: the events must be the turn's, numbered up to its last seq.
+            TurnEvents.Check(turn, events);
+            document["events"] = new BsonArray(events.Select(Event));
+        }
+
         return document;
     }
 
@@ -138,6 +154,7 @@ public static class StoredDocuments
         var json = JsonBson.ToJson(document);
         json.Remove("_id");
         json.Remove("tenant_id");
+        json.Remove("events");
         return json.Deserialize<TurnDocument>(DocumentJson.Options)!;
     }
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Sessions.Runtime.Storage;
@@ -165,6 +167,12 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
         CREATE INDEX ix_conversation_links_created ON conversation_links (tenant_id, protocol, created_at);
         CREATE INDEX ix_conversation_links_run ON conversation_links (tenant_id, run_id);
         """,
+        // One record per turn: a turn's events are kept with it (moved there by PostgresEventsUpgrade, which then drops
+        // run_events); a run's turns with events are found by their last seq, for reads of the events after one.
+        """
+        ALTER TABLE run_turns ADD COLUMN last_seq bigint, ADD COLUMN events json;
+        CREATE INDEX ix_run_turns_last_seq ON run_turns (run_id, last_seq) WHERE events IS NOT NULL;
+        """,
     ];
 
     /// <summary>Any fixed number: instances starting together take this lock so that one of them migrates.</summary>
@@ -172,8 +180,11 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
 
     private readonly NpgsqlDataSource dataSource;
 
-    public PostgresDatabase(IOptions<PostgresStoreOptions> options)
+    private readonly ILogger logger;
+
+    public PostgresDatabase(IOptions<PostgresStoreOptions> options, ILogger<PostgresDatabase>? logger = null)
     {
+        this.logger = logger ?? NullLogger<PostgresDatabase>.Instance;
         if (string.IsNullOrWhiteSpace(options.Value.ConnectionString))
         {
             throw new InvalidOperationException(
@@ -207,6 +218,7 @@ public sealed class PostgresDatabase : IStoreLifecycle, IAsyncDisposable
 
         await SqlMigrations.ApplyAsync(transaction, Migrations, DateTimeOffset.UtcNow, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await PostgresEventsUpgrade.RunAsync(this, MigrationLock, logger, cancellationToken);
     }
 
     public async Task CheckAsync(CancellationToken cancellationToken)

@@ -85,25 +85,20 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             batch.BatchCommands.Add(labelled);
         }
 
-        var events = new NpgsqlBatchCommand(
-            """
-            INSERT INTO run_events (run_id, seq, turn_number, type, payload)
-            SELECT $1, e.seq, e.turn_number, e.type, e.payload::json FROM unnest($2, $3, $4, $5) AS e(seq, turn_number, type, payload);
-            """);
-        events.Parameters.Add(new NpgsqlParameter<string> { TypedValue = run.Id });
-        events.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = commit.Events.Select(e => e.Seq).ToArray() });
-        events.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = commit.Events.Select(e => e.TurnNumber).ToArray() });
-        events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(e => e.Type.ToWire()).ToArray() });
-        events.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = commit.Events.Select(EventPayload.Write).ToArray() });
-        batch.BatchCommands.Add(events);
-
         if (commit.Turn is { } turn)
         {
+            var events = TurnEvents.Write(turn, commit.Events);
             batch.BatchCommands.Add(Sql.BatchCommand(
-                "INSERT INTO run_turns (run_id, turn_number, doc) VALUES ($1, $2, $3);",
+                "INSERT INTO run_turns (run_id, turn_number, doc, last_seq, events) VALUES ($1, $2, $3, $4, $5::json);",
                 turn.RunId,
                 turn.TurnNumber,
-                Sql.AsJson(JsonSerializer.Serialize(turn, DocumentJson.Options))));
+                Sql.AsJson(JsonSerializer.Serialize(turn, DocumentJson.Options)),
+                turn.LastSeq,
+                events is null ? null : Sql.AsJson(events)));
+        }
+        else if (commit.Events.Count > 0)
+        {
+            throw new InvalidOperationException($"A commit of run {run.Id} has events but no turn to keep them.");
         }
 
         foreach (var delivery in commit.Deliveries)
@@ -128,7 +123,7 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         }
         catch (PostgresException ex) when (ex.SqlState == Sql.UniqueViolation)
         {
-            throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn?.TurnNumber} or one of its events.");
+            throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn?.TurnNumber}.");
         }
         catch (PostgresException ex) when (ex.SqlState == Sql.NotWritten)
         {
@@ -150,16 +145,20 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
 
     private static readonly string UpdateRunOnce = Sql.RequireOneRow(UpdateRun, RunNotWritten);
 
+    /// <summary>
+    /// Read from the turns that hold them: the first is found by the index on each run's last seqs, and each turn read
+    /// after it holds at least one of the events asked for, so at most <paramref name="limit"/> turns are read.
+    /// </summary>
     public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Sql.Command(
             connection,
             """
-            SELECT e.seq, e.turn_number, e.type, e.payload::text FROM run_events e
-            JOIN runs r ON r.id = e.run_id
-            WHERE r.id = $1 AND r.tenant_id = $2 AND e.seq > $3
-            ORDER BY e.seq LIMIT $4;
+            SELECT t.turn_number, t.last_seq, t.events::text FROM run_turns t
+            JOIN runs r ON r.id = t.run_id
+            WHERE r.id = $1 AND r.tenant_id = $2 AND t.run_id = $1 AND t.last_seq > $3 AND t.events IS NOT NULL
+            ORDER BY t.last_seq LIMIT $4;
             """,
             runId,
             tenantId,
@@ -167,9 +166,9 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             limit);
         var events = new List<RunEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        while (events.Count < limit && await reader.ReadAsync(cancellationToken))
         {
-            events.Add(EventPayload.Read(runId, reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3)));
+            TurnEvents.Read(runId, reader.GetInt32(0), reader.GetInt64(1), reader.GetString(2), afterSeq, limit, events);
         }
 
         return events;
@@ -356,7 +355,6 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM runs WHERE id = $1 AND tenant_id = $2 AND version = $3;", run.Id, run.TenantId, run.Version));
-        batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM run_events WHERE run_id = $1;", run.Id));
         batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM run_turns WHERE run_id = $1;", run.Id));
         batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM run_labels WHERE tenant_id = $1 AND run_id = $2;", run.TenantId, run.Id));
         batch.BatchCommands.Add(Sql.BatchCommand("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND run_id = $2;", run.TenantId, run.Id));

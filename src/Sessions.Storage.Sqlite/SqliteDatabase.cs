@@ -176,6 +176,12 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
         """
         ALTER TABLE run_turns ADD COLUMN calls TEXT;
         """,
+        // One record per turn: a turn's events are kept with it (moved there by SqliteEventsUpgrade, which then drops
+        // run_events); a run's turns are found by their last seq, for reads of the events after one.
+        """
+        ALTER TABLE run_turns ADD COLUMN events TEXT;
+        CREATE INDEX ix_run_turns_last_seq ON run_turns (run_id, last_seq);
+        """,
     ];
 
     /// <summary>Lease and retention times are kept as Unix milliseconds, so that comparing them is comparing numbers.</summary>
@@ -183,6 +189,7 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
 
     private readonly string connectionString;
     private readonly SqliteWriter writer;
+    private readonly ILogger logger;
     private FileStream? ownership;
 
     public SqliteDatabase(IOptions<SqliteStoreOptions> options, ILogger<SqliteDatabase>? logger = null)
@@ -195,10 +202,14 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
-        writer = new SqliteWriter(OpenAsync, logger ?? NullLogger<SqliteDatabase>.Instance);
+        this.logger = logger ?? NullLogger<SqliteDatabase>.Instance;
+        writer = new SqliteWriter(OpenAsync, this.logger);
     }
 
     public string FilePath { get; }
+
+    /// <summary>How many runs' events one transaction of the upgrade to one record per turn moves (smaller in tests).</summary>
+    internal int UpgradeRunsPerBatch { get; init; } = EarlierEvents.RunsPerBatch;
 
     /// <summary>
     /// Runs <paramref name="work"/> as one write of the next group commit (see <see cref="SqliteWriter"/>): inside a
@@ -234,6 +245,7 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
         await using var transaction = connection.BeginTransaction(deferred: false);
         await SqlMigrations.ApplyAsync(transaction, Migrations, DateTimeOffset.UtcNow, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await SqliteEventsUpgrade.RunAsync(connection, UpgradeRunsPerBatch, logger, cancellationToken);
     }
 
     /// <summary>

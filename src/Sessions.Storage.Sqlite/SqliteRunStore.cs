@@ -55,7 +55,6 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         // Serialized by the caller, not by the one writer, so that concurrent turns do that work in parallel.
         var run = commit.Run;
         var doc = commit.RunJson;
-        var payloads = commit.Events.Select(EventPayload.Write).ToArray();
         var turnRecord = commit.Turn is not { } turn ? null : new TurnColumns(
             turn.Input.ToJsonString(DocumentJson.Options),
             turn.Output.ToJsonString(DocumentJson.Options),
@@ -66,7 +65,13 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 var after => JsonSerializer.Serialize(after, DocumentJson.Options),
             },
             turn.Changes?.ToJsonString(DocumentJson.Options),
-            turn.Calls is null ? null : JsonSerializer.Serialize(turn.Calls, DocumentJson.Options));
+            turn.Calls is null ? null : JsonSerializer.Serialize(turn.Calls, DocumentJson.Options),
+            TurnEvents.Write(turn, commit.Events));
+        if (turnRecord is null && commit.Events.Count > 0)
+        {
+            throw new InvalidOperationException($"A commit of run {run.Id} has events but no turn to keep them.");
+        }
+
         return database.WriteAsync(
             async (connection, transaction) =>
             {
@@ -80,7 +85,6 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 
                 try
                 {
-                    await InsertEventsAsync(connection, transaction, commit.Events, payloads);
                     if (commit.Turn is not null)
                     {
                         await InsertTurnAsync(connection, transaction, commit.Turn, turnRecord!);
@@ -88,7 +92,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 }
                 catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
                 {
-                    throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn?.TurnNumber} or one of its events.");
+                    throw new StoreConflictException($"Run {run.Id} already has turn {commit.Turn?.TurnNumber}.");
                 }
 
                 if (commit.Answer is { } answer && !await SqliteIdempotencyStore.WriteAsync(connection, transaction, answer.Record, answer.ExpectedVersion))
@@ -168,7 +172,6 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 }
 
                 command.CommandText = """
-                    DELETE FROM run_events WHERE run_id = $id;
                     DELETE FROM run_turns WHERE run_id = $id;
                     DELETE FROM run_labels WHERE tenant_id = $tenant AND run_id = $id;
                     DELETE FROM idempotency_keys WHERE tenant_id = $tenant AND run_id = $id;
@@ -196,15 +199,19 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         return await SqlDocuments.ReadAllAsync<RunDocument>(command, cancellationToken);
     }
 
+    /// <summary>
+    /// Read from the turns that hold them: the first is found by the index on each run's last seqs, and each turn read
+    /// after it holds at least one of the events asked for, so at most <paramref name="limit"/> turns are read.
+    /// </summary>
     public async Task<IReadOnlyList<RunEvent>> GetEventsAsync(string tenantId, string runId, long afterSeq, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT e.seq, e.turn_number, e.type, e.payload FROM run_events e
-            JOIN runs r ON r.id = e.run_id
-            WHERE r.id = $id AND r.tenant_id = $tenant AND e.seq > $after
-            ORDER BY e.seq LIMIT $limit;
+            SELECT t.turn_number, t.last_seq, t.events FROM run_turns t
+            JOIN runs r ON r.id = t.run_id
+            WHERE r.id = $id AND r.tenant_id = $tenant AND t.run_id = $id AND t.last_seq > $after AND t.events IS NOT NULL
+            ORDER BY t.last_seq LIMIT $limit;
             """;
         command.Parameters.AddWithValue("$id", runId);
         command.Parameters.AddWithValue("$tenant", tenantId);
@@ -212,9 +219,9 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         command.Parameters.AddWithValue("$limit", limit);
         var events = new List<RunEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        while (events.Count < limit && await reader.ReadAsync(cancellationToken))
         {
-            events.Add(EventPayload.Read(runId, reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3)));
+            TurnEvents.Read(runId, reader.GetInt32(0), reader.GetInt64(1), reader.GetString(2), afterSeq, limit, events);
         }
 
         return events;
@@ -420,32 +427,11 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         return await command.ExecuteNonQueryAsync() == 1;
     }
 
-    /// <summary>One prepared statement for all of a turn's events: it is the hot path of every turn.</summary>
-    private static async Task InsertEventsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<RunEvent> events, string[] payloads)
-    {
-        var command = WriterStatements.Get(connection, transaction, "INSERT INTO run_events (run_id, seq, turn_number, type, payload) VALUES ($run, $seq, $turn, $type, $payload);");
-        var run = command.Parameters.Add("$run", SqliteType.Text);
-        var seq = command.Parameters.Add("$seq", SqliteType.Integer);
-        var turn = command.Parameters.Add("$turn", SqliteType.Integer);
-        var type = command.Parameters.Add("$type", SqliteType.Text);
-        var payload = command.Parameters.Add("$payload", SqliteType.Text);
-        for (var i = 0; i < events.Count; i++)
-        {
-            var item = events[i];
-            run.Value = item.RunId;
-            seq.Value = item.Seq;
-            turn.Value = item.TurnNumber;
-            type.Value = item.Type.ToWire();
-            payload.Value = payloads[i];
-            await command.ExecuteNonQueryAsync();
-        }
-    }
-
     private static async Task InsertTurnAsync(SqliteConnection connection, SqliteTransaction transaction, TurnDocument turn, TurnColumns columns)
     {
         var command = WriterStatements.Get(connection, transaction, """
-            INSERT INTO run_turns (run_id, turn_number, input, output, first_seq, last_seq, started_at, completed_at, state, changes, calls)
-            VALUES ($run, $turn, $input, $output, $first, $last, $started, $completed, $state, $changes, $calls);
+            INSERT INTO run_turns (run_id, turn_number, input, output, first_seq, last_seq, started_at, completed_at, state, changes, calls, events)
+            VALUES ($run, $turn, $input, $output, $first, $last, $started, $completed, $state, $changes, $calls, $events);
             """);
         command.Parameters.AddWithValue("$run", turn.RunId);
         command.Parameters.AddWithValue("$turn", turn.TurnNumber);
@@ -458,9 +444,10 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         command.Parameters.AddWithValue("$state", (object?)columns.State ?? DBNull.Value);
         command.Parameters.AddWithValue("$changes", (object?)columns.Changes ?? DBNull.Value);
         command.Parameters.AddWithValue("$calls", (object?)columns.Calls ?? DBNull.Value);
+        command.Parameters.AddWithValue("$events", (object?)columns.Events ?? DBNull.Value);
         await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>A turn record's JSON columns, written before the record is queued for the writer.</summary>
-    private sealed record TurnColumns(string Input, string Output, string? State, string? Changes, string? Calls);
+    private sealed record TurnColumns(string Input, string Output, string? State, string? Changes, string? Calls, string? Events);
 }

@@ -300,7 +300,7 @@ public sealed class SqliteFuzzTests() : FuzzTests(new SqliteStoreUnderTest())
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT (SELECT COUNT(*) || ':' || COALESCE(SUM(version), 0) || ':' || COALESCE(MAX(updated_at), '') FROM runs)
-                || '|' || (SELECT COUNT(*) FROM run_events) || '|' || (SELECT COUNT(*) FROM run_turns)
+                || '|' || (SELECT COUNT(*) || ':' || COALESCE(SUM(length(events)), 0) FROM run_turns)
                 || '|' || (SELECT COUNT(*) || ':' || COALESCE(SUM(length(doc)), 0) FROM workflows) || '|' || (SELECT COUNT(*) FROM workflow_versions);
             """;
         return (string)command.ExecuteScalar()!;
@@ -316,7 +316,7 @@ public sealed class PostgresFuzzTests() : FuzzTests(new PostgresStoreUnderTest()
         using var command = new Npgsql.NpgsqlCommand(
             """
             SELECT (SELECT COUNT(*) || ':' || COALESCE(SUM(version), 0) || ':' || COALESCE(MAX(updated_at)::text, '') FROM runs)
-                || '|' || (SELECT COUNT(*) FROM run_events) || '|' || (SELECT COUNT(*) FROM run_turns)
+                || '|' || (SELECT COUNT(*) || ':' || COALESCE(SUM(length(events::text)), 0) FROM run_turns)
                 || '|' || (SELECT COUNT(*) || ':' || COALESCE(SUM(length(doc::text)), 0) FROM workflows) || '|' || (SELECT COUNT(*) FROM workflow_versions);
             """,
             connection);

@@ -149,7 +149,7 @@ public sealed class HttpRequestNodeTests : IAsyncLifetime
         var text = new StringBuilder();
         await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath}");
         await connection.OpenAsync();
-        foreach (var table in new[] { "runs", "run_events", "run_turns", "workflows", "workflow_versions" })
+        foreach (var table in new[] { "runs", "run_turns", "workflows", "workflow_versions" })
         {
             await using var command = connection.CreateCommand();
             command.CommandText = $"SELECT * FROM {table};";

@@ -30,7 +30,7 @@ public abstract class StoreUnderTest : IAsyncDisposable
     /// <summary>The SQL stores' tables that hold a run's rows, and how to find them (`$run` the run's id).</summary>
     protected static readonly (string Table, string Where)[] SqlTables =
     [
-        ("runs", "id = $run"), ("run_events", "run_id = $run"), ("run_turns", "run_id = $run"), ("run_labels", "run_id = $run"),
+        ("runs", "id = $run"), ("run_turns", "run_id = $run"), ("run_labels", "run_id = $run"),
         ("idempotency_keys", "run_id = $run"), ("webhook_deliveries", "run_id = $run"), ("run_files", "run_id = $run"),
         ("file_chunks", "file_id IN (SELECT file_id FROM run_files WHERE run_id = $run)"),
     ];
@@ -134,7 +134,7 @@ public sealed class MongoStoreUnderTest : StoreUnderTest
         {
             ["workflow_runs"] = await db.GetCollection<BsonDocument>("workflow_runs").CountDocumentsAsync(new BsonDocument("_id", ObjectId.Parse(runId))),
         };
-        foreach (var collection in new[] { "run_events", "run_turns", "idempotency_keys", "webhook_deliveries", "run_files" })
+        foreach (var collection in new[] { "run_turns", "idempotency_keys", "webhook_deliveries", "run_files" })
         {
             rows[collection] = await db.GetCollection<BsonDocument>(collection).CountDocumentsAsync(new BsonDocument("run_id", runId));
         }

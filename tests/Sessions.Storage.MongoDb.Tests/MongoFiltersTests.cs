@@ -37,9 +37,9 @@ public sealed class MongoFiltersTests
     public void Events_and_turns_are_read_by_run_and_tenant_after_a_number_in_order()
     {
         Assert.Equal(
-            BsonDocument.Parse("""{ "run_id": "66a1f00000000000000000aa", "tenant_id": "t1", "seq": { "$gt": NumberLong(5) } }"""),
-            MongoFilters.EventsAfter("t1", RunId, 5).Render(Args));
-        Assert.Equal(BsonDocument.Parse("""{ "seq": 1 }"""), MongoFilters.BySeq.Render(Args));
+            BsonDocument.Parse("""{ "run_id": "66a1f00000000000000000aa", "tenant_id": "t1", "last_seq": { "$gt": NumberLong(5) }, "events": { "$exists": true } }"""),
+            MongoFilters.TurnsWithEventsAfter("t1", RunId, 5).Render(Args));
+        Assert.Equal(BsonDocument.Parse("""{ "last_seq": 1 }"""), MongoFilters.ByLastSeq.Render(Args));
         Assert.Equal(
             BsonDocument.Parse("""{ "run_id": "66a1f00000000000000000aa", "tenant_id": "t1", "turn_number": { "$gt": -1 } }"""),
             MongoFilters.TurnsAfter("t1", RunId, -1).Render(Args));

@@ -51,7 +51,7 @@ public sealed class MongoInitScriptTests
     public void Its_enumerations_are_the_runtimes_vocabulary()
     {
         Assert.Equal(RunStatusNames.All.Order(), Schema(MongoSchema.Runs)["properties"]!["status"]!["enum"]!.AsArray().Select(s => s!.GetValue<string>()).Order());
-        Assert.Equal(WireNames<RunEventType>.All.Order(), Schema(MongoSchema.Events)["properties"]!["type"]!["enum"]!.AsArray().Select(s => s!.GetValue<string>()).Order());
+        Assert.Equal(WireNames<RunEventType>.All.Order(), Schema(MongoSchema.Turns)["properties"]!["events"]!["items"]!["properties"]!["type"]!["enum"]!.AsArray().Select(s => s!.GetValue<string>()).Order());
         Assert.Equal(WireNames<Sessions.Runtime.Batches.BatchStatus>.All.Order(), Schema(MongoSchema.Batches)["properties"]!["status"]!["enum"]!.AsArray().Select(s => s!.GetValue<string>()).Order());
         Assert.Equal(WireNames<Sessions.Runtime.Batches.BatchItemState>.All.Order(), Schema(MongoSchema.BatchItems)["properties"]!["state"]!["enum"]!.AsArray().Select(s => s!.GetValue<string>()).Order());
     }
@@ -72,10 +72,11 @@ public sealed class MongoInitScriptTests
             (MongoSchema.Runs, StoredDocuments.Run(bare)),
             (MongoSchema.Workflows, StoredDocuments.Workflow(new WorkflowDocument(run.WorkflowId, "t", "Flow", null, 0, 0, now, now))),
             (MongoSchema.WorkflowVersions, StoredDocuments.Version(new WorkflowVersionDocument(run.WorkflowId, "t", 0, "Flow", "{}", now))),
-            (MongoSchema.Events, StoredDocuments.Event(new RunEvent(run.Id, 1, 1, null, now, new WorkflowEnded(RunStatus.Completed)), "t")),
-            (MongoSchema.Events, StoredDocuments.Event(new RunEvent(run.Id, 2, 1, "say", now, new Said("hi")), "t")),
-            (MongoSchema.Turns, StoredDocuments.Turn(new TurnDocument(run.Id, 1, [], [], 1, 2, now, now, run), "t")),
-            (MongoSchema.Turns, StoredDocuments.Turn(new TurnDocument(run.Id, 2, [], [], 3, 2, now, now, null, new JsonObject { ["status"] = "completed" }), "t")),
+            (MongoSchema.Turns, StoredDocuments.Turn(
+                new TurnDocument(run.Id, 1, [], [], 1, 2, now, now, run),
+                "t",
+                [new RunEvent(run.Id, 1, 1, null, now, new WorkflowEnded(RunStatus.Completed)), new RunEvent(run.Id, 2, 1, "say", now, new Said("hi"))])),
+            (MongoSchema.Turns, StoredDocuments.Turn(new TurnDocument(run.Id, 2, [], [], 3, 2, now, now, null, new JsonObject { ["status"] = "completed" }), "t", [])),
             (MongoSchema.IdempotencyKeys, StoredDocuments.Key(new IdempotencyRecord("t", "k", "h", 1, new TurnLease("o", now), null, now, now))),
             (MongoSchema.IdempotencyKeys, StoredDocuments.Key(new IdempotencyRecord("t", "k", "h", 2, null, "{}", now, now))),
             (MongoSchema.WebhookDeliveries, StoredDocuments.Delivery(new WebhookDelivery

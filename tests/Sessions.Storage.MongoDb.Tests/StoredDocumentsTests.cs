@@ -61,12 +61,20 @@ public sealed class StoredDocumentsTests
     public void Events_turns_workflows_versions_and_keys_round_trip_exactly()
     {
         var run = FullRun(new JsonObject { ["x"] = 1 });
-        var item = new RunEvent(run.Id, 7, 3, null, T0, new Said("Hej 👋") { Unknown = new() { ["n"] = JsonDocument.Parse("1.50").RootElement } });
-        var eventBack = StoredDocuments.Event(JsonBsonTests.ThroughBytes(StoredDocuments.Event(item, "t1")));
-        Assert.Equal(Shape(item), Shape(eventBack));
-
-        var turn = new TurnDocument(run.Id, 3, new JsonObject { ["user_message"] = "hi" }, new JsonObject { ["status"] = "completed" }, 5, 9, T0, T0.AddSeconds(1), run, new JsonObject { ["variables"] = new JsonObject { ["set"] = new JsonObject { ["x"] = 2 } } });
-        Assert.Equal(Shape(turn), Shape(StoredDocuments.Turn(JsonBsonTests.ThroughBytes(StoredDocuments.Turn(turn, "t1")))));
+        var turn = new TurnDocument(run.Id, 3, new JsonObject { ["user_message"] = "hi" }, new JsonObject { ["status"] = "completed" }, 8, 9, T0, T0.AddSeconds(1), run, new JsonObject { ["variables"] = new JsonObject { ["set"] = new JsonObject { ["x"] = 2 } } });
+        RunEvent[] events =
+        [
+            new(run.Id, 8, 3, "ask", T0, new Said("first")),
+            new(run.Id, 9, 3, null, T0.AddTicks(1), new Said("Hej 👋") { Unknown = new() { ["n"] = JsonDocument.Parse("1.50").RootElement } }),
+        ];
+        var stored = JsonBsonTests.ThroughBytes(StoredDocuments.Turn(turn, "t1", events));
+        Assert.Equal(Shape(turn), Shape(StoredDocuments.Turn(stored)));
+        foreach (var after in new long[] { 0, 7, 8, 9 })
+        {
+            var back = new List<RunEvent>();
+            StoredDocuments.Events(run.Id, stored, after, 10, back);
+            Assert.Equal(events.Where(e => e.Seq > after).Select(Shape), back.Select(Shape));
+        }
 
         var workflow = new WorkflowDocument("66a1f0000000000000000001", "t1", "Order status", null, 2, 3, T0, T0.AddDays(1));
         Assert.Equal(workflow, StoredDocuments.Workflow(JsonBsonTests.ThroughBytes(StoredDocuments.Workflow(workflow))));
@@ -119,7 +127,7 @@ public sealed class StoredDocumentsTests
         var run = FullRun(new JsonObject { ["deep"] = deep.DeepClone() });
         var changes = new JsonObject { ["variables"] = new JsonObject { ["set"] = new JsonObject { ["deep"] = deep } } };
         var turn = new TurnDocument(run.Id, 3, [], [], 1, 2, T0, T0, run, changes);
-        Assert.Equal(Shape(turn), Shape(StoredDocuments.Turn(JsonBsonTests.ThroughBytes(StoredDocuments.Turn(turn, "t1")))));
+        Assert.Equal(Shape(turn), Shape(StoredDocuments.Turn(JsonBsonTests.ThroughBytes(StoredDocuments.Turn(turn, "t1", [])))));
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public sealed class PostgresStoreTests : StoreConformanceTests
         await using var command = new NpgsqlCommand(
             """
             SELECT table_name || '.' || column_name || ':' || data_type FROM information_schema.columns
-            WHERE table_schema = 'public' AND column_name IN ('doc', 'payload') ORDER BY 1;
+            WHERE table_schema = 'public' AND column_name IN ('doc', 'events') ORDER BY 1;
             """,
             connection);
         var columns = new List<string>();
@@ -66,7 +66,7 @@ public sealed class PostgresStoreTests : StoreConformanceTests
             columns.Add(reader.GetString(0));
         }
 
-        Assert.Equal(["batch_items.doc:json", "batches.doc:json", "run_events.payload:json", "run_files.doc:json", "run_turns.doc:json", "runs.doc:json", "webhook_deliveries.doc:json", "workflows.doc:jsonb"], columns);
+        Assert.Equal(["batch_items.doc:json", "batches.doc:json", "run_files.doc:json", "run_turns.doc:json", "run_turns.events:json", "runs.doc:json", "webhook_deliveries.doc:json", "workflows.doc:jsonb"], columns);
     }
 
     [Fact]

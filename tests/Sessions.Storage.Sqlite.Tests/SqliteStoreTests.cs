@@ -37,7 +37,7 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         await using var connection = await database.OpenAsync(CancellationToken.None);
         Assert.Equal("wal", await Scalar(connection, "PRAGMA journal_mode;"));
         Assert.Equal(2L, await Scalar(connection, "PRAGMA synchronous;"));
-        Assert.Equal(13L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
+        Assert.Equal(14L, await Scalar(connection, "SELECT COUNT(*) FROM schema_migrations;"));
         Assert.True(File.Exists(folder.File("nested/dir/sessions.db")));
     }
 

@@ -44,6 +44,11 @@ run_once() { # root, more environment (space-separated NAME=value)
   dotnet bench/TurnLoad/bin/Release/net10.0/TurnLoad.dll --target=http://127.0.0.1:5410 --workflow="$workflow" --label="$1${2:+ [$2]}" \
     --concurrency="$concurrency" --seconds="$seconds" --warmup=2 --settle="${SETTLE_SECONDS:-30}" --pid="$pid"
   kill "$pid"; wait "$pid" 2>/dev/null || true
+  if [ "$store" = postgres ]; then # how many of the runs' updates were HOT (a new row version on the same page, no index entry)
+    sleep 1
+    PGPASSWORD=$(pg Password) psql -qtA -h "$(pg Host)" -p "$(pg Port)" -U "$(pg Username)" -d "$database" -c \
+      "SELECT json_build_object('target', '$1', 'runs_updates', n_tup_upd, 'runs_hot_updates', n_tup_hot_upd) FROM pg_stat_user_tables WHERE relname = 'runs';" >&2
+  fi
 }
 
 for _ in $(seq 1 "$pairs"); do run_once "$a" "${ENV_A:-}"; run_once "$b" "${ENV_B:-}"; done | tee "$work/runs.jsonl"

@@ -519,6 +519,16 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         var found = await Runs.ListInactiveAsync([RunStatus.WaitingForUserInput, RunStatus.Running], stamp.AddDays(1), 10, default);
         Assert.Equal([older.Id, old.Id], found.Select(r => r.Id));
         Assert.Single(await Runs.ListInactiveAsync([RunStatus.WaitingForUserInput], stamp.AddDays(1), 1, default));
+
+        // Exactly at the time asked: a run changed in the same hour (PostgreSQL keys the reaper's index on the hour) is
+        // listed only when it changed before that time.
+        var late = Run(NewId(), version: 1) with { UpdatedAt = stamp.AddDays(-5).AddMinutes(59), TenantId = "t8" };
+        await Runs.CommitTurnAsync(Commit(late, expected: 0, firstSeq: 1, count: 1), default);
+        var ids = (await Runs.ListInactiveAsync([RunStatus.WaitingForUserInput], stamp.AddDays(-5).AddMinutes(30), 10, default)).Select(r => r.Id);
+        Assert.DoesNotContain(late.Id, ids);
+        ids = (await Runs.ListInactiveAsync([RunStatus.WaitingForUserInput], late.UpdatedAt.AddMilliseconds(1), 10, default)).Select(r => r.Id);
+        Assert.Contains(late.Id, ids);
+        Assert.DoesNotContain(late.Id, (await Runs.ListInactiveAsync([RunStatus.WaitingForUserInput], late.UpdatedAt, 10, default)).Select(r => r.Id));
     }
 
     [ServerFact]

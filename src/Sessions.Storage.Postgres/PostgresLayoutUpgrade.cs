@@ -5,15 +5,55 @@ using Sessions.Runtime.Storage;
 namespace Sessions.Storage.Postgres;
 
 /// <summary>
-/// Moves the events of a database written before one record per turn (a `run_events` row per event) into their turns'
+/// Brings a database written before one record per turn to this layout, before the server answers. First it moves the events of a database written before one record per turn (a `run_events` row per event) into their turns'
 /// `events`, a few runs per transaction, then drops the table. Each batch moves its runs' events and deletes their rows
 /// together, under the migration lock, so instances starting together take turns and an upgrade interrupted anywhere
 /// goes on from where it stopped when a server next starts; a server answers no request until it is done. Servers of
 /// the earlier release must be stopped first: they would go on writing events the old way.
 /// </summary>
-internal static class PostgresEventsUpgrade
+internal static class PostgresLayoutUpgrade
 {
     public static async Task RunAsync(PostgresDatabase database, long migrationLock, ILogger logger, CancellationToken cancellationToken)
+    {
+        await MoveEventsAsync(database, migrationLock, logger, cancellationToken);
+        await FillActiveHoursAsync(database, cancellationToken);
+    }
+
+    /// <summary>
+    /// Then it gives each run written before the reaper keyed on the hour of a run's last change that hour, a thousand
+    /// runs per statement, found through an index of the runs still without one (made by the migration, dropped once
+    /// empty: a later start finds no index and has nothing to do).
+    /// </summary>
+    private static async Task FillActiveHoursAsync(PostgresDatabase database, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using (var pending = Sql.Command(connection, "SELECT to_regclass('ix_runs_without_active_hour') IS NOT NULL;"))
+        {
+            if (await pending.ExecuteScalarAsync(cancellationToken) is not true)
+            {
+                return;
+            }
+        }
+
+        while (true)
+        {
+            await using var fill = Sql.Command(
+                connection,
+                """
+                UPDATE runs SET active_hour = floor(extract(epoch FROM updated_at) / 3600)::bigint
+                WHERE id IN (SELECT id FROM runs WHERE active_hour IS NULL LIMIT 1000);
+                """);
+            if (await fill.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                break;
+            }
+        }
+
+        await using var drop = Sql.Command(connection, "DROP INDEX IF EXISTS ix_runs_without_active_hour;");
+        await drop.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task MoveEventsAsync(PostgresDatabase database, long migrationLock, ILogger logger, CancellationToken cancellationToken)
     {
         var moved = 0L;
         while (true)

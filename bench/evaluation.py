@@ -12,10 +12,10 @@ and a stand-in orders API, both on loopback in this process.
    GET every 100 ms until it is completed, and check every run replayed unchanged. The wall time is from the POST to the
    first poll that finds it completed.
 4. Then a version whose extraction prompt differs is evaluated: every run stops at turn 2 on `request_changed`.
-5. Storage: the `calls` column of the conversations' turns (SQLite `length()`, UTF-8 bytes of the JSON), per turn that
+5. Storage: the `calls` column of the conversations' turns (the bytes stored: deflated when over 1 KiB), per turn that
    made calls and per call.
 """
-import argparse, json, os, re, socket, sqlite3, subprocess, tempfile, threading, time, urllib.request
+import argparse, json, os, re, socket, sqlite3, subprocess, tempfile, threading, time, urllib.request, zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 parser = argparse.ArgumentParser()
@@ -133,12 +133,15 @@ try:
                       "runs_per_second": round(args.runs / wall, 1), "counts": summary["counts"], "differences": summary["differences"]}))
 
     with sqlite3.connect(database) as db:
-        turns, calls, stored = db.execute("""
-            SELECT COUNT(*), SUM(json_array_length(t.calls)), SUM(length(CAST(t.calls AS BLOB))) FROM run_turns t JOIN runs r ON r.id = t.run_id
-            WHERE t.calls IS NOT NULL AND json_extract(r.doc, '$.origin') IS NULL""").fetchone()
-        events = db.execute("""
-            SELECT SUM(length(CAST(t.events AS BLOB))) FROM run_turns t JOIN runs r ON r.id = t.run_id
-            WHERE json_extract(r.doc, '$.origin') IS NULL""").fetchone()[0]
+        # A turn record's long JSON is kept deflated (a BLOB): count what is stored, and read the calls as the text it holds.
+        rows = db.execute("""
+            SELECT t.calls, t.events FROM run_turns t JOIN runs r ON r.id = t.run_id
+            WHERE json_extract(r.doc, '$.origin') IS NULL""").fetchall()
+        text = lambda value: zlib.decompress(value).decode() if isinstance(value, bytes) else value
+        stored_size = lambda value: len(value) if isinstance(value, bytes) else len(value.encode())
+        with_calls = [c for c, _ in rows if c is not None]
+        turns, calls, stored = len(with_calls), sum(len(json.loads(text(c))) for c in with_calls), sum(stored_size(c) for c in with_calls)
+        events = sum(stored_size(e) for _, e in rows if e is not None)
     print(json.dumps({"turns_with_calls": turns, "calls": calls, "calls_bytes": stored, "bytes_per_call": round(stored / calls),
                       "bytes_per_turn_with_calls": round(stored / turns), "events_bytes_same_runs": events}))
 finally:

@@ -195,6 +195,7 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
     public SqliteDatabase(IOptions<SqliteStoreOptions> options, ILogger<SqliteDatabase>? logger = null)
     {
         FilePath = System.IO.Path.GetFullPath(options.Value.Path);
+        CompressJsonOverBytes = options.Value.CompressJsonOverBytes;
         connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
@@ -207,6 +208,9 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
     }
 
     public string FilePath { get; }
+
+    /// <summary>A turn record's JSON column longer than this is kept deflated (<see cref="SqliteStoreOptions.CompressJsonOverBytes"/>).</summary>
+    public int CompressJsonOverBytes { get; }
 
     /// <summary>How many runs' events one transaction of the upgrade to one record per turn moves (smaller in tests).</summary>
     internal int UpgradeRunsPerBatch { get; init; } = EarlierEvents.RunsPerBatch;
@@ -245,7 +249,7 @@ public sealed class SqliteDatabase : IStoreLifecycle, IAsyncDisposable, IDisposa
         await using var transaction = connection.BeginTransaction(deferred: false);
         await SqlMigrations.ApplyAsync(transaction, Migrations, DateTimeOffset.UtcNow, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await SqliteEventsUpgrade.RunAsync(connection, UpgradeRunsPerBatch, logger, cancellationToken);
+        await SqliteEventsUpgrade.RunAsync(connection, UpgradeRunsPerBatch, CompressJsonOverBytes, logger, cancellationToken);
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ namespace Sessions.Storage.Sqlite;
 /// </summary>
 internal static class SqliteEventsUpgrade
 {
-    public static async Task RunAsync(SqliteConnection connection, int runsPerBatch, ILogger logger, CancellationToken cancellationToken)
+    public static async Task RunAsync(SqliteConnection connection, int runsPerBatch, int compressOver, ILogger logger, CancellationToken cancellationToken)
     {
         var moved = 0L;
         while (true)
@@ -36,7 +36,7 @@ internal static class SqliteEventsUpgrade
                 return;
             }
 
-            moved += await MoveAsync(connection, transaction, runs, cancellationToken);
+            moved += await MoveAsync(connection, transaction, runs, compressOver, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             logger.LogInformation("Moved the events of {Runs} more runs into their turns ({Events} events so far).", runs.Count, moved);
         }
@@ -66,7 +66,7 @@ internal static class SqliteEventsUpgrade
         return runs;
     }
 
-    private static async Task<long> MoveAsync(SqliteConnection connection, SqliteTransaction transaction, List<string> runs, CancellationToken cancellationToken)
+    private static async Task<long> MoveAsync(SqliteConnection connection, SqliteTransaction transaction, List<string> runs, int compressOver, CancellationToken cancellationToken)
     {
         var names = string.Join(", ", runs.Select((_, i) => $"$r{i}"));
         var rows = new List<EarlierEvent<(string, string)>>();
@@ -85,13 +85,14 @@ internal static class SqliteEventsUpgrade
         await using var update = connection.CreateCommand();
         update.Transaction = transaction;
         update.CommandText = "UPDATE run_turns SET events = $events WHERE run_id = $run AND turn_number = $turn AND last_seq = $last AND events IS NULL;";
-        var events = update.Parameters.Add("$events", SqliteType.Text);
+        // Typed by each value: text, or a BLOB when packed.
+        var events = update.Parameters.AddWithValue("$events", DBNull.Value);
         var run = update.Parameters.Add("$run", SqliteType.Text);
         var turn = update.Parameters.Add("$turn", SqliteType.Integer);
         var last = update.Parameters.Add("$last", SqliteType.Integer);
         foreach (var group in EarlierEvents.ByTurn(rows))
         {
-            (events.Value, run.Value, turn.Value, last.Value) = (EarlierEvents.ToArray(group.Events), group.RunId, group.TurnNumber, group.LastSeq);
+            (events.Value, run.Value, turn.Value, last.Value) = (PackedJson.Pack(EarlierEvents.ToArray(group.Events), compressOver), group.RunId, group.TurnNumber, group.LastSeq);
             if (await update.ExecuteNonQueryAsync(cancellationToken) != 1)
             {
                 throw new InvalidOperationException(

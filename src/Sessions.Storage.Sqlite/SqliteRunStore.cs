@@ -55,18 +55,21 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         // Serialized by the caller, not by the one writer, so that concurrent turns do that work in parallel.
         var run = commit.Run;
         var doc = commit.RunJson;
+        var over = database.CompressJsonOverBytes;
         var turnRecord = commit.Turn is not { } turn ? null : new TurnColumns(
-            turn.Input.ToJsonString(DocumentJson.Options),
-            turn.Output.ToJsonString(DocumentJson.Options),
-            turn.StateAfter switch
-            {
-                null => null,
-                var after when ReferenceEquals(after, run) => doc,
-                var after => JsonSerializer.Serialize(after, DocumentJson.Options),
-            },
-            turn.Changes?.ToJsonString(DocumentJson.Options),
-            turn.Calls is null ? null : JsonSerializer.Serialize(turn.Calls, DocumentJson.Options),
-            TurnEvents.Write(turn, commit.Events));
+            PackedJson.Pack(turn.Input.ToJsonString(DocumentJson.Options), over),
+            PackedJson.Pack(turn.Output.ToJsonString(DocumentJson.Options), over),
+            PackedJson.Pack(
+                turn.StateAfter switch
+                {
+                    null => null,
+                    var after when ReferenceEquals(after, run) => doc,
+                    var after => JsonSerializer.Serialize(after, DocumentJson.Options),
+                },
+                over),
+            PackedJson.Pack(turn.Changes?.ToJsonString(DocumentJson.Options), over),
+            PackedJson.Pack(turn.Calls is null ? null : JsonSerializer.Serialize(turn.Calls, DocumentJson.Options), over),
+            PackedJson.Pack(TurnEvents.Write(turn, commit.Events), over));
         if (turnRecord is null && commit.Events.Count > 0)
         {
             throw new InvalidOperationException($"A commit of run {run.Id} has events but no turn to keep them.");
@@ -221,7 +224,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (events.Count < limit && await reader.ReadAsync(cancellationToken))
         {
-            TurnEvents.Read(runId, reader.GetInt32(0), reader.GetInt64(1), reader.GetString(2), afterSeq, limit, events);
+            TurnEvents.Read(runId, reader.GetInt32(0), reader.GetInt64(1), PackedJson.Read(reader, 2)!, afterSeq, limit, events);
         }
 
         return events;
@@ -247,16 +250,16 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             turns.Add(new TurnDocument(
                 runId,
                 reader.GetInt32(0),
-                JsonText.ParseStored(reader.GetString(1))!.AsObject(),
-                JsonText.ParseStored(reader.GetString(2))!.AsObject(),
+                JsonText.ParseStored(PackedJson.Read(reader, 1)!)!.AsObject(),
+                JsonText.ParseStored(PackedJson.Read(reader, 2)!)!.AsObject(),
                 reader.GetInt64(3),
                 reader.GetInt64(4),
                 DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
                 DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture),
-                reader.IsDBNull(7) ? null : JsonSerializer.Deserialize<RunDocument>(reader.GetString(7), DocumentJson.Options),
-                reader.IsDBNull(8) ? null : JsonText.ParseStored(reader.GetString(8))!.AsObject())
+                PackedJson.Read(reader, 7) is { } state ? JsonSerializer.Deserialize<RunDocument>(state, DocumentJson.Options) : null,
+                PackedJson.Read(reader, 8) is { } changes ? JsonText.ParseStored(changes)!.AsObject() : null)
             {
-                Calls = reader.IsDBNull(9) ? null : JsonSerializer.Deserialize<List<RecordedCall>>(reader.GetString(9), DocumentJson.Options),
+                Calls = PackedJson.Read(reader, 9) is { } calls ? JsonSerializer.Deserialize<List<RecordedCall>>(calls, DocumentJson.Options) : null,
             });
         }
 
@@ -441,13 +444,13 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         command.Parameters.AddWithValue("$last", turn.LastSeq);
         command.Parameters.AddWithValue("$started", turn.StartedAt.ToString("O"));
         command.Parameters.AddWithValue("$completed", turn.CompletedAt.ToString("O"));
-        command.Parameters.AddWithValue("$state", (object?)columns.State ?? DBNull.Value);
-        command.Parameters.AddWithValue("$changes", (object?)columns.Changes ?? DBNull.Value);
-        command.Parameters.AddWithValue("$calls", (object?)columns.Calls ?? DBNull.Value);
-        command.Parameters.AddWithValue("$events", (object?)columns.Events ?? DBNull.Value);
+        command.Parameters.AddWithValue("$state", columns.State);
+        command.Parameters.AddWithValue("$changes", columns.Changes);
+        command.Parameters.AddWithValue("$calls", columns.Calls);
+        command.Parameters.AddWithValue("$events", columns.Events);
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>A turn record's JSON columns, written before the record is queued for the writer.</summary>
-    private sealed record TurnColumns(string Input, string Output, string? State, string? Changes, string? Calls, string? Events);
+    /// <summary>A turn record's JSON columns as kept (<see cref="PackedJson"/>), made before the record is queued for the writer.</summary>
+    private sealed record TurnColumns(object Input, object Output, object State, object Changes, object Calls, object Events);
 }

@@ -158,11 +158,19 @@ public sealed class HttpRequestNodeTests : IAsyncLifetime
             {
                 for (var i = 0; i < reader.FieldCount; i++)
                 {
-                    text.Append(reader.IsDBNull(i) ? string.Empty : reader.GetValue(i)).Append('\n');
+                    // A turn record's long JSON is kept deflated: read as the text it holds.
+                    text.Append(reader.IsDBNull(i) ? string.Empty : reader.GetValue(i) is byte[] packed ? Inflated(packed) : reader.GetValue(i)).Append('\n');
                 }
             }
         }
 
         return text.ToString();
+    }
+
+    private static string Inflated(byte[] packed)
+    {
+        using var inflate = new System.IO.Compression.ZLibStream(new MemoryStream(packed), System.IO.Compression.CompressionMode.Decompress);
+        using var reader = new StreamReader(inflate);
+        return reader.ReadToEnd();
     }
 }

@@ -914,13 +914,13 @@ public abstract class StoreConformanceTests : IAsyncLifetime
 
     private static string Shape<T>(T value) => JsonSerializer.Serialize(value, DocumentJson.Options);
 
-    private static string NewId() => ObjectId.NewId(DateTimeOffset.UtcNow).ToString();
+    protected static string NewId() => ObjectId.NewId(DateTimeOffset.UtcNow).ToString();
 
     private static WorkflowDocument Workflow(string id, string tenant) => new(id, tenant, "Flow", "desc", 0, 0, T0, T0);
 
     private static WorkflowVersionDocument Version(string id, string tenant, int n) => new(id, tenant, n, "Flow", """{"name":"Flow"}""", T0);
 
-    private static RunDocument Run(string id, long version) => new()
+    protected static RunDocument Run(string id, long version) => new()
     {
         Id = id,
         TenantId = "t1",
@@ -938,7 +938,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         UpdatedAt = T0,
     };
 
-    private static TurnCommit Commit(RunDocument run, long expected, long firstSeq, int count)
+    protected static TurnCommit Commit(RunDocument run, long expected, long firstSeq, int count)
     {
         var events = Enumerable.Range((int)firstSeq, count)
             .Select(seq => new RunEvent(run.Id, seq, run.TurnNumber, $"n{seq}", T0.AddSeconds(seq), new Said($"line {seq}") { Unknown = new() { ["n"] = JsonSerializer.SerializeToElement(seq) } }))

@@ -1,3 +1,4 @@
+using Sessions.Runtime.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Sessions.Storage.Conformance;
@@ -5,14 +6,19 @@ using Sessions.Testing;
 
 namespace Sessions.Storage.Sqlite.Tests;
 
-public sealed class SqliteStoreTests : StoreConformanceTests
+public class SqliteStoreTests : StoreConformanceTests
 {
     private readonly TempDirectory folder = new();
     private SqliteDatabase database = null!;
 
+    /// <summary>The store's setting: the default here, every JSON column deflated in <see cref="SqliteDeflatedStoreTests"/>.</summary>
+    protected virtual int CompressJsonOverBytes => new SqliteStoreOptions().CompressJsonOverBytes;
+
+    protected SqliteDatabase Database => database;
+
     public override async Task InitializeAsync()
     {
-        database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { Path = folder.File("nested/dir/sessions.db") }));
+        database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { Path = folder.File("nested/dir/sessions.db"), CompressJsonOverBytes = CompressJsonOverBytes }));
         await database.InitializeAsync(CancellationToken.None);
         Lifecycle = database;
         Workflows = new SqliteWorkflowStore(database);
@@ -105,5 +111,24 @@ public sealed class SqliteStoreTests : StoreConformanceTests
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return await command.ExecuteScalarAsync();
+    }
+}
+
+/// <summary>The same conformance suite with every JSON column of a turn record kept deflated: it reads back the same.</summary>
+public sealed class SqliteDeflatedStoreTests : SqliteStoreTests
+{
+    protected override int CompressJsonOverBytes => 1;
+
+    [Fact]
+    public async Task A_turn_records_json_is_kept_deflated_when_longer_than_the_setting()
+    {
+        var run = Run(NewId(), version: 1);
+        await Runs.CommitTurnAsync(Commit(run, expected: 0, firstSeq: 1, count: 3), default);
+        Assert.Equal([1L, 2L, 3L], (await Runs.GetEventsAsync(run.TenantId, run.Id, 0, 10, default)).Select(e => e.Seq));
+        Assert.Single(await Runs.GetAllTurnsAsync(run.TenantId, run.Id, default));
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT typeof(events) || ',' || typeof(input) FROM run_turns WHERE events IS NOT NULL;";
+        Assert.Equal("blob,blob", await command.ExecuteScalarAsync());
     }
 }

@@ -42,7 +42,7 @@ public sealed class SqliteUpgradeTests : IDisposable
         await InitializeAsync(stopped, runsPerBatch: 3);
 
         Assert.Equal(0L, await ScalarAsync(stopped, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'run_events';"));
-        var query = "SELECT run_id || ':' || turn_number || ':' || COALESCE(events, '-') FROM run_turns ORDER BY run_id, turn_number;";
+        var query = "SELECT run_id || ':' || turn_number || ':' || COALESCE(hex(events), '-') FROM run_turns ORDER BY run_id, turn_number;";
         var expected = await RowsAsync(straight, query);
         Assert.True(expected.Count(row => !row.EndsWith(":-", StringComparison.Ordinal)) > 30);
         Assert.Equal(expected, await RowsAsync(stopped, query));

@@ -21,7 +21,7 @@ public static class StoreSelection
         switch (store.ToLowerInvariant())
         {
             case "sqlite":
-                services.AddOptions<SqliteStoreOptions>().BindConfiguration(SqliteStoreOptions.Section);
+                services.AddOptions<SqliteStoreOptions>().BindConfiguration(SqliteStoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
                 return services.AddSqliteStore();
             case "postgres":
                 services.AddOptions<PostgresStoreOptions>().BindConfiguration(PostgresStoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();

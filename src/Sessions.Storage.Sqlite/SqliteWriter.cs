@@ -9,8 +9,7 @@ namespace Sessions.Storage.Sqlite;
 /// a commit is under way are run together in the next transaction, each in its own savepoint, and made durable by one
 /// commit (one fsync at synchronous=FULL): group commit. So concurrent turns never meet SQLite's write lock or its busy
 /// handler, and throughput grows with the number of writers instead of collapsing. A write that fails rolls back to its
-/// savepoint alone; a commit that fails fails every write of its group. Nothing is acknowledged before its commit. A
-/// write that finds the writer idle commits alone on its caller's thread instead of being handed to the loop.
+/// savepoint alone; a commit that fails fails every write of its group. Nothing is acknowledged before its commit.
 /// </summary>
 internal sealed class SqliteWriter : IAsyncDisposable
 {
@@ -21,15 +20,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly Func<CancellationToken, Task<SqliteConnection>> open;
     private readonly ILogger logger;
     private readonly Task loop;
-
-    /// <summary>Held by whoever uses the connection: the loop while it commits a group, or a lone write run inline.</summary>
-    private readonly SemaphoreSlim connectionInUse = new(1, 1);
-
-    private SqliteConnection? connection;
-    private volatile bool disposed;
-
-    /// <summary>Writes queued and not yet taken by the loop (the channel of one reader keeps no count).</summary>
-    private int queued;
 
     public SqliteWriter(Func<CancellationToken, Task<SqliteConnection>> open, ILogger logger)
     {
@@ -45,30 +35,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
     public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
         var write = new Write(async (connection, transaction) => await work(connection, transaction), cancellationToken);
-
-        // A write that finds the writer idle and nothing queued commits at once on its caller's thread: a lone
-        // conversation's turn then waits for no hand-over to the loop and back. Under load the writer is never idle
-        // long, and writes queue for group commit as before.
-        if (Volatile.Read(ref queued) == 0 && !disposed && connectionInUse.Wait(0))
-        {
-            try
-            {
-                if (Volatile.Read(ref queued) == 0 && !disposed && !cancellationToken.IsCancellationRequested)
-                {
-                    await CommitAsync([write]);
-                    return (T)(await write.Done.Task)!;
-                }
-            }
-            finally
-            {
-                connectionInUse.Release();
-            }
-        }
-
-        Interlocked.Increment(ref queued);
         if (!queue.Writer.TryWrite(write))
         {
-            Interlocked.Decrement(ref queued);
             throw new ObjectDisposedException(nameof(SqliteWriter));
         }
 
@@ -76,34 +44,23 @@ internal sealed class SqliteWriter : IAsyncDisposable
         return (T)(await write.Done.Task)!;
     }
 
-    /// <summary>Waits for the queued writes, then closes the connection; once held here it is never given back. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
-        disposed = true;
         queue.Writer.TryComplete();
         await loop;
-        if (Interlocked.Exchange(ref closed, 1) == 0)
-        {
-            await connectionInUse.WaitAsync();
-            connection?.Dispose();
-            connection = null;
-        }
     }
-
-    private int closed;
 
     private async Task LoopAsync()
     {
+        SqliteConnection? connection = null;
         var group = new List<Write>(MaxGroup);
-        while (await queue.Reader.WaitToReadAsync())
+        try
         {
-            await connectionInUse.WaitAsync();
-            try
+            while (await queue.Reader.WaitToReadAsync())
             {
                 group.Clear();
                 while (group.Count < MaxGroup && queue.Reader.TryRead(out var write))
                 {
-                    Interlocked.Decrement(ref queued);
                     if (write.CancellationToken.IsCancellationRequested)
                     {
                         write.Done.TrySetCanceled(write.CancellationToken);
@@ -114,33 +71,29 @@ internal sealed class SqliteWriter : IAsyncDisposable
                     }
                 }
 
-                if (group.Count > 0)
+                if (group.Count == 0)
                 {
-                    await CommitAsync(group);
+                    continue;
+                }
+
+                try
+                {
+                    connection ??= await OpenAsync();
+                    await CommitGroupAsync(connection, group);
+                }
+                catch (Exception ex)
+                {
+                    // The file itself failed (disk full, I/O error): no write of the group happened. Start afresh.
+                    logger.LogError(ex, "A group of {Count} writes to the SQLite store failed", group.Count);
+                    group.ForEach(w => w.Done.TrySetException(ex));
+                    connection?.Dispose();
+                    connection = null;
                 }
             }
-            finally
-            {
-                connectionInUse.Release();
-            }
         }
-    }
-
-    /// <summary>Commits <paramref name="group"/> on the connection; the caller holds <see cref="connectionInUse"/>.</summary>
-    private async Task CommitAsync(List<Write> group)
-    {
-        try
+        finally
         {
-            connection ??= await OpenAsync();
-            await CommitGroupAsync(connection, group);
-        }
-        catch (Exception ex)
-        {
-            // The file itself failed (disk full, I/O error): no write of the group happened. Start afresh.
-            logger.LogError(ex, "A group of {Count} writes to the SQLite store failed", group.Count);
-            group.ForEach(w => w.Done.TrySetException(ex));
             connection?.Dispose();
-            connection = null;
         }
     }
 

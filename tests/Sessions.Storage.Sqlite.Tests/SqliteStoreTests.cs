@@ -47,17 +47,6 @@ public class SqliteStoreTests : StoreConformanceTests
         Assert.True(File.Exists(folder.File("nested/dir/sessions.db")));
     }
 
-    /// <summary>The host may dispose the database once per service it was registered as: the second time is harmless.</summary>
-    [Fact]
-    public async Task Disposing_the_database_twice_returns_at_once()
-    {
-        await using var twice = new SqliteDatabase(Options.Create(new SqliteStoreOptions { Path = folder.File("twice.db") }));
-        await twice.InitializeAsync(CancellationToken.None);
-        await twice.WriteAsync(async (c, t) => { await using var command = c.CreateCommand(); command.Transaction = t; command.CommandText = "SELECT 1;"; return await command.ExecuteScalarAsync(); }, CancellationToken.None);
-        await twice.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
-        await twice.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
-    }
-
     /// <summary>
     /// The writer commits a write that found no other waiting in a transaction of its own, and a group's writes each in a
     /// savepoint: either way a write that fails leaves nothing, the others stay, and the writer goes on.

@@ -41,10 +41,7 @@ public sealed class MongoRunStore(MongoDatabase database) : IRunStore
     public async Task CommitTurnAsync(TurnCommit commit, CancellationToken cancellationToken)
     {
         var run = commit.Run;
-        if (commit.Turn is null && commit.Events.Count > 0)
-        {
-            throw new InvalidOperationException($"A commit of run {run.Id} has events but no turn to keep them.");
-        }
+        TurnEvents.Check(commit.Turn, commit.Events);
 
         var turnDocument = commit.Turn is { } turn ? StoredDocuments.Turn(turn, run.TenantId, commit.Events) : null;
         try

@@ -141,8 +141,6 @@ public static class StoredDocuments
         document["tenant_id"] = tenantId;
         if (events.Count > 0)
         {
-            // Checked as every store checks it: the events must be the turn's, numbered up to its last seq.
-            TurnEvents.Check(turn, events);
             document["events"] = new BsonArray(events.Select(Event));
         }
 

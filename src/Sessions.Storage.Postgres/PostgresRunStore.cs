@@ -92,9 +92,9 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             batch.BatchCommands.Add(labelled);
         }
 
+        var events = TurnEvents.Write(commit.Turn, commit.Events);
         if (commit.Turn is { } turn)
         {
-            var events = TurnEvents.Write(turn, commit.Events);
             batch.BatchCommands.Add(Sql.BatchCommand(
                 "INSERT INTO run_turns (run_id, turn_number, doc, last_seq, events) VALUES ($1, $2, $3, $4, $5::json);",
                 turn.RunId,
@@ -102,10 +102,6 @@ public sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
                 Sql.AsJson(JsonSerializer.Serialize(turn, DocumentJson.Options)),
                 turn.LastSeq,
                 events is null ? null : Sql.AsJson(events)));
-        }
-        else if (commit.Events.Count > 0)
-        {
-            throw new InvalidOperationException($"A commit of run {run.Id} has events but no turn to keep them.");
         }
 
         foreach (var delivery in commit.Deliveries)

@@ -56,6 +56,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         var run = commit.Run;
         var doc = commit.RunJson;
         var over = database.CompressJsonOverBytes;
+        var events = TurnEvents.Write(commit.Turn, commit.Events);
         var turnRecord = commit.Turn is not { } turn ? null : new TurnColumns(
             PackedJson.Pack(turn.Input.ToJsonString(DocumentJson.Options), over),
             PackedJson.Pack(turn.Output.ToJsonString(DocumentJson.Options), over),
@@ -69,11 +70,7 @@ public sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 over),
             PackedJson.Pack(turn.Changes?.ToJsonString(DocumentJson.Options), over),
             PackedJson.Pack(turn.Calls is null ? null : JsonSerializer.Serialize(turn.Calls, DocumentJson.Options), over),
-            PackedJson.Pack(TurnEvents.Write(turn, commit.Events), over));
-        if (turnRecord is null && commit.Events.Count > 0)
-        {
-            throw new InvalidOperationException($"A commit of run {run.Id} has events but no turn to keep them.");
-        }
+            PackedJson.Pack(events, over));
 
         return database.WriteAsync(
             async (connection, transaction) =>

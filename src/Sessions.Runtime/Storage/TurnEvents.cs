@@ -50,7 +50,10 @@ public static class TurnEvents
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    /// <summary>Throws unless <paramref name="events"/> are <paramref name="turn"/>'s, numbered without gaps up to its last seq.</summary>
+    /// <summary>
+    /// Throws unless <paramref name="events"/> are <paramref name="turn"/>'s, numbered without gaps up to its last seq
+    /// (events without a turn to keep them included): every store checks a commit with it, or through <see cref="Write"/>.
+    /// </summary>
     public static void Check(TurnDocument? turn, IReadOnlyList<RunEvent> events)
     {
         for (var i = 0; i < events.Count; i++)

@@ -46,12 +46,13 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void A_turn_that_changes_nothing_but_its_counters_stores_only_those()
+    public void A_turn_stores_what_it_changed_and_leaves_its_number_status_and_hint_to_its_record()
     {
         var before = new RunDocument
         {
             Id = "r", TenantId = "t", WorkflowId = "w", VersionNumber = 0, Status = RunStatus.WaitingForUserInput, Version = 3,
             TurnNumber = 2, LastSeq = 5, Variables = new JsonObject { ["a"] = 1, ["b"] = new JsonObject { ["deep"] = true } },
+            WaitingHint = new JsonObject { ["node_id"] = "ask", ["prompt"] = "First?" },
             Conversation = [new JsonObject { ["role"] = "user", ["text"] = "hi" }],
             CreatedAt = DateTimeOffset.UnixEpoch, UpdatedAt = DateTimeOffset.UnixEpoch,
         };
@@ -59,15 +60,67 @@ public class CheckpointTests
         {
             Version = 4,
             TurnNumber = 3,
+            LastSeq = 9,
             Variables = new JsonObject { ["a"] = 2, ["b"] = new JsonObject { ["deep"] = true } },
+            WaitingHint = new JsonObject { ["node_id"] = "ask", ["prompt"] = "Second?" },
             Conversation = [new JsonObject { ["role"] = "user", ["text"] = "hi" }, new JsonObject { ["role"] = "assistant", ["text"] = "hello" }],
         };
 
         var (recorded, snapshot, changes) = Checkpoints.Record(before, after);
         Assert.Null(snapshot);
         Assert.Equal(
-            """{"variables":{"set":{"a":2},"removed":[]},"conversation":{"drop":0,"append":[{"role":"assistant","text":"hello"}]},"set":{"version":4,"turn_number":3,"changed_bytes_since_snapshot":CB}}"""
+            """{"variables":{"set":{"a":2}},"conversation":{"append":[{"role":"assistant","text":"hello"}]},"set":{"version":4,"changed_bytes_since_snapshot":CB}}"""
                 .Replace("CB", recorded.ChangedBytesSinceSnapshot.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             changes!.ToJsonString());
+        AssertRebuilt(before, recorded, changes);
+
+        // What is removed or dropped is said; a run that stops waiting keeps its hint in the changes (its record shows none).
+        var paused = recorded with
+        {
+            Version = 5,
+            TurnNumber = 4,
+            LastSeq = 12,
+            Status = RunStatus.Paused,
+            Variables = new JsonObject { ["a"] = 2 },
+            WaitingHint = new JsonObject { ["node_id"] = "ask", ["prompt"] = "Third?" },
+            Conversation = [new JsonObject { ["role"] = "assistant", ["text"] = "hello" }],
+        };
+        var (pausedRecorded, _, pausedChanges) = Checkpoints.Record(recorded, paused);
+        Assert.Equal(
+            """{"variables":{"removed":["b"]},"conversation":{"drop":1,"append":[]},"set":{"version":5,"waiting_hint":{"node_id":"ask","prompt":"Third?"},"changed_bytes_since_snapshot":CB}}"""
+                .Replace("CB", pausedRecorded.ChangedBytesSinceSnapshot.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            pausedChanges!.ToJsonString());
+        AssertRebuilt(recorded, pausedRecorded, pausedChanges);
+    }
+
+    [Fact]
+    public void A_turn_stored_with_its_number_status_and_hint_in_its_changes_reads_back_alike()
+    {
+        // As turns were stored before their records' own fields were left out of their changes.
+        var before = new RunDocument
+        {
+            Id = "r", TenantId = "t", WorkflowId = "w", VersionNumber = 0, Status = RunStatus.WaitingForUserInput, Version = 1, TurnNumber = 1,
+            LastSeq = 3, Variables = [], WaitingHint = new JsonObject { ["node_id"] = "ask", ["prompt"] = "First?" }, CreatedAt = DateTimeOffset.UnixEpoch, UpdatedAt = DateTimeOffset.UnixEpoch,
+        };
+        var after = before with { Version = 2, TurnNumber = 2, LastSeq = 7, Variables = new JsonObject { ["a"] = 1 }, WaitingHint = new JsonObject { ["node_id"] = "ask", ["prompt"] = "Second?" } };
+        var changes = JsonNode.Parse("""
+            {"variables":{"set":{"a":1},"removed":[]},
+             "set":{"version":2,"turn_number":2,"last_seq":7,"waiting_hint":{"node_id":"ask","prompt":"Second?"},"changed_bytes_since_snapshot":0}}
+            """)!.AsObject();
+        AssertRebuilt(before, after, changes);
+    }
+
+    /// <summary>The state <see cref="Checkpoints.StatesAfter"/> rebuilds from a snapshot of <paramref name="before"/> and a turn storing <paramref name="changes"/> is <paramref name="after"/>.</summary>
+    private static void AssertRebuilt(RunDocument before, RunDocument after, JsonObject changes)
+    {
+        var at = DateTimeOffset.UnixEpoch;
+        var turns = new[]
+        {
+            new TurnDocument(before.Id, before.TurnNumber, [], TurnDocument.OutputOf(before), 1, before.LastSeq, at, at, before),
+            new TurnDocument(after.Id, after.TurnNumber, [], TurnDocument.OutputOf(after), before.LastSeq + 1, after.LastSeq, at, at, null, changes),
+        };
+        Assert.Equal(
+            JsonSerializer.Serialize(after, DocumentJson.Options),
+            JsonSerializer.Serialize(Checkpoints.StatesAfter(turns)[after.TurnNumber], DocumentJson.Options));
     }
 }

@@ -72,8 +72,7 @@ public sealed class ForkService(IRunStore runs, DefinitionCache definitions, IOp
             ExpiresAt = null,
         };
         var input = new JsonObject { ["command"] = "fork", ["source_run_id"] = source.Id, ["turn_number"] = turnNumber, ["version_number"] = version };
-        var output = new JsonObject { ["status"] = fork.Status.ToWire(), ["error"] = null, ["next_input_hint"] = fork.Status == RunStatus.WaitingForUserInput ? hint?.DeepClone() : null };
-        await runs.CommitTurnAsync(new TurnCommit(fork, 0, [], new TurnDocument(fork.Id, 0, input, output, 1, 0, now, now, fork)), cancellationToken);
+        await runs.CommitTurnAsync(new TurnCommit(fork, 0, [], new TurnDocument(fork.Id, 0, input, TurnDocument.OutputOf(fork), 1, 0, now, now, fork)), cancellationToken);
         return fork;
     }
 

@@ -92,10 +92,10 @@ public sealed class ReplayService(IRunStore runs, IWorkflowStore workflows, Turn
                 ? []
                 : await runs.GetEventsAsync(tenantId, runId, turn.FirstSeq - 1, (int)(turn.LastSeq - turn.FirstSeq + 1), cancellationToken);
             var before = new TurnView(
-                turn.Output["status"]!.GetValue<string>(),
+                turn.Output[TurnDocument.OutputStatus]!.GetValue<string>(),
                 null,
                 Said(events),
-                turn.Output["next_input_hint"] as JsonObject);
+                turn.Output[TurnDocument.OutputHint] as JsonObject);
             var step = await ReplayTurnAsync(tenantId, source, turn, replayId, version, calls, cancellationToken);
             replayId ??= step.View is { Code: null } ? step.RunId : null;
             var differences = Compare(before, states.GetValueOrDefault(turn.TurnNumber)?.Variables, step.View, step.Variables);

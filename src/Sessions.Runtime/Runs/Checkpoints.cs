@@ -12,7 +12,8 @@ namespace Sessions.Runtime.Runs;
 /// variables set and removed, and the messages the conversation dropped and gained. Once the changes stored since the
 /// last full snapshot add up to more than a snapshot would take, the turn stores a snapshot instead
 /// (<see cref="TurnDocument.StateAfter"/>), as the first turn does. So a turn costs its events plus at most twice what
-/// it changed, and rebuilding any turn's state reads one snapshot and at most a snapshot's worth of changes.
+/// it changed, and rebuilding any turn's state reads one snapshot and at most a snapshot's worth of changes. What the turn
+/// record says already is not repeated in its changes (<see cref="FromRecord"/>).
 /// </summary>
 public static class Checkpoints
 {
@@ -47,6 +48,7 @@ public static class Checkpoints
             ? JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(before, DocumentJson.Options), ReadOptions)
             : JsonDocument.Parse(beforeJson, ReadOptions);
         var changes = Diff(beforeDocument.RootElement, afterDocument.RootElement);
+        LeaveToRecord(changes, after);
         var owed = before.ChangedBytesSinceSnapshot + JsonSerializer.SerializeToUtf8Bytes(changes, DocumentJson.Options).Length;
         if (owed > afterBytes.Length)
         {
@@ -80,6 +82,7 @@ public static class Checkpoints
             else if (turn.Changes is { } changes && state is not null)
             {
                 Apply(state, changes);
+                FromRecord(state, turn);
                 states[turn.TurnNumber] = state.Deserialize<RunDocument>(DocumentJson.Options)!;
             }
             else
@@ -89,6 +92,59 @@ public static class Checkpoints
         }
 
         return states;
+    }
+
+    private static readonly string TurnNumber = Name(nameof(RunDocument.TurnNumber));
+    private static readonly string LastSeq = Name(nameof(RunDocument.LastSeq));
+    private static readonly string Status = Name(nameof(RunDocument.Status));
+    private static readonly string WaitingHint = Name(nameof(RunDocument.WaitingHint));
+    private static readonly string WaitingForUserInput = RunStatus.WaitingForUserInput.ToWire();
+
+    private static string Name(string property) => DocumentJson.Options.PropertyNamingPolicy!.ConvertName(property);
+
+    /// <summary>
+    /// Takes out of a turn's changes what its record holds already, about a third of them on an ordinary turn: the
+    /// turn's number and last seq (the record's own), the run's status, and the hint a waiting run waits with (the
+    /// record's answer, written from this same run by <see cref="TurnDocument.OutputOf"/>). <see cref="FromRecord"/> puts
+    /// them back.
+    /// </summary>
+    private static void LeaveToRecord(JsonObject changes, RunDocument after)
+    {
+        if (changes[Set] is not JsonObject set)
+        {
+            return;
+        }
+
+        set.Remove(TurnNumber);
+        set.Remove(LastSeq);
+        set.Remove(Status);
+        if (after.Status == RunStatus.WaitingForUserInput)
+        {
+            set.Remove(WaitingHint);
+        }
+
+        if (set.Count == 0)
+        {
+            changes.Remove(Set);
+        }
+    }
+
+    /// <summary>
+    /// Sets on a state rebuilt from changes what <see cref="LeaveToRecord"/> left to its turn's record. A turn stored
+    /// before changes left them out holds the same values in both, so this reads it back alike.
+    /// </summary>
+    private static void FromRecord(JsonObject state, TurnDocument turn)
+    {
+        state[TurnNumber] = turn.TurnNumber;
+        state[LastSeq] = turn.LastSeq;
+        if (turn.Output[TurnDocument.OutputStatus] is JsonValue status)
+        {
+            state[Status] = status.DeepClone();
+            if (status.GetValue<string>() == WaitingForUserInput)
+            {
+                state[WaitingHint] = turn.Output[TurnDocument.OutputHint]?.DeepClone();
+            }
+        }
     }
 
     private static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = DocumentJson.Options.MaxDepth };
@@ -190,7 +246,19 @@ public static class Checkpoints
             set[name] = Node(value);
         }
 
-        return new JsonObject { [Set] = set, [Removed] = new JsonArray(removed.Select(name => (JsonNode?)JsonValue.Create(name)).ToArray()) };
+        // An empty half is left out (read back as empty): most turns set variables and remove none.
+        var changes = new JsonObject();
+        if (set.Count > 0)
+        {
+            changes[Set] = set;
+        }
+
+        if (removed.Count > 0)
+        {
+            changes[Removed] = new JsonArray(removed.Select(name => (JsonNode?)JsonValue.Create(name)).ToArray());
+        }
+
+        return changes;
     }
 
     /// <summary>The conversation only ever drops from its start and gains at its end; anything else is stored whole.</summary>
@@ -203,11 +271,14 @@ public static class Checkpoints
             var kept = old.Count - drop;
             if (kept <= current.Count && Enumerable.Range(0, kept).All(i => Same(old[drop + i], current[i])))
             {
-                return new JsonObject
+                // Nothing dropped is left out (read back as 0), as it is on most turns.
+                var changes = new JsonObject { [Append] = new JsonArray(current.Skip(kept).Select(Node).ToArray()) };
+                if (drop > 0)
                 {
-                    [Drop] = drop,
-                    [Append] = new JsonArray(current.Skip(kept).Select(Node).ToArray()),
-                };
+                    changes.Insert(0, Drop, drop);
+                }
+
+                return changes;
             }
         }
 
@@ -227,12 +298,12 @@ public static class Checkpoints
         if (changes[Variables] is JsonObject variables)
         {
             var target = state[Variables] as JsonObject ?? [];
-            foreach (var removed in variables[Removed]!.AsArray())
+            foreach (var removed in variables[Removed] as JsonArray ?? [])
             {
                 target.Remove(removed!.GetValue<string>());
             }
 
-            foreach (var (name, value) in variables[Set]!.AsObject())
+            foreach (var (name, value) in variables[Set] as JsonObject ?? [])
             {
                 target[name] = value?.DeepClone();
             }
@@ -243,7 +314,7 @@ public static class Checkpoints
         if (changes[Conversation] is JsonObject conversation)
         {
             var messages = state[Conversation] as JsonArray ?? [];
-            var drop = conversation[Drop]!.GetValue<int>();
+            var drop = conversation[Drop]?.GetValue<int>() ?? 0;
             var kept = messages.Skip(drop).Select(m => m?.DeepClone()).Concat(conversation[Append]!.AsArray().Select(m => m?.DeepClone()));
             state[Conversation] = new JsonArray(kept.ToArray());
         }

@@ -21,4 +21,20 @@ public sealed record TurnDocument(
 {
     /// <summary>The calls the turn's nodes made outside the server, in order, for recorded replays; null when none.</summary>
     public IReadOnlyList<Recordings.RecordedCall>? Calls { get; init; }
+
+    // The fields of <see cref="Output"/>: the run's status and error after the turn, and the hint it waits with.
+    public const string OutputStatus = "status";
+    public const string OutputError = "error";
+    public const string OutputHint = "next_input_hint";
+
+    /// <summary>The <see cref="Output"/> of a turn that left <paramref name="run"/>.</summary>
+    public static JsonObject OutputOf(RunDocument run) => new()
+    {
+        [OutputStatus] = run.Status.ToWire(),
+        [OutputError] = run.Error,
+        [OutputHint] = HintOf(run)?.DeepClone(),
+    };
+
+    /// <summary>The input a run waits for: its waiting hint while it waits for input, null otherwise.</summary>
+    public static JsonObject? HintOf(RunDocument run) => run.Status == RunStatus.WaitingForUserInput ? run.WaitingHint : null;
 }

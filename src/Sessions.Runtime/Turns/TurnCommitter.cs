@@ -83,12 +83,7 @@ public sealed class TurnCommitter(
         while (true)
         {
             var (updated, snapshot, changed) = Checkpoints.Record(before, executed with { Version = stored.Version + 1, Lease = null }, changes.BeforeJson);
-            var output = new JsonObject
-            {
-                ["status"] = updated.Status.ToWire(),
-                ["error"] = updated.Error,
-                ["next_input_hint"] = TurnOutcome.HintOf(updated)?.DeepClone(),
-            };
+            var output = TurnDocument.OutputOf(updated);
             if (changes.Events is [{ Payload: TurnRefused refusal }])
             {
                 output["refusal"] = QueuedRefusal.ToOutput(refusal);

@@ -124,10 +124,8 @@ public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events
     public bool IsWaitingForInput => Run.Status == Runs.RunStatus.WaitingForUserInput;
 
     /// <summary>What the run waits for; a run parked by `pause` keeps its hint but is not waiting, so it shows none.</summary>
-    public JsonObject? NextInputHint => HintOf(Run);
+    public JsonObject? NextInputHint => TurnDocument.HintOf(Run);
 
-    /// <summary>The hint a run shows: what it waits for while it waits for input, and nothing otherwise.</summary>
-    public static JsonObject? HintOf(RunDocument run) => run.Status == Runs.RunStatus.WaitingForUserInput ? run.WaitingHint : null;
 
     public bool IsCompleted => Runs.RunMachine.IsTerminal(Run.Status);
 

@@ -101,10 +101,10 @@ public sealed class TurnResults(IRunStore runs, IRunGate gate, RunEventFeed feed
         var output = record.Output;
         var after = run with
         {
-            Status = RunStatusNames.FromWire(output["status"]!.GetValue<string>()),
+            Status = RunStatusNames.FromWire(output[TurnDocument.OutputStatus]!.GetValue<string>()),
             TurnNumber = turnNumber,
-            Error = output["error"]?.GetValue<string>(),
-            WaitingHint = output["next_input_hint"] as JsonObject,
+            Error = output[TurnDocument.OutputError]?.GetValue<string>(),
+            WaitingHint = output[TurnDocument.OutputHint] as JsonObject,
         };
         return new TurnOutcome(after, events);
     }

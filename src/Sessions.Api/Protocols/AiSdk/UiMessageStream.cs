@@ -93,7 +93,7 @@ internal sealed class UiMessageStream(HttpResponse response, ServerSentEvents ss
             ["data"] = new JsonObject
             {
                 ["status"] = after.Status.ToWire(),
-                ["next_input_hint"] = TurnOutcome.HintOf(after)?.DeepClone(),
+                ["next_input_hint"] = TurnDocument.HintOf(after)?.DeepClone(),
             },
         });
         await WriteAsync(new JsonObject { ["type"] = "finish-step" });

@@ -103,7 +103,7 @@ public static class Checkpoints
     private static string Name(string property) => DocumentJson.Options.PropertyNamingPolicy!.ConvertName(property);
 
     /// <summary>
-    /// Takes out of a turn's changes what its record holds already, about a third of them on an ordinary turn: the
+    /// Takes out of a turn's changes what its record holds already, about a quarter of them on an ordinary turn: the
     /// turn's number and last seq (the record's own), the run's status, and the hint a waiting run waits with (the
     /// record's answer, written from this same run by <see cref="TurnDocument.OutputOf"/>). <see cref="FromRecord"/> puts
     /// them back.

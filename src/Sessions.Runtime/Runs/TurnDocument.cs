@@ -22,7 +22,7 @@ public sealed record TurnDocument(
     /// <summary>The calls the turn's nodes made outside the server, in order, for recorded replays; null when none.</summary>
     public IReadOnlyList<Recordings.RecordedCall>? Calls { get; init; }
 
-    // The fields of <see cref="Output"/>: the run's status and error after the turn, and the hint it waits with.
+    // The fields of Output: the run's status and error after the turn, and the hint it waits with.
     public const string OutputStatus = "status";
     public const string OutputError = "error";
     public const string OutputHint = "next_input_hint";

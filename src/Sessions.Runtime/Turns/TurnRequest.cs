@@ -126,7 +126,6 @@ public sealed record TurnOutcome(RunDocument Run, IReadOnlyList<RunEvent> Events
     /// <summary>What the run waits for; a run parked by `pause` keeps its hint but is not waiting, so it shows none.</summary>
     public JsonObject? NextInputHint => TurnDocument.HintOf(Run);
 
-
     public bool IsCompleted => Runs.RunMachine.IsTerminal(Run.Status);
 
     /// <summary>How the turn's calls went: answered from a recording, made live, and where a replay's calls diverged.</summary>

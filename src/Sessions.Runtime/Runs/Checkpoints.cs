@@ -48,21 +48,24 @@ public static class Checkpoints
             ? JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(before, DocumentJson.Options), ReadOptions)
             : JsonDocument.Parse(beforeJson, ReadOptions);
         var changes = Diff(beforeDocument.RootElement, afterDocument.RootElement);
-        LeaveToRecord(changes, after);
-        var owed = before.ChangedBytesSinceSnapshot + JsonSerializer.SerializeToUtf8Bytes(changes, DocumentJson.Options).Length;
+        LeaveToRecord(changes, before, after);
+        var owed = before.ChangedBytesSinceSnapshot + SizeOf(changes);
         if (owed > afterBytes.Length)
         {
             var snapshot = after with { ChangedBytesSinceSnapshot = 0 };
             return (snapshot, snapshot, null);
         }
 
-        var kept = after with { ChangedBytesSinceSnapshot = owed };
-
-        // The counter changes every turn; it is part of what this turn changed, so that replaying gives it back exactly.
-        changes[Set] ??= new JsonObject();
-        changes[Set]!["changed_bytes_since_snapshot"] = owed;
-        return (kept, null, changes);
+        // The counter is not stored with the changes: it is their running size, which rebuilding adds up again.
+        return (after with { ChangedBytesSinceSnapshot = owed }, null, changes);
     }
+
+    /// <summary>What a turn's changes count towards the next snapshot: their size as stored.</summary>
+    /// <remarks>
+    /// Exact when read back too: every store gives back the JSON it was given (SQLite and PostgreSQL the text,
+    /// MongoDB through <c>JsonBson</c>, which keeps each value's text), and it serializes again to the same bytes.
+    /// </remarks>
+    private static long SizeOf(JsonObject changes) => JsonSerializer.SerializeToUtf8Bytes(changes, DocumentJson.Options).Length;
 
     /// <summary>
     /// The state after each of <paramref name="turns"/> (in turn order), where it can be known: a turn recorded before
@@ -72,17 +75,19 @@ public static class Checkpoints
     {
         var states = new Dictionary<int, RunDocument>();
         JsonObject? state = null;
+        long owed = 0;
         foreach (var turn in turns.OrderBy(t => t.TurnNumber))
         {
             if (turn.StateAfter is { } snapshot)
             {
                 state = ToJson(snapshot);
+                owed = snapshot.ChangedBytesSinceSnapshot;
                 states[turn.TurnNumber] = snapshot;
             }
             else if (turn.Changes is { } changes && state is not null)
             {
                 Apply(state, changes);
-                FromRecord(state, turn);
+                owed = FromRecord(state, changes, turn, owed);
                 states[turn.TurnNumber] = state.Deserialize<RunDocument>(DocumentJson.Options)!;
             }
             else
@@ -98,17 +103,22 @@ public static class Checkpoints
     private static readonly string LastSeq = Name(nameof(RunDocument.LastSeq));
     private static readonly string Status = Name(nameof(RunDocument.Status));
     private static readonly string WaitingHint = Name(nameof(RunDocument.WaitingHint));
+    private static readonly string UpdatedAt = Name(nameof(RunDocument.UpdatedAt));
+    private static readonly string Version = Name(nameof(RunDocument.Version));
+    private static readonly string ChangedBytesSinceSnapshot = Name(nameof(RunDocument.ChangedBytesSinceSnapshot));
     private static readonly string WaitingForUserInput = RunStatus.WaitingForUserInput.ToWire();
 
     private static string Name(string property) => DocumentJson.Options.PropertyNamingPolicy!.ConvertName(property);
 
     /// <summary>
-    /// Takes out of a turn's changes what its record holds already, about a quarter of them on an ordinary turn: the
-    /// turn's number and last seq (the record's own), the run's status, and the hint a waiting run waits with (the
-    /// record's answer, written from this same run by <see cref="TurnDocument.OutputOf"/>). <see cref="FromRecord"/> puts
-    /// them back.
+    /// Takes out of a turn's changes what its record holds already, about two fifths of them on an ordinary turn: the
+    /// turn's number and last seq (the record's own), the run's status, the time of the change (the record's
+    /// <see cref="TurnDocument.CompletedAt"/>, which the committer writes from the run's <see cref="RunDocument.UpdatedAt"/>),
+    /// and the hint a waiting run waits with (the record's answer, written from this same run by
+    /// <see cref="TurnDocument.OutputOf"/>). The run's version goes too when the turn's commit was the run's only write
+    /// since the turn before (it went up by one), as it is unless a lease was taken. <see cref="FromRecord"/> puts them back.
     /// </summary>
-    private static void LeaveToRecord(JsonObject changes, RunDocument after)
+    private static void LeaveToRecord(JsonObject changes, RunDocument before, RunDocument after)
     {
         if (changes[Set] is not JsonObject set)
         {
@@ -118,9 +128,15 @@ public static class Checkpoints
         set.Remove(TurnNumber);
         set.Remove(LastSeq);
         set.Remove(Status);
+        set.Remove(UpdatedAt);
         if (after.Status == RunStatus.WaitingForUserInput)
         {
             set.Remove(WaitingHint);
+        }
+
+        if (after.Version == before.Version + 1)
+        {
+            set.Remove(Version);
         }
 
         if (set.Count == 0)
@@ -130,10 +146,11 @@ public static class Checkpoints
     }
 
     /// <summary>
-    /// Sets on a state rebuilt from changes what <see cref="LeaveToRecord"/> left to its turn's record. A turn stored
-    /// before changes left them out holds the same values in both, so this reads it back alike.
+    /// Sets on a state rebuilt from <paramref name="changes"/> what <see cref="LeaveToRecord"/> left to its turn's record,
+    /// and the bytes owed since the last snapshot, <paramref name="owed"/> before this turn; returns them. A turn stored
+    /// before changes left these out holds them in its changes, with the same values, so it reads back alike.
     /// </summary>
-    private static void FromRecord(JsonObject state, TurnDocument turn)
+    private static long FromRecord(JsonObject state, JsonObject changes, TurnDocument turn, long owed)
     {
         state[TurnNumber] = turn.TurnNumber;
         state[LastSeq] = turn.LastSeq;
@@ -145,6 +162,21 @@ public static class Checkpoints
                 state[WaitingHint] = turn.Output[TurnDocument.OutputHint]?.DeepClone();
             }
         }
+
+        var set = changes[Set] as JsonObject;
+        if (set?[Version] is null)
+        {
+            state[Version] = state[Version]!.GetValue<long>() + 1;
+        }
+
+        if (set?[UpdatedAt] is null)
+        {
+            state[UpdatedAt] = JsonSerializer.SerializeToNode(turn.CompletedAt, DocumentJson.Options);
+        }
+
+        owed = set?[ChangedBytesSinceSnapshot] is JsonValue stored ? stored.Deserialize<long>() : owed + SizeOf(changes);
+        state[ChangedBytesSinceSnapshot] = owed;
+        return owed;
     }
 
     private static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = DocumentJson.Options.MaxDepth };

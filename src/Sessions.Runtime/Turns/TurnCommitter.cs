@@ -89,7 +89,8 @@ public sealed class TurnCommitter(
                 output["refusal"] = QueuedRefusal.ToOutput(refusal);
             }
 
-            var record = new TurnDocument(before.Id, updated.TurnNumber, (JsonObject)changes.Input.DeepClone(), output, before.LastSeq + 1, updated.LastSeq, changes.StartedAt, clock.GetUtcNow(), snapshot, changed) { Calls = changes.Calls };
+            // The turn completed when the run was last changed: its changes leave that time to the record (Checkpoints).
+            var record = new TurnDocument(before.Id, updated.TurnNumber, (JsonObject)changes.Input.DeepClone(), output, before.LastSeq + 1, updated.LastSeq, changes.StartedAt, updated.UpdatedAt, snapshot, changed) { Calls = changes.Calls };
             string? json = null;
             try
             {

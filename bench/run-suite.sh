@@ -8,6 +8,8 @@
 #   floor-sqlite-store  the HTTP floor plus each turn's commit through Sessions' own SQLite store and writer (FULL,
 #                       group commit), with the rows Sessions stores for that turn and nothing else: what storing it costs
 #   floor-pg            the HTTP floor plus one PostgreSQL transaction per turn (one round trip, waiting for the WAL flush)
+#   floor-pg-store      the HTTP floor plus each turn's commit through Sessions' own PostgreSQL store (its one-round-trip
+#                       batch), with the records Sessions stores for that turn and nothing else: what storing it costs
 #   floor-pg-2          two such floors sharing the database, each turn to the other one: what a second instance on
 #                       the same cores costs a server that only writes
 #   sessions-sqlite     Sessions on its embedded store (synchronous=FULL)
@@ -21,7 +23,7 @@
 #                       idempotency key
 #   long-run            Sessions on SQLite: one run of LONG_TURNS (10,000) turns one after another; the median of the
 #                       last 200 turns against turns 2 to 201, and the bytes each turn stored (bench/stored-bytes.py)
-# For sessions-pg and dbos-pg, what the database holds afterwards (tables, indexes and TOAST, on disk) per turn stored.
+# For floor-pg-store, sessions-pg and dbos-pg, what the database holds afterwards (tables, indexes and TOAST, on disk) per turn stored.
 # Writes bench/results/turn-path-<time>.jsonl and .md. Needs the PostgreSQL server `.ci/run` starts (or
 # SESSIONS_BENCH_POSTGRES) for the PostgreSQL targets, and npm for the peer.
 #   bash bench/run-suite.sh                      all targets, 10 s per level
@@ -30,7 +32,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions_root=$(cd "${SESSIONS_ROOT:-.}" && pwd)
-targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full floor-sqlite-group floor-sqlite-store floor-pg floor-pg-2 sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg dbos-pg long-run"}
+targets=${TARGETS:-"floor-http floor-sqlite floor-sqlite-full floor-sqlite-group floor-sqlite-store floor-pg floor-pg-store floor-pg-2 sessions-sqlite langgraph-sqlite sessions-pg sessions-pg-2 sessions-pg-2-sticky langgraph-pg dbos-pg long-run"}
 seconds=${SECONDS_PER_LEVEL:-10}
 levels=${CONCURRENCY:-1,8,32}
 server=${SESSIONS_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=sessions;Password=sessions;Database=sessions"}
@@ -124,16 +126,18 @@ for target in $targets; do
       wait_alive 5401
       measure "$target" bench "http://127.0.0.1:5401"
       ;;
-    floor-pg|floor-pg-2)
+    floor-pg|floor-pg-2|floor-pg-store)
       db=$(fresh_database "$target")
       urls="http://127.0.0.1:5401"
       for port in 5401 $([ "$target" = floor-pg-2 ] && echo 5408); do
-        dotnet bench/Floor/bin/Release/net10.0/Floor.dll "$port" postgres "Host=$(pg Host);Port=$(pg Port);Username=$(pg Username);Password=$PGPASSWORD;Database=$db;SSL Mode=Disable" >"$work/floor-$port.log" 2>&1 &
+        dotnet bench/Floor/bin/Release/net10.0/Floor.dll "$port" postgres "Host=$(pg Host);Port=$(pg Port);Username=$(pg Username);Password=$PGPASSWORD;Database=$db;SSL Mode=Disable" \
+          $([ "$target" = floor-pg-store ] && echo SESSIONS-STORE) >"$work/floor-$port.log" 2>&1 &
         pids+=($!)
         wait_alive "$port"
       done
       [ "$target" = floor-pg-2 ] && urls+=",http://127.0.0.1:5408"
       measure "$target" bench "$urls"
+      [ "$target" = floor-pg-store ] && stored_per_turn "$target" "$db" "SELECT count(*) FROM run_turns"
       ;;
     sessions-sqlite)
       start_sessions 5402 Sessions__Store=sqlite Sessions__Sqlite__Path="$work/sessions.db"

@@ -11,15 +11,19 @@
 //                                                      through Sessions' own SQLite store, with the rows Sessions stores for
 //                                                      it and nothing else done (StoreFloor): what storing a turn costs
 //   dotnet Floor.dll <port> postgres <connection>      plus one PostgreSQL transaction per request
+//   dotnet Floor.dll <port> postgres <connection> SESSIONS-STORE
+//                                                      plus, per request, the next turn of the suite's conversation committed
+//                                                      through Sessions' own PostgreSQL store, as SESSIONS-STORE does on SQLite
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
 var port = int.Parse(args[0]);
 var postgres = args.Length > 2 && args[1] == "postgres" ? args[2] : null;
 var file = args.Length > 1 && postgres is null ? args[1] : null;
-var synchronous = args.Length > 2 ? args[2] : "NORMAL";
+var synchronous = postgres is null ? args.Length > 2 ? args[2] : "NORMAL" : args.Length > 3 ? args[3] : "";
 var grouped = synchronous.EndsWith("-GROUP", StringComparison.Ordinal);
-var sessionsStore = synchronous == "SESSIONS-STORE" ? await StoreFloor.OpenAsync(file!) : null;
+var sessionsStore = synchronous != "SESSIONS-STORE" ? null
+    : postgres is null ? await StoreFloor.OpenSqliteAsync(file!) : await StoreFloor.OpenPostgresAsync(postgres);
 synchronous = synchronous.Replace("-GROUP", "", StringComparison.Ordinal);
 
 var builder = WebApplication.CreateSlimBuilder();
@@ -70,7 +74,7 @@ if (grouped)
 }
 
 NpgsqlDataSource? dataSource = null;
-if (postgres is not null)
+if (postgres is not null && sessionsStore is null)
 {
     // Prepared once per connection, as Sessions' own statements are; synchronous_commit stays on (the default).
     dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(postgres) { MaxAutoPrepare = 8, AutoPrepareMinUsages = 2, NoResetOnClose = true }.ConnectionString);

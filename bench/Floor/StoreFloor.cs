@@ -7,25 +7,38 @@ using Sessions.Runtime.Ids;
 using Sessions.Runtime.Runs;
 using Sessions.Runtime.Runs.Events;
 using Sessions.Runtime.Storage;
+using Sessions.Storage.Postgres;
 using Sessions.Storage.Sqlite;
 
 /// <summary>
-/// The store floor: each request commits the next turn of the suite's 3-turn conversation through Sessions' own SQLite
-/// store (<see cref="SqliteRunStore.CommitTurnAsync"/>, its group-committing writer, synchronous=FULL), with the rows
-/// Sessions stores for that turn: the run document, the turn's events (3, 5 and 10) and its turn record (a snapshot
-/// after turn 1, the changes after turns 2 and 3). The documents are built from fixed values: nothing is parsed into a
-/// turn, stepped, diffed or rendered. What a turn that stores what Sessions must store cannot cost less than here.
+/// The store floor: each request commits the next turn of the suite's 3-turn conversation through Sessions' own store
+/// (<see cref="IRunStore.CommitTurnAsync"/>: on SQLite its group-committing writer at synchronous=FULL, on PostgreSQL its
+/// one-round-trip batch), with the records Sessions stores for that turn: the run document, and a turn record holding
+/// the turn's events (3, 5 and 10) and its checkpoint (a snapshot after turn 1, then what <see cref="Checkpoints"/>
+/// stores, computed once per turn of the conversation: the same for every conversation). The documents are built from
+/// fixed values: nothing is parsed into a turn, stepped, diffed or rendered. What a turn that stores what Sessions must
+/// store cannot cost less than here.
 /// </summary>
-internal sealed class StoreFloor(SqliteRunStore store)
+internal sealed class StoreFloor(IRunStore store)
 {
     private static readonly string WorkflowId = ObjectId.NewId(DateTimeOffset.UtcNow).ToString();
     private readonly ConcurrentDictionary<string, RunDocument> runs = new();
 
-    public static async Task<StoreFloor> OpenAsync(string file)
+    /// <summary>What turns 2 and 3 store as their checkpoint, and the bytes owed towards a snapshot after them.</summary>
+    private readonly ConcurrentDictionary<int, (RunDocument? Snapshot, JsonObject? Changes, long Owed)> checkpoints = new();
+
+    public static async Task<StoreFloor> OpenSqliteAsync(string file)
     {
         var database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { Path = file }));
         await database.InitializeAsync(CancellationToken.None);
         return new StoreFloor(new SqliteRunStore(database));
+    }
+
+    public static async Task<StoreFloor> OpenPostgresAsync(string connectionString)
+    {
+        var database = new PostgresDatabase(Options.Create(new PostgresStoreOptions { ConnectionString = connectionString }));
+        await database.InitializeAsync(CancellationToken.None);
+        return new StoreFloor(new PostgresRunStore(database));
     }
 
     /// <summary>Commits the next turn of the conversation whose run is <paramref name="runId"/> (null: a new one); returns the answer.</summary>
@@ -33,12 +46,29 @@ internal sealed class StoreFloor(SqliteRunStore store)
     {
         var started = DateTimeOffset.UtcNow;
         var before = runId is null ? null : runs[runId];
-        var (run, events, turn) = before switch
+        var (run, events, input) = before switch
         {
             null => First(ObjectId.NewId(started).ToString(), started),
             { TurnNumber: 1 } => Second(before, started),
             _ => Third(before, started),
         };
+        TurnDocument turn;
+        if (before is null)
+        {
+            turn = Record(run, input, 1, started, run, null);
+        }
+        else
+        {
+            // Checkpoints are computed for the first conversation only: every later one stores the same.
+            var (snapshot, changes, owed) = checkpoints.GetOrAdd(run.TurnNumber, _ =>
+            {
+                var (kept, taken, changed) = Checkpoints.Record(before, run);
+                return (taken, changed, kept.ChangedBytesSinceSnapshot);
+            });
+            run = run with { ChangedBytesSinceSnapshot = snapshot is null ? owed : 0 };
+            turn = Record(run, input, before.LastSeq + 1, started, snapshot is null ? null : run, (JsonObject?)changes?.DeepClone());
+        }
+
         await store.CommitTurnAsync(new TurnCommit(run, before?.Version ?? 0, events, turn), CancellationToken.None);
         if (run.Status == RunStatus.Completed)
         {
@@ -68,7 +98,7 @@ internal sealed class StoreFloor(SqliteRunStore store)
         return null;
     }
 
-    private static (RunDocument, RunEvent[], TurnDocument) First(string id, DateTimeOffset now)
+    private static (RunDocument, RunEvent[], JsonObject) First(string id, DateTimeOffset now)
     {
         var hint = Hint("ask_name", "Your name?");
         var run = new RunDocument
@@ -82,16 +112,16 @@ internal sealed class StoreFloor(SqliteRunStore store)
             Event(id, 2, 1, RunEventType.StartNodeRun, "ask_name", now, []),
             Event(id, 3, 1, RunEventType.BusyWaitForUserMessage, "ask_name", now, new JsonObject { ["prompt"] = "Your name?", ["input"] = new JsonObject { ["kind"] = "text" } }),
         ];
-        return (run, events, Record(run, new JsonObject { ["run_by"] = "bench" }, 1, now, run, null));
+        return (run, events, new JsonObject { ["run_by"] = "bench" });
     }
 
-    private static (RunDocument, RunEvent[], TurnDocument) Second(RunDocument before, DateTimeOffset now)
+    private static (RunDocument, RunEvent[], JsonObject) Second(RunDocument before, DateTimeOffset now)
     {
         var hint = Hint("ask_topic", "Hello Ada, what about?");
         var run = before with
         {
             Version = 2, TurnNumber = 2, LastSeq = 8, Variables = new JsonObject { ["last_user_message"] = "Ada", ["name"] = "Ada" },
-            Conversation = [Message("user", "Ada")], WaitingNodeId = "ask_topic", WaitingHint = hint, UpdatedAt = now, ChangedBytesSinceSnapshot = 366,
+            Conversation = [Message("user", "Ada")], WaitingNodeId = "ask_topic", WaitingHint = hint, UpdatedAt = now,
         };
         RunEvent[] events =
         [
@@ -101,18 +131,10 @@ internal sealed class StoreFloor(SqliteRunStore store)
             Event(run.Id, 7, 2, RunEventType.StartNodeRun, "ask_topic", now, []),
             Event(run.Id, 8, 2, RunEventType.BusyWaitForUserMessage, "ask_topic", now, new JsonObject { ["prompt"] = "Hello Ada, what about?", ["input"] = new JsonObject { ["kind"] = "text" } }),
         ];
-        var changes = Changes(
-            new JsonObject { ["last_user_message"] = "Ada", ["name"] = "Ada" },
-            [Message("user", "Ada")],
-            new JsonObject
-            {
-                ["version"] = 2, ["turn_number"] = 2, ["last_seq"] = 8, ["waiting_node_id"] = "ask_topic", ["waiting_hint"] = hint.DeepClone(),
-                ["updated_at"] = now, ["changed_bytes_since_snapshot"] = 366,
-            });
-        return (run, events, Record(run, new JsonObject { ["user_message"] = "Ada" }, before.LastSeq + 1, now, null, changes));
+        return (run, events, new JsonObject { ["user_message"] = "Ada" });
     }
 
-    private static (RunDocument, RunEvent[], TurnDocument) Third(RunDocument before, DateTimeOffset now)
+    private static (RunDocument, RunEvent[], JsonObject) Third(RunDocument before, DateTimeOffset now)
     {
         var run = before with
         {
@@ -120,7 +142,6 @@ internal sealed class StoreFloor(SqliteRunStore store)
             Variables = new JsonObject { ["last_user_message"] = "my order", ["name"] = "Ada", ["topic"] = "my order" },
             Conversation = [Message("user", "Ada"), Message("user", "my order"), Message("assistant", "Thanks Ada, noted: my order.")],
             WaitingNodeId = null, WaitingHint = null, Output = "Ada: my order", TerminationSource = TerminationSource.Workflow, UpdatedAt = now, CompletedAt = now,
-            ChangedBytesSinceSnapshot = 853,
         };
         RunEvent[] events =
         [
@@ -135,28 +156,12 @@ internal sealed class StoreFloor(SqliteRunStore store)
             Event(run.Id, 17, 3, RunEventType.EndNodeRun, "done", now, []),
             Event(run.Id, 18, 3, RunEventType.EndWorkflow, null, now, new JsonObject { ["status"] = "completed", ["output"] = "Ada: my order" }),
         ];
-        var changes = Changes(
-            new JsonObject { ["last_user_message"] = "my order", ["topic"] = "my order" },
-            [Message("user", "my order"), Message("assistant", "Thanks Ada, noted: my order.")],
-            new JsonObject
-            {
-                ["status"] = "completed", ["version"] = 3, ["turn_number"] = 3, ["last_seq"] = 18, ["waiting_node_id"] = null, ["waiting_hint"] = null,
-                ["output"] = "Ada: my order", ["termination_source"] = "workflow", ["updated_at"] = now, ["completed_at"] = now, ["changed_bytes_since_snapshot"] = 853,
-            });
-        return (run, events, Record(run, new JsonObject { ["user_message"] = "my order" }, before.LastSeq + 1, now, null, changes));
+        return (run, events, new JsonObject { ["user_message"] = "my order" });
     }
 
+    /// <summary>The turn record as Sessions' committer writes it: completed when the run was last changed.</summary>
     private static TurnDocument Record(RunDocument run, JsonObject input, long firstSeq, DateTimeOffset startedAt, RunDocument? snapshot, JsonObject? changes) =>
-        new(run.Id, run.TurnNumber, input,
-            new JsonObject { ["status"] = run.Status.ToWire(), ["error"] = null, ["next_input_hint"] = run.WaitingHint?.DeepClone() },
-            firstSeq, run.LastSeq, startedAt, DateTimeOffset.UtcNow, snapshot, changes);
-
-    private static JsonObject Changes(JsonObject set, JsonArray appended, JsonObject fields) => new()
-    {
-        ["variables"] = new JsonObject { ["set"] = set, ["removed"] = new JsonArray() },
-        ["conversation"] = new JsonObject { ["drop"] = 0, ["append"] = appended },
-        ["set"] = fields,
-    };
+        new(run.Id, run.TurnNumber, input, TurnDocument.OutputOf(run), firstSeq, run.LastSeq, startedAt, run.UpdatedAt, snapshot, changes);
 
     private static JsonObject Hint(string node, string prompt) =>
         new() { ["node_id"] = node, ["prompt"] = prompt, ["input"] = new JsonObject { ["kind"] = "text" } };

@@ -48,6 +48,10 @@ internal static class ResultsTable
         Ratio("floor-sqlite-store / langgraph-sqlite (the most a server storing what Sessions stores could lead the SQLite peer by here)", "floor-sqlite-store", "langgraph-sqlite");
         Ratio("sessions-pg / langgraph-pg", "sessions-pg", "langgraph-pg");
         Ratio("sessions-pg / floor-pg", "sessions-pg", "floor-pg");
+        Ratio("sessions-pg / floor-pg-store (what Sessions reaches of storing its turns on PostgreSQL with nothing else done)", "sessions-pg", "floor-pg-store");
+        Ratio("floor-pg-store / floor-pg (the most a server storing what Sessions stores could reach of the PostgreSQL floor here)", "floor-pg-store", "floor-pg");
+        Ratio("floor-pg-store / langgraph-pg (the most a server storing what Sessions stores could lead the PostgreSQL peer by here)", "floor-pg-store", "langgraph-pg");
+        Ratio("floor-pg-store / dbos-pg (the same against DBOS)", "floor-pg-store", "dbos-pg");
         Ratio("sessions-pg / dbos-pg", "sessions-pg", "dbos-pg");
         Ratio("floor-pg / dbos-pg (the most any PostgreSQL server could lead the DBOS peer by here)", "floor-pg", "dbos-pg");
         Ratio("floor-pg / langgraph-pg (the most any PostgreSQL server could lead the peer by here)", "floor-pg", "langgraph-pg");

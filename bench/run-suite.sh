@@ -23,7 +23,8 @@
 #                       idempotency key
 #   long-run            Sessions on SQLite: one run of LONG_TURNS (10,000) turns one after another; the median of the
 #                       last 200 turns against turns 2 to 201, and the bytes each turn stored (bench/stored-bytes.py)
-# For floor-pg-store, sessions-pg and dbos-pg, what the database holds afterwards (tables, indexes and TOAST, on disk) per turn stored.
+# For floor-pg-store, sessions-pg and dbos-pg, what the database holds afterwards (tables, indexes and TOAST, on disk)
+# per turn stored.
 # Writes bench/results/turn-path-<time>.jsonl and .md. Needs the PostgreSQL server `.ci/run` starts (or
 # SESSIONS_BENCH_POSTGRES) for the PostgreSQL targets, and npm for the peer.
 #   bash bench/run-suite.sh                      all targets, 10 s per level

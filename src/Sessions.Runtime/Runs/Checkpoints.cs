@@ -116,7 +116,8 @@ public static class Checkpoints
     /// <see cref="TurnDocument.CompletedAt"/>, which the committer writes from the run's <see cref="RunDocument.UpdatedAt"/>),
     /// and the hint a waiting run waits with (the record's answer, written from this same run by
     /// <see cref="TurnDocument.OutputOf"/>). The run's version goes too when the turn's commit was the run's only write
-    /// since the turn before (it went up by one), as it is unless a lease or a queued turn was written. <see cref="FromRecord"/> puts them back.
+    /// since the turn before (it went up by one), as it is unless a lease or a queued turn was written.
+    /// <see cref="FromRecord"/> puts them back.
     /// </summary>
     private static void LeaveToRecord(JsonObject changes, RunDocument before, RunDocument after)
     {
